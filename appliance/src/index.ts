@@ -1,0 +1,2 @@
+/** Public surface of the Tollgate appliance package. Filled by the appliance issues. */
+export const GENEVE_PORT = 6081;

@@ -1,0 +1,2 @@
+// Tollgate Pulumi program: composition root. Filled by the foundation issue.
+export {};
