@@ -1,0 +1,638 @@
+/*
+ * tollgate_native: the small Node-API addon behind Tollgate's data path.
+ *
+ * Node has no API for tun descriptors, batched datagram syscalls (recvmmsg/sendmmsg) or a raw
+ * socket, so this file provides exactly those and nothing else; every per-packet decision
+ * (GENEVE decoding, flow lookup, encapsulation) stays in TypeScript. All packet data lives in
+ * caller-owned Buffers addressed by offsets, so no call allocates per packet.
+ *
+ *   tunOpen(name, multiQueue)            -> { fd, name }   O_NONBLOCK, IFF_TUN | IFF_NO_PI
+ *   ifConfigure(name, mtu, up)                             SIOCSIFMTU + SIOCSIFFLAGS
+ *   ifFlags(name)                         -> flags | -1    SIOCGIFFLAGS (-1: no such interface)
+ *   udpOpen(address, port, bufBytes)      -> { fd, rcvbuf, sndbuf }   bound, O_NONBLOCK, IP_PKTINFO
+ *   rawOpen(bufBytes)                     -> { fd, sndbuf }   AF_INET/SOCK_RAW/IPPROTO_RAW, send only
+ *   closeFd(fd)
+ *   recvBatch(fd, buf, slot, max, meta)   -> n             recvmmsg; meta[4k..4k+3] = len (bit 31: truncated),
+ *                                                          source address, source port, local address
+ *   writeEach(fds, buf, offs, lens, n, errs) -> ok         write() per packet, errs[k] = errno or 0
+ *   readEach(fd, buf, base, stride, cap, max, lens) -> n   read() until EAGAIN or max; -errno on error
+ *   sendRawBatch(fd, buf, meta, n)        -> sent          meta[6k..6k+5] = offset, length, saddr, daddr,
+ *                                                          sport, dport: writes IPv4 + UDP headers (with the
+ *                                                          UDP checksum) in the 28 bytes before offset, sendmmsg
+ *   watch(fd, callback)                   -> handle        libuv poll (readable) calling callback()
+ *   unwatch(handle)
+ * Addresses are IPv4 as unsigned 32-bit numbers in host order (10.0.0.1 = 0x0a000001).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAX_BATCH 1024
+#define HDR_ROOM 28 /* IPv4 (20) + UDP (8) */
+
+/* ---------- helpers ---------- */
+
+static napi_value throw_errno(napi_env env, const char *what, int err)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+    napi_value code, text, error;
+    const char *name = "EUNKNOWN";
+    switch (err) {
+    case EPERM: name = "EPERM"; break;
+    case EACCES: name = "EACCES"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENODEV: name = "ENODEV"; break;
+    case EBUSY: name = "EBUSY"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EBADF: name = "EBADF"; break;
+    }
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+    napi_create_error(env, code, text, &error);
+    napi_value errnoval;
+    napi_create_int32(env, err, &errnoval);
+    napi_set_named_property(env, error, "errno", errnoval);
+    napi_throw(env, error);
+    return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg)
+{
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
+{
+    size_t argc = want;
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+        throw_type(env, "missing arguments");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out)
+{
+    if (napi_get_value_int32(env, v, out) != napi_ok) {
+        throw_type(env, "expected a number");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out)
+{
+    if (napi_get_value_uint32(env, v, out) != napi_ok) {
+        throw_type(env, "expected a number");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len)
+{
+    void *d;
+    if (napi_get_buffer_info(env, v, &d, len) != napi_ok) {
+        throw_type(env, "expected a Buffer");
+        return -1;
+    }
+    *data = d;
+    return 0;
+}
+
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len)
+{
+    napi_typedarray_type t;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != want) {
+        throw_type(env, want == napi_uint32_array ? "expected a Uint32Array" : "expected an Int32Array");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_ifname(napi_env env, napi_value v, char *name)
+{
+    size_t n;
+    if (napi_get_value_string_utf8(env, v, name, IFNAMSIZ, &n) != napi_ok) {
+        throw_type(env, "expected an interface name");
+        return -1;
+    }
+    if (n == 0 || n >= IFNAMSIZ - 1) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "interface name must be 1-15 characters");
+        return -1;
+    }
+    return 0;
+}
+
+static napi_value num(napi_env env, double v)
+{
+    napi_value r;
+    napi_create_double(env, v, &r);
+    return r;
+}
+
+static void set_buf(int fd, int opt_force, int opt, int bytes)
+{
+    if (bytes <= 0) return;
+    if (setsockopt(fd, SOL_SOCKET, opt_force, &bytes, sizeof bytes) != 0)
+        setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+}
+
+static int get_sockopt_int(int fd, int opt)
+{
+    int v = 0;
+    socklen_t l = sizeof v;
+    getsockopt(fd, SOL_SOCKET, opt, &v, &l);
+    return v;
+}
+
+/* ---------- tun and interfaces ---------- */
+
+static napi_value TunOpen(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    char name[IFNAMSIZ];
+    bool mq = false;
+    if (get_args(env, info, 2, argv) || get_ifname(env, argv[0], name)) return NULL;
+    napi_get_value_bool(env, argv[1], &mq);
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return throw_errno(env, "open /dev/net/tun", errno);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : 0);
+    memcpy(ifr.ifr_name, name, strlen(name));
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+        int e = errno;
+        close(fd);
+        return throw_errno(env, "TUNSETIFF", e);
+    }
+    napi_value obj, n;
+    napi_create_object(env, &obj);
+    napi_set_named_property(env, obj, "fd", num(env, fd));
+    napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &n);
+    napi_set_named_property(env, obj, "name", n);
+    return obj;
+}
+
+static napi_value IfConfigure(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    char name[IFNAMSIZ];
+    int32_t mtu;
+    bool up = false;
+    if (get_args(env, info, 3, argv) || get_ifname(env, argv[0], name) || get_i32(env, argv[1], &mtu)) return NULL;
+    napi_get_value_bool(env, argv[2], &up);
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return throw_errno(env, "socket", errno);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name));
+    if (mtu > 0) {
+        ifr.ifr_mtu = mtu;
+        if (ioctl(s, SIOCSIFMTU, &ifr) != 0) {
+            int e = errno;
+            close(s);
+            return throw_errno(env, "SIOCSIFMTU", e);
+        }
+    }
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+        int e = errno;
+        close(s);
+        return throw_errno(env, "SIOCGIFFLAGS", e);
+    }
+    if (up) ifr.ifr_flags |= IFF_UP;
+    else ifr.ifr_flags &= ~IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+        int e = errno;
+        close(s);
+        return throw_errno(env, "SIOCSIFFLAGS", e);
+    }
+    close(s);
+    return NULL;
+}
+
+static napi_value IfFlags(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    char name[IFNAMSIZ];
+    if (get_args(env, info, 1, argv) || get_ifname(env, argv[0], name)) return NULL;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return throw_errno(env, "socket", errno);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name));
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+    close(s);
+    return num(env, r == 0 ? (double)(unsigned short)ifr.ifr_flags : -1);
+}
+
+/* ---------- sockets ---------- */
+
+static napi_value UdpOpen(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    char addr[64];
+    size_t alen;
+    int32_t port, bytes;
+    if (get_args(env, info, 3, argv)) return NULL;
+    if (napi_get_value_string_utf8(env, argv[0], addr, sizeof addr, &alen) != napi_ok)
+        return throw_type(env, "expected an IPv4 address");
+    if (get_i32(env, argv[1], &port) || get_i32(env, argv[2], &bytes)) return NULL;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        napi_throw_range_error(env, "ERR_INVALID_IP_ADDRESS", "invalid IPv4 listen address");
+        return NULL;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return throw_errno(env, "socket", errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes);
+    set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(fd);
+        return throw_errno(env, "bind", e);
+    }
+    napi_value obj;
+    napi_create_object(env, &obj);
+    napi_set_named_property(env, obj, "fd", num(env, fd));
+    napi_set_named_property(env, obj, "rcvbuf", num(env, get_sockopt_int(fd, SO_RCVBUF)));
+    napi_set_named_property(env, obj, "sndbuf", num(env, get_sockopt_int(fd, SO_SNDBUF)));
+    return obj;
+}
+
+static napi_value RawOpen(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    int32_t bytes;
+    if (get_args(env, info, 1, argv) || get_i32(env, argv[0], &bytes)) return NULL;
+    /* IPPROTO_RAW: send only (never receives), IP_HDRINCL implied */
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (fd < 0) return throw_errno(env, "raw socket", errno);
+    set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
+    napi_value obj;
+    napi_create_object(env, &obj);
+    napi_set_named_property(env, obj, "fd", num(env, fd));
+    napi_set_named_property(env, obj, "sndbuf", num(env, get_sockopt_int(fd, SO_SNDBUF)));
+    return obj;
+}
+
+static napi_value CloseFd(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    int32_t fd;
+    if (get_args(env, info, 1, argv) || get_i32(env, argv[0], &fd)) return NULL;
+    if (close(fd) != 0) return throw_errno(env, "close", errno);
+    return NULL;
+}
+
+/* ---------- batched I/O ---------- */
+
+static struct mmsghdr g_msgs[MAX_BATCH];
+static struct iovec g_iov[MAX_BATCH];
+static struct sockaddr_in g_addr[MAX_BATCH];
+static union {
+    char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+    struct cmsghdr align;
+} g_ctl[MAX_BATCH];
+
+static napi_value RecvBatch(napi_env env, napi_callback_info info)
+{
+    napi_value argv[5];
+    int32_t fd;
+    uint32_t slot, max;
+    uint8_t *buf;
+    size_t blen, mlen;
+    uint32_t *meta;
+    if (get_args(env, info, 5, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
+        get_u32(env, argv[2], &slot) || get_u32(env, argv[3], &max) ||
+        get_typed(env, argv[4], napi_uint32_array, (void **)&meta, &mlen))
+        return NULL;
+    if (max > MAX_BATCH) max = MAX_BATCH;
+    if (slot == 0 || (size_t)slot * max > blen || (size_t)max * 4 > mlen) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "buffer or meta array too small for the batch");
+        return NULL;
+    }
+    for (uint32_t k = 0; k < max; k++) {
+        g_iov[k].iov_base = buf + (size_t)k * slot;
+        g_iov[k].iov_len = slot;
+        g_msgs[k].msg_hdr = (struct msghdr){ .msg_name = &g_addr[k], .msg_namelen = sizeof g_addr[k],
+                                             .msg_iov = &g_iov[k], .msg_iovlen = 1,
+                                             .msg_control = g_ctl[k].buf, .msg_controllen = sizeof g_ctl[k].buf };
+        g_msgs[k].msg_len = 0;
+    }
+    int r = recvmmsg(fd, g_msgs, max, MSG_DONTWAIT, NULL);
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return num(env, 0);
+        return num(env, -errno);
+    }
+    for (int k = 0; k < r; k++) {
+        struct msghdr *h = &g_msgs[k].msg_hdr;
+        uint32_t local = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                struct in_pktinfo pi;
+                memcpy(&pi, CMSG_DATA(c), sizeof pi);
+                local = ntohl(pi.ipi_addr.s_addr);
+            }
+        }
+        meta[k * 4] = g_msgs[k].msg_len | ((h->msg_flags & MSG_TRUNC) ? 0x80000000u : 0);
+        meta[k * 4 + 1] = ntohl(g_addr[k].sin_addr.s_addr);
+        meta[k * 4 + 2] = ntohs(g_addr[k].sin_port);
+        meta[k * 4 + 3] = local;
+    }
+    return num(env, r);
+}
+
+static napi_value WriteEach(napi_env env, napi_callback_info info)
+{
+    napi_value argv[6];
+    int32_t *fds, *errs;
+    uint32_t *offs, *lens, n;
+    uint8_t *buf;
+    size_t blen, nf, no, nl, ne;
+    if (get_args(env, info, 6, argv) || get_typed(env, argv[0], napi_int32_array, (void **)&fds, &nf) ||
+        get_buffer(env, argv[1], &buf, &blen) || get_typed(env, argv[2], napi_uint32_array, (void **)&offs, &no) ||
+        get_typed(env, argv[3], napi_uint32_array, (void **)&lens, &nl) || get_u32(env, argv[4], &n) ||
+        get_typed(env, argv[5], napi_int32_array, (void **)&errs, &ne))
+        return NULL;
+    if (n > nf || n > no || n > nl || n > ne) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds an array");
+        return NULL;
+    }
+    int ok = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if ((size_t)offs[k] + lens[k] > blen) {
+            errs[k] = EFAULT;
+            continue;
+        }
+        ssize_t w = write(fds[k], buf + offs[k], lens[k]);
+        if (w < 0) errs[k] = errno;
+        else {
+            errs[k] = 0;
+            ok++;
+        }
+    }
+    return num(env, ok);
+}
+
+static napi_value ReadEach(napi_env env, napi_callback_info info)
+{
+    napi_value argv[7];
+    int32_t fd;
+    uint32_t base, stride, cap, max, *lens;
+    uint8_t *buf;
+    size_t blen, nl;
+    if (get_args(env, info, 7, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
+        get_u32(env, argv[2], &base) || get_u32(env, argv[3], &stride) || get_u32(env, argv[4], &cap) ||
+        get_u32(env, argv[5], &max) || get_typed(env, argv[6], napi_uint32_array, (void **)&lens, &nl))
+        return NULL;
+    if (max > nl || (max > 0 && (size_t)base + (size_t)stride * (max - 1) + cap > blen)) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "buffer or length array too small");
+        return NULL;
+    }
+    uint32_t n = 0;
+    while (n < max) {
+        ssize_t r = read(fd, buf + base + (size_t)stride * n, cap);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK || n > 0) break;
+            return num(env, -errno);
+        }
+        lens[n++] = (uint32_t)r;
+    }
+    return num(env, n);
+}
+
+static inline uint32_t csum_partial(const uint8_t *p, size_t len, uint64_t sum)
+{
+    while (len >= 8) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + 4, 4);
+        sum += (uint64_t)a + b;
+        p += 8;
+        len -= 8;
+    }
+    if (len >= 4) {
+        uint32_t a;
+        memcpy(&a, p, 4);
+        sum += a;
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        uint16_t a;
+        memcpy(&a, p, 2);
+        sum += a;
+        p += 2;
+        len -= 2;
+    }
+    if (len) {
+        uint16_t a = 0;
+        memcpy(&a, p, 1); /* the odd byte is the high-order byte of a big-endian word */
+        sum += a;
+    }
+    while (sum >> 32) sum = (sum & 0xffffffffu) + (sum >> 32);
+    return (uint32_t)sum;
+}
+
+static inline uint16_t csum_fold(uint32_t s)
+{
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+static napi_value SendRawBatch(napi_env env, napi_callback_info info)
+{
+    napi_value argv[4];
+    int32_t fd;
+    uint32_t n, *meta;
+    uint8_t *buf;
+    size_t blen, mlen;
+    if (get_args(env, info, 4, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
+        get_typed(env, argv[2], napi_uint32_array, (void **)&meta, &mlen) || get_u32(env, argv[3], &n))
+        return NULL;
+    if (n > MAX_BATCH || (size_t)n * 6 > mlen) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds the batch or the meta array");
+        return NULL;
+    }
+    uint32_t m = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        const uint32_t *d = meta + k * 6;
+        uint32_t off = d[0], len = d[1];
+        if (off < HDR_ROOM || (size_t)off + len > blen || len + HDR_ROOM > 65535) continue;
+        uint8_t *h = buf + off - HDR_ROOM;
+        uint32_t saddr = htonl(d[2]), daddr = htonl(d[3]);
+        uint16_t ulen = htons((uint16_t)(len + 8));
+        /* IPv4 header: kernel fills total length, id (when 0) and header checksum */
+        h[0] = 0x45;
+        h[1] = 0;
+        memset(h + 2, 0, 4);
+        h[6] = 0x40; /* DF: GWLB drops fragments anyway */
+        h[7] = 0;
+        h[8] = 64;
+        h[9] = IPPROTO_UDP;
+        h[10] = h[11] = 0;
+        memcpy(h + 12, &saddr, 4);
+        memcpy(h + 16, &daddr, 4);
+        uint8_t *u = h + 20;
+        uint16_t sport = htons((uint16_t)d[4]), dport = htons((uint16_t)d[5]);
+        memcpy(u, &sport, 2);
+        memcpy(u + 2, &dport, 2);
+        memcpy(u + 4, &ulen, 2);
+        u[6] = u[7] = 0;
+        /* pseudo header (addresses, protocol, UDP length) + UDP header + payload, RFC 768 */
+        uint64_t s = (uint64_t)saddr + daddr + htons(IPPROTO_UDP) + ulen;
+        uint16_t c = (uint16_t)~csum_fold(csum_partial(u, len + 8, s));
+        if (c == 0) c = 0xffff;
+        memcpy(u + 6, &c, 2);
+        g_iov[m].iov_base = h;
+        g_iov[m].iov_len = len + HDR_ROOM;
+        g_addr[m] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = daddr };
+        g_msgs[m].msg_hdr = (struct msghdr){ .msg_name = &g_addr[m], .msg_namelen = sizeof g_addr[m],
+                                             .msg_iov = &g_iov[m], .msg_iovlen = 1 };
+        m++;
+    }
+    uint32_t sent = 0, done = 0;
+    while (done < m) {
+        int r = sendmmsg(fd, g_msgs + done, m - done, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            done++; /* this datagram failed (buffer full, unreachable...): drop it, go on */
+            continue;
+        }
+        sent += r;
+        done += r;
+    }
+    return num(env, sent);
+}
+
+/* ---------- readiness (libuv poll) ---------- */
+
+typedef struct {
+    uv_poll_t poll;
+    napi_env env;
+    napi_ref cb;
+    napi_async_context ctx;
+    int active;
+} watch_t;
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    watch_t *w = p->data;
+    napi_env env = w->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value cb, recv, result, argv[1];
+    napi_get_reference_value(env, w->cb, &cb);
+    napi_get_undefined(env, &recv);
+    napi_create_int32(env, status, &argv[0]);
+    /* make_callback: exceptions go to 'uncaughtException', microtasks run afterwards */
+    napi_make_callback(env, w->ctx, recv, cb, 1, argv, &result);
+    napi_close_handle_scope(env, scope);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    watch_t *w = h->data;
+    napi_delete_reference(w->env, w->cb);
+    napi_async_destroy(w->env, w->ctx);
+    free(w);
+}
+
+static napi_value Watch(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    int32_t fd;
+    if (get_args(env, info, 2, argv) || get_i32(env, argv[0], &fd)) return NULL;
+    napi_valuetype t;
+    napi_typeof(env, argv[1], &t);
+    if (t != napi_function) return throw_type(env, "expected a callback");
+    uv_loop_t *loop;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_type(env, "no event loop");
+    watch_t *w = calloc(1, sizeof *w);
+    if (!w) return throw_errno(env, "calloc", ENOMEM);
+    w->env = env;
+    int r = uv_poll_init(loop, &w->poll, fd);
+    if (r != 0) {
+        free(w);
+        return throw_errno(env, "uv_poll_init", -r);
+    }
+    w->poll.data = w;
+    napi_create_reference(env, argv[1], 1, &w->cb);
+    napi_value res_name, resource;
+    napi_create_string_utf8(env, "tollgate:poll", NAPI_AUTO_LENGTH, &res_name);
+    napi_create_object(env, &resource);
+    napi_async_init(env, resource, res_name, &w->ctx);
+    r = uv_poll_start(&w->poll, UV_READABLE, on_poll);
+    if (r != 0) {
+        uv_close((uv_handle_t *)&w->poll, on_close);
+        return throw_errno(env, "uv_poll_start", -r);
+    }
+    w->active = 1;
+    napi_value ext;
+    napi_create_external(env, w, NULL, NULL, &ext);
+    return ext;
+}
+
+static napi_value Unwatch(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    void *p;
+    if (get_args(env, info, 1, argv)) return NULL;
+    if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) return throw_type(env, "expected a watch handle");
+    watch_t *w = p;
+    if (!w->active) return NULL;
+    w->active = 0;
+    uv_poll_stop(&w->poll);
+    uv_close((uv_handle_t *)&w->poll, on_close);
+    return NULL;
+}
+
+/* ---------- module ---------- */
+
+static napi_value Init(napi_env env, napi_value exports)
+{
+    napi_property_descriptor d[] = {
+        { "tunOpen", NULL, TunOpen, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "ifConfigure", NULL, IfConfigure, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "ifFlags", NULL, IfFlags, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "udpOpen", NULL, UdpOpen, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "rawOpen", NULL, RawOpen, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "recvBatch", NULL, RecvBatch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "writeEach", NULL, WriteEach, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "readEach", NULL, ReadEach, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "sendRawBatch", NULL, SendRawBatch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "watch", NULL, Watch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_enumerable, NULL },
+    };
+    napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+    return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
