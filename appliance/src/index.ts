@@ -2,3 +2,8 @@
 export const GENEVE_PORT = 6081;
 export * from "./geneve/codec";
 export * from "./naming";
+export * from "./packet/parse";
+export * from "./packet/checksum";
+export * from "./packet/build";
+export * from "./flow/key";
+export * from "./flow/cache";
