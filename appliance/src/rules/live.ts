@@ -1,0 +1,269 @@
+/**
+ * Reading Tollgate's own live kernel state: iptables-save (own chains and jumps), ipset, tc
+ * filters (by preference range and cookie), ip rules/routes (by protocol), sysctls.
+ * Parsers are pure; `readLiveState` does the I/O through a CommandRunner.
+ */
+import { SET_PREFIX, TEMP_SUFFIX } from "./ipset";
+import {
+  CHAIN_PREFIX,
+  FAMILIES,
+  ROUTE_PROTO,
+  TABLES,
+  TC_PREF_FIRST,
+  TC_PREF_REDIRECT,
+  type Family,
+  type Table,
+} from "./model";
+import { runChecked, type CommandRunner } from "./runner";
+
+export interface IptablesOwnState {
+  /** table -> own chain -> its rules as iptables-save prints them ("-A CHAIN ..."). */
+  readonly chains: Record<Table, Map<string, string[]>>;
+  /** table -> "FROM TO" -> number of exact `-A FROM -j TO` jumps into own chains. */
+  readonly jumps: Record<Table, Map<string, number>>;
+}
+
+export function emptyOwnState(): IptablesOwnState {
+  const chains = {} as Record<Table, Map<string, string[]>>;
+  const jumps = {} as Record<Table, Map<string, number>>;
+  for (const t of TABLES) {
+    chains[t] = new Map();
+    jumps[t] = new Map();
+  }
+  return { chains, jumps };
+}
+
+/** Extracts own chains and jumps from iptables-save output. */
+export function parseIptablesSave(text: string): IptablesOwnState {
+  const state = emptyOwnState();
+  let table: Table | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) {
+      const t = line.slice(1).trim();
+      table = (TABLES as readonly string[]).includes(t) ? (t as Table) : undefined;
+    } else if (!table) {
+      continue;
+    } else if (line.startsWith(":")) {
+      const name = line.slice(1).split(" ")[0]!;
+      if (name.startsWith(CHAIN_PREFIX)) state.chains[table].set(name, []);
+    } else if (line.startsWith("-A ")) {
+      const chain = line.split(" ")[1]!;
+      if (chain.startsWith(CHAIN_PREFIX)) {
+        state.chains[table].get(chain)?.push(line);
+      } else {
+        const m = /^-A (\S+) -j (TOLLGATE-\S+)$/.exec(line);
+        if (m) {
+          const key = `${m[1]!} ${m[2]!}`;
+          state.jumps[table].set(key, (state.jumps[table].get(key) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  return state;
+}
+
+/** Non-Tollgate lines of an iptables-save dump (for asserting that others' rules survive). */
+export function foreignRules(text: string): string[] {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("-A ") && !/^-A TOLLGATE-/.test(l) && !/ -j TOLLGATE-\S+$/.test(l));
+}
+
+export interface LiveTcFilter {
+  readonly dev: string;
+  readonly pref: number;
+  readonly protocol: string;
+  readonly cookie?: string;
+}
+
+interface TcJson {
+  pref?: number;
+  protocol?: string;
+  options?: { actions?: { cookie?: string }[] };
+}
+
+/** Own filters (preference 49000-49999) from `tc -j filter show dev X ingress`. */
+export function parseTcFilters(dev: string, json: string): LiveTcFilter[] {
+  const items = (JSON.parse(json || "[]") as TcJson[]) ?? [];
+  const byPref = new Map<number, LiveTcFilter>();
+  for (const it of items) {
+    const pref = it.pref ?? -1;
+    if (pref < TC_PREF_FIRST || pref > TC_PREF_REDIRECT) continue;
+    const cookie = it.options?.actions?.find((a) => a.cookie)?.cookie;
+    const prev = byPref.get(pref);
+    if (!prev || (cookie && !prev.cookie))
+      byPref.set(pref, { dev, pref, protocol: it.protocol ?? "all", cookie });
+  }
+  return [...byPref.values()].sort((a, b) => a.pref - b.pref);
+}
+
+export interface LiveIpRule {
+  readonly family: Family;
+  readonly pref: number;
+  readonly iif?: string;
+  readonly fwmark?: string;
+  readonly table: string;
+}
+
+interface RuleJson {
+  priority?: number;
+  iif?: string;
+  fwmark?: string;
+  fwmask?: string;
+  table?: string;
+  protocol?: string;
+}
+
+/** Normalised identity of an ip rule. */
+export function ipRuleKey(r: {
+  family: Family;
+  pref: number;
+  iif?: string;
+  fwmark?: string;
+  table: string;
+}): string {
+  return `${r.family} pref ${r.pref}${r.iif ? ` iif ${r.iif}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""} lookup ${r.table}`;
+}
+
+export function parseIpRules(family: Family, json: string): LiveIpRule[] {
+  const items = (JSON.parse(json || "[]") as RuleJson[]) ?? [];
+  return items
+    .filter((r) => r.protocol === String(ROUTE_PROTO))
+    .map((r) => {
+      let fwmark: string | undefined;
+      if (r.fwmark !== undefined) {
+        const v = Number(r.fwmark);
+        const m = r.fwmask !== undefined ? Number(r.fwmask) : 0xffffffff;
+        fwmark = `0x${v.toString(16)}/0x${m.toString(16)}`;
+      }
+      return { family, pref: r.priority ?? 0, iif: r.iif, fwmark, table: r.table ?? "main" };
+    });
+}
+
+export interface LiveIpRoute {
+  readonly family: Family;
+  readonly type: string;
+  readonly dst: string;
+  readonly dev: string;
+  readonly table: string;
+}
+
+interface RouteJson {
+  type?: string;
+  dst?: string;
+  dev?: string;
+  table?: string;
+}
+
+export function ipRouteKey(r: {
+  family: Family;
+  type: string;
+  dst: string;
+  dev: string;
+  table: string | number;
+}): string {
+  const dst = r.dst === "default" ? (r.family === "ipv4" ? "0.0.0.0/0" : "::/0") : r.dst;
+  return `${r.family} ${r.type} ${dst} dev ${r.dev} table ${r.table}`;
+}
+
+export function parseIpRoutes(family: Family, json: string): LiveIpRoute[] {
+  const items = (JSON.parse(json || "[]") as RouteJson[]) ?? [];
+  return items.map((r) => ({
+    family,
+    type: r.type ?? "unicast",
+    dst: r.dst ?? "default",
+    dev: r.dev ?? "",
+    table: r.table ?? "main",
+  }));
+}
+
+export interface LiveState {
+  /** Raw iptables-save output per family ("" when the tool is missing). */
+  readonly save: Record<Family, string>;
+  readonly iptables: Record<Family, IptablesOwnState>;
+  /** Own ipsets (tg-*, excluding temporaries) and their `ipset save` text. */
+  readonly ipsets: readonly string[];
+  readonly ipsetSave: string;
+  readonly interfaces: readonly string[];
+  readonly tc: readonly LiveTcFilter[];
+  /** Devices that have an ingress qdisc. */
+  readonly ingress: readonly string[];
+  readonly ipRules: readonly LiveIpRule[];
+  readonly ipRoutes: readonly LiveIpRoute[];
+  readonly sysctls: ReadonlyMap<string, string>;
+}
+
+const SAVE: Record<Family, string> = { ipv4: "iptables-save", ipv6: "ip6tables-save" };
+
+export interface ReadOptions {
+  readonly families: readonly Family[];
+  readonly ipset: boolean;
+  /** Devices whose tc filters to read besides every gwi-* interface. */
+  readonly devices?: readonly string[];
+  readonly sysctlKeys?: readonly string[];
+}
+
+export async function readLiveState(runner: CommandRunner, opts: ReadOptions): Promise<LiveState> {
+  const save = { ipv4: "", ipv6: "" } as Record<Family, string>;
+  const iptables = {} as Record<Family, IptablesOwnState>;
+  for (const f of FAMILIES) {
+    if (opts.families.includes(f)) save[f] = (await runChecked(runner, [SAVE[f]])).stdout;
+    iptables[f] = parseIptablesSave(save[f]);
+  }
+  let ipsets: string[] = [];
+  let ipsetSave = "";
+  if (opts.ipset) {
+    const names = (await runChecked(runner, ["ipset", "list", "-n"])).stdout
+      .split("\n")
+      .map((s) => s.trim());
+    ipsets = names.filter((n) => n.startsWith(SET_PREFIX) && !n.endsWith(TEMP_SUFFIX));
+    for (const n of ipsets) ipsetSave += (await runChecked(runner, ["ipset", "save", n])).stdout;
+  }
+  const links = JSON.parse(
+    (await runChecked(runner, ["ip", "-j", "link", "show"])).stdout || "[]",
+  ) as {
+    ifname: string;
+  }[];
+  const interfaces = links.map((l) => l.ifname.split("@")[0]!);
+  const devs = new Set([
+    ...interfaces.filter((n) => n.startsWith("gwi-")),
+    ...(opts.devices ?? []),
+  ]);
+  const tc: LiveTcFilter[] = [];
+  const ingress: string[] = [];
+  for (const dev of devs) {
+    if (!interfaces.includes(dev)) continue;
+    const q = await runner.run(["tc", "-j", "qdisc", "show", "dev", dev, "ingress"]);
+    if (q.code === 0 && q.stdout.includes('"ingress"')) {
+      ingress.push(dev);
+      const r = await runChecked(runner, ["tc", "-j", "filter", "show", "dev", dev, "ingress"]);
+      tc.push(...parseTcFilters(dev, r.stdout));
+    }
+  }
+  const ipRules: LiveIpRule[] = [];
+  const ipRoutes: LiveIpRoute[] = [];
+  for (const f of opts.families) {
+    const fl = f === "ipv4" ? "-4" : "-6";
+    ipRules.push(
+      ...parseIpRules(f, (await runChecked(runner, ["ip", fl, "-j", "rule", "show"])).stdout),
+    );
+    const routes = await runChecked(runner, [
+      "ip",
+      fl,
+      "-j",
+      "route",
+      "show",
+      "table",
+      "all",
+      "proto",
+      String(ROUTE_PROTO),
+    ]);
+    ipRoutes.push(...parseIpRoutes(f, routes.stdout));
+  }
+  const sysctls = new Map<string, string>();
+  for (const key of opts.sysctlKeys ?? []) {
+    const r = await runner.run(["sysctl", "-n", key]);
+    if (r.code === 0) sysctls.set(key, r.stdout.trim());
+  }
+  return { save, iptables, ipsets, ipsetSave, interfaces, tc, ingress, ipRules, ipRoutes, sysctls };
+}

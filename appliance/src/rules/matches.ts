@@ -1,0 +1,247 @@
+/**
+ * Rule -> iptables match fragments, per address family. A rule with several sources,
+ * destinations or port groups expands into several iptables rules (the cartesian product).
+ */
+import ipaddr from "ipaddr.js";
+import type { Family } from "./model";
+import { parsePortSpec, type Rule } from "./schema";
+
+export interface MatchContext {
+  /** ipset name holding the endpoint's protected CIDRs for this family; undefined when none. */
+  readonly protectedSet?: string;
+  /** ipset name of a named set for this family. */
+  setName(name: string, family: Family): string;
+}
+
+const ICMP4: Record<string, number> = {
+  "echo-reply": 0,
+  "destination-unreachable": 3,
+  "source-quench": 4,
+  redirect: 5,
+  "echo-request": 8,
+  "router-advertisement": 9,
+  "router-solicitation": 10,
+  "time-exceeded": 11,
+  "parameter-problem": 12,
+  "timestamp-request": 13,
+  "timestamp-reply": 14,
+};
+const ICMP6: Record<string, number> = {
+  "destination-unreachable": 1,
+  "packet-too-big": 2,
+  "time-exceeded": 3,
+  "parameter-problem": 4,
+  "echo-request": 128,
+  "echo-reply": 129,
+  "router-solicitation": 133,
+  "router-advertisement": 134,
+  "neighbour-solicitation": 135,
+  "neighbor-solicitation": 135,
+  "neighbour-advertisement": 136,
+  "neighbor-advertisement": 136,
+};
+
+/** Family of a CIDR or address. */
+export function cidrFamily(cidr: string): Family {
+  return cidr.includes(":") ? "ipv6" : "ipv4";
+}
+
+/** Canonical CIDR text (network address, explicit prefix) as iptables-save prints it. */
+export function canonicalCidr(cidr: string): string {
+  const [addr, len] = cidr.includes("/")
+    ? ipaddr.parseCIDR(cidr)
+    : [ipaddr.parse(cidr), cidr.includes(":") ? 128 : 32];
+  const bytes = addr.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, len - i * 8));
+    bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+  }
+  return `${ipaddr.fromByteArray(bytes).toString()}/${len}`;
+}
+
+export function asList<T>(v: T | readonly T[] | undefined): T[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? [...(v as T[])] : [v as T];
+}
+
+/** Families a rule applies to (before per-family address filtering). */
+export function ruleFamilies(rule: Rule, ipv6: boolean): Family[] {
+  let fams: Family[] = ipv6 ? ["ipv4", "ipv6"] : ["ipv4"];
+  if (rule.family === "ipv4") fams = fams.filter((f) => f === "ipv4");
+  if (rule.family === "ipv6") fams = fams.filter((f) => f === "ipv6");
+  if (rule.proto === "icmp") fams = fams.filter((f) => f === "ipv4");
+  if (rule.proto === "icmpv6") fams = fams.filter((f) => f === "ipv6");
+  return fams;
+}
+
+function protoArg(proto: Rule["proto"], family: Family): string | undefined {
+  if (proto === undefined || proto === "all") return undefined;
+  if (proto === "icmpv6") return "ipv6-icmp";
+  if (proto === "icmp" && family === "ipv6") return "ipv6-icmp";
+  return String(proto);
+}
+
+/** Address alternatives for one side in one family; undefined = no constraint; [] = cannot match. */
+function addressAlternatives(
+  value: Rule["src"],
+  side: "s" | "d",
+  family: Family,
+  ctx: MatchContext,
+): string[] | undefined {
+  const items = asList(value);
+  if (items.length === 0) return undefined;
+  const dir = side === "s" ? "src" : "dst";
+  const out: string[] = [];
+  for (const item of items) {
+    if (item.startsWith("@")) {
+      out.push(`-m set --match-set ${ctx.setName(item.slice(1), family)} ${dir}`);
+    } else if (cidrFamily(item) === family) {
+      out.push(`-${side} ${canonicalCidr(item)}`);
+    }
+  }
+  return out;
+}
+
+/** Port alternatives: multiport groups of at most 15 slots, plus one per @set. */
+function portAlternatives(
+  value: Rule["ports"],
+  dir: "src" | "dst",
+  proto: string,
+  family: Family,
+  ctx: MatchContext,
+): string[] | undefined {
+  const items = asList(value);
+  if (items.length === 0) return undefined;
+  const out: string[] = [];
+  const literal: string[] = [];
+  for (const item of items) {
+    if (typeof item === "string" && item.startsWith("@")) {
+      out.push(`-m set --match-set ${ctx.setName(item.slice(1), family)} ${dir}`);
+    } else {
+      const [lo, hi] = parsePortSpec(item)!;
+      literal.push(lo === hi ? String(lo) : `${lo}:${hi}`);
+    }
+  }
+  const flag = dir === "src" ? "sport" : "dport";
+  if (literal.length === 1) {
+    out.unshift(`-m ${proto} --${flag} ${literal[0]!}`);
+  } else if (literal.length > 1) {
+    const groups: string[][] = [];
+    let cur: string[] = [];
+    let slots = 0;
+    for (const p of literal) {
+      const w = p.includes(":") ? 2 : 1;
+      if (slots + w > 15) {
+        groups.push(cur);
+        cur = [];
+        slots = 0;
+      }
+      cur.push(p);
+      slots += w;
+    }
+    if (cur.length > 0) groups.push(cur);
+    out.unshift(...groups.map((g) => `-m multiport --${flag}s ${g.join(",")}`));
+  }
+  return out;
+}
+
+function icmpAlternatives(rule: Rule, family: Family): string[] | undefined {
+  const items = asList(rule.icmpType);
+  if (items.length === 0) return undefined;
+  const table = family === "ipv4" ? ICMP4 : ICMP6;
+  return items.map((item) => {
+    let text = String(item);
+    if (typeof item === "string" && /^[a-z-]+$/.test(item)) {
+      const n = table[item];
+      if (n === undefined)
+        throw new Error(`unknown ${family === "ipv4" ? "ICMP" : "ICMPv6"} type "${item}"`);
+      text = String(n);
+    }
+    return family === "ipv4" ? `-m icmp --icmp-type ${text}` : `-m icmp6 --icmpv6-type ${text}`;
+  });
+}
+
+const UNIT: Record<string, string> = {
+  s: "sec",
+  sec: "sec",
+  second: "sec",
+  m: "min",
+  min: "min",
+  minute: "min",
+  h: "hour",
+  hour: "hour",
+  d: "day",
+  day: "day",
+};
+
+/** `limit` -> xt_limit (global) or xt_hashlimit (per source/destination/flow). */
+export function limitMatch(limit: Rule["limit"], hashName: string): string | undefined {
+  if (limit === undefined) return undefined;
+  const spec = typeof limit === "string" ? { rate: limit } : limit;
+  const [n, unit] = spec.rate.split("/") as [string, string];
+  const rate = `${n}/${UNIT[unit]!}`;
+  const burst = spec.burst ?? 5;
+  const per = "per" in spec ? spec.per : undefined;
+  if (per === undefined || per === "none") return `-m limit --limit ${rate} --limit-burst ${burst}`;
+  const mode = {
+    source: "srcip",
+    destination: "dstip",
+    flow: "srcip,dstip,srcport,dstport",
+  }[per];
+  return `-m hashlimit --hashlimit-upto ${rate} --hashlimit-burst ${burst} --hashlimit-mode ${mode} --hashlimit-name ${hashName}`;
+}
+
+/**
+ * All match fragments for `rule` in `family`, one string per iptables rule (without -A/-j).
+ * An empty array means the rule cannot match in this family (e.g. only IPv4 sources).
+ */
+export function expandMatches(
+  rule: Rule,
+  family: Family,
+  ctx: MatchContext,
+  hashName: string,
+): string[] {
+  const parts: string[][] = [];
+  const proto = protoArg(rule.proto, family);
+  if (proto) parts.push([`-p ${proto}`]);
+  for (const [value, side] of [
+    [rule.src, "s"],
+    [rule.dst, "d"],
+  ] as const) {
+    const alt = addressAlternatives(value, side, family, ctx);
+    if (alt) parts.push(alt);
+  }
+  if (rule.direction === "in" || rule.direction === "out") {
+    if (!ctx.protectedSet) return [];
+    parts.push([
+      `-m set --match-set ${ctx.protectedSet} ${rule.direction === "in" ? "dst" : "src"}`,
+    ]);
+  }
+  if (proto === "tcp" || proto === "udp" || proto === "sctp") {
+    for (const [value, dir] of [
+      [rule.sourcePorts, "src"],
+      [rule.ports, "dst"],
+    ] as const) {
+      const alt = portAlternatives(value, dir, proto, family, ctx);
+      if (alt) parts.push(alt);
+    }
+  }
+  const icmp = icmpAlternatives(rule, family);
+  if (icmp) parts.push(icmp);
+  if (rule.state) {
+    parts.push([`-m conntrack --ctstate ${rule.state.map((s) => s.toUpperCase()).join(",")}`]);
+  }
+  const lim = limitMatch(rule.limit, hashName);
+  if (lim) parts.push([lim]);
+  if (rule.comment) parts.push([`-m comment --comment "${rule.comment}"`]);
+  let out: string[] = [""];
+  for (const alternatives of parts) {
+    if (alternatives.length === 0) return [];
+    const next: string[] = [];
+    for (const prefix of out) {
+      for (const alt of alternatives) next.push(prefix === "" ? alt : `${prefix} ${alt}`);
+    }
+    out = next;
+  }
+  return out;
+}
