@@ -1,0 +1,14 @@
+/**
+ * Library surface of @tollgate/policy: the policies, the in-process runner, input parsing and
+ * formatting. Importing it never starts the policy pack server (that is ./index, the pack entry).
+ */
+export const POLICY_PACK_NAME = "tollgate";
+
+export * from "./policies";
+export { runPolicies, linkStack, hasMandatory } from "./runner/runner";
+export type { StateResource, Violation, RunOptions, RunResult, Remediation } from "./runner/runner";
+export { resolveConfig, PolicyConfigError, schemaDefaults } from "./runner/config";
+export type { PolicyPackConfigInput } from "./runner/config";
+export { topologyOf, inspectedSubnets } from "./model/topology";
+export { parseCidr } from "./model/cidr";
+export { T as RESOURCE_TYPES } from "./model/types";

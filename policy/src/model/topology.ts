@@ -1,0 +1,785 @@
+/**
+ * The routing topology of a stack, built in one linear pass over the resources.
+ *
+ * Resources are linked through `propertyDependencies` (the only link available during preview, when
+ * ids are unknown) and through ids/ARNs (exported state, offline plans). Every lookup goes through
+ * maps built once per run: there are no nested scans, so building and querying is O(resources).
+ */
+import type { PolicyResource } from "@pulumi/policy/policy";
+import { Cidr, contains, parseCidr } from "./cidr";
+import { T } from "./types";
+import { arr, bag, Bag, bool, isUnknown, str, unwrap } from "./values";
+
+export type SubnetRole = "workload" | "attachment" | "gwlbe" | "public" | "appliance";
+
+export interface Node {
+  readonly res?: PolicyResource;
+  readonly p: Bag;
+  /** Known cloud id (or the literal id of a resource outside the stack). */
+  readonly id?: string;
+  /** Human label naming the resource: `subnet "name" (subnet-123)`. */
+  readonly label: string;
+  /** URN to report a violation against (undefined for resources outside the stack). */
+  readonly urn?: string;
+}
+
+export interface VpcNode extends Node {
+  readonly key: string;
+  readonly cidrs: Cidr[];
+  readonly subnets: SubnetNode[];
+  readonly endpoints: EndpointNode[];
+  readonly igws: GatewayNode[];
+  readonly attachments: AttachmentNode[];
+  readonly natGateways: NatNode[];
+  mainRt?: RouteTableNode;
+}
+
+export interface SubnetNode extends Node {
+  readonly vpc: VpcNode;
+  readonly az?: string;
+  readonly cidr?: Cidr;
+  readonly ipv6?: Cidr;
+  /** True when the subnet has IPv6 (even if the block itself is unknown during preview). */
+  readonly hasIpv6: boolean;
+  readonly external: boolean;
+  role: SubnetRole;
+  rt?: RouteTableNode;
+  readonly endpoints: EndpointNode[];
+  readonly natGateways: NatNode[];
+}
+
+export interface RouteTableNode extends Node {
+  readonly vpc: VpcNode;
+  readonly routes: RouteEntry[];
+  readonly subnets: SubnetNode[];
+  readonly edgeGateways: GatewayNode[];
+}
+
+export type TargetKind =
+  "local" | "gwlbe" | "vpce" | "igw" | "egw" | "vgw" | "nat" | "tgw" | "eni" | "peering" | "other";
+
+export interface Target {
+  readonly kind: TargetKind;
+  readonly node?: Node;
+  readonly label: string;
+}
+
+export interface Dest {
+  readonly text: string;
+  readonly cidr?: Cidr;
+  readonly family?: 4 | 6;
+  /** Destination given by reference to a subnet's block (unknown value during preview). */
+  readonly subnet?: SubnetNode;
+  readonly prefixList?: string;
+}
+
+export interface RouteEntry {
+  readonly table: RouteTableNode;
+  readonly dest: Dest;
+  readonly target: Target;
+  /** The Route resource, or the RouteTable for inline routes. */
+  readonly source: Node;
+}
+
+export interface EndpointNode extends Node {
+  readonly vpc: VpcNode;
+  readonly subnet?: SubnetNode;
+  readonly az?: string;
+}
+
+export interface NatNode extends Node {
+  readonly subnet?: SubnetNode;
+  readonly az?: string;
+}
+
+export interface GatewayNode extends Node {
+  readonly vpc?: VpcNode;
+  edgeRt?: RouteTableNode;
+}
+
+export interface AttachmentNode extends Node {
+  readonly vpc: VpcNode;
+  readonly subnets: SubnetNode[];
+  readonly applianceMode?: string;
+  readonly tgwKey: string;
+}
+
+export interface Topology {
+  readonly vpcs: VpcNode[];
+  readonly subnets: SubnetNode[];
+  readonly routeTables: RouteTableNode[];
+  readonly endpoints: EndpointNode[];
+  readonly attachments: AttachmentNode[];
+  /** VPC CIDRs attached to each Transit Gateway (keyed by TGW key), for spoke detection. */
+  readonly tgwVpcs: Map<string, VpcNode[]>;
+  /** VPCs by key (the Vpc resource URN, or `id:<vpc-id>` for VPCs outside the stack). */
+  readonly vpcByKey: ReadonlyMap<string, VpcNode>;
+  readonly index: StackIndex;
+}
+
+/** Lookup maps over the stack: by URN, by id and by ARN. */
+export class StackIndex {
+  readonly byUrn = new Map<string, PolicyResource>();
+  readonly byId = new Map<string, PolicyResource>();
+
+  constructor(readonly resources: readonly PolicyResource[]) {
+    for (const r of resources) {
+      this.byUrn.set(r.urn, r);
+      const p = bag(r.props);
+      const id = str(p.id);
+      if (id) this.byId.set(id, r);
+      const arn = str(p.arn);
+      if (arn) this.byId.set(arn, r);
+    }
+  }
+
+  /**
+   * Resolves the resource referenced by `from.props[prop]` (or by `value`, for nested values),
+   * first by known id/ARN, then through the property's dependencies filtered by type.
+   */
+  ref(
+    from: PolicyResource,
+    prop: string,
+    value: unknown,
+    types: readonly string[],
+  ): PolicyResource | undefined {
+    const s = str(value);
+    if (s) {
+      const hit = this.byId.get(s);
+      if (hit && types.includes(hit.type)) return hit;
+    }
+    const deps = from.propertyDependencies?.[prop];
+    if (!deps || deps.length === 0) return undefined;
+    let found: PolicyResource | undefined;
+    for (const d of deps) {
+      if (d && types.includes(d.type)) {
+        if (found && found.urn !== d.urn) return undefined; // ambiguous
+        found = d;
+      }
+    }
+    return found;
+  }
+
+  /** All resources of `types` referenced by `prop` (array-valued properties). */
+  refs(
+    from: PolicyResource,
+    prop: string,
+    values: unknown[],
+    types: readonly string[],
+  ): PolicyResource[] {
+    const out = new Map<string, PolicyResource>();
+    for (const v of values) {
+      const s = str(v);
+      const hit = s ? this.byId.get(s) : undefined;
+      if (hit && types.includes(hit.type)) out.set(hit.urn, hit);
+    }
+    if (out.size < values.length) {
+      for (const d of from.propertyDependencies?.[prop] ?? []) {
+        if (d && types.includes(d.type)) out.set(d.urn, d);
+      }
+    }
+    return [...out.values()];
+  }
+}
+
+/** `type "name" (id)` label for a resource. */
+export function labelOf(res: PolicyResource | undefined, kind: string, id?: string): string {
+  if (!res) return `${kind} ${id ?? "(unknown)"}`;
+  const known = id ?? str(bag(res.props).id);
+  return known ? `${kind} "${res.name}" (${known})` : `${kind} "${res.name}"`;
+}
+
+const ROLE_TAG = "tollgate:role";
+const ROLES: ReadonlySet<string> = new Set([
+  "workload",
+  "attachment",
+  "gwlbe",
+  "public",
+  "appliance",
+]);
+
+const topologyCache = new WeakMap<readonly PolicyResource[], Topology>();
+
+/** Builds (or returns the cached) topology for a stack's resources. */
+export function topologyOf(resources: readonly PolicyResource[]): Topology {
+  const cached = topologyCache.get(resources);
+  if (cached) return cached;
+  const t = build(resources);
+  topologyCache.set(resources, t);
+  return t;
+}
+
+function build(resources: readonly PolicyResource[]): Topology {
+  const index = new StackIndex(resources);
+  const vpcs = new Map<string, VpcNode>();
+  const subnetsByUrn = new Map<string, SubnetNode>();
+  const subnetsByKey = new Map<string, SubnetNode>(); // external subnets by id
+  const rts = new Map<string, RouteTableNode>();
+  const endpoints = new Map<string, EndpointNode>();
+  const nats = new Map<string, NatNode>();
+  const igws = new Map<string, GatewayNode>();
+  const attachments: AttachmentNode[] = [];
+  const byType = new Map<string, PolicyResource[]>();
+  for (const r of resources) {
+    let list = byType.get(r.type);
+    if (!list) byType.set(r.type, (list = []));
+    list.push(r);
+  }
+  const ofType = (t: string): PolicyResource[] => byType.get(t) ?? [];
+
+  const vpcNode = (key: string, res?: PolicyResource, literal?: string): VpcNode => {
+    let v = vpcs.get(key);
+    if (!v) {
+      const p = bag(res?.props);
+      const cidrs: Cidr[] = [];
+      for (const c of [str(p.cidrBlock), str(p.ipv6CidrBlock)]) {
+        const parsed = parseCidr(c);
+        if (parsed) cidrs.push(parsed);
+      }
+      v = {
+        key,
+        res,
+        p,
+        id: res ? str(p.id) : literal,
+        urn: res?.urn,
+        label: labelOf(res, "vpc", res ? undefined : literal),
+        cidrs,
+        subnets: [],
+        endpoints: [],
+        igws: [],
+        attachments: [],
+        natGateways: [],
+      };
+      vpcs.set(key, v);
+    }
+    return v;
+  };
+  for (const r of ofType(T.vpc)) vpcNode(r.urn, r);
+  const vpcOf = (from: PolicyResource, prop: string): VpcNode => {
+    const p = bag(from.props);
+    const res = index.ref(from, prop, p[prop], [T.vpc]);
+    if (res) return vpcNode(res.urn, res);
+    const literal = str(p[prop]);
+    if (literal) return vpcNode(`id:${literal}`, undefined, literal);
+    return vpcNode(`unknown:${from.urn}`);
+  };
+
+  // Subnets.
+  for (const r of ofType(T.subnet)) {
+    const p = bag(r.props);
+    const vpc = vpcOf(r, "vpcId");
+    const tags = bag(p.tags);
+    const tagRole = str(tags[ROLE_TAG]);
+    const ipv6Raw = unwrap(p.ipv6CidrBlock);
+    const s: SubnetNode = {
+      res: r,
+      p,
+      id: str(p.id),
+      urn: r.urn,
+      label: labelOf(r, "subnet"),
+      vpc,
+      az: str(p.availabilityZone) ?? str(p.availabilityZoneId),
+      cidr: parseCidr(str(p.cidrBlock)),
+      ipv6: parseCidr(str(p.ipv6CidrBlock)),
+      hasIpv6: (typeof ipv6Raw === "string" && ipv6Raw !== "") || bool(p.ipv6Native) === true,
+      external: false,
+      role: tagRole && ROLES.has(tagRole) ? (tagRole as SubnetRole) : "workload",
+      endpoints: [],
+      natGateways: [],
+    };
+    subnetsByUrn.set(r.urn, s);
+    vpc.subnets.push(s);
+  }
+  const subnetOf = (
+    from: PolicyResource,
+    prop: string,
+    value: unknown,
+    vpcHint?: VpcNode,
+  ): SubnetNode | undefined => {
+    const res = index.ref(from, prop, value, [T.subnet]);
+    if (res) return subnetsByUrn.get(res.urn);
+    const literal = str(value);
+    if (!literal) return undefined;
+    let s = subnetsByKey.get(literal);
+    if (!s) {
+      const vpc = vpcHint ?? vpcNode(`unknown-subnet-vpc:${literal}`);
+      s = {
+        p: {},
+        id: literal,
+        label: `subnet ${literal} (outside the stack)`,
+        vpc,
+        hasIpv6: false,
+        external: true,
+        role: "workload",
+        endpoints: [],
+        natGateways: [],
+      };
+      subnetsByKey.set(literal, s);
+      vpc.subnets.push(s);
+    }
+    return s;
+  };
+
+  // Route tables (regular and default).
+  for (const r of [...ofType(T.routeTable), ...ofType(T.defaultRouteTable)]) {
+    const p = bag(r.props);
+    const vpc = r.type === T.routeTable ? vpcOf(r, "vpcId") : defaultRtVpc(r);
+    const rt: RouteTableNode = {
+      res: r,
+      p,
+      id: str(p.id),
+      urn: r.urn,
+      label: labelOf(r, "route table"),
+      vpc,
+      routes: [],
+      subnets: [],
+      edgeGateways: [],
+    };
+    rts.set(r.urn, rt);
+    if (r.type === T.defaultRouteTable) vpc.mainRt = rt;
+  }
+  function defaultRtVpc(r: PolicyResource): VpcNode {
+    const p = bag(r.props);
+    const vpcRes = index.ref(r, "defaultRouteTableId", undefined, [T.vpc]);
+    if (vpcRes) return vpcNode(vpcRes.urn, vpcRes);
+    const literal = str(p.vpcId);
+    return literal ? vpcNode(`id:${literal}`, undefined, literal) : vpcNode(`unknown:${r.urn}`);
+  }
+  const rtOf = (from: PolicyResource, prop: string): RouteTableNode | undefined => {
+    const res = index.ref(from, prop, bag(from.props)[prop], [T.routeTable, T.defaultRouteTable]);
+    return res ? rts.get(res.urn) : undefined;
+  };
+
+  // Internet gateways.
+  for (const r of ofType(T.igw)) {
+    const p = bag(r.props);
+    const vpc =
+      str(p.vpcId) || r.propertyDependencies?.vpcId?.length ? vpcOf(r, "vpcId") : undefined;
+    const g: GatewayNode = {
+      res: r,
+      p,
+      id: str(p.id),
+      urn: r.urn,
+      label: labelOf(r, "internet gateway"),
+      vpc,
+    };
+    igws.set(r.urn, g);
+    vpc?.igws.push(g);
+  }
+
+  // GWLB endpoints (and other interface endpoints, kept for route classification).
+  for (const r of ofType(T.vpce)) {
+    const p = bag(r.props);
+    const vpc = vpcOf(r, "vpcId");
+    const subnetIds = arr(p.subnetIds);
+    const subnetRes = index.refs(r, "subnetIds", subnetIds, [T.subnet]);
+    const subnet =
+      subnetRes.length === 1 && subnetRes[0]
+        ? subnetsByUrn.get(subnetRes[0].urn)
+        : subnetIds.length === 1
+          ? subnetOf(r, "subnetIds", subnetIds[0], vpc)
+          : undefined;
+    const type = str(p.vpcEndpointType);
+    const e: EndpointNode = {
+      res: r,
+      p,
+      id: str(p.id),
+      urn: r.urn,
+      label: labelOf(r, type === "GatewayLoadBalancer" ? "GWLB endpoint" : "VPC endpoint"),
+      vpc,
+      subnet,
+      az: subnet?.az,
+    };
+    endpoints.set(r.urn, e);
+    if (type === "GatewayLoadBalancer") {
+      vpc.endpoints.push(e);
+      if (subnet) {
+        subnet.endpoints.push(e);
+        if (!subnet.external && !hasRoleTag(subnet)) subnet.role = "gwlbe";
+      }
+    }
+  }
+
+  // NAT gateways.
+  for (const r of ofType(T.nat)) {
+    const p = bag(r.props);
+    const subnet = subnetOf(r, "subnetId", p.subnetId);
+    const n: NatNode = {
+      res: r,
+      p,
+      id: str(p.id),
+      urn: r.urn,
+      label: labelOf(r, "NAT gateway"),
+      subnet,
+      az: subnet?.az,
+    };
+    nats.set(r.urn, n);
+    if (subnet) {
+      subnet.natGateways.push(n);
+      subnet.vpc.natGateways.push(n);
+      if (!hasRoleTag(subnet) && subnet.role === "workload") subnet.role = "public";
+    }
+  }
+
+  // Appliance subnets: where the GWLB and the appliance fleet live.
+  for (const r of ofType(T.lb)) {
+    const p = bag(r.props);
+    const mappings = arr(p.subnetMappings).map((m) => bag(m).subnetId);
+    for (const sr of index.refs(r, "subnets", arr(p.subnets), [T.subnet])) markAppliance(sr);
+    for (const sr of index.refs(r, "subnetMappings", mappings, [T.subnet])) markAppliance(sr);
+  }
+  for (const r of ofType(T.asg)) {
+    for (const sr of index.refs(r, "vpcZoneIdentifiers", arr(bag(r.props).vpcZoneIdentifiers), [
+      T.subnet,
+    ])) {
+      markAppliance(sr);
+    }
+  }
+  function markAppliance(sr: PolicyResource): void {
+    const s = subnetsByUrn.get(sr.urn);
+    if (s && !hasRoleTag(s)) s.role = "appliance";
+  }
+
+  // Transit Gateway attachments.
+  const tgwVpcs = new Map<string, VpcNode[]>();
+  for (const r of ofType(T.tgwAttachment)) {
+    const p = bag(r.props);
+    const vpc = vpcOf(r, "vpcId");
+    const subnetIds = arr(p.subnetIds);
+    const subs = new Map<string, SubnetNode>();
+    for (const sr of index.refs(r, "subnetIds", subnetIds, [T.subnet])) {
+      const s = subnetsByUrn.get(sr.urn);
+      if (s) subs.set(sr.urn, s);
+    }
+    if (subs.size === 0) {
+      for (const v of subnetIds) {
+        const s = subnetOf(r, "subnetIds", v, vpc);
+        if (s) subs.set(s.urn ?? s.id ?? s.label, s);
+      }
+    }
+    const tgwRes = index.ref(r, "transitGatewayId", p.transitGatewayId, [T.tgw]);
+    const tgwKey = tgwRes?.urn ?? str(p.transitGatewayId) ?? `unknown:${r.urn}`;
+    const a: AttachmentNode = {
+      res: r,
+      p,
+      id: str(p.id),
+      urn: r.urn,
+      label: labelOf(r, "TGW attachment"),
+      vpc,
+      subnets: [...subs.values()],
+      applianceMode: isUnknown(unwrap(p.applianceModeSupport))
+        ? "(unknown)"
+        : str(p.applianceModeSupport),
+      tgwKey,
+    };
+    attachments.push(a);
+    vpc.attachments.push(a);
+    let list = tgwVpcs.get(tgwKey);
+    if (!list) tgwVpcs.set(tgwKey, (list = []));
+    list.push(vpc);
+    for (const s of a.subnets) {
+      if (!hasRoleTag(s) && s.role === "workload") s.role = "attachment";
+    }
+  }
+
+  // Associations: subnet -> route table, gateway -> edge route table.
+  for (const r of ofType(T.rtAssoc)) {
+    const p = bag(r.props);
+    const rt = rtOf(r, "routeTableId");
+    if (!rt) continue;
+    const hasSubnet =
+      str(p.subnetId) !== undefined || (r.propertyDependencies?.subnetId?.length ?? 0) > 0;
+    if (hasSubnet) {
+      const s = subnetOf(r, "subnetId", p.subnetId, rt.vpc);
+      if (s) {
+        s.rt = rt;
+        rt.subnets.push(s);
+      }
+      continue;
+    }
+    const gwRes = index.ref(r, "gatewayId", p.gatewayId, [T.igw]);
+    const literal = str(p.gatewayId);
+    let g = gwRes ? igws.get(gwRes.urn) : undefined;
+    if (!g && literal) {
+      g = { p: {}, id: literal, label: `gateway ${literal} (outside the stack)`, vpc: rt.vpc };
+      igws.set(`id:${literal}`, g);
+      rt.vpc.igws.push(g);
+    }
+    if (g) {
+      g.edgeRt = rt;
+      rt.edgeGateways.push(g);
+    }
+  }
+  for (const r of ofType(T.mainRtAssoc)) {
+    const rt = rtOf(r, "routeTableId");
+    if (rt) vpcOf(r, "vpcId").mainRt = rt;
+  }
+
+  // Routes: separate Route resources and inline RouteTable routes.
+  const targetOf = (
+    from: PolicyResource,
+    prop: string,
+    entry: Bag,
+    depsProp: string,
+  ): Target | undefined => {
+    const candidates: [string, TargetKind, string[]][] = [
+      ["vpcEndpointId", "gwlbe", [T.vpce]],
+      ["natGatewayId", "nat", [T.nat]],
+      ["transitGatewayId", "tgw", [T.tgw]],
+      ["egressOnlyGatewayId", "egw", [T.egw]],
+      ["networkInterfaceId", "eni", [T.eni]],
+      ["vpcPeeringConnectionId", "peering", []],
+      ["gatewayId", "igw", [T.igw]],
+      ["localGatewayId", "other", []],
+      ["carrierGatewayId", "other", []],
+      ["coreNetworkArn", "other", []],
+    ];
+    for (const [key, kind, types] of candidates) {
+      const raw = unwrap(entry[key]);
+      const depKey = depsProp === "routes" ? "routes" : key;
+      const hasDeps =
+        depsProp !== "routes" && (from.propertyDependencies?.[depKey]?.length ?? 0) > 0;
+      const present = (typeof raw === "string" && raw !== "") || hasDeps;
+      if (!present) continue;
+      const literal = str(raw);
+      if (key === "gatewayId" && literal === "local") return { kind: "local", label: "local" };
+      const res = types.length > 0 ? index.ref(from, depKey, raw, types) : undefined;
+      if (res) {
+        if (res.type === T.vpce) {
+          const e = endpoints.get(res.urn);
+          const isGwlb = str(bag(res.props).vpcEndpointType) === "GatewayLoadBalancer";
+          return {
+            kind: isGwlb ? "gwlbe" : "vpce",
+            node: e,
+            label: e?.label ?? labelOf(res, "VPC endpoint"),
+          };
+        }
+        if (res.type === T.nat) {
+          const n = nats.get(res.urn);
+          return { kind: "nat", node: n, label: n?.label ?? labelOf(res, "NAT gateway") };
+        }
+        if (res.type === T.igw) {
+          const g = igws.get(res.urn);
+          return { kind: "igw", node: g, label: g?.label ?? labelOf(res, "internet gateway") };
+        }
+        return {
+          kind,
+          node: { res, p: bag(res.props), urn: res.urn, label: labelOf(res, kindName(kind)) },
+          label: labelOf(res, kindName(kind)),
+        };
+      }
+      if (kind === "igw" && literal) {
+        const g = igws.get(`id:${literal}`);
+        if (g) return { kind: "igw", node: g, label: g.label };
+      }
+      let k = kind;
+      if (key === "gatewayId" && literal?.startsWith("vgw-")) k = "vgw";
+      return {
+        kind: k,
+        label: literal ? `${kindName(k)} ${literal}` : `${kindName(k)} (unknown during preview)`,
+      };
+    }
+    void prop;
+    return undefined;
+  };
+  const destOf = (
+    from: PolicyResource,
+    entry: Bag,
+    v4Key: string,
+    v6Key: string,
+    inline: boolean,
+  ): Dest | undefined => {
+    const pl = str(entry.destinationPrefixListId);
+    if (pl) return { text: pl, prefixList: pl };
+    for (const [key, family] of [
+      [v4Key, 4],
+      [v6Key, 6],
+    ] as const) {
+      const raw = unwrap(entry[key]);
+      const hasDeps = !inline && (from.propertyDependencies?.[key]?.length ?? 0) > 0;
+      if (!(typeof raw === "string" && raw !== "") && !hasDeps) continue;
+      const literal = str(raw);
+      if (literal) {
+        const cidr = parseCidr(literal);
+        return { text: literal, cidr, family: cidr?.family ?? family };
+      }
+      const sres = inline ? undefined : index.ref(from, key, raw, [T.subnet]);
+      const subnet = sres ? subnetsByUrn.get(sres.urn) : undefined;
+      return {
+        text: subnet
+          ? `${family === 6 ? "IPv6 block" : "block"} of ${subnet.label}`
+          : "(unknown during preview)",
+        family,
+        subnet,
+      };
+    }
+    return undefined;
+  };
+  for (const r of ofType(T.route)) {
+    const p = bag(r.props);
+    const rt = rtOf(r, "routeTableId");
+    if (!rt) continue;
+    const dest = destOf(r, p, "destinationCidrBlock", "destinationIpv6CidrBlock", false);
+    const target = targetOf(r, "", p, "");
+    if (!dest || !target) continue;
+    rt.routes.push({
+      table: rt,
+      dest,
+      target,
+      source: { res: r, p, urn: r.urn, label: labelOf(r, "route") },
+    });
+  }
+  for (const rt of rts.values()) {
+    const r = rt.res;
+    if (!r) continue;
+    for (const e of arr(rt.p.routes)) {
+      const entry = bag(e);
+      const dest = destOf(r, entry, "cidrBlock", "ipv6CidrBlock", true);
+      const target = targetOf(r, "routes", entry, "routes");
+      if (!dest || !target) continue;
+      rt.routes.push({ table: rt, dest, target, source: rt });
+    }
+  }
+
+  // Subnets without an explicit association use their VPC's main route table.
+  for (const v of vpcs.values()) {
+    if (!v.mainRt) continue;
+    for (const s of v.subnets) {
+      if (!s.rt && !s.external) {
+        s.rt = v.mainRt;
+        v.mainRt.subnets.push(s);
+      }
+    }
+  }
+
+  return {
+    vpcs: [...vpcs.values()],
+    subnets: [...subnetsByUrn.values(), ...subnetsByKey.values()],
+    routeTables: [...rts.values()],
+    endpoints: [...endpoints.values()].filter((e) => e.vpc.endpoints.includes(e)),
+    attachments,
+    tgwVpcs,
+    vpcByKey: vpcs,
+    index,
+  };
+}
+
+function hasRoleTag(s: SubnetNode): boolean {
+  const role = str(bag(s.p.tags)[ROLE_TAG]);
+  return role !== undefined && ROLES.has(role);
+}
+
+function kindName(k: TargetKind): string {
+  switch (k) {
+    case "gwlbe":
+      return "GWLB endpoint";
+    case "vpce":
+      return "VPC endpoint";
+    case "igw":
+      return "internet gateway";
+    case "egw":
+      return "egress-only internet gateway";
+    case "vgw":
+      return "virtual private gateway";
+    case "nat":
+      return "NAT gateway";
+    case "tgw":
+      return "transit gateway";
+    case "eni":
+      return "network interface";
+    case "peering":
+      return "VPC peering connection";
+    case "local":
+      return "local";
+    case "other":
+      return "gateway";
+  }
+}
+
+/** True when some of the VPC's blocks are unknown to the pack (VPC or subnets outside the stack). */
+export function partiallyKnown(vpc: VpcNode): boolean {
+  return !vpc.res || vpc.subnets.some((s) => s.external && !s.cidr);
+}
+
+/** Inspected subnets: workload and TGW-attachment subnets of VPCs that host GWLB endpoints. */
+export function inspectedSubnets(t: Topology): SubnetNode[] {
+  return t.subnets.filter(
+    (s) => (s.role === "workload" || s.role === "attachment") && s.vpc.endpoints.length > 0,
+  );
+}
+
+/** True when `c` lies inside one of the VPC's CIDRs (or, when those are unknown, a subnet's). */
+export function withinVpc(vpc: VpcNode, c: Cidr): boolean {
+  if (vpc.cidrs.some((v) => contains(v, c))) return true;
+  if (vpc.cidrs.some((v) => v.family === c.family)) return false;
+  return vpc.subnets.some(
+    (s) => s.cidr !== undefined && (contains(s.cidr, c) || (c.len >= 16 && contains(c, s.cidr))),
+  );
+}
+
+/** Longest-prefix match of `dest` in a route table; symbolic subnet destinations match exactly. */
+export function lookup(rt: RouteTableNode, dest: Dest): RouteEntry | undefined {
+  let best: RouteEntry | undefined;
+  let bestLen = -1;
+  for (const r of rt.routes) {
+    if (dest.prefixList || r.dest.prefixList) {
+      if (dest.prefixList && dest.prefixList === r.dest.prefixList) return r;
+      continue;
+    }
+    let len = -1;
+    if (r.dest.cidr && dest.cidr) {
+      if (contains(r.dest.cidr, dest.cidr)) len = r.dest.cidr.len;
+    } else if (
+      r.dest.subnet &&
+      dest.subnet &&
+      r.dest.subnet === dest.subnet &&
+      r.dest.family === dest.family
+    ) {
+      len = dest.family === 6 ? 64 : 32;
+    } else if (
+      r.dest.cidr &&
+      !dest.cidr &&
+      dest.family === r.dest.cidr.family &&
+      r.dest.cidr.len === 0
+    ) {
+      len = 0; // a default route matches any destination of its family
+    } else if (r.dest.cidr && dest.subnet && !dest.cidr) {
+      const sc = dest.family === 6 ? dest.subnet.ipv6 : dest.subnet.cidr;
+      if (sc && contains(r.dest.cidr, sc)) len = r.dest.cidr.len;
+    } else if (r.dest.subnet && dest.cidr) {
+      const sc = r.dest.family === 6 ? r.dest.subnet.ipv6 : r.dest.subnet.cidr;
+      if (sc && contains(sc, dest.cidr)) len = sc.len;
+    }
+    if (len > bestLen) {
+      best = r;
+      bestLen = len;
+    }
+  }
+  // The implicit local route covers the VPC's own blocks.
+  if (dest.cidr && withinVpc(rt.vpc, dest.cidr)) {
+    const localLen = rt.vpc.cidrs.find((c) => dest.cidr && contains(c, dest.cidr))?.len ?? 16;
+    if (localLen > bestLen) {
+      return {
+        table: rt,
+        dest: { text: dest.text, cidr: dest.cidr },
+        target: { kind: "local", label: "local" },
+        source: rt,
+      };
+    }
+  }
+  if (!best && dest.subnet && dest.subnet.vpc === rt.vpc) {
+    return { table: rt, dest, target: { kind: "local", label: "local" }, source: rt };
+  }
+  return best;
+}
+
+/** Destination for a subnet's own block (v4 or v6), symbolic when unknown. */
+export function subnetDest(s: SubnetNode, family: 4 | 6): Dest | undefined {
+  const c = family === 4 ? s.cidr : s.ipv6;
+  if (c) return { text: c.text, cidr: c, family };
+  if (s.external || (family === 6 && !s.hasIpv6)) return undefined;
+  return { text: `${family === 6 ? "IPv6 block" : "block"} of ${s.label}`, family, subnet: s };
+}
+
+export const DEFAULT_V4: Dest = { text: "0.0.0.0/0", cidr: parseCidr("0.0.0.0/0"), family: 4 };
+export const DEFAULT_V6: Dest = { text: "::/0", cidr: parseCidr("::/0"), family: 6 };

@@ -1,0 +1,68 @@
+import { inspectedSubnets } from "../model/topology";
+import {
+  PacketPath,
+  renderPath,
+  replyDestinations,
+  walkDestinations,
+  walkOutbound,
+  walkReturn,
+} from "../model/walk";
+import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
+
+function describe(p: PacketPath): string {
+  const what = p.problems.map((x) => x.text).join("; ");
+  const dir =
+    p.direction === "outbound"
+      ? `path from ${p.subnet.label} to ${p.dest.text}`
+      : `return path to ${p.dest.text} (${p.subnet.label})`;
+  return `${dir}: ${what}\n${renderPath(p)}`;
+}
+
+/**
+ * Follow the packet: walks the route tables from every inspected subnet to its exit (internet
+ * gateway, NAT gateway, ...) and back, and reports the hop list when a path skips inspection,
+ * crosses Availability Zones, or returns through a different GWLB endpoint.
+ *
+ * Severity: critical. AWS: {@link AWS_DOCS.gwlbRouting}
+ */
+export const routingFollowThePacket = topologyPolicy(
+  {
+    name: "tollgate-routing-follow-the-packet",
+    description:
+      "Every path from an inspected subnet to its exit and back must pass exactly one GWLB endpoint, in the subnet's AZ, the same one in both directions.",
+    severity: "critical",
+    url: AWS_DOCS.gwlbRouting,
+    remediationSteps:
+      "Fix the route table named in the first wrong hop: outbound, the subnet's routes must reach the same-AZ GWLB endpoint before any gateway; on return, the edge route table (or the NAT subnet's route table) must send the reply to that same endpoint.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+      properties: {
+        ...exemptSubnetsSchema,
+        spokeCidrs: {
+          type: "array",
+          items: { type: "string" },
+          default: [],
+          description: "Extra spoke CIDRs whose replies are walked for TGW attachment subnets.",
+        },
+      },
+    },
+  },
+  (t, args, report) => {
+    const cfg = args.getConfig<{ exemptSubnets?: string[]; spokeCidrs?: string[] }>();
+    for (const s of inspectedSubnets(t)) {
+      if (isListed(s, cfg.exemptSubnets) || !s.rt) continue;
+      for (const dest of walkDestinations(s)) {
+        const out = walkOutbound(s, dest);
+        if (out.path.problems.length > 0) {
+          reportOn(report, s, describe(out.path));
+          continue;
+        }
+        if (!out.endpoint) continue;
+        for (const reply of replyDestinations(t, s, dest.family ?? 4, cfg.spokeCidrs ?? [])) {
+          const back = walkReturn(s, out, reply);
+          if (back && back.problems.length > 0) reportOn(report, s, describe(back));
+        }
+      }
+    }
+  },
+);

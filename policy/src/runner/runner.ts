@@ -1,0 +1,379 @@
+/**
+ * In-process policy runner: applies a pack to a stack's resources the way the Pulumi engine and
+ * @pulumi/policy's analyzer server do, without starting a gRPC server or the Pulumi CLI.
+ *
+ * - per resource, in order: remediations (policies at level "remediate", each seeing the previous
+ *   result), then resource validations on the (remediated) inputs;
+ * - then stack validations on the outputs, with parent, dependencies and propertyDependencies
+ *   linked by URN (dangling URNs dropped);
+ * - props wrapped in @pulumi/policy's unknown-checking proxy: reading an unknown value aborts the
+ *   policy with an advisory "can't run ... during preview" diagnostic;
+ * - messages are "<description>\n<message>", severity and enforcement level as the server reports.
+ */
+import type {
+  EnforcementLevel,
+  Policies,
+  PolicyResource,
+  PolicyResourceOptions,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  Severity,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy/policy";
+import { tollgatePolicies } from "../policies";
+import { nameFromUrn } from "../model/values";
+import { PolicyPackConfigInput, resolveConfig, ResolvedPolicyConfig } from "./config";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxy = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy<T extends object>(o: T): T;
+  UnknownValueError: new (...args: never[]) => Error;
+};
+
+/** One resource of a deployment, as in `pulumi stack export` (deployment v3). */
+export interface StateResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly custom?: boolean;
+  readonly id?: string;
+  readonly inputs?: Record<string, unknown>;
+  readonly outputs?: Record<string, unknown>;
+  readonly parent?: string;
+  readonly dependencies?: readonly string[];
+  readonly propertyDependencies?: Record<string, readonly string[]>;
+  readonly provider?: string;
+  readonly protect?: boolean;
+  readonly delete?: boolean;
+}
+
+export interface Violation {
+  readonly policyName: string;
+  readonly policyPackName: string;
+  readonly policyPackVersion: string;
+  readonly description: string;
+  /** "<description>\n<message>", exactly as the engine receives it. */
+  readonly message: string;
+  /** The policy's own message (without the description). */
+  readonly detail: string;
+  readonly urn?: string;
+  readonly resourceName?: string;
+  readonly resourceType?: string;
+  readonly enforcementLevel: EnforcementLevel;
+  readonly severity?: Severity;
+  readonly kind: "resource" | "stack";
+}
+
+export interface Remediation {
+  readonly policyName: string;
+  readonly urn: string;
+  readonly properties: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  readonly policies?: Policies;
+  readonly config?: PolicyPackConfigInput;
+  readonly packName?: string;
+  readonly packVersion?: string;
+  /** Pack-wide default enforcement level (PolicyPackArgs.enforcementLevel; engine default advisory). */
+  readonly packEnforcementLevel?: EnforcementLevel;
+  readonly stackTags?: ReadonlyMap<string, string>;
+}
+
+export interface RunResult {
+  readonly violations: Violation[];
+  readonly notApplicable: { policyName: string; reason?: string }[];
+  readonly remediations: Remediation[];
+  readonly resourceCount: number;
+}
+
+class NotApplicableError extends Error {
+  constructor(readonly reason?: string) {
+    super(reason ?? "Policy does not apply");
+  }
+}
+const throwNotApplicable = (reason?: string): never => {
+  throw new NotApplicableError(reason);
+};
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Deep copy without undefined keys; secrets become their plaintext (or unknown when encrypted). */
+function deserialize(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map((e) => (e === undefined ? null : deserialize(e)));
+  const o = v as Record<string, unknown>;
+  if (o[SECRET_SIG] === SECRET_VALUE) {
+    if (typeof o.plaintext === "string") {
+      try {
+        return deserialize(JSON.parse(o.plaintext));
+      } catch {
+        return o.plaintext;
+      }
+    }
+    return "value" in o ? deserialize(o.value) : UNKNOWN_STRING;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, e] of Object.entries(o)) if (e !== undefined) out[k] = deserialize(e);
+  return out;
+}
+
+const options = (r: StateResource): PolicyResourceOptions => ({
+  protect: r.protect === true,
+  ignoreChanges: [],
+  aliases: [],
+  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+  additionalSecretOutputs: [],
+  ...(r.parent ? { parent: r.parent } : {}),
+});
+
+const typeOf = (resourceClass: unknown): string | undefined =>
+  (resourceClass as { __pulumiType?: string } | undefined)?.__pulumiType;
+
+/** Applies `opts.policies` (default: the Tollgate pack) to `resources`. */
+export async function runPolicies(
+  resources: readonly StateResource[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const policies = opts.policies ?? tollgatePolicies;
+  const packName = opts.packName ?? "tollgate";
+  const packVersion = opts.packVersion ?? "0.1.0";
+  const config = resolveConfig(policies, opts.config, opts.packEnforcementLevel ?? "advisory");
+  const stackTags = opts.stackTags ?? new Map<string, string>();
+  const live = resources.filter((r) => r.delete !== true);
+  const violations: Violation[] = [];
+  const notApplicable: RunResult["notApplicable"] = [];
+  const remediations: Remediation[] = [];
+  const policyFrom = (kind: string, name: string): string =>
+    `${kind} '${name}' from policy pack '${packName}@v${packVersion}'`;
+  const cfgOf = (name: string): ResolvedPolicyConfig => config.get(name) as ResolvedPolicyConfig;
+
+  const reporter = (
+    p: ResourceValidationPolicy | StackValidationPolicy,
+    level: EnforcementLevel,
+    kind: Violation["kind"],
+    fixedUrn: string | undefined,
+  ): ReportViolation =>
+    ((message: string | Record<string, unknown>, urn?: string) => {
+      const target = fixedUrn ?? urn;
+      const base = {
+        policyPackName: packName,
+        policyPackVersion: packVersion,
+        urn: target,
+        resourceName: target ? nameFromUrn(target) : undefined,
+        resourceType: target ? byUrn.get(target)?.type : undefined,
+        kind,
+      };
+      if (typeof message === "object" && message !== null) {
+        const info = message;
+        const description = String(info.description ?? p.description);
+        violations.push({
+          ...base,
+          policyName: String(info.name ?? p.name),
+          description,
+          message: String(info.message ?? info.description ?? p.description),
+          detail: String(info.message ?? ""),
+          urn: (info.urn as string | undefined) ?? target,
+          enforcementLevel: (info.enforcementLevel as EnforcementLevel | undefined) ?? level,
+          severity: (info.severity as Severity | undefined) ?? p.severity,
+        });
+        return;
+      }
+      violations.push({
+        ...base,
+        policyName: p.name,
+        description: p.description,
+        message: message ? `${p.description}\n${message}` : p.description,
+        detail: message ?? "",
+        enforcementLevel: level,
+        severity: p.severity,
+      });
+    }) as ReportViolation;
+
+  const cantRun = (
+    p: ResourceValidationPolicy | StackValidationPolicy,
+    e: Error,
+    kind: Violation["kind"],
+    urn?: string,
+  ): void => {
+    violations.push({
+      policyName: p.name,
+      policyPackName: packName,
+      policyPackVersion: packVersion,
+      description: p.description,
+      message: `can't run ${policyFrom("policy", p.name)} during preview: ${e.message}`,
+      detail: e.message,
+      urn,
+      resourceName: urn ? nameFromUrn(urn) : undefined,
+      resourceType: urn ? byUrn.get(urn)?.type : undefined,
+      enforcementLevel: "advisory",
+      severity: p.severity,
+      kind,
+    });
+  };
+
+  const byUrn = new Map<string, StateResource>();
+  for (const r of live) byUrn.set(r.urn, r);
+
+  // Resource policies (remediate, then analyze), resource by resource, on inputs.
+  const resourcePolicies = policies.filter(
+    (p): p is ResourceValidationPolicy => !("validateStack" in p),
+  );
+  for (const r of live) {
+    const name = nameFromUrn(r.urn);
+    let props = proxy.unknownCheckingProxy(
+      (deserialize(r.inputs ?? {}) ?? {}) as Record<string, unknown>,
+    );
+    const baseArgs = (policyName: string): Omit<ResourceValidationArgs, "props"> => ({
+      type: r.type,
+      urn: r.urn,
+      name,
+      opts: options(r),
+      stackTags,
+      isType: (cls) => typeOf(cls) === r.type,
+      asType: ((cls: unknown) =>
+        typeOf(cls) === r.type ? props : undefined) as ResourceValidationArgs["asType"],
+      getConfig: <T extends object>() => structuredClone(cfgOf(policyName).properties) as T,
+      notApplicable: throwNotApplicable,
+    });
+    for (const p of resourcePolicies) {
+      if (cfgOf(p.name).enforcementLevel !== "remediate" || !p.remediateResource) continue;
+      const t = typeOf(p.remediateResource);
+      if (t && t !== r.type) continue;
+      try {
+        const result = await Promise.resolve(p.remediateResource({ ...baseArgs(p.name), props }));
+        if (result) {
+          remediations.push({
+            policyName: p.name,
+            urn: r.urn,
+            properties: result as Record<string, unknown>,
+          });
+          props = proxy.unknownCheckingProxy(deserialize(result) as Record<string, unknown>);
+        }
+      } catch (e) {
+        if (e instanceof NotApplicableError)
+          notApplicable.push({ policyName: p.name, reason: e.reason });
+        else if (e instanceof proxy.UnknownValueError) cantRun(p, e, "resource", r.urn);
+        else throw e;
+      }
+    }
+    for (const p of resourcePolicies) {
+      let level = cfgOf(p.name).enforcementLevel;
+      if (level === "disabled" || !p.validateResource) continue;
+      if (level === "remediate") level = "mandatory";
+      if (!Array.isArray(p.validateResource)) {
+        const t = typeOf(p.validateResource);
+        if (t && t !== r.type) continue;
+      }
+      const validations = Array.isArray(p.validateResource)
+        ? p.validateResource
+        : [p.validateResource];
+      const report = reporter(p, level, "resource", r.urn);
+      for (const v of validations) {
+        try {
+          await Promise.resolve(
+            v({ ...baseArgs(p.name), props } as ResourceValidationArgs, report),
+          );
+        } catch (e) {
+          if (e instanceof NotApplicableError)
+            notApplicable.push({ policyName: p.name, reason: e.reason });
+          else if (e instanceof proxy.UnknownValueError) cantRun(p, e, "resource", r.urn);
+          else
+            throw new Error(
+              `Error validating resource with ${policyFrom("policy", p.name)}: ${(e as Error).message}`,
+              { cause: e },
+            );
+        }
+      }
+    }
+  }
+
+  // Stack policies on outputs, resources linked by URN.
+  const stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
+  if (stackPolicies.length > 0) {
+    const stackResources = linkStack(live);
+    for (const p of stackPolicies) {
+      let level = cfgOf(p.name).enforcementLevel;
+      if (level === "disabled") continue;
+      if (level === "remediate") level = "mandatory";
+      const t = typeOf(p.validateStack);
+      if (t && !live.some((r) => r.type === t)) {
+        notApplicable.push({
+          policyName: p.name,
+          reason: `Policy only applies to resources of type '${t}'`,
+        });
+        continue;
+      }
+      const args: StackValidationArgs = {
+        resources: stackResources,
+        stackTags,
+        getConfig: <T extends object>() => structuredClone(cfgOf(p.name).properties) as T,
+        notApplicable: throwNotApplicable,
+      };
+      try {
+        await Promise.resolve(p.validateStack(args, reporter(p, level, "stack", undefined)));
+      } catch (e) {
+        if (e instanceof NotApplicableError)
+          notApplicable.push({ policyName: p.name, reason: e.reason });
+        else if (e instanceof proxy.UnknownValueError) cantRun(p, e, "stack");
+        else
+          throw new Error(
+            `Error validating stack with ${policyFrom("policy", p.name)}: ${(e as Error).message}`,
+            { cause: e },
+          );
+      }
+    }
+  }
+  return { violations, notApplicable, remediations, resourceCount: live.length };
+}
+
+/** Builds the engine's PolicyResource list: outputs behind the unknown proxy, links by URN. */
+export function linkStack(resources: readonly StateResource[]): PolicyResource[] {
+  const map = new Map<string, PolicyResource>();
+  const out: PolicyResource[] = [];
+  for (const r of resources) {
+    const outputs = (deserialize(r.outputs ?? {}) ?? {}) as Record<string, unknown>;
+    // Bridged providers always carry `id` in outputs; plans and some exports keep it top-level only.
+    if (r.id !== undefined && r.id !== "" && outputs.id === undefined) outputs.id = r.id;
+    const props = proxy.unknownCheckingProxy(outputs);
+    const type = r.type;
+    const res: PolicyResource = {
+      type,
+      props,
+      urn: r.urn,
+      name: nameFromUrn(r.urn),
+      opts: options(r),
+      dependencies: [],
+      propertyDependencies: {},
+      isType: (cls) => typeOf(cls) === type,
+      asType: ((cls: unknown) =>
+        typeOf(cls) === type ? props : undefined) as PolicyResource["asType"],
+    };
+    map.set(r.urn, res);
+    out.push(res);
+  }
+  resources.forEach((r, i) => {
+    const res = out[i] as PolicyResource;
+    if (r.parent) {
+      const parent = map.get(r.parent);
+      if (parent) res.parent = parent;
+    }
+    res.dependencies = (r.dependencies ?? [])
+      .map((u) => map.get(u))
+      .filter((d): d is PolicyResource => d !== undefined);
+    for (const [k, urns] of Object.entries(r.propertyDependencies ?? {})) {
+      res.propertyDependencies[k] = urns
+        .map((u) => map.get(u))
+        .filter((d): d is PolicyResource => d !== undefined);
+    }
+  });
+  return out;
+}
+
+/** True when a run has violations at the mandatory level. */
+export function hasMandatory(result: RunResult): boolean {
+  return result.violations.some((v) => v.enforcementLevel === "mandatory");
+}
