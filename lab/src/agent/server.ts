@@ -1,0 +1,94 @@
+import * as dgram from "node:dgram";
+import * as http from "node:http";
+import * as net from "node:net";
+
+/** The internet namespace's server: HTTP, TCP and UDP echo, and plain listeners on extra ports. */
+export interface ServerConfig {
+  readonly address: string;
+  /** Defaults to 80. */
+  readonly httpPort: number;
+  /** TCP and UDP echo (RFC 862). Defaults to 7. */
+  readonly echoPort: number;
+  /** TCP ports that accept, answer "open <port>" and close: the blocked-port checks connect here. */
+  readonly extraTcpPorts: readonly number[];
+  /** UDP ports that answer "open <port>". */
+  readonly extraUdpPorts: readonly number[];
+}
+
+export interface ServiceStats {
+  /** Connections (TCP) or datagrams (UDP) or requests (HTTP). */
+  count: number;
+  /** Distinct peer addresses seen (a lab without NAT sees the client's own address). */
+  peers: string[];
+}
+
+export type ServerStats = Record<string, ServiceStats>;
+
+export class LabServer {
+  readonly stats: ServerStats = {};
+  private readonly closers: Array<() => void> = [];
+
+  constructor(private readonly config: ServerConfig) {}
+
+  private hit(service: string, peer: string | undefined): void {
+    const s = (this.stats[service] ??= { count: 0, peers: [] });
+    s.count++;
+    if (peer && !s.peers.includes(peer) && s.peers.length < 20) s.peers.push(peer);
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const httpServer = http.createServer((req, res) => {
+      this.hit(`http/${c.httpPort}`, req.socket.remoteAddress);
+      const body = `hello from the tollgate lab internet server (you are ${req.socket.remoteAddress}:${req.socket.remotePort})\n`;
+      res.writeHead(200, { "content-type": "text/plain", "x-tollgate-lab": "internet" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    });
+    await this.listenTcp(httpServer, c.httpPort);
+    const echo = net.createServer((sock) => {
+      this.hit(`tcp/${c.echoPort}`, sock.remoteAddress);
+      sock.on("error", () => undefined);
+      sock.pipe(sock);
+    });
+    await this.listenTcp(echo, c.echoPort);
+    for (const port of c.extraTcpPorts) {
+      if (port === c.httpPort || port === c.echoPort) continue;
+      const s = net.createServer((sock) => {
+        this.hit(`tcp/${port}`, sock.remoteAddress);
+        sock.on("error", () => undefined);
+        sock.end(`open ${port}\n`);
+      });
+      await this.listenTcp(s, port);
+    }
+    await this.bindUdp(c.echoPort, (msg) => msg);
+    for (const port of c.extraUdpPorts) {
+      if (port === c.echoPort) continue;
+      await this.bindUdp(port, () => Buffer.from(`open ${port}\n`));
+    }
+  }
+
+  private listenTcp(server: net.Server, port: number): Promise<void> {
+    this.closers.push(() => server.close());
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, this.config.address, () => resolve());
+    });
+  }
+
+  private bindUdp(port: number, reply: (msg: Buffer) => Buffer): Promise<void> {
+    const sock = dgram.createSocket("udp4");
+    this.closers.push(() => sock.close());
+    sock.on("message", (msg, rinfo) => {
+      this.hit(`udp/${port}`, rinfo.address);
+      sock.send(reply(msg), rinfo.port, rinfo.address);
+    });
+    return new Promise((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(port, this.config.address, () => resolve());
+    });
+  }
+
+  close(): void {
+    for (const c of this.closers) c();
+  }
+}
