@@ -1,0 +1,130 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { tagsFor } from "../common";
+import { tlsOnlyBucketPolicy } from "../iam";
+import { ResolvedDeliveryArgs } from "./args";
+import { ArtifactSource, artifactKey } from "./pack";
+
+export * from "./args";
+export * from "./pack";
+
+export interface ApplianceDeliveryArgs {
+  readonly settings: ResolvedDeliveryArgs;
+  /** Produces the tarball and rules file (real `npm pack` or a fake under mocks). */
+  readonly artifacts: ArtifactSource;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Private, encrypted S3 bucket holding the packed appliance and its rules file. Object keys are
+ * content addressed, so changed content means new keys (and a fleet instance refresh).
+ */
+export class ApplianceDelivery extends pulumi.ComponentResource {
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+  readonly packageKey: string;
+  readonly packageObjectArn: pulumi.Output<string>;
+  readonly rulesKey: string | undefined;
+  readonly rulesObjectArn: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: ApplianceDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tollgate:delivery:ApplianceDelivery", name, {}, opts);
+    const s = args.settings;
+    const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "delivery");
+    const p = { parent: this };
+
+    const bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      { forceDestroy: s.forceDestroyBucket, tags: tags(`${name}-bucket`) },
+      p,
+    );
+    const pab = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access-block`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      p,
+    );
+    const ownership = new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      p,
+    );
+    const sse = new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-sse`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: s.bucketKmsKeyArn
+              ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: s.bucketKmsKeyArn }
+              : { sseAlgorithm: "AES256" },
+            bucketKeyEnabled: s.bucketKmsKeyArn !== undefined,
+          },
+        ],
+      },
+      p,
+    );
+    const versioning = new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+      p,
+    );
+    const policy = new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: bucket.id,
+        policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))),
+      },
+      { parent: this, dependsOn: [pab] },
+    );
+    const ready = [pab, ownership, sse, versioning, policy];
+
+    const pkg = args.artifacts.packAppliance(s.packageDir);
+    this.packageKey = artifactKey("appliance", pkg);
+    const pkgObject = new aws.s3.BucketObjectv2(
+      `${name}-package`,
+      {
+        bucket: bucket.id,
+        key: this.packageKey,
+        source: new pulumi.asset.FileAsset(pkg.path),
+        contentType: "application/gzip",
+        tags: tags(`${name}-package`),
+      },
+      { parent: this, dependsOn: ready },
+    );
+    this.packageObjectArn = pulumi.interpolate`${bucket.arn}/${pkgObject.key}`;
+
+    if (s.rulesFile !== undefined) {
+      const rules = args.artifacts.rulesFile(s.rulesFile);
+      this.rulesKey = artifactKey("rules", rules);
+      const rulesObject = new aws.s3.BucketObjectv2(
+        `${name}-rules`,
+        {
+          bucket: bucket.id,
+          key: this.rulesKey,
+          source: new pulumi.asset.FileAsset(rules.path),
+          contentType: "text/plain",
+          tags: tags(`${name}-rules`),
+        },
+        { parent: this, dependsOn: ready },
+      );
+      this.rulesObjectArn = pulumi.interpolate`${bucket.arn}/${rulesObject.key}`;
+    }
+
+    this.bucketName = bucket.id;
+    this.bucketArn = bucket.arn;
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      packageKey: this.packageKey,
+      packageObjectArn: this.packageObjectArn,
+      rulesKey: this.rulesKey,
+      rulesObjectArn: this.rulesObjectArn,
+    });
+  }
+}

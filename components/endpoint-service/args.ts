@@ -1,0 +1,38 @@
+import { ConfigError } from "../errors";
+
+/** Endpoint service settings (`tollgate:endpointService`). */
+export interface EndpointServiceArgs {
+  /** Connection requests must be accepted (Tollgate accepts its own endpoints). Defaults to true. */
+  readonly acceptanceRequired?: boolean;
+  /** IAM principal ARNs allowed to create endpoints. Defaults to this account's root (`arn:aws:iam::<account>:root`). */
+  readonly allowedPrincipals?: readonly string[];
+}
+
+export interface ResolvedEndpointServiceArgs {
+  readonly acceptanceRequired: boolean;
+  readonly allowedPrincipals: readonly string[];
+  readonly ipv6: boolean;
+}
+
+const PRINCIPAL =
+  /^arn:aws[a-z-]*:(iam::(\d{12}|\*):(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)|organizations::\d{12}:organization\/o-[a-z0-9]+)$/;
+
+/** Applies the defaults of {@link EndpointServiceArgs} and validates every principal. Pure. */
+export function resolveEndpointServiceArgs(
+  args: EndpointServiceArgs,
+  accountId: string,
+  partition: string,
+  ipv6: boolean,
+): ResolvedEndpointServiceArgs {
+  const allowedPrincipals = args.allowedPrincipals ?? [`arn:${partition}:iam::${accountId}:root`];
+  allowedPrincipals.forEach((arn, i) => {
+    if (arn === "*" || !PRINCIPAL.test(arn)) {
+      throw new ConfigError(
+        `endpointService.allowedPrincipals[${i}]`,
+        `${JSON.stringify(arn)} is not an account, role or user ARN`,
+        "use e.g. arn:aws:iam::123456789012:root; a bare * would let any AWS account attach endpoints",
+      );
+    }
+  });
+  return { acceptanceRequired: args.acceptanceRequired ?? true, allowedPrincipals, ipv6 };
+}

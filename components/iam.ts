@@ -1,0 +1,99 @@
+/** An IAM policy document as AWS reads it. */
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly PolicyStatement[];
+}
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Action: readonly string[];
+  readonly Resource?: readonly string[];
+  readonly Principal?: Readonly<Record<string, string | readonly string[]>>;
+  readonly Condition?: Readonly<
+    Record<string, Readonly<Record<string, string | readonly string[]>>>
+  >;
+}
+
+/** Trust policy letting EC2 assume the appliance role. */
+export function ec2AssumeRolePolicy(): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "Ec2AssumeRole",
+        Effect: "Allow",
+        Principal: { Service: "ec2.amazonaws.com" },
+        Action: ["sts:AssumeRole"],
+      },
+    ],
+  };
+}
+
+/** Inputs of {@link applianceRolePolicy}; all ARNs are exact, none may contain `*` except the log-stream suffix. */
+export interface ApplianceRolePolicyInput {
+  /** ARNs of the exact S3 objects the appliance may read (package and rules). */
+  readonly objectArns: readonly string[];
+  /** ARN of the appliance's own log group (without a trailing `:*`). */
+  readonly logGroupArn: string;
+  /** KMS key ARNs the objects / volumes are encrypted with, if customer managed. */
+  readonly kmsKeyArns?: readonly string[];
+}
+
+/**
+ * The appliance instance role's inline policy: read exactly the delivered objects, write log
+ * streams of its own log group, decrypt with the given keys. Nothing else (SSM comes from the
+ * AmazonSSMManagedInstanceCore managed policy). Pure.
+ */
+export function applianceRolePolicy(input: ApplianceRolePolicyInput): PolicyDocument {
+  for (const arn of input.objectArns) {
+    if (arn.includes("*")) throw new Error(`object ARN must be exact, got ${arn}`);
+  }
+  if (input.logGroupArn.includes("*"))
+    throw new Error(`log group ARN must be exact, got ${input.logGroupArn}`);
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "ReadApplianceArtifacts",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: [...input.objectArns],
+    },
+    {
+      Sid: "WriteOwnLogGroup",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      Resource: [input.logGroupArn, `${input.logGroupArn}:log-stream:*`],
+    },
+  ];
+  if (input.kmsKeyArns && input.kmsKeyArns.length > 0) {
+    statements.push({
+      Sid: "DecryptArtifacts",
+      Effect: "Allow",
+      Action: ["kms:Decrypt"],
+      Resource: [...input.kmsKeyArns],
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** Bucket policy: deny any request that is not over TLS. */
+export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: ["s3:*"],
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
+}
+
+/** The AWS managed policy that lets SSM Session Manager manage the instance. */
+export function ssmManagedPolicyArn(partition: string): string {
+  return `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`;
+}

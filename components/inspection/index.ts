@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AwsContext, tagsFor } from "../common";
+import { ResolvedInspectionArgs } from "./args";
+import { buildFleet, FleetArtifacts } from "./fleet";
+import { ResolvedFleetArgs } from "./fleet-args";
+import { buildGwlb } from "./gwlb";
+import { buildInspectionNetwork } from "./network";
+
+export * from "./args";
+export * from "./fleet-args";
+export type { FleetArtifacts } from "./fleet";
+
+export interface InspectionComponentArgs {
+  readonly settings: ResolvedInspectionArgs;
+  readonly fleet: ResolvedFleetArgs;
+  readonly aws: AwsContext;
+  readonly artifacts: FleetArtifacts;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Inspection VPC, Gateway Load Balancer (GENEVE target group + listener) and the appliance fleet. */
+export class Inspection extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  readonly applianceSubnetIds: pulumi.Output<string>[];
+  readonly gatewayLoadBalancerArn: pulumi.Output<string>;
+  readonly targetGroupArn: pulumi.Output<string>;
+  readonly autoScalingGroupName: pulumi.Output<string>;
+  readonly applianceRoleArn: pulumi.Output<string>;
+  readonly logGroupName: pulumi.Output<string>;
+
+  constructor(name: string, args: InspectionComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tollgate:inspection:Inspection", name, {}, opts);
+    const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspection");
+    const net = buildInspectionNetwork(this, name, args.settings, tags, args.aws.region);
+    const subnetIds = net.applianceSubnets.map((s) => s.id);
+    const gwlb = buildGwlb(this, name, args.settings, net.vpc.id, subnetIds, tags);
+    const fleet = buildFleet(
+      this,
+      name,
+      args.settings,
+      args.fleet,
+      args.aws,
+      net.vpc.id,
+      subnetIds,
+      gwlb.targetGroup.arn,
+      args.artifacts,
+      tags,
+    );
+
+    this.vpcId = net.vpc.id;
+    this.applianceSubnetIds = subnetIds;
+    this.gatewayLoadBalancerArn = gwlb.loadBalancer.arn;
+    this.targetGroupArn = gwlb.targetGroup.arn;
+    this.autoScalingGroupName = fleet.autoScalingGroup.name;
+    this.applianceRoleArn = fleet.role.arn;
+    this.logGroupName = fleet.logGroup.name;
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      applianceSubnetIds: this.applianceSubnetIds,
+      gatewayLoadBalancerArn: this.gatewayLoadBalancerArn,
+      targetGroupArn: this.targetGroupArn,
+      autoScalingGroupName: this.autoScalingGroupName,
+      applianceRoleArn: this.applianceRoleArn,
+      logGroupName: this.logGroupName,
+    });
+  }
+}

@@ -1,0 +1,66 @@
+import { ConfigError } from "./errors";
+import { Cidr, parseCidr, subnet } from "./net";
+
+/** Subnet blocks reserved per role, so adding an AZ never renumbers existing subnets. */
+export const AZ_SLOTS = 8;
+
+/**
+ * Carves one subnet per (role, AZ) out of `vpc`: role `r`, AZ `i` gets block `r * 8 + i` of length
+ * `prefixLength`. Throws a {@link ConfigError} on `prefixKey` when the VPC is too small.
+ */
+export function carveSubnets(
+  vpc: Cidr,
+  vpcKey: string,
+  prefixLength: number,
+  prefixKey: string,
+  roles: readonly string[],
+  azCount: number,
+): Record<string, Cidr[]> {
+  if (!Number.isInteger(prefixLength) || prefixLength < 16 || prefixLength > 28) {
+    throw new ConfigError(
+      prefixKey,
+      `/${prefixLength} is not a valid VPC subnet length`,
+      "use a value from 16 to 28, e.g. 24",
+    );
+  }
+  if (azCount > AZ_SLOTS) {
+    throw new ConfigError(
+      "azCount",
+      `${azCount} AZs exceed the ${AZ_SLOTS} Tollgate supports`,
+      `use at most ${AZ_SLOTS}`,
+    );
+  }
+  const available = prefixLength >= vpc.prefix ? 2 ** (prefixLength - vpc.prefix) : 0;
+  const needed = roles.length * AZ_SLOTS;
+  if (available < needed) {
+    throw new ConfigError(
+      prefixKey,
+      `${vpc.text} holds ${available} subnets of /${prefixLength} but ${needed} are reserved (${roles.length} roles x ${AZ_SLOTS} AZ slots)`,
+      `use a longer prefix (e.g. /${vpc.prefix + Math.ceil(Math.log2(needed))}) or a larger tollgate:${vpcKey}`,
+    );
+  }
+  const out: Record<string, Cidr[]> = {};
+  roles.forEach((role, r) => {
+    out[role] = Array.from({ length: azCount }, (_, i) =>
+      subnet(vpc, prefixLength, r * AZ_SLOTS + i),
+    );
+  });
+  return out;
+}
+
+/** Parses an optional CIDR with a default. */
+export function cidrOrDefault(key: string, value: string | undefined, def: string): Cidr {
+  return parseCidr(key, value ?? def);
+}
+
+/** Validates an integer range; `what` describes the allowed values for the fix text. */
+export function checkInt(key: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      key,
+      `${value} is out of range`,
+      `use a whole number from ${min} to ${max}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,213 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AvailabilityZoneArgs, resolveAvailabilityZones } from "./azs";
+import { AwsContext } from "./common";
+import { parseTollgateConfig, rawPulumiConfig, TollgateConfig } from "./config";
+import {
+  ApplianceDelivery,
+  ArtifactSource,
+  npmArtifactSource,
+  resolveDeliveryArgs,
+  ResolvedDeliveryArgs,
+} from "./delivery";
+import { Egress, resolveEgressArgs, ResolvedEgressArgs } from "./egress";
+import {
+  EndpointService,
+  resolveEndpointServiceArgs,
+  ResolvedEndpointServiceArgs,
+} from "./endpoint-service";
+import { ConfigError } from "./errors";
+import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
+import {
+  Inspection,
+  resolveFleetArgs,
+  resolveInspectionArgs,
+  ResolvedFleetArgs,
+  ResolvedInspectionArgs,
+} from "./inspection";
+
+/** Region facts the resolvers need, looked up once (or given by tests). */
+export interface RegionFacts extends AwsContext {
+  /** The region's available AZ names, in order. */
+  readonly availabilityZones: readonly string[];
+}
+
+/** Every component's resolved settings: the whole plan, before any resource exists. */
+export interface ResolvedTollgate {
+  readonly namePrefix: string;
+  readonly availabilityZones: readonly string[];
+  readonly ipv6: boolean;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly inspection: ResolvedInspectionArgs;
+  readonly fleet: ResolvedFleetArgs;
+  readonly delivery: ResolvedDeliveryArgs;
+  readonly endpointService: ResolvedEndpointServiceArgs;
+  readonly northSouth: ResolvedInspectedVpcArgs | undefined;
+  readonly egress: ResolvedEgressArgs | undefined;
+}
+
+/** Resolves and validates the whole configuration. Pure; throws {@link ConfigError}. */
+export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): ResolvedTollgate {
+  const namePrefix = cfg.namePrefix ?? "tollgate";
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(namePrefix)) {
+    throw new ConfigError(
+      "namePrefix",
+      `${JSON.stringify(namePrefix)} is not a valid prefix`,
+      "use 1-20 lowercase letters, digits or -, starting with a letter",
+    );
+  }
+  const azArgs: AvailabilityZoneArgs = {
+    azCount: cfg.azCount,
+    availabilityZones: cfg.availabilityZones,
+  };
+  const availabilityZones = resolveAvailabilityZones(azArgs, facts.region, facts.availabilityZones);
+  const ipv6 = cfg.ipv6 ?? false;
+  const nsEnabled = cfg.northSouth?.enabled ?? true;
+  const egEnabled = cfg.egress?.enabled ?? false;
+  return {
+    namePrefix,
+    availabilityZones,
+    ipv6,
+    tags: cfg.tags ?? {},
+    inspection: resolveInspectionArgs(cfg.inspection ?? {}, availabilityZones, ipv6),
+    fleet: resolveFleetArgs(cfg.fleet ?? {}),
+    delivery: resolveDeliveryArgs(cfg.appliance ?? {}),
+    endpointService: resolveEndpointServiceArgs(
+      cfg.endpointService ?? {},
+      facts.accountId,
+      facts.partition,
+      ipv6,
+    ),
+    northSouth: nsEnabled
+      ? resolveInspectedVpcArgs(cfg.northSouth ?? {}, availabilityZones, ipv6)
+      : undefined,
+    egress: egEnabled ? resolveEgressArgs(cfg.egress ?? {}, availabilityZones) : undefined,
+  };
+}
+
+export interface ProgramOptions {
+  /** How artifacts are produced. Defaults to `npm pack` of the appliance package. */
+  readonly artifacts?: ArtifactSource;
+}
+
+/** Looks up region, account, partition and AZs through the AWS provider. */
+export async function lookupRegionFacts(): Promise<RegionFacts> {
+  const [azs, identity, partition] = await Promise.all([
+    aws.getAvailabilityZones({ state: "available" }),
+    aws.getCallerIdentity({}),
+    aws.getPartition({}),
+  ]);
+  return {
+    region: azs.region,
+    accountId: identity.accountId,
+    partition: partition.partition,
+    availabilityZones: azs.names,
+  };
+}
+
+/** The stack outputs. */
+export interface TollgateOutputs {
+  readonly availabilityZones: readonly string[];
+  readonly inspectionVpcId: pulumi.Output<string>;
+  readonly gatewayLoadBalancerArn: pulumi.Output<string>;
+  readonly targetGroupArn: pulumi.Output<string>;
+  readonly endpointServiceName: pulumi.Output<string>;
+  readonly endpointServiceId: pulumi.Output<string>;
+  readonly applianceAutoScalingGroup: pulumi.Output<string>;
+  readonly applianceBucket: pulumi.Output<string>;
+  readonly appliancePackageKey: string;
+  readonly rulesKey: string | undefined;
+  readonly northSouth?: {
+    vpcId: pulumi.Output<string>;
+    endpointIds: Record<string, pulumi.Output<string>>;
+  };
+  readonly egress?: {
+    transitGatewayId: pulumi.Output<string>;
+    hubVpcId: pulumi.Output<string>;
+    spokeVpcIds: Record<string, pulumi.Output<string>>;
+    natPublicIps: pulumi.Output<string>[];
+  };
+}
+
+/** Declares the whole Tollgate topology for a resolved plan. */
+export function declareTollgate(
+  r: ResolvedTollgate,
+  ctx: AwsContext,
+  options: ProgramOptions = {},
+): TollgateOutputs {
+  const n = r.namePrefix;
+  const delivery = new ApplianceDelivery(`${n}-delivery`, {
+    settings: r.delivery,
+    artifacts: options.artifacts ?? npmArtifactSource(),
+    tags: r.tags,
+  });
+  const inspection = new Inspection(`${n}-inspection`, {
+    settings: r.inspection,
+    fleet: r.fleet,
+    aws: ctx,
+    artifacts: {
+      bucketName: delivery.bucketName,
+      packageKey: delivery.packageKey,
+      packageObjectArn: delivery.packageObjectArn,
+      rulesKey: delivery.rulesKey,
+      rulesObjectArn: delivery.rulesObjectArn,
+      kmsKeyArns: r.delivery.bucketKmsKeyArn ? [r.delivery.bucketKmsKeyArn] : [],
+    },
+    tags: r.tags,
+  });
+  const service = new EndpointService(`${n}-endpoint-service`, {
+    settings: r.endpointService,
+    gatewayLoadBalancerArn: inspection.gatewayLoadBalancerArn,
+    tags: r.tags,
+  });
+  const ref = {
+    serviceName: service.serviceName,
+    serviceId: service.serviceId,
+    acceptanceRequired: service.acceptanceRequired,
+  };
+  const ns = r.northSouth
+    ? new InspectedVpc(`${n}-ns`, { settings: r.northSouth, endpointService: ref, tags: r.tags })
+    : undefined;
+  const eg = r.egress
+    ? new Egress(`${n}-egress`, { settings: r.egress, endpointService: ref, tags: r.tags })
+    : undefined;
+  return {
+    availabilityZones: r.availabilityZones,
+    inspectionVpcId: inspection.vpcId,
+    gatewayLoadBalancerArn: inspection.gatewayLoadBalancerArn,
+    targetGroupArn: inspection.targetGroupArn,
+    endpointServiceName: service.serviceName,
+    endpointServiceId: service.serviceId,
+    applianceAutoScalingGroup: inspection.autoScalingGroupName,
+    applianceBucket: delivery.bucketName,
+    appliancePackageKey: delivery.packageKey,
+    rulesKey: delivery.rulesKey,
+    ...(ns ? { northSouth: { vpcId: ns.vpcId, endpointIds: ns.endpointIds } } : {}),
+    ...(eg
+      ? {
+          egress: {
+            transitGatewayId: eg.transitGatewayId,
+            hubVpcId: eg.hubVpcId,
+            spokeVpcIds: eg.spokeVpcIds,
+            natPublicIps: eg.natPublicIps,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The program for a typed config: look up the region, resolve (fail early), declare. */
+export async function tollgate(
+  config: TollgateConfig,
+  options: ProgramOptions = {},
+): Promise<TollgateOutputs> {
+  const facts = await lookupRegionFacts();
+  const resolved = resolveTollgate(config, facts);
+  return declareTollgate(resolved, facts, options);
+}
+
+/** What `index.ts` runs: read the stack's `tollgate:` config and run {@link tollgate}. */
+export async function main(options: ProgramOptions = {}): Promise<TollgateOutputs> {
+  const project = pulumi.getProject();
+  return tollgate(parseTollgateConfig(rawPulumiConfig(project)), options);
+}

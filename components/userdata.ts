@@ -1,0 +1,134 @@
+import type { AmiFamily } from "./inspection/fleet-args";
+
+/** Everything the appliance bootstrap script needs; all plain values so rendering stays pure. */
+export interface UserDataInput {
+  readonly amiFamily: AmiFamily;
+  readonly region: string;
+  readonly nodeMajorVersion: number;
+  readonly bucket: string;
+  readonly packageKey: string;
+  /** S3 key of the rules file; without it the appliance starts with its built-in rules. */
+  readonly rulesKey?: string;
+  readonly healthPort: number;
+  readonly logGroupName: string;
+  readonly extraApplianceArgs?: readonly string[];
+}
+
+export const SYSTEMD_UNIT = "tollgate-appliance.service";
+export const RULES_PATH = "/etc/tollgate/tollgate.rules";
+export const PACKAGE_PATH = "/opt/tollgate/appliance.tgz";
+
+/** Quotes one word for bash (single quotes, `'` spelled `'\''`). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Quotes one word for a systemd `ExecStart=` line (double quotes; `%`, `$`, `\`, `"` escaped). */
+export function systemdQuote(word: string): string {
+  const escaped = word
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')
+    .replace(/%/g, "%%")
+    .replace(/\$/g, "$$$$");
+  return /^[A-Za-z0-9_@+=:,./-]+$/.test(word) ? escaped : `"${escaped}"`;
+}
+
+/** The appliance's command line, as an argv array. */
+export function applianceArgv(input: UserDataInput): string[] {
+  const argv = ["/usr/bin/tollgate", "run", "--health-port", String(input.healthPort)];
+  if (input.rulesKey !== undefined) argv.push("--rules", RULES_PATH);
+  return [...argv, ...(input.extraApplianceArgs ?? [])];
+}
+
+function nodeInstall(input: UserDataInput): string[] {
+  const v = input.nodeMajorVersion;
+  if (input.amiFamily === "ubuntu-22.04") {
+    return [
+      "export DEBIAN_FRONTEND=noninteractive",
+      "apt-get update -q",
+      "apt-get install -y -q ca-certificates curl gnupg",
+      "install -d -m 0755 /etc/apt/keyrings",
+      "curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor -o /etc/apt/keyrings/nodesource.gpg",
+      `echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_${v}.x nodistro main" > /etc/apt/sources.list.d/nodesource.list`,
+      "apt-get update -q",
+      "apt-get install -y -q nodejs",
+      "snap install aws-cli --classic || snap refresh aws-cli",
+    ];
+  }
+  return [
+    "rpm --import https://rpm.nodesource.com/gpgkey/ns-operations-public.key",
+    `cat > /etc/yum.repos.d/nodesource-nodejs.repo <<'REPO'`,
+    "[nodesource-nodejs]",
+    "name=Node.js Packages for $basearch",
+    `baseurl=https://rpm.nodesource.com/pub_${v}.x/nodistro/nodejs/$basearch`,
+    "enabled=1",
+    "gpgcheck=1",
+    "gpgkey=https://rpm.nodesource.com/gpgkey/ns-operations-public.key",
+    "REPO",
+    "dnf install -y nodejs",
+  ];
+}
+
+/** The systemd unit that runs the appliance. Pure. */
+export function renderUnit(input: UserDataInput): string {
+  return [
+    "[Unit]",
+    "Description=Tollgate GWLB inspection appliance",
+    "After=network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=simple",
+    `Environment=AWS_REGION=${systemdQuote(input.region)}`,
+    `Environment=TOLLGATE_LOG_GROUP=${systemdQuote(input.logGroupName)}`,
+    `ExecStart=${applianceArgv(input).map(systemdQuote).join(" ")}`,
+    "Restart=always",
+    "RestartSec=2",
+    "LimitNOFILE=1048576",
+    "NoNewPrivileges=yes",
+    "ProtectHome=yes",
+    "ProtectSystem=full",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Renders the EC2 user data (a bash script run once by cloud-init): install Node.js, fetch the
+ * appliance package and rules from S3, install the systemd unit and start it. Pure: same input,
+ * same bytes, so a change in any input shows up as a new launch template version.
+ */
+export function renderUserData(input: UserDataInput): string {
+  const s3 = (key: string, dest: string): string =>
+    `aws s3 cp --region ${shellQuote(input.region)} --only-show-errors ${shellQuote(`s3://${input.bucket}/${key}`)} ${shellQuote(dest)}`;
+  const lines = [
+    "#!/bin/bash",
+    "# Tollgate appliance bootstrap. Rendered by components/userdata.ts; do not edit by hand.",
+    "set -euo pipefail",
+    "exec > >(tee -a /var/log/tollgate-bootstrap.log) 2>&1",
+    "",
+    `# 1. Node.js ${input.nodeMajorVersion} (NodeSource) and the AWS CLI`,
+    ...nodeInstall(input),
+    "",
+    "# 2. The appliance package, delivered through the private S3 bucket",
+    "install -d -m 0755 /opt/tollgate /etc/tollgate",
+    s3(input.packageKey, PACKAGE_PATH),
+    `npm install --global --omit=dev --no-audit --no-fund ${PACKAGE_PATH}`,
+    "",
+    "# 3. The rules file",
+    input.rulesKey !== undefined
+      ? s3(input.rulesKey, RULES_PATH)
+      : "# (none configured: the appliance starts with its built-in rules)",
+    "",
+    `# 4. systemd unit ${SYSTEMD_UNIT}`,
+    `cat > /etc/systemd/system/${SYSTEMD_UNIT} <<'UNIT'`,
+    renderUnit(input).trimEnd(),
+    "UNIT",
+    "systemctl daemon-reload",
+    `systemctl enable --now ${SYSTEMD_UNIT}`,
+    "",
+  ];
+  return lines.join("\n");
+}
