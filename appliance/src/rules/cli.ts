@@ -1,6 +1,179 @@
+import { promises as fs } from "node:fs";
 import type { Command } from "commander";
+import { parseCapabilities } from "./capabilities";
+import { compileRules } from "./compile";
+import { ApplyError, RulesEngine } from "./engine";
+import { MINIMAL_CAPABILITIES, type EndpointRef } from "./model";
+import { parseRules, resolveEndpointKey, type LoadedRules } from "./parse";
+import { ExecRunner } from "./runner";
 
-/** Registers `tollgate rules plan|apply|show` on the appliance CLI. Filled by the rule engine issue. */
-export function registerRulesCommands(_program: Command): void {
-  // Stub: the rule engine adds its subcommands here.
+interface CommonOptions {
+  capabilities?: string;
+  endpoint?: string[];
+  netns?: string;
+  stateFile?: string;
+}
+
+/** Loads and validates a rules file; prints the errors and returns undefined when invalid. */
+export async function loadRulesFile(file: string): Promise<LoadedRules | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    process.stderr.write(`${file}: ${(e as Error).message}\n`);
+    return undefined;
+  }
+  const r = parseRules(text, file);
+  if (!r.ok) {
+    for (const e of r.errors) process.stderr.write(`${e}\n`);
+    return undefined;
+  }
+  return r.rules;
+}
+
+function endpointRefs(keys: readonly string[] | undefined): EndpointRef[] {
+  return (keys ?? []).map((k) => {
+    const r = resolveEndpointKey(k);
+    if (!r) throw new Error(`--endpoint ${k}: not an endpoint (vpce-<hex17>, <hex17>, gwi-<id>)`);
+    return { gwi: r.gwi, gwo: r.gwo };
+  });
+}
+
+function engineFor(o: CommonOptions): RulesEngine {
+  return new RulesEngine({
+    runner: new ExecRunner(o.netns),
+    capabilities: o.capabilities ? parseCapabilities(o.capabilities) : undefined,
+    stateFile: o.stateFile,
+    log: (m) => process.stderr.write(`${m}\n`),
+  });
+}
+
+async function endpointsFor(engine: RulesEngine, o: CommonOptions): Promise<EndpointRef[]> {
+  const extra = endpointRefs(o.endpoint);
+  const found = await engine.discoverEndpoints();
+  const all = new Map([...found, ...extra].map((e) => [e.gwi, e]));
+  return [...all.values()];
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function common(cmd: Command): Command {
+  return cmd
+    .option(
+      "--capabilities <list>",
+      "skip probing: comma list of ingress,u32,mirred,flower,matchall,gact,ipset,ip6tables",
+    )
+    .option(
+      "--endpoint <id>",
+      "also compile for this endpoint (vpce-<hex17>, <hex17>, gwi-<id>); repeatable",
+      collect,
+    )
+    .option("--netns <name>", "operate inside this network namespace")
+    .option(
+      "--state-file <path>",
+      "record of applied tc filters",
+      "/run/tollgate/rules-state.json",
+    );
+}
+
+/** Registers `tollgate rules check|plan|apply|show|remove` on the appliance CLI. */
+export function registerRulesCommands(program: Command): void {
+  const rules = program
+    .command("rules")
+    .description(
+      "declarative rules compiled to iptables, ipset, tc and policy routing, applied atomically",
+    );
+
+  rules
+    .command("check")
+    .argument("<file>", "rules file (YAML)")
+    .option("--endpoint <id>", "compile for this endpoint too; repeatable", collect)
+    .option("--print", "print the compiled documents")
+    .description("validate and compile a rules file without touching the kernel (no root needed)")
+    .action(async (file: string, o: { endpoint?: string[]; print?: boolean }) => {
+      const loaded = await loadRulesFile(file);
+      if (!loaded) {
+        process.exitCode = 1;
+        return;
+      }
+      const refs = new Map(
+        [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
+      );
+      for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
+      const c = compileRules(loaded, [...refs.values()], MINIMAL_CAPABILITIES);
+      for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
+      if (o.print) {
+        process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);
+        if (c.ip6tablesRestore)
+          process.stdout.write(`# ip6tables-restore --noflush\n${c.ip6tablesRestore}`);
+        if (c.ipsetRestore) process.stdout.write(`# ipset restore\n${c.ipsetRestore}`);
+        for (const a of [...c.tc, ...c.ipRules]) process.stdout.write(`${a.join(" ")}\n`);
+        for (const s of c.sysctls) process.stdout.write(`sysctl -w ${s.key}=${s.value}\n`);
+      }
+      if (c.errors.length > 0) process.exitCode = 1;
+      else
+        process.stdout.write(`${file}: OK (${c.endpoints.length} endpoint section(s) compiled)\n`);
+    });
+
+  common(rules.command("plan"))
+    .argument("<file>", "rules file (YAML)")
+    .option("--detailed-exitcode", "exit 2 when there are changes")
+    .description("show what apply would change against the live kernel state")
+    .action(async (file: string, o: CommonOptions & { detailedExitcode?: boolean }) => {
+      const loaded = await loadRulesFile(file);
+      if (!loaded) {
+        process.exitCode = 1;
+        return;
+      }
+      const engine = engineFor(o);
+      const plan = await engine.plan(loaded, await endpointsFor(engine, o));
+      process.stdout.write(plan.text);
+      if (plan.changes < 0) process.exitCode = 1;
+      else if (plan.changes > 0 && o.detailedExitcode) process.exitCode = 2;
+    });
+
+  common(rules.command("apply"))
+    .argument("<file>", "rules file (YAML)")
+    .description(
+      "apply the rules in one transaction; on any failure the previous rules are restored",
+    )
+    .action(async (file: string, o: CommonOptions) => {
+      const loaded = await loadRulesFile(file);
+      if (!loaded) {
+        process.exitCode = 1;
+        return;
+      }
+      const engine = engineFor(o);
+      try {
+        const r = await engine.apply(loaded, await endpointsFor(engine, o));
+        for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
+        process.stdout.write(
+          `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
+        );
+      } catch (e) {
+        process.stderr.write(`${(e as Error).message}\n`);
+        process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
+      }
+    });
+
+  rules
+    .command("show")
+    .option("--netns <name>", "operate inside this network namespace")
+    .option("--capabilities <list>", "skip probing")
+    .description("print Tollgate's live rules (own chains, sets, tc filters, ip rules)")
+    .action(async (o: CommonOptions) => {
+      process.stdout.write(await engineFor(o).show());
+    });
+
+  rules
+    .command("remove")
+    .option("--netns <name>", "operate inside this network namespace")
+    .option("--capabilities <list>", "skip probing")
+    .description(
+      "remove every Tollgate chain, jump, set, tc filter and ip rule (others' rules untouched)",
+    )
+    .action(async (o: CommonOptions) => {
+      await engineFor(o).remove();
+      process.stdout.write("removed\n");
+    });
 }

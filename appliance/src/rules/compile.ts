@@ -391,17 +391,16 @@ export function compileRules(
           family,
           ctx,
           `tg${hash32(`${gwi}/r${i}`).toString(16).padStart(8, "0")}`,
+          `-i ${gwi}`,
         );
         for (const m of matches) {
           if (r.method === "tproxy") {
             const ip = family === "ipv4" ? "0.0.0.0" : "::";
             mangle.push(
-              `-i ${gwi} ${m} -j TPROXY --on-port ${r.toPort!} --on-ip ${ip} --tproxy-mark ${tmark}`,
+              `${m} -j TPROXY --on-port ${r.toPort!} --on-ip ${ip} --tproxy-mark ${tmark}`,
             );
           } else {
-            doc.nat
-              .get("TOLLGATE-PREROUTING")!
-              .push(`-i ${gwi} ${m} -j REDIRECT --to-ports ${r.toPort!}`);
+            doc.nat.get("TOLLGATE-PREROUTING")!.push(`${m} -j REDIRECT --to-ports ${r.toPort!}`);
           }
         }
         if (matches.length === 0 && family === "ipv4")

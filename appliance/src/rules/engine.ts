@@ -77,6 +77,24 @@ function families(compiled: CompiledRuleset): Family[] {
   return compiled.ip6tablesRestore === "" ? ["ipv4"] : ["ipv4", "ipv6"];
 }
 
+/** Protocol names iptables-save takes from /etc/protocols; the compiler writes numbers. */
+const PROTO_NAMES: Record<string, string> = {
+  igmp: "2",
+  ipencap: "4",
+  ipv6: "41",
+  gre: "47",
+  pim: "103",
+  vrrp: "112",
+  l2tp: "115",
+};
+
+/** Normalises an iptables-save line for comparison with generated lines. */
+export function normaliseRule(line: string): string {
+  return line.replace(/ -p ([a-z][a-z0-9-]*)/, (m, name: string) =>
+    PROTO_NAMES[name] ? ` -p ${PROTO_NAMES[name]}` : m,
+  );
+}
+
 /** Line diff of own chains: desired (generated) vs live (iptables-save). */
 function chainDiff(compiled: CompiledRuleset, live: LiveState, fam: Family): string[] {
   const out: string[] = [];
@@ -87,7 +105,7 @@ function chainDiff(compiled: CompiledRuleset, live: LiveState, fam: Family): str
     const names = new Set([...desired.chains[t].keys(), ...have.chains[t].keys()]);
     for (const c of [...names].sort()) {
       const want = desired.chains[t].get(c);
-      const got = have.chains[t].get(c);
+      const got = have.chains[t].get(c)?.map(normaliseRule);
       if (!got) {
         out.push(`  + ${t} ${c} (new chain, ${want!.length} rules)`);
         for (const l of want!) out.push(`    + ${l}`);

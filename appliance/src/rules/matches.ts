@@ -74,8 +74,21 @@ export function ruleFamilies(rule: Rule, ipv6: boolean): Family[] {
   return fams;
 }
 
+/** Protocols iptables names itself (others it prints from /etc/protocols, if present). */
+const PROTO_BY_NUMBER: Record<number, string> = {
+  1: "icmp",
+  6: "tcp",
+  17: "udp",
+  50: "esp",
+  51: "ah",
+  58: "ipv6-icmp",
+  132: "sctp",
+};
+
 function protoArg(proto: Rule["proto"], family: Family): string | undefined {
   if (proto === undefined || proto === "all") return undefined;
+  if (typeof proto === "number") return PROTO_BY_NUMBER[proto] ?? String(proto);
+  if (proto === "gre") return "47";
   if (proto === "icmpv6") return "ipv6-icmp";
   if (proto === "icmp" && family === "ipv6") return "ipv6-icmp";
   return String(proto);
@@ -182,26 +195,48 @@ export function limitMatch(limit: Rule["limit"], hashName: string): string | und
   const rate = `${n}/${UNIT[unit]!}`;
   const burst = spec.burst ?? 5;
   const per = "per" in spec ? spec.per : undefined;
-  if (per === undefined || per === "none") return `-m limit --limit ${rate} --limit-burst ${burst}`;
+  if (per === undefined || per === "none") {
+    return burst === 5
+      ? `-m limit --limit ${rate}`
+      : `-m limit --limit ${rate} --limit-burst ${burst}`;
+  }
   const mode = {
     source: "srcip",
     destination: "dstip",
-    flow: "srcip,dstip,srcport,dstport",
+    flow: "srcip,srcport,dstip,dstport",
   }[per];
   return `-m hashlimit --hashlimit-upto ${rate} --hashlimit-burst ${burst} --hashlimit-mode ${mode} --hashlimit-name ${hashName}`;
 }
 
+const CANONICAL_FIRST = ["-s ", "! -s ", "-d ", "! -d ", "-i ", "! -i ", "-o ", "! -o ", "-p "];
+
+/** Orders fragments as iptables-save prints them and merges split tcp/udp port matches. */
+function canonical(fragments: string[]): string {
+  const slot = (f: string) => {
+    const i = CANONICAL_FIRST.findIndex((p) => f.startsWith(p));
+    return i < 0 ? CANONICAL_FIRST.length : Math.floor(i / 2);
+  };
+  const sorted = fragments
+    .map((f, i) => ({ f, i, s: slot(f) }))
+    .sort((a, b) => a.s - b.s || a.i - b.i)
+    .map((x) => x.f);
+  return sorted.join(" ").replace(/(-m (tcp|udp|sctp) --sport \S+) -m \2 (--dport)/, "$1 $3");
+}
+
 /**
- * All match fragments for `rule` in `family`, one string per iptables rule (without -A/-j).
- * An empty array means the rule cannot match in this family (e.g. only IPv4 sources).
+ * All match fragments for `rule` in `family`, one string per iptables rule (without -A/-j), in
+ * iptables-save's canonical order (so plans compare exactly). `iface` ("-i gwi-X") is placed
+ * where iptables-save prints it. An empty array means the rule cannot match in this family.
  */
 export function expandMatches(
   rule: Rule,
   family: Family,
   ctx: MatchContext,
   hashName: string,
+  iface?: string,
 ): string[] {
   const parts: string[][] = [];
+  if (iface) parts.push([iface]);
   const proto = protoArg(rule.proto, family);
   if (proto) parts.push([`-p ${proto}`]);
   for (const [value, side] of [
@@ -234,14 +269,12 @@ export function expandMatches(
   const lim = limitMatch(rule.limit, hashName);
   if (lim) parts.push([lim]);
   if (rule.comment) parts.push([`-m comment --comment "${rule.comment}"`]);
-  let out: string[] = [""];
+  let out: string[][] = [[]];
   for (const alternatives of parts) {
     if (alternatives.length === 0) return [];
-    const next: string[] = [];
-    for (const prefix of out) {
-      for (const alt of alternatives) next.push(prefix === "" ? alt : `${prefix} ${alt}`);
-    }
+    const next: string[][] = [];
+    for (const prefix of out) for (const alt of alternatives) next.push([...prefix, alt]);
     out = next;
   }
-  return out;
+  return out.map(canonical);
 }
