@@ -29,6 +29,14 @@ export class Egress extends pulumi.ComponentResource {
   readonly hubAttachmentId: pulumi.Output<string>;
   readonly spokeVpcIds: Record<string, pulumi.Output<string>>;
   readonly natPublicIps: pulumi.Output<string>[];
+  /** Spoke workload subnets (read by `npm run plan`). */
+  readonly spokeSubnets: pulumi.Output<{
+    spoke: string;
+    id: string;
+    availabilityZone: string;
+    cidr: string;
+    routeTableId: string;
+  }>[];
 
   constructor(name: string, args: EgressComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:egress:Egress", name, {}, opts);
@@ -240,9 +248,12 @@ export class Egress extends pulumi.ComponentResource {
     );
 
     this.spokeVpcIds = {};
+    this.spokeSubnets = [];
     for (const sp of s.spokes) {
       const spoke = buildSpoke(this, name, sp, azs, tgw.id, tags);
       this.spokeVpcIds[sp.name] = spoke.vpc.id;
+      for (const sub of spoke.subnets)
+        this.spokeSubnets.push(sub.apply((x) => ({ spoke: sp.name, ...x })));
       new aws.ec2transitgateway.RouteTableAssociation(
         `${name}-tgw-spoke-assoc-${sp.name}`,
         { transitGatewayAttachmentId: spoke.attachment.id, transitGatewayRouteTableId: spokeRt.id },
@@ -265,6 +276,7 @@ export class Egress extends pulumi.ComponentResource {
       hubAttachmentId: this.hubAttachmentId,
       spokeVpcIds: this.spokeVpcIds,
       natPublicIps: this.natPublicIps,
+      spokeSubnets: this.spokeSubnets,
     });
   }
 }

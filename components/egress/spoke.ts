@@ -4,6 +4,13 @@ import { ResolvedSpoke } from "./args";
 
 export interface Spoke {
   readonly vpc: aws.ec2.Vpc;
+  /** Workload subnets (read by `npm run plan`). */
+  readonly subnets: pulumi.Output<{
+    id: string;
+    availabilityZone: string;
+    cidr: string;
+    routeTableId: string;
+  }>[];
   readonly attachment: aws.ec2transitgateway.VpcAttachment;
 }
 
@@ -64,5 +71,18 @@ export function buildSpoke(
     { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", transitGatewayId: tgwId },
     { parent, dependsOn: [attachment] },
   );
-  return { vpc, attachment };
+  return {
+    vpc,
+    attachment,
+    subnets: subnets.map((sub, i) =>
+      pulumi
+        .all([sub.id, rt.id])
+        .apply(([id, routeTableId]) => ({
+          id,
+          availabilityZone: azs[i]!,
+          cidr: spoke.subnets[i]!.text,
+          routeTableId,
+        })),
+    ),
+  };
 }

@@ -7,6 +7,15 @@ import { ResolvedInspectedVpcArgs } from "./args";
 
 export * from "./args";
 
+/** One inspected workload subnet, as exported by the component. */
+export interface InspectedSubnetInfo {
+  readonly id: string;
+  readonly availabilityZone: string;
+  readonly cidr: string;
+  readonly ipv6Cidr?: string;
+  readonly routeTableId: string;
+}
+
 export interface InspectedVpcComponentArgs {
   readonly settings: ResolvedInspectedVpcArgs;
   readonly endpointService: EndpointServiceRef;
@@ -26,6 +35,8 @@ export class InspectedVpc extends pulumi.ComponentResource {
   readonly endpointIds: Record<string, pulumi.Output<string>>;
   readonly workloadSubnetIds: pulumi.Output<string>[];
   readonly edgeRouteTableId: pulumi.Output<string>;
+  /** Every inspected subnet with its AZ, CIDRs and route table (read by `npm run plan`). */
+  readonly workloadSubnets: pulumi.Output<InspectedSubnetInfo>[];
 
   constructor(
     name: string,
@@ -87,6 +98,7 @@ export class InspectedVpc extends pulumi.ComponentResource {
 
     this.endpointIds = {};
     this.workloadSubnetIds = [];
+    this.workloadSubnets = [];
     for (const plan of s.azs) {
       const az = plan.az;
       const epSubnet = new aws.ec2.Subnet(
@@ -175,6 +187,15 @@ export class InspectedVpc extends pulumi.ComponentResource {
           );
           rtId = rt.id;
         }
+        this.workloadSubnets.push(
+          pulumi.all([subnetId, rtId, workloadV6]).apply(([id, routeTableId, v6]) => ({
+            id,
+            availabilityZone: az,
+            cidr: w.cidr.text,
+            ...(v6 ? { ipv6Cidr: v6 } : {}),
+            routeTableId,
+          })),
+        );
         new aws.ec2.Route(
           `${name}-workload-default-${label}`,
           {
@@ -219,6 +240,8 @@ export class InspectedVpc extends pulumi.ComponentResource {
     this.edgeRouteTableId = edgeRt.id;
     this.registerOutputs({
       vpcId,
+      vpcCidr: s.vpcCidr.text,
+      workloadSubnets: this.workloadSubnets,
       endpointIds: this.endpointIds,
       workloadSubnetIds: this.workloadSubnetIds,
       edgeRouteTableId: this.edgeRouteTableId,
