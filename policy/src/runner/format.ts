@@ -1,0 +1,93 @@
+/** Renders a run for people (text, grouped by policy, hop-by-hop paths) and machines (JSON). */
+import type { Policies } from "@pulumi/policy/policy";
+import type { RunResult, Violation } from "./runner";
+
+export interface Report {
+  readonly source: string;
+  readonly kind: string;
+  readonly result: RunResult;
+  readonly policies: Policies;
+}
+
+function groups(vs: readonly Violation[]): Map<string, Violation[]> {
+  const out = new Map<string, Violation[]>();
+  for (const v of vs) {
+    const list = out.get(v.policyName) ?? [];
+    list.push(v);
+    out.set(v.policyName, list);
+  }
+  return out;
+}
+
+function counts(vs: readonly Violation[]): { mandatory: number; advisory: number } {
+  let mandatory = 0;
+  for (const v of vs) if (v.enforcementLevel === "mandatory") mandatory++;
+  return { mandatory, advisory: vs.length - mandatory };
+}
+
+export function formatText(r: Report): string {
+  const { violations } = r.result;
+  const byPolicy = groups(violations);
+  const meta = new Map(r.policies.map((p) => [p.name, p]));
+  const lines: string[] = [
+    `Tollgate policy check: ${r.source} (${r.kind}, ${r.result.resourceCount} resources)`,
+    "",
+  ];
+  for (const [name, vs] of byPolicy) {
+    const p = meta.get(name);
+    const level = vs.every((v) => v.enforcementLevel === vs[0]?.enforcementLevel)
+      ? vs[0]?.enforcementLevel
+      : "mixed";
+    lines.push(
+      `${level === "mandatory" ? "✖" : "!"} ${name} [${level}${p?.severity ? `, ${p.severity}` : ""}] — ${vs.length} violation${vs.length > 1 ? "s" : ""}`,
+    );
+    if (p) lines.push(`  ${p.description}`);
+    for (const v of vs) {
+      const where = v.resourceName
+        ? `${v.resourceName}${v.resourceType ? ` (${v.resourceType})` : ""}`
+        : "(stack)";
+      const [first, ...rest] = (v.detail || v.message).split("\n");
+      lines.push(`  - ${where}: ${first ?? ""}`);
+      for (const l of rest) lines.push(`    ${l}`);
+    }
+    if (p?.remediationSteps) lines.push(`  fix: ${p.remediationSteps}`);
+    if (p?.url) lines.push(`  docs: ${p.url}`);
+    lines.push("");
+  }
+  const c = counts(violations);
+  const passed = r.policies.length - byPolicy.size;
+  lines.push(
+    violations.length === 0
+      ? `No violations: ${r.policies.length} policies passed.`
+      : `${violations.length} violation${violations.length > 1 ? "s" : ""} (${c.mandatory} mandatory, ${c.advisory} advisory) in ${byPolicy.size} polic${byPolicy.size > 1 ? "ies" : "y"}; ${passed} policies passed.`,
+  );
+  return lines.join("\n");
+}
+
+export function formatJson(r: Report): string {
+  const c = counts(r.result.violations);
+  return JSON.stringify(
+    {
+      source: r.source,
+      kind: r.kind,
+      resources: r.result.resourceCount,
+      summary: { violations: r.result.violations.length, ...c, policies: r.policies.length },
+      violations: r.result.violations.map((v) => ({
+        policy: v.policyName,
+        enforcementLevel: v.enforcementLevel,
+        severity: v.severity,
+        urn: v.urn,
+        resourceName: v.resourceName,
+        resourceType: v.resourceType,
+        message: v.detail || v.message,
+        path: (v.detail || "")
+          .split("\n")
+          .map((l) => /^\s+\d+\. (.*)$/.exec(l)?.[1])
+          .filter((h): h is string => h !== undefined),
+      })),
+      notApplicable: r.result.notApplicable,
+    },
+    null,
+    2,
+  );
+}

@@ -1,0 +1,603 @@
+/**
+ * Mutation suite: each case breaks one thing in a captured Tollgate deployment and expects the
+ * intended policy to report it, naming the resource (by URN or in the message). Every case runs on
+ * the exported state (ids known) and on a preview-like copy where every id is unknown.
+ */
+import assert from "node:assert/strict";
+import {
+  addRoute,
+  captured,
+  check,
+  DeploymentV3,
+  remove,
+  res,
+  retarget,
+  setProp,
+  show,
+  unknownIds,
+} from "./helpers";
+
+const NS = "north-south-3az-dualstack";
+const EG = "egress-2az";
+
+interface Case {
+  readonly name: string;
+  readonly base: string;
+  readonly policy: string;
+  /** Must appear in the violation's resource name or message. */
+  readonly names: string;
+  readonly mutate: (d: DeploymentV3) => void;
+  /** Text the message must contain (e.g. a hop of the path). */
+  readonly text?: RegExp;
+}
+
+const policyDoc = (d: DeploymentV3): { Statement: Record<string, unknown>[] } =>
+  JSON.parse(String(res(d, "tollgate-inspection-appliance-policy").inputs.policy));
+const setDoc = (d: DeploymentV3, stmt: Record<string, unknown>): void => {
+  const doc = policyDoc(d);
+  doc.Statement.push(stmt);
+  setProp(res(d, "tollgate-inspection-appliance-policy"), "policy", JSON.stringify(doc));
+};
+const patch = (
+  d: DeploymentV3,
+  name: string,
+  key: string,
+  f: (v: Record<string, unknown>) => void,
+): void => {
+  const r = res(d, name);
+  const v = structuredClone(r.inputs[key] ?? {}) as Record<string, unknown>;
+  f(v);
+  setProp(r, key, v);
+};
+const patchList = (
+  d: DeploymentV3,
+  name: string,
+  key: string,
+  f: (v: Record<string, unknown>[]) => void,
+): void => {
+  const r = res(d, name);
+  const v = structuredClone(r.inputs[key] ?? []) as Record<string, unknown>[];
+  f(v);
+  setProp(r, key, v);
+};
+
+const CASES: Case[] = [
+  // Routing: inspected subnets' default routes.
+  {
+    name: "workload default route goes straight to the internet gateway",
+    base: NS,
+    policy: "tollgate-routing-default-via-endpoint",
+    names: "tollgate-ns-workload-default-us-east-1a",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-workload-default-us-east-1a"),
+        "gatewayId",
+        res(d, "tollgate-ns-igw"),
+      ),
+  },
+  {
+    name: "workload default route uses the other AZ's endpoint",
+    base: NS,
+    policy: "tollgate-routing-default-via-endpoint",
+    names: "tollgate-ns-workload-default-us-east-1a",
+    text: /us-east-1b/,
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-workload-default-us-east-1a"),
+        "vpcEndpointId",
+        res(d, "tollgate-ns-gwlbe-us-east-1b"),
+      ),
+  },
+  {
+    name: "workload IPv6 default route bypasses the endpoint",
+    base: NS,
+    policy: "tollgate-routing-default-via-endpoint",
+    names: "tollgate-ns-workload-default6-us-east-1b",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-workload-default6-us-east-1b"),
+        "gatewayId",
+        res(d, "tollgate-ns-igw"),
+      ),
+  },
+  {
+    name: "workload IPv6 default route missing",
+    base: NS,
+    policy: "tollgate-routing-default-via-endpoint",
+    names: "tollgate-ns-workload-us-east-1c",
+    text: /::\/0/,
+    mutate: (d) => remove(d, "tollgate-ns-workload-default6-us-east-1c"),
+  },
+  {
+    name: "workload subnet associated with the endpoint route table",
+    base: NS,
+    policy: "tollgate-routing-default-via-endpoint",
+    names: "tollgate-ns-workload-us-east-1b",
+    mutate: (d) => {
+      const a = res(d, "tollgate-ns-workload-rta-us-east-1b");
+      const rt = res(d, "tollgate-ns-endpoint-rt-us-east-1b");
+      setProp(a, "routeTableId", rt.id);
+      a.propertyDependencies = { ...a.propertyDependencies, routeTableId: [rt.urn] };
+    },
+  },
+  {
+    name: "an AZ without a GWLB endpoint",
+    base: NS,
+    policy: "tollgate-routing-az-coverage",
+    names: "tollgate-ns-workload-us-east-1c",
+    mutate: (d) => remove(d, "tollgate-ns-gwlbe-us-east-1c"),
+  },
+  // Routing: IGW edge route table.
+  {
+    name: "edge route returns a subnet's replies through the other AZ's endpoint",
+    base: NS,
+    policy: "tollgate-routing-edge-table",
+    names: "tollgate-ns-igw-edge-us-east-1a",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-igw-edge-us-east-1a"),
+        "vpcEndpointId",
+        res(d, "tollgate-ns-gwlbe-us-east-1b"),
+      ),
+  },
+  {
+    name: "edge route for one subnet missing",
+    base: NS,
+    policy: "tollgate-routing-edge-table",
+    names: "tollgate-ns-workload-us-east-1b",
+    mutate: (d) => remove(d, "tollgate-ns-igw-edge-us-east-1b"),
+  },
+  {
+    name: "edge route to a target AWS does not allow (NAT gateway)",
+    base: NS,
+    policy: "tollgate-routing-edge-table",
+    names: "tollgate-ns-igw-edge-us-east-1c",
+    mutate: (d) =>
+      retarget(res(d, "tollgate-ns-igw-edge-us-east-1c"), "gatewayId", res(d, "tollgate-ns-igw")),
+  },
+  {
+    name: "edge route with a partial subnet CIDR",
+    base: NS,
+    policy: "tollgate-routing-edge-table",
+    names: "tollgate-ns-igw-edge-us-east-1a",
+    text: /10\.1\.0\.0\/25/,
+    mutate: (d) =>
+      setProp(res(d, "tollgate-ns-igw-edge-us-east-1a"), "destinationCidrBlock", "10.1.0.0/25"),
+  },
+  {
+    name: "IGW edge association removed",
+    base: NS,
+    policy: "tollgate-routing-edge-table",
+    names: "tollgate-ns-igw",
+    mutate: (d) => remove(d, "tollgate-ns-igw-edge-rta"),
+  },
+  // Routing: endpoint subnet loop.
+  {
+    name: "endpoint subnet default route points back into a GWLB endpoint",
+    base: NS,
+    policy: "tollgate-routing-endpoint-subnet-no-loop",
+    names: "tollgate-ns-endpoint-default-us-east-1a",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-endpoint-default-us-east-1a"),
+        "vpcEndpointId",
+        res(d, "tollgate-ns-gwlbe-us-east-1a"),
+      ),
+  },
+  // Follow the packet.
+  {
+    name: "a more specific route from a workload subnet skips inspection",
+    base: NS,
+    policy: "tollgate-routing-follow-the-packet",
+    names: "tollgate-ns-workload-us-east-1a",
+    text: /1\. subnet "tollgate-ns-workload-us-east-1a"[\s\S]*exit: internet gateway "tollgate-ns-igw"/,
+    mutate: (d) =>
+      addRoute(
+        d,
+        "tollgate-ns-bypass",
+        res(d, "tollgate-ns-workload-rt-us-east-1a"),
+        { destinationCidrBlock: "198.51.100.0/24" },
+        "gatewayId",
+        res(d, "tollgate-ns-igw"),
+      ),
+  },
+  {
+    name: "replies return through a different endpoint",
+    base: NS,
+    policy: "tollgate-routing-follow-the-packet",
+    names: "tollgate-ns-workload-us-east-1b",
+    text: /return path[\s\S]*tollgate-ns-gwlbe-us-east-1c/,
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-igw-edge-us-east-1b"),
+        "vpcEndpointId",
+        res(d, "tollgate-ns-gwlbe-us-east-1c"),
+      ),
+  },
+  {
+    name: "outbound crosses AZs through the endpoint subnet",
+    base: NS,
+    policy: "tollgate-routing-follow-the-packet",
+    names: "tollgate-ns-workload-us-east-1c",
+    text: /tollgate-ns-gwlbe-us-east-1a/,
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-workload-default-us-east-1c"),
+        "vpcEndpointId",
+        res(d, "tollgate-ns-gwlbe-us-east-1a"),
+      ),
+  },
+  // Routing: centralized egress through the TGW.
+  {
+    name: "TGW attachment to the inspection VPC without appliance mode",
+    base: EG,
+    policy: "tollgate-routing-appliance-mode",
+    names: "tollgate-egress-hub-attach",
+    mutate: (d) => setProp(res(d, "tollgate-egress-hub-attach"), "applianceModeSupport", "disable"),
+  },
+  {
+    name: "TGW attachment with appliance mode unset",
+    base: EG,
+    policy: "tollgate-routing-appliance-mode",
+    names: "tollgate-egress-hub-attach",
+    mutate: (d) => setProp(res(d, "tollgate-egress-hub-attach"), "applianceModeSupport", undefined),
+  },
+  {
+    name: "attachment subnet default route goes to the NAT gateway (skips inspection)",
+    base: EG,
+    policy: "tollgate-routing-follow-the-packet",
+    names: "tollgate-egress-attachment-eu-west-1a",
+    text: /without passing a GWLB endpoint/,
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-attachment-default-eu-west-1a"),
+        "natGatewayId",
+        res(d, "tollgate-egress-nat-eu-west-1a"),
+      ),
+  },
+  {
+    name: "egress endpoint subnet default route goes to the IGW instead of the NAT gateway",
+    base: EG,
+    policy: "tollgate-routing-egress-tgw",
+    names: "tollgate-egress-endpoint-default-eu-west-1b",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-endpoint-default-eu-west-1b"),
+        "gatewayId",
+        res(d, "tollgate-egress-hub-igw"),
+      ),
+  },
+  {
+    name: "egress endpoint subnet default route uses the other AZ's NAT gateway",
+    base: EG,
+    policy: "tollgate-routing-egress-tgw",
+    names: "tollgate-egress-endpoint-default-eu-west-1a",
+    text: /eu-west-1b/,
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-endpoint-default-eu-west-1a"),
+        "natGatewayId",
+        res(d, "tollgate-egress-nat-eu-west-1b"),
+      ),
+  },
+  {
+    name: "NAT subnet sends spoke replies straight to the TGW",
+    base: EG,
+    policy: "tollgate-routing-egress-tgw",
+    names: "tollgate-egress-public-app-eu-west-1a",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-public-app-eu-west-1a"),
+        "transitGatewayId",
+        res(d, "tollgate-egress-tgw"),
+      ),
+  },
+  {
+    name: "NAT subnet sends spoke replies to the other AZ's endpoint",
+    base: EG,
+    policy: "tollgate-routing-egress-tgw",
+    names: "tollgate-egress-public-data-eu-west-1b",
+    text: /eu-west-1a/,
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-public-data-eu-west-1b"),
+        "vpcEndpointId",
+        res(d, "tollgate-egress-gwlbe-eu-west-1a"),
+      ),
+  },
+  {
+    name: "endpoint subnet sends a spoke's traffic to the NAT gateway instead of the TGW",
+    base: EG,
+    policy: "tollgate-routing-egress-tgw",
+    names: "tollgate-egress-endpoint-app-eu-west-1a",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-endpoint-app-eu-west-1a"),
+        "natGatewayId",
+        res(d, "tollgate-egress-nat-eu-west-1a"),
+      ),
+  },
+  // GWLB settings.
+  {
+    name: "target group not GENEVE",
+    base: NS,
+    policy: "tollgate-gwlb-target-group-geneve",
+    names: "tollgate-inspection-tg",
+    mutate: (d) => setProp(res(d, "tollgate-inspection-tg"), "protocol", "UDP"),
+  },
+  {
+    name: "health check on the GENEVE port",
+    base: NS,
+    policy: "tollgate-gwlb-health-check",
+    names: "tollgate-inspection-tg",
+    mutate: (d) => patch(d, "tollgate-inspection-tg", "healthCheck", (h) => (h.port = "6081")),
+  },
+  {
+    name: "health check missing",
+    base: EG,
+    policy: "tollgate-gwlb-health-check",
+    names: "tollgate-inspection-tg",
+    mutate: (d) => setProp(res(d, "tollgate-inspection-tg"), "healthCheck", undefined),
+  },
+  {
+    name: "target failover values differ",
+    base: NS,
+    policy: "tollgate-gwlb-target-failover",
+    names: "tollgate-inspection-tg",
+    mutate: (d) =>
+      patchList(
+        d,
+        "tollgate-inspection-tg",
+        "targetFailovers",
+        (l) => ((l[0] as Record<string, unknown>).onUnhealthy = "no_rebalance"),
+      ),
+  },
+  {
+    name: "target failover uses camelCase noRebalance",
+    base: NS,
+    policy: "tollgate-gwlb-target-failover",
+    names: "tollgate-inspection-tg",
+    text: /snake_case/,
+    mutate: (d) =>
+      setProp(res(d, "tollgate-inspection-tg"), "targetFailovers", [
+        { onDeregistration: "noRebalance", onUnhealthy: "noRebalance" },
+      ]),
+  },
+  {
+    name: "invalid stickiness type",
+    base: NS,
+    policy: "tollgate-gwlb-stickiness",
+    names: "tollgate-inspection-tg",
+    mutate: (d) =>
+      setProp(res(d, "tollgate-inspection-tg"), "stickiness", { enabled: true, type: "source_ip" }),
+  },
+  {
+    name: "listener idle timeout below 60 s",
+    base: NS,
+    policy: "tollgate-gwlb-listener-idle-timeout",
+    names: "tollgate-inspection-listener",
+    mutate: (d) => setProp(res(d, "tollgate-inspection-listener"), "tcpIdleTimeoutSeconds", 30),
+  },
+  // Least privilege.
+  {
+    name: 'role policy allows Action "*"',
+    base: NS,
+    policy: "tollgate-iam-no-wildcard-action",
+    names: "tollgate-inspection-appliance-policy",
+    mutate: (d) => setDoc(d, { Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::x" }),
+  },
+  {
+    name: 'role policy allows "s3:*"',
+    base: EG,
+    policy: "tollgate-iam-no-wildcard-action",
+    names: "tollgate-inspection-appliance-policy",
+    mutate: (d) => setDoc(d, { Effect: "Allow", Action: ["s3:*"], Resource: "arn:aws:s3:::x/*" }),
+  },
+  {
+    name: 'ec2:ModifyInstanceAttribute on Resource "*" without a self condition',
+    base: NS,
+    policy: "tollgate-iam-no-wildcard-resource-mutation",
+    names: "tollgate-inspection-appliance-policy",
+    text: /ec2:ModifyInstanceAttribute/,
+    mutate: (d) =>
+      setDoc(d, {
+        Sid: "SourceDestCheck",
+        Effect: "Allow",
+        Action: "ec2:ModifyInstanceAttribute",
+        Resource: "*",
+      }),
+  },
+  {
+    name: 'iam:PassRole on "*"',
+    base: NS,
+    policy: "tollgate-iam-no-passrole-wildcard",
+    names: "tollgate-inspection-appliance-policy",
+    mutate: (d) => setDoc(d, { Effect: "Allow", Action: "iam:PassRole", Resource: "*" }),
+  },
+  {
+    name: "managed policy outside the allow-list",
+    base: NS,
+    policy: "tollgate-iam-managed-policy-allowlist",
+    names: "tollgate-inspection-appliance-ssm",
+    text: /AdministratorAccess/,
+    mutate: (d) =>
+      setProp(
+        res(d, "tollgate-inspection-appliance-ssm"),
+        "policyArn",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+      ),
+  },
+  // Exposure.
+  {
+    name: "SSH open to the internet on the appliance security group",
+    base: NS,
+    policy: "tollgate-exposure-no-open-ingress",
+    names: "tollgate-inspection-appliance-sg",
+    mutate: (d) =>
+      patchList(d, "tollgate-inspection-appliance-sg", "ingress", (l) =>
+        l.push({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }),
+      ),
+  },
+  {
+    name: "IPv6 ingress from ::/0",
+    base: EG,
+    policy: "tollgate-exposure-no-open-ingress",
+    names: "tollgate-inspection-appliance-sg",
+    mutate: (d) =>
+      patchList(d, "tollgate-inspection-appliance-sg", "ingress", (l) =>
+        l.push({ protocol: "udp", fromPort: 6081, toPort: 6081, ipv6CidrBlocks: ["::/0"] }),
+      ),
+  },
+  {
+    name: "appliance GENEVE ingress from outside the inspection VPC",
+    base: NS,
+    policy: "tollgate-exposure-appliance-security-group",
+    names: "tollgate-inspection-appliance-sg",
+    text: /10\.0\.0\.0\/8/,
+    mutate: (d) =>
+      patchList(
+        d,
+        "tollgate-inspection-appliance-sg",
+        "ingress",
+        (l) => ((l[0] as Record<string, unknown>).cidrBlocks = ["10.0.0.0/8"]),
+      ),
+  },
+  {
+    name: "appliance security group accepts an extra port",
+    base: EG,
+    policy: "tollgate-exposure-appliance-security-group",
+    names: "tollgate-inspection-appliance-sg",
+    text: /tcp 443/,
+    mutate: (d) =>
+      patchList(d, "tollgate-inspection-appliance-sg", "ingress", (l) =>
+        l.push({ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.100.0.0/16"] }),
+      ),
+  },
+  {
+    name: "launch template allows IMDSv1",
+    base: NS,
+    policy: "tollgate-exposure-launch-template-imdsv2",
+    names: "tollgate-inspection-appliance-lt",
+    mutate: (d) =>
+      patch(
+        d,
+        "tollgate-inspection-appliance-lt",
+        "metadataOptions",
+        (m) => (m.httpTokens = "optional"),
+      ),
+  },
+  {
+    name: "launch template metadata hop limit 2",
+    base: NS,
+    policy: "tollgate-exposure-launch-template-imdsv2",
+    names: "tollgate-inspection-appliance-lt",
+    mutate: (d) =>
+      patch(
+        d,
+        "tollgate-inspection-appliance-lt",
+        "metadataOptions",
+        (m) => (m.httpPutResponseHopLimit = 2),
+      ),
+  },
+  {
+    name: "launch template associates a public IP",
+    base: NS,
+    policy: "tollgate-exposure-launch-template-no-public-ip",
+    names: "tollgate-inspection-appliance-lt",
+    mutate: (d) =>
+      patchList(
+        d,
+        "tollgate-inspection-appliance-lt",
+        "networkInterfaces",
+        (l) => ((l[0] as Record<string, unknown>).associatePublicIpAddress = "true"),
+      ),
+  },
+  {
+    name: "launch template root volume unencrypted",
+    base: NS,
+    policy: "tollgate-exposure-launch-template-encrypted-volumes",
+    names: "tollgate-inspection-appliance-lt",
+    mutate: (d) =>
+      patchList(
+        d,
+        "tollgate-inspection-appliance-lt",
+        "blockDeviceMappings",
+        (l) =>
+          (((l[0] as Record<string, unknown>).ebs as Record<string, unknown>).encrypted = "false"),
+      ),
+  },
+  {
+    name: "endpoint service neither requires acceptance nor names principals",
+    base: NS,
+    policy: "tollgate-exposure-endpoint-service-principals",
+    names: "tollgate-endpoint-service-service",
+    mutate: (d) => {
+      setProp(res(d, "tollgate-endpoint-service-service"), "acceptanceRequired", false);
+      setProp(res(d, "tollgate-endpoint-service-service"), "allowedPrincipals", []);
+    },
+  },
+  {
+    name: 'endpoint service allows principal "*"',
+    base: EG,
+    policy: "tollgate-exposure-endpoint-service-principals",
+    names: "tollgate-endpoint-service-service",
+    mutate: (d) => setProp(res(d, "tollgate-endpoint-service-service"), "allowedPrincipals", ["*"]),
+  },
+];
+
+describe("policy mutation suite (one mistake per case)", function () {
+  this.timeout(120000);
+
+  it("has at least 25 cases, covering every policy of the pack", async () => {
+    const { tollgatePolicies } = await import("@tollgate/policy");
+    assert.ok(CASES.length >= 25);
+    const covered = new Set(CASES.map((c) => c.policy));
+    for (const p of tollgatePolicies)
+      assert.ok(covered.has(p.name), `no mutation case for ${p.name}`);
+  });
+
+  for (const c of CASES) {
+    for (const mode of ["exported state", "unknown ids"] as const) {
+      it(`${c.name} -> ${c.policy} (${mode})`, async () => {
+        const d = await captured(c.base);
+        c.mutate(d);
+        const result = await check(mode === "unknown ids" ? unknownIds(d) : d);
+        const hits = result.violations.filter(
+          (v) => v.policyName === c.policy && v.enforcementLevel === "mandatory",
+        );
+        assert.ok(hits.length > 0, `${c.policy} did not fire; got:\n${show(result)}`);
+        const named = hits.filter(
+          (v) => v.resourceName === c.names || v.detail.includes(`"${c.names}"`),
+        );
+        assert.ok(
+          named.length > 0,
+          `${c.policy} fired without naming ${c.names}:\n${show(result)}`,
+        );
+        if (c.text) {
+          const re = c.text;
+          assert.ok(
+            named.some((v) => re.test(v.detail)),
+            `message does not match ${re}:\n${show(result)}`,
+          );
+        }
+        assert.ok(
+          !result.violations.some((v) => v.detail.includes("can't be known")),
+          `unexpected unknown-value diagnostics:\n${show(result)}`,
+        );
+      });
+    }
+  }
+
+  it("a self-conditioned ec2:ModifyInstanceAttribute on * is accepted", async () => {
+    const d = await captured(NS);
+    setDoc(d, {
+      Sid: "SourceDestCheckSelf",
+      Effect: "Allow",
+      Action: "ec2:ModifyInstanceAttribute",
+      Resource: "*",
+      Condition: { StringEquals: { "aws:ARN": "${ec2:SourceInstanceARN}" } },
+    });
+    const result = await check(d);
+    assert.equal(result.violations.length, 0, show(result));
+  });
+});
