@@ -1,0 +1,164 @@
+import type { EmulatorStatus, FlowView } from "../emulator/config";
+import type { ServerStats } from "../agent/server";
+import { summarizeMetrics, type MetricSample } from "./metrics";
+
+/** Counters of one interface (from `ip -s -j link show`). */
+export interface InterfaceCounters {
+  readonly ns: string;
+  readonly ifname: string;
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxDropped: number;
+  readonly txDropped: number;
+}
+
+export interface ApplianceSnapshot {
+  readonly name: string;
+  readonly address: string;
+  /** False when the daemon is not running (killed by the failover step). */
+  readonly running: boolean;
+  readonly metrics?: readonly MetricSample[];
+  readonly metricsError?: string;
+}
+
+/** Everything the trace prints, gathered once after the demo. */
+export interface TraceSnapshot {
+  readonly clientAddress: string;
+  readonly serverAddress: string;
+  readonly endpointAddress: string;
+  readonly edgeAddress: string;
+  readonly gwlbAddress: string;
+  readonly clientSubnet: string;
+  readonly tun: string;
+  readonly endpointTable: number;
+  readonly vpce: string;
+  readonly gwi: string;
+  readonly gwo: string;
+  readonly emulator: EmulatorStatus;
+  readonly flows: readonly FlowView[];
+  readonly appliances: readonly ApplianceSnapshot[];
+  readonly interfaces: readonly InterfaceCounters[];
+  readonly server: ServerStats;
+}
+
+/** A flow of the demo to follow: found in the emulator's flow table by protocol and client port. */
+export interface TracedFlow {
+  readonly title: string;
+  /** 6, 17 or 1. */
+  readonly protocol: number;
+  readonly clientPort?: number;
+  readonly serverPort?: number;
+  /** What the rules said and what happened, e.g. "allowed by rules[1]". */
+  readonly verdict: string;
+}
+
+const PROTO: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6" };
+
+function protoName(n: number): string {
+  return PROTO[n] ?? `proto ${n}`;
+}
+
+export function findFlow(s: TraceSnapshot, f: TracedFlow): FlowView | undefined {
+  return s.flows.find(
+    (x) =>
+      x.protocol === f.protocol &&
+      x.src === s.clientAddress &&
+      (f.clientPort === undefined || x.srcPort === f.clientPort) &&
+      (f.serverPort === undefined || x.dstPort === f.serverPort),
+  );
+}
+
+function pad(label: string): string {
+  return label.padEnd(10);
+}
+
+/** The per-hop path of one flow, with the counters each element reports. Pure. */
+export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[] {
+  const flow = findFlow(s, f);
+  const ports =
+    f.clientPort !== undefined
+      ? `${s.clientAddress}:${f.clientPort} -> ${s.serverAddress}:${f.serverPort}`
+      : `${s.clientAddress} -> ${s.serverAddress}`;
+  const lines = [
+    `Follow the packet: ${f.title} (${protoName(f.protocol)} ${ports}) - ${f.verdict}`,
+  ];
+  if (!flow) {
+    lines.push("  (the emulator has no flow for it: the packet never reached the GWLB endpoint)");
+    return lines;
+  }
+  const first = flow.targets[0]!;
+  const placement =
+    flow.targets.length > 1
+      ? `${first}, moved to ${flow.targets.slice(1).join(" then ")} when ${first} failed (rebalance)`
+      : first;
+  const app = s.appliances.find((a) => a.name === flow.target);
+  const service =
+    f.protocol === 6 && f.serverPort === 80
+      ? "http/80"
+      : `${protoName(f.protocol)}/${f.serverPort}`;
+  const hits = s.server[service];
+  const serverText =
+    f.protocol === 1
+      ? "the kernel answers the echo request"
+      : hits
+        ? `the server answers (${hits.count} ${service} in total, all from ${hits.peers.join(", ")})`
+        : "the server saw nothing";
+  const sent = flow.forward.packets + flow.reverse.packets;
+  lines.push(
+    `  1 ${pad("client")} ${s.clientAddress} -> default route via ${s.endpointAddress} (the GWLB endpoint): ${flow.forward.packets} pkt(s)`,
+    `  2 ${pad("gwlb")} ip rule iif c0 -> table ${s.endpointTable} -> ${s.tun}: the emulator reads it as the endpoint`,
+    `  3 ${pad("emulator")} ${s.emulator.hashMode} hash -> target ${placement}; flow cookie 0x${flow.cookie}`,
+    `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:6081, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) both ways`,
+    `  4 ${pad(flow.target)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:6081`,
+    `  5 ${pad("emulator")} cookie 0x${flow.cookie} checked, decap -> ${s.tun} -> kernel -> i0: ${flow.returned.packets} pkt(s) returned by appliances`,
+    `  6 ${pad("internet")} ${s.serverAddress}: ${serverText}`,
+    `  7 ${pad("return")} internet routes ${s.clientSubnet} via ${s.edgeAddress} (edge route) -> i0 -> ${s.tun} -> same flow and cookie -> ${flow.target} -> c0 -> client: ${flow.reverse.packets} pkt(s)`,
+  );
+  return lines;
+}
+
+/** Counters from every element of the lab. Pure. */
+export function formatCounters(s: TraceSnapshot): string[] {
+  const c = s.emulator.counters;
+  const drops = Object.entries(c.drops)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+  const lines = [
+    "Counters",
+    `  emulator  endpoint rx ${c.endpointRx}, GENEVE out ${c.encapsulated}, GENEVE in ${c.geneveRx}, decapsulated ${c.decapsulated}; ` +
+      `flows ${s.emulator.flowCount} (created ${c.flowsCreated}, moved ${c.flowsMoved}); drops ${drops || "none"}`,
+  ];
+  for (const t of s.emulator.targets) {
+    lines.push(
+      `  target    ${t.name} ${t.address}: ${t.state} (${t.detail}), ${t.checks} checks, sent ${t.sentPackets}, returned ${t.returnedPackets}, flows ${t.flows}`,
+    );
+  }
+  for (const a of s.appliances) {
+    if (!a.running) {
+      lines.push(`  ${a.name.padEnd(9)} daemon not running (stopped by the failover step)`);
+      continue;
+    }
+    if (!a.metrics) {
+      lines.push(`  ${a.name.padEnd(9)} /metrics unavailable: ${a.metricsError ?? "no answer"}`);
+      continue;
+    }
+    const summary = summarizeMetrics(a.metrics);
+    lines.push(
+      `  ${a.name.padEnd(9)} /metrics: ${summary.length > 0 ? summary.join("; ") : "(no packet metrics)"}`,
+    );
+  }
+  const byNs = new Map<string, InterfaceCounters[]>();
+  for (const i of s.interfaces) byNs.set(i.ns, [...(byNs.get(i.ns) ?? []), i]);
+  for (const [ns, list] of byNs) {
+    const text = list.map((i) => {
+      const drops = i.rxDropped + i.txDropped > 0 ? ` (dropped ${i.rxDropped}/${i.txDropped})` : "";
+      return `${i.ifname} rx ${i.rxPackets}/tx ${i.txPackets}${drops}`;
+    });
+    lines.push(`  ${"netns".padEnd(9)} ${ns}: ${text.join(", ")}`);
+  }
+  const svc = Object.entries(s.server)
+    .map(([k, v]) => `${k} ${v.count}`)
+    .join(", ");
+  lines.push(`  server    ${svc || "nothing received"}`);
+  return lines;
+}
