@@ -1,0 +1,284 @@
+/**
+ * Stand-in topology for the rule engine's root tests, all inside namespaces this process creates
+ * (names `tgd<pid>-<role>`), so it never touches the host:
+ *
+ *   C (client 10.10.1.2, fd10:1::2) -- R -- S (server 10.10.2.2, fd10:2::2)
+ *   R plays the GWLB: traffic between C and S (both directions) goes R:r-in1 -> A:gwi-1,
+ *   and what A sends out of gwo-1 comes back to R:r-out1 and on to its destination.
+ *   A (appliance) also has up0 (10.10.9.2, via R) as its own uplink and mon0/mon1 for mirroring.
+ *
+ * gwi-1/gwo-1 are veths standing in for the daemon's tun pair. R:r-out1 carries gwi-1's MAC so
+ * frames redirected by tc (passthrough) are accepted as if a tun had delivered them.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { ExecRunner } from "@tollgate/appliance/dist/rules/runner";
+
+export const CLIENT4 = "10.10.1.2";
+export const SERVER4 = "10.10.2.2";
+export const CLIENT6 = "fd10:1::2";
+export const SERVER6 = "fd10:2::2";
+export const UPLINK4 = "10.10.9.2";
+
+const PROBE = path.join(__dirname, "probe.js");
+
+/** Why root tests cannot run here, or undefined when they can. */
+export function skipReason(tools: readonly string[] = []): string | undefined {
+  if (process.getuid?.() !== 0) return "not root";
+  for (const t of ["ip", "iptables", "ip6tables", "iptables-save", "tc", "sysctl", ...tools]) {
+    try {
+      execFileSync(
+        "sh",
+        ["-c", `command -v ${t} || test -x /usr/sbin/${t} || test -x /sbin/${t}`],
+        {
+          stdio: "ignore",
+        },
+      );
+    } catch {
+      return `missing tool: ${t} (install it with scripts/system-deps.sh --install)`;
+    }
+  }
+  return undefined;
+}
+
+export class Lab {
+  readonly prefix = `tgd${process.pid}`;
+  readonly c = `${this.prefix}-c`;
+  readonly s = `${this.prefix}-s`;
+  readonly r = `${this.prefix}-r`;
+  readonly a = `${this.prefix}-a`;
+  private readonly children: ChildProcess[] = [];
+
+  /** Runner for the appliance namespace (what the engine uses). */
+  readonly runner = new ExecRunner(this.a);
+
+  sh(ns: string, ...argv: string[]): string {
+    return execFileSync("ip", ["netns", "exec", ns, ...argv], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+
+  trySh(ns: string, ...argv: string[]): string | undefined {
+    try {
+      return this.sh(ns, ...argv);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private ip(ns: string, ...argv: string[]): void {
+    execFileSync("ip", ["-n", ns, ...argv], { stdio: ["ignore", "ignore", "pipe"] });
+  }
+
+  setup(): void {
+    this.destroy();
+    for (const ns of [this.c, this.s, this.r, this.a]) {
+      execFileSync("ip", ["netns", "add", ns]);
+      this.ip(ns, "link", "set", "lo", "up");
+    }
+    const veth = (ns1: string, if1: string, ns2: string, if2: string) => {
+      this.ip(ns1, "link", "add", if1, "type", "veth", "peer", "name", if2, "netns", ns2);
+      this.ip(ns1, "link", "set", if1, "up");
+      this.ip(ns2, "link", "set", if2, "up");
+    };
+    veth(this.c, "c0", this.r, "r-c");
+    veth(this.s, "s0", this.r, "r-s");
+    veth(this.r, "r-in1", this.a, "gwi-1");
+    veth(this.a, "gwo-1", this.r, "r-out1");
+    veth(this.a, "up0", this.r, "r-up");
+    veth(this.a, "mon0", this.a, "mon1");
+    const addr = (ns: string, dev: string, ...cidrs: string[]) => {
+      for (const c of cidrs)
+        this.ip(ns, "addr", "add", c, "dev", dev, ...(c.includes(":") ? ["nodad"] : []));
+    };
+    addr(this.c, "c0", `${CLIENT4}/24`, `${CLIENT6}/64`);
+    addr(this.s, "s0", `${SERVER4}/24`, `${SERVER6}/64`);
+    addr(this.r, "r-c", "10.10.1.1/24", "fd10:1::1/64");
+    addr(this.r, "r-s", "10.10.2.1/24", "fd10:2::1/64");
+    addr(this.r, "r-in1", "192.168.1.1/30", "fd99:1::1/64");
+    addr(this.a, "gwi-1", "192.168.1.2/30", "fd99:1::2/64");
+    addr(this.r, "r-up", "10.10.9.1/24");
+    addr(this.a, "up0", `${UPLINK4}/24`);
+    this.ip(this.c, "route", "add", "default", "via", "10.10.1.1");
+    this.ip(this.c, "-6", "route", "add", "default", "via", "fd10:1::1");
+    this.ip(this.s, "route", "add", "default", "via", "10.10.2.1");
+    this.ip(this.s, "-6", "route", "add", "default", "via", "fd10:2::1");
+    this.ip(this.a, "route", "add", "default", "via", "10.10.9.1");
+    // R: forward, and send C<->S traffic through the appliance (both directions).
+    for (const k of [
+      "net.ipv4.ip_forward=1",
+      "net.ipv6.conf.all.forwarding=1",
+      "net.ipv4.conf.all.rp_filter=0",
+    ]) {
+      this.sh(this.r, "sysctl", "-q", "-w", k);
+    }
+    for (const dev of ["r-out1", "r-c", "r-s", "r-in1", "r-up", "default"]) {
+      this.sh(this.r, "sysctl", "-q", "-w", `net.ipv4.conf.${dev}.rp_filter=0`);
+    }
+    this.sh(this.a, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0");
+    this.ip(this.r, "route", "add", "default", "via", "192.168.1.2", "table", "101");
+    this.ip(this.r, "-6", "route", "add", "default", "via", "fd99:1::2", "table", "101");
+    for (const fam of ["-4", "-6"]) {
+      this.ip(this.r, fam, "rule", "add", "pref", "100", "iif", "r-c", "lookup", "101");
+      const clientNet = fam === "-4" ? "10.10.1.0/24" : "fd10:1::/64";
+      this.ip(
+        this.r,
+        fam,
+        "rule",
+        "add",
+        "pref",
+        "101",
+        "iif",
+        "r-s",
+        "to",
+        clientNet,
+        "lookup",
+        "101",
+      );
+    }
+    // Frames leaving A by gwo-1 are addressed to R:r-out1: give r-out1 gwi-1's MAC (tc passthrough
+    // keeps the original frame) and pin the neighbours A needs on gwo-1.
+    const mac = (
+      JSON.parse(
+        execFileSync("ip", ["-n", this.a, "-j", "link", "show", "gwi-1"], { encoding: "utf8" }),
+      ) as {
+        address: string;
+      }[]
+    )[0]!.address;
+    this.ip(this.r, "link", "set", "r-out1", "address", mac);
+    // The daemon's gwi-X is a tun (no neighbour discovery); the veth stand-in needs R to know it.
+    this.ip(
+      this.r,
+      "-6",
+      "neigh",
+      "replace",
+      "fd99:1::2",
+      "lladdr",
+      mac,
+      "dev",
+      "r-in1",
+      "nud",
+      "permanent",
+    );
+    for (const dst of [CLIENT4, SERVER4, CLIENT6, SERVER6]) {
+      this.ip(
+        this.a,
+        dst.includes(":") ? "-6" : "-4",
+        "neigh",
+        "replace",
+        dst,
+        "lladdr",
+        mac,
+        "dev",
+        "gwo-1",
+        "nud",
+        "permanent",
+      );
+    }
+  }
+
+  /** Starts a probe server in `ns`; resolves once it listens. */
+  async serve(ns: string, ...args: string[]): Promise<ChildProcess> {
+    const child = spawn("ip", ["netns", "exec", ns, process.execPath, PROBE, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`server ${args.join(" ")} did not start`)), 5000);
+      child.stdout!.on("data", (d: Buffer) => {
+        if (d.toString().includes("ready")) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      child.on("exit", (code) =>
+        reject(new Error(`server ${args.join(" ")} exited ${String(code)}`)),
+      );
+    });
+    return child;
+  }
+
+  /** Runs a probe client in `ns` and returns its JSON result. */
+  probe(
+    ns: string,
+    ...args: string[]
+  ): Promise<{
+    ok: boolean;
+    data?: string;
+    error?: string;
+    status?: number;
+    body?: string;
+    via?: string | null;
+  }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("ip", ["netns", "exec", ns, process.execPath, PROBE, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("exit", () => {
+        try {
+          resolve(JSON.parse(out.trim().split("\n").pop() ?? "{}"));
+        } catch {
+          reject(new Error(`probe ${args.join(" ")} printed ${JSON.stringify(out)}`));
+        }
+      });
+    });
+  }
+
+  tcp(host: string, port: number, ms = 1500) {
+    return this.probe(this.c, "tcp", host, String(port), String(ms));
+  }
+
+  udp(host: string, port: number, ms = 1500) {
+    return this.probe(this.c, "udp", host, String(port), String(ms));
+  }
+
+  ping(host: string, count = 1, interval = "0.2"): number {
+    const out =
+      this.trySh(
+        this.c,
+        "ping",
+        "-n",
+        "-q",
+        "-c",
+        String(count),
+        "-i",
+        interval,
+        "-W",
+        "1",
+        host,
+      ) ?? "";
+    const m = /(\d+) received/.exec(out);
+    if (m) return Number(m[1]);
+    return 0;
+  }
+
+  rxPackets(ns: string, dev: string): number {
+    return Number(this.sh(ns, "cat", `/sys/class/net/${dev}/statistics/rx_packets`).trim());
+  }
+
+  stopChildren(): void {
+    for (const c of this.children.splice(0)) {
+      if (c.exitCode === null && c.pid) {
+        try {
+          process.kill(c.pid, "SIGTERM");
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  }
+
+  destroy(): void {
+    this.stopChildren();
+    for (const ns of [this.c, this.s, this.r, this.a]) {
+      try {
+        execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+      } catch {
+        /* not there */
+      }
+    }
+  }
+}
