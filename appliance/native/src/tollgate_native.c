@@ -133,14 +133,16 @@ static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void
 static int get_ifname(napi_env env, napi_value v, char *name)
 {
     size_t n;
-    if (napi_get_value_string_utf8(env, v, name, IFNAMSIZ, &n) != napi_ok) {
+    char tmp[64];
+    if (napi_get_value_string_utf8(env, v, tmp, sizeof tmp, &n) != napi_ok) {
         throw_type(env, "expected an interface name");
         return -1;
     }
-    if (n == 0 || n >= IFNAMSIZ - 1) {
+    if (n == 0 || n > IFNAMSIZ - 1 || strchr(tmp, '/') || strchr(tmp, ' ')) {
         napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "interface name must be 1-15 characters");
         return -1;
     }
+    memcpy(name, tmp, n + 1);
     return 0;
 }
 
@@ -549,7 +551,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
     napi_open_handle_scope(env, &scope);
     napi_value cb, recv, result, argv[1];
     napi_get_reference_value(env, w->cb, &cb);
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv);
     napi_create_int32(env, status, &argv[0]);
     /* make_callback: exceptions go to 'uncaughtException', microtasks run afterwards */
     napi_make_callback(env, w->ctx, recv, cb, 1, argv, &result);

@@ -1,0 +1,80 @@
+import { GENEVE_DROP_REASONS } from "../geneve/codec";
+
+/**
+ * Every reason the data path drops a packet. The decoder's reasons (forward path) come first, then
+ * the data path's own.
+ */
+export const DATAPATH_DROP_REASONS = [
+  ...GENEVE_DROP_REASONS,
+  /** Datagram larger than the receive slot (9216 bytes): cut short by the kernel. */
+  "TRUNCATED",
+  /** The endpoint's interfaces could not be created (retried after a back-off). */
+  "ENDPOINT_UNAVAILABLE",
+  /** More endpoints than `maxEndpoints`. */
+  "TOO_MANY_ENDPOINTS",
+  /** The inner packet (forward) cannot be parsed as IPv4/IPv6, so its flow is unknown. */
+  "INNER_UNPARSEABLE",
+  /** write() to gwi-X failed. */
+  "TUN_WRITE_ERROR",
+  /** A packet read from gwo-X/gwi-X cannot be parsed as IPv4/IPv6. */
+  "RETURN_UNPARSEABLE",
+  /** A packet read from gwo-X/gwi-X belongs to no flow seen from the GWLB (or it expired). */
+  "UNKNOWN_FLOW",
+  /** A packet read from a tun is larger than the read buffer. */
+  "RETURN_TOO_BIG",
+  /** The kernel refused the reply datagram (send buffer full, no route...). */
+  "SEND_ERROR",
+] as const;
+
+export type DatapathDropReason = (typeof DATAPATH_DROP_REASONS)[number];
+
+/** Monotonic counters of the data path; read them, never write them from outside. */
+export interface DatapathCounters {
+  /** GENEVE datagrams received on UDP 6081. */
+  rxDatagrams: number;
+  rxBytes: number;
+  /** Inner packets written to gwi-X. */
+  tunTxPackets: number;
+  tunTxBytes: number;
+  /** Packets read from gwo-X / gwi-X. */
+  tunRxPackets: number;
+  tunRxBytes: number;
+  /** GENEVE datagrams sent back to the GWLB. */
+  txDatagrams: number;
+  txBytes: number;
+  /** recvmmsg batches (rxDatagrams / rxBatches is the mean batch size). */
+  rxBatches: number;
+  /** Endpoints created / removed since start. */
+  endpointsCreated: number;
+  endpointsRemoved: number;
+  /** Endpoint listener (hooks, rp_filter, rules) calls that failed. */
+  listenerErrors: number;
+  readonly drops: Record<DatapathDropReason, number>;
+}
+
+export function createCounters(): DatapathCounters {
+  const drops = {} as Record<DatapathDropReason, number>;
+  for (const r of DATAPATH_DROP_REASONS) drops[r] = 0;
+  return {
+    rxDatagrams: 0,
+    rxBytes: 0,
+    tunTxPackets: 0,
+    tunTxBytes: 0,
+    tunRxPackets: 0,
+    tunRxBytes: 0,
+    txDatagrams: 0,
+    txBytes: 0,
+    rxBatches: 0,
+    endpointsCreated: 0,
+    endpointsRemoved: 0,
+    listenerErrors: 0,
+    drops,
+  };
+}
+
+/** Sum of all drops. */
+export function totalDrops(c: DatapathCounters): number {
+  let n = 0;
+  for (const r of DATAPATH_DROP_REASONS) n += c.drops[r];
+  return n;
+}

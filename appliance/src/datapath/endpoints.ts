@@ -1,0 +1,205 @@
+/**
+ * Endpoints (GWLB endpoint ids) and their tun pairs. An endpoint is created on the first datagram
+ * that carries its id: gwi-X and gwo-X are opened, configured (MTU, up) and watched synchronously,
+ * so that first datagram is already forwarded; listeners (rp_filter, CREATE hooks, rules) then run
+ * in the background, in order, and a failing listener is logged and counted, never fatal.
+ */
+import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
+import { endpointInfo } from "../naming";
+import type { Watch } from "../io/poll";
+import type { DatapathCounters } from "./counters";
+import type { DatapathPort, TunLike } from "./port";
+
+/** Minimal structured logger (pino-compatible). */
+export interface DatapathLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EndpointTableOptions {
+  /** MTU of the tun interfaces. Defaults to 8500 (GWLB's limit). */
+  readonly mtu?: number;
+  /** Most endpoints served at once (each costs two interfaces). Defaults to 4096. */
+  readonly maxEndpoints?: number;
+  /** After a failed interface creation, wait this long before trying again. Defaults to 5000 ms. */
+  readonly retryAfterMs?: number;
+  /** Called in order after an endpoint's interfaces are up, and before they are removed. */
+  readonly listeners?: readonly EndpointListener[];
+  readonly logger?: DatapathLogger;
+}
+
+/** One endpoint's runtime state. */
+export class Endpoint {
+  /** Namespaces this endpoint's flows in the shared flow table. */
+  batchSeq = 0;
+  closed = false;
+  readErrors = 0;
+  /** Resolves when every listener's created() has finished (or failed). */
+  ready: Promise<void> = Promise.resolve();
+  watches: Watch[] = [];
+  constructor(
+    readonly info: EndpointInfo,
+    readonly tag: number,
+    readonly gwi: TunLike,
+    readonly gwo: TunLike,
+  ) {}
+}
+
+const silent: DatapathLogger = { info() {}, warn() {}, error() {} };
+
+export class EndpointTable {
+  private readonly byHi = new Map<number, Map<number, Endpoint>>();
+  private readonly failedUntil = new Map<string, number>();
+  private readonly freeTags: number[] = [];
+  private nextTag = 1;
+  private last: Endpoint | undefined;
+  private lastHi = -1;
+  private lastLo = -1;
+  private count = 0;
+  private readonly mtu: number;
+  private readonly maxEndpoints: number;
+  private readonly retryAfterMs: number;
+  private readonly listeners: readonly EndpointListener[];
+  private readonly log: DatapathLogger;
+
+  constructor(
+    private readonly port: DatapathPort,
+    options: EndpointTableOptions,
+    private readonly counters: DatapathCounters,
+    private readonly onReadable: (ep: Endpoint) => void,
+  ) {
+    this.mtu = options.mtu ?? 8500;
+    this.maxEndpoints = options.maxEndpoints ?? 4096;
+    if (
+      !Number.isInteger(this.maxEndpoints) ||
+      this.maxEndpoints < 1 ||
+      this.maxEndpoints > 65535
+    ) {
+      throw new RangeError(`maxEndpoints must be an integer 1-65535, got ${this.maxEndpoints}`);
+    }
+    if (!Number.isInteger(this.mtu) || this.mtu < 576 || this.mtu > 65535) {
+      throw new RangeError(`mtu must be an integer 576-65535, got ${this.mtu}`);
+    }
+    this.retryAfterMs = options.retryAfterMs ?? 5000;
+    this.listeners = options.listeners ?? [];
+    this.log = options.logger ?? silent;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** All live endpoints. */
+  list(): Endpoint[] {
+    const out: Endpoint[] = [];
+    for (const m of this.byHi.values()) for (const ep of m.values()) out.push(ep);
+    return out;
+  }
+
+  /**
+   * The endpoint for an id given as two unsigned 32-bit halves, created on first sight. Returns a
+   * drop reason when it cannot be served.
+   */
+  lookup(
+    hi: number,
+    lo: number,
+    now: number,
+  ): Endpoint | "ENDPOINT_UNAVAILABLE" | "TOO_MANY_ENDPOINTS" {
+    if (hi === this.lastHi && lo === this.lastLo && this.last !== undefined) return this.last;
+    const ep = this.byHi.get(hi)?.get(lo);
+    if (ep !== undefined) {
+      this.last = ep;
+      this.lastHi = hi;
+      this.lastLo = lo;
+      return ep;
+    }
+    return this.create(hi, lo, now);
+  }
+
+  private create(
+    hi: number,
+    lo: number,
+    now: number,
+  ): Endpoint | "ENDPOINT_UNAVAILABLE" | "TOO_MANY_ENDPOINTS" {
+    if (this.count >= this.maxEndpoints) return "TOO_MANY_ENDPOINTS";
+    const failKey = `${hi}:${lo}`;
+    const until = this.failedUntil.get(failKey);
+    if (until !== undefined && now < until) return "ENDPOINT_UNAVAILABLE";
+    const info = endpointInfo((BigInt(hi) << 32n) | BigInt(lo));
+    let gwi: TunLike | undefined;
+    let gwo: TunLike | undefined;
+    try {
+      gwi = this.port.openTun(info.gwi, this.mtu);
+      gwo = this.port.openTun(info.gwo, this.mtu);
+    } catch (err) {
+      gwi?.close();
+      this.failedUntil.set(failKey, now + this.retryAfterMs);
+      this.log.error(
+        { endpoint: info.idHex17, gwi: info.gwi, gwo: info.gwo, err: String(err) },
+        "cannot create endpoint interfaces",
+      );
+      return "ENDPOINT_UNAVAILABLE";
+    }
+    this.failedUntil.delete(failKey);
+    const tag = this.freeTags.pop() ?? this.nextTag++;
+    const ep = new Endpoint(info, tag, gwi, gwo);
+    ep.watches.push(this.port.watch(gwo.fd, () => this.onReadable(ep)));
+    ep.watches.push(this.port.watch(gwi.fd, () => this.onReadable(ep)));
+    let m = this.byHi.get(hi);
+    if (m === undefined) this.byHi.set(hi, (m = new Map()));
+    m.set(lo, ep);
+    this.count++;
+    this.counters.endpointsCreated++;
+    this.last = ep;
+    this.lastHi = hi;
+    this.lastLo = lo;
+    this.log.info(
+      { endpoint: info.idHex17, gwi: info.gwi, gwo: info.gwo },
+      "endpoint interfaces created",
+    );
+    ep.ready = this.runListeners(ep, "created");
+    return ep;
+  }
+
+  private async runListeners(ep: Endpoint, what: "created" | "destroyed"): Promise<void> {
+    const order = what === "created" ? this.listeners : [...this.listeners].reverse();
+    for (const l of order) {
+      try {
+        await l[what](ep.info);
+      } catch (err) {
+        this.counters.listenerErrors++;
+        this.log.warn(
+          { endpoint: ep.info.idHex17, gwi: ep.info.gwi, phase: what, err: String(err) },
+          "endpoint listener failed",
+        );
+      }
+    }
+  }
+
+  /** Runs destroyed() listeners, then removes the interfaces. */
+  async remove(ep: Endpoint): Promise<void> {
+    if (ep.closed) return;
+    ep.closed = true;
+    const m = this.byHi.get(Number(ep.info.id >> 32n));
+    m?.delete(Number(ep.info.id & 0xffffffffn));
+    if (this.last === ep) {
+      this.last = undefined;
+      this.lastHi = this.lastLo = -1;
+    }
+    this.count--;
+    for (const w of ep.watches) w.stop();
+    ep.watches = [];
+    await ep.ready;
+    await this.runListeners(ep, "destroyed");
+    ep.gwi.close();
+    ep.gwo.close();
+    this.freeTags.push(ep.tag);
+    this.counters.endpointsRemoved++;
+    this.log.info({ endpoint: ep.info.idHex17, gwi: ep.info.gwi }, "endpoint interfaces removed");
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.list().map((ep) => this.remove(ep)));
+  }
+}

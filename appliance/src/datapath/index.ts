@@ -1,0 +1,4 @@
+export * from "./counters";
+export * from "./port";
+export * from "./endpoints";
+export * from "./datapath";

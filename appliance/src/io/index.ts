@@ -1,0 +1,4 @@
+export * from "./native";
+export * from "./tun";
+export * from "./poll";
+export * from "./udp";

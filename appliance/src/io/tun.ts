@@ -1,0 +1,56 @@
+import { IFF_RUNNING, IFF_UP, loadNative, type NativeAddon } from "./native";
+
+export interface TunOptions {
+  /** MTU to set. Defaults to 8500 (GWLB drops larger replies without ICMP frag-needed). */
+  readonly mtu?: number;
+  /** Open with IFF_MULTI_QUEUE. Defaults to false. */
+  readonly multiQueue?: boolean;
+}
+
+/**
+ * One tun interface (IFF_TUN | IFF_NO_PI, non-blocking descriptor), configured and up. The
+ * interface is not persistent: closing the descriptor removes it.
+ */
+export class TunDevice {
+  private closed = false;
+
+  private constructor(
+    private readonly native: NativeAddon,
+    /** Interface name as the kernel knows it. */
+    readonly name: string,
+    /** Non-blocking descriptor: one read() returns one IP packet, one write() injects one. */
+    readonly fd: number,
+  ) {}
+
+  /** Creates the interface, sets its MTU and brings it up; closes it again if any step fails. */
+  static open(name: string, options: TunOptions = {}, native = loadNative()): TunDevice {
+    const { fd, name: actual } = native.tunOpen(name, options.multiQueue ?? false);
+    try {
+      native.ifConfigure(actual, options.mtu ?? 8500, true);
+    } catch (err) {
+      native.closeFd(fd);
+      throw err;
+    }
+    return new TunDevice(native, actual, fd);
+  }
+
+  /** True when the interface exists and is administratively up. */
+  isUp(): boolean {
+    if (this.closed) return false;
+    const flags = this.native.ifFlags(this.name);
+    return flags >= 0 && (flags & IFF_UP) !== 0;
+  }
+
+  /** True when the kernel reports the link running (a reader is attached). */
+  isRunning(): boolean {
+    const flags = this.native.ifFlags(this.name);
+    return flags >= 0 && (flags & IFF_RUNNING) !== 0;
+  }
+
+  /** Closes the descriptor, which deletes the interface. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.closeFd(this.fd);
+  }
+}
