@@ -1,0 +1,149 @@
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
+import { gatherFacts, preflightProblems } from "@tollgate/lab/dist/orchestrate/preflight";
+import { defaultPaths } from "@tollgate/lab/dist/orchestrate/processes";
+import {
+  DEFAULT_RULES_FILE,
+  runLabSession,
+  type LabSessionResult,
+} from "@tollgate/lab/dist/session";
+
+/**
+ * End-to-end tier: the lab's scripted demo in network namespaces made by the test (root only).
+ * Prefix tgl<pid>: nothing collides with another run; traffic stays inside these namespaces.
+ */
+
+function leftoverNamespaces(prefix: string): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter((n) => n.startsWith(`${prefix}-`));
+}
+
+/** Namespaces and host interfaces named after the prefix (the lab never creates host interfaces). */
+function hostLeftovers(prefix: string): string[] {
+  const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l.includes(prefix));
+  return [...leftoverNamespaces(prefix), ...links];
+}
+
+function cleanup(prefix: string): void {
+  for (const n of leftoverNamespaces(prefix))
+    execFileSync("ip", ["netns", "del", n], { stdio: "ignore" });
+}
+
+/** Why the lab cannot run here, or undefined. */
+function cannotRun(needAppliance: boolean): string | undefined {
+  const { problems } = preflightProblems(
+    gatherFacts(NATIVE_ADDON_PATH, defaultPaths().applianceBin, needAppliance),
+  );
+  return problems.length > 0 ? problems.join("; ") : undefined;
+}
+
+function byId(r: LabSessionResult, id: string) {
+  const s = r.demo?.steps.find((x) => x.id === id);
+  assert.ok(s, `step ${id} ran (steps: ${r.demo?.steps.map((x) => x.id).join(", ")})`);
+  return s;
+}
+
+function expectPass(r: LabSessionResult, id: string) {
+  const s = byId(r, id);
+  assert.equal(s.status, "pass", `${s.title}: ${s.detail}`);
+  return s;
+}
+
+async function session(
+  prefix: string,
+  rulesFile: string,
+  appliance: "tollgate" | "reflector",
+): Promise<LabSessionResult> {
+  const lines: string[] = [];
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  try {
+    const r = await runLabSession({
+      prefix,
+      stateDir,
+      rulesFile,
+      hashMode: "5-tuple",
+      failover: "rebalance",
+      health: DEFAULT_HEALTH,
+      appliance,
+      log: (l) => lines.push(l),
+      print: (l) => lines.push(l),
+      handleSignals: false,
+    });
+    if (process.env["TOLLGATE_LAB_VERBOSE"] || !r.demo?.passed || r.error)
+      console.log(lines.join("\n"));
+    return r;
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+describe("lab end to end (root, network namespaces)", function () {
+  this.timeout(90_000);
+
+  it("emulator, topology and failover with a GENEVE reflector as the appliance", async function () {
+    const why = cannotRun(false);
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    const prefix = `tgl${process.pid}r`;
+    const rules = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tgl-rules-")), "allow.yaml");
+    fs.writeFileSync(rules, "version: 1\ndefaults: { mode: inspect, policy: allow }\n");
+    try {
+      const r = await session(prefix, rules, "reflector");
+      assert.equal(r.error, undefined);
+      for (const id of ["http", "udp-echo", "tcp-echo", "failover", "after-failover"])
+        expectPass(r, id);
+      assert.ok(["pass", "skip"].includes(byId(r, "ping").status));
+      assert.equal(byId(r, "blocked").status, "skip", "an allow-all file blocks nothing");
+      assert.ok(r.report.some((l) => l.startsWith("Follow the packet: HTTP GET (tcp 10.10.1.10:")));
+      assert.ok(r.report.some((l) => /^timing: up .* s \(target < 30 s\)$/.test(l)));
+      assert.ok(r.timings.totalMs < 60_000, `lab took ${r.timings.totalMs} ms`);
+      assert.deepEqual(r.teardown?.leftovers, []);
+      assert.deepEqual(hostLeftovers(prefix), []);
+    } finally {
+      fs.rmSync(path.dirname(rules), { recursive: true, force: true });
+      cleanup(prefix);
+    }
+  });
+
+  it("the scripted demo with the real tollgate daemon and the lab rules file", async function () {
+    const why = cannotRun(true);
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    const prefix = `tgl${process.pid}t`;
+    try {
+      const r = await session(prefix, DEFAULT_RULES_FILE, "tollgate");
+      assert.equal(r.error, undefined);
+      expectPass(r, "http");
+      expectPass(r, "udp-echo");
+      const blocked = r.demo!.steps.filter((s) => s.id.startsWith("blocked-"));
+      assert.ok(blocked.length >= 1, "the lab rules block at least one port");
+      for (const s of blocked) expectPass(r, s.id);
+      assert.equal(
+        byId(r, "tcp-echo").status,
+        "pass",
+        "TCP echo is not in the lab rules: the default policy drops it",
+      );
+      assert.ok(["pass", "skip"].includes(byId(r, "ping").status));
+      expectPass(r, "failover");
+      expectPass(r, "after-failover");
+      assert.ok(r.demo!.passed);
+      assert.deepEqual(r.teardown?.leftovers, []);
+      assert.deepEqual(hostLeftovers(prefix), []);
+    } finally {
+      cleanup(prefix);
+    }
+  });
+});
