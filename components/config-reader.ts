@@ -63,7 +63,7 @@ export class ConfigReader {
           this.key(k),
           "is not a known setting",
           near
-            ? `did you mean tollgate:${this.key(near)}?`
+            ? `did you mean tollgate:${this.key(near)}`
             : `use one of ${allowed.join(", ")} (see docs/configuration.md)`,
         );
       }

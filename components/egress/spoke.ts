@@ -75,14 +75,12 @@ export function buildSpoke(
     vpc,
     attachment,
     subnets: subnets.map((sub, i) =>
-      pulumi
-        .all([sub.id, rt.id])
-        .apply(([id, routeTableId]) => ({
-          id,
-          availabilityZone: azs[i]!,
-          cidr: spoke.subnets[i]!.text,
-          routeTableId,
-        })),
+      pulumi.all([sub.id, rt.id]).apply(([id, routeTableId]) => ({
+        id,
+        availabilityZone: azs[i]!,
+        cidr: spoke.subnets[i]!.text,
+        routeTableId,
+      })),
     ),
   };
 }

@@ -456,10 +456,10 @@ export function followThePacket(dep: DeploymentV3): PacketPath[] {
           }),
         );
       } else {
-        // Return traffic of an egress flow arrives at the NAT gateway of the flow's AZ.
-        const natEntry = [...net.nats.entries()].find(
-          ([, nat]) => net.subnets.get(nat.subnetId)?.az === s.az,
-        );
+        // Return traffic of an egress flow arrives at the NAT gateway the flow left through.
+        const natId = [...out.hops].reverse().find((h) => h.kind === "nat-gateway")?.id;
+        const nat = natId !== undefined ? net.nats.get(natId) : undefined;
+        const natEntry = natId !== undefined && nat ? ([natId, nat] as const) : undefined;
         const natRt = natEntry ? net.subnetRt.get(natEntry[1].subnetId) : undefined;
         const natSub = natEntry ? net.subnets.get(natEntry[1].subnetId) : undefined;
         const back =

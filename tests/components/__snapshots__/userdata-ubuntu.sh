@@ -1,0 +1,48 @@
+#!/bin/bash
+# Tollgate appliance bootstrap. Rendered by components/userdata.ts; do not edit by hand.
+set -euo pipefail
+exec > >(tee -a /var/log/tollgate-bootstrap.log) 2>&1
+
+# 1. Node.js 20 (NodeSource) and the AWS CLI
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q ca-certificates curl gnupg
+install -d -m 0755 /etc/apt/keyrings
+curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor -o /etc/apt/keyrings/nodesource.gpg
+echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main" > /etc/apt/sources.list.d/nodesource.list
+apt-get update -q
+apt-get install -y -q nodejs
+snap install aws-cli --classic || snap refresh aws-cli
+
+# 2. The appliance package, delivered through the private S3 bucket
+install -d -m 0755 /opt/tollgate /etc/tollgate
+aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/appliance/3d3512d84a79df74/tollgate-appliance-0.1.0.tgz /opt/tollgate/appliance.tgz
+npm install --global --omit=dev --no-audit --no-fund /opt/tollgate/appliance.tgz
+
+# 3. The rules file
+aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/rules/7d450ce91f7ad34d/tollgate.rules /etc/tollgate/tollgate.rules
+
+# 4. systemd unit tollgate-appliance.service
+cat > /etc/systemd/system/tollgate-appliance.service <<'UNIT'
+[Unit]
+Description=Tollgate GWLB inspection appliance
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+Environment=AWS_REGION=us-east-1
+Environment=TOLLGATE_LOG_GROUP=/tollgate/tollgate-inspection/appliance
+ExecStart=/usr/bin/tollgate run --health-port 8080 --rules /etc/tollgate/tollgate.rules
+Restart=always
+RestartSec=2
+LimitNOFILE=1048576
+NoNewPrivileges=yes
+ProtectHome=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now tollgate-appliance.service

@@ -1,0 +1,171 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parseTollgateConfig } from "../../components/config";
+import { readStackConfig } from "../../scripts/plan";
+
+const ROOT = path.resolve(__dirname, "../../..");
+
+function throwsExactly(fn: () => unknown, msg: string): void {
+  assert.throws(fn, (e: Error) => {
+    assert.strictEqual(e.message, msg);
+    return true;
+  });
+}
+
+describe("parseTollgateConfig (typed config reader)", () => {
+  it("reads Pulumi.dev.yaml into typed sections", () => {
+    const raw = readStackConfig(path.join(ROOT, "Pulumi.dev.yaml"));
+    assert.strictEqual(raw["aws:region"], "us-east-1");
+    const cfg = parseTollgateConfig(
+      Object.fromEntries(Object.entries(raw).filter(([k]) => !k.includes(":"))),
+    );
+    assert.strictEqual(cfg.azCount, 2);
+    assert.strictEqual(cfg.ipv6, false);
+    assert.strictEqual(cfg.inspection?.healthCheck?.port, 8080);
+    assert.strictEqual(cfg.inspection?.stickiness, "5-tuple");
+    assert.strictEqual(cfg.fleet?.scaling?.metric, "cpu");
+    assert.strictEqual(cfg.egress?.enabled, false);
+    assert.deepStrictEqual(
+      cfg.egress?.spokes?.map((s) => s.name),
+      ["app", "data"],
+    );
+    assert.deepStrictEqual(cfg.tags, { project: "tollgate", owner: "network-security" });
+  });
+
+  it("accepts the string / JSON forms Pulumi stores values in", () => {
+    const cfg = parseTollgateConfig({
+      azCount: "3",
+      ipv6: "true",
+      fleet: JSON.stringify({ minSize: "2", maxSize: 5 }),
+      egress: '{"enabled": true, "spokes": [{"name": "a", "cidr": "10.9.0.0/16"}]}',
+    });
+    assert.strictEqual(cfg.azCount, 3);
+    assert.strictEqual(cfg.ipv6, true);
+    assert.strictEqual(cfg.fleet?.minSize, 2);
+    assert.strictEqual(cfg.fleet?.maxSize, 5);
+    assert.strictEqual(cfg.egress?.spokes?.[0]?.cidr, "10.9.0.0/16");
+  });
+
+  it("names the key of every type error", () => {
+    throwsExactly(
+      () => parseTollgateConfig({ azCount: "two" }),
+      'tollgate:azCount: must be a number, got string "two". Fix: give a plain number such as 2.',
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ ipv6: "yes" }),
+      'tollgate:ipv6: must be true or false, got string "yes". Fix: write true or false.',
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ inspection: { stickiness: "4-tuple" } }),
+      'tollgate:inspection.stickiness: "4-tuple" is not allowed. Fix: use one of 5-tuple, 3-tuple, 2-tuple.',
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ fleet: [1] }),
+      "tollgate:fleet: must be an object, got a list. Fix: use a YAML mapping (key: value lines).",
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ egress: { spokes: { a: 1 } } }),
+      'tollgate:egress.spokes: must be a list of objects, got object {"a":1}. Fix: use a YAML list of mappings.',
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ availabilityZones: [1] }),
+      "tollgate:availabilityZones: must be a list of strings, got a list. Fix: use a YAML list of strings.",
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ fleet: "{oops" }),
+      "tollgate:fleet: is not valid JSON. Fix: check the brackets and quotes of the value.",
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ inspection: { vpcCidr: true } }),
+      "tollgate:inspection.vpcCidr: must be a string, got boolean true. Fix: quote the value.",
+    );
+  });
+
+  it("rejects unknown keys and suggests the closest one", () => {
+    throwsExactly(
+      () => parseTollgateConfig({ fleet: { minSze: 2 } }),
+      "tollgate:fleet.minSze: is not a known setting. Fix: did you mean tollgate:fleet.minSize.",
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ azcount: 2 }),
+      "tollgate:azcount: is not a known setting. Fix: did you mean tollgate:azCount.",
+    );
+    assert.throws(
+      () => parseTollgateConfig({ zzzzzzzz: 1 }),
+      /tollgate:zzzzzzzz: is not a known setting\. Fix: use one of namePrefix, azCount/,
+    );
+    assert.throws(
+      () =>
+        parseTollgateConfig({
+          northSouth: {
+            adopt: { workloadSubnets: [{ id: "subnet-1", cidr: "10.0.0.0/24", az: "x" }] },
+          },
+        }),
+      /tollgate:northSouth.adopt.workloadSubnets\[0\].az: is not a known setting/,
+    );
+  });
+
+  it("documents every key in docs/configuration.md", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs/configuration.md"), "utf8");
+    const keys = [
+      "namePrefix",
+      "azCount",
+      "availabilityZones",
+      "ipv6",
+      "tags",
+      "inspection.vpcCidr",
+      "inspection.subnetPrefixLength",
+      "inspection.crossZoneLoadBalancing",
+      "inspection.deletionProtection",
+      "inspection.healthCheck.port",
+      "inspection.healthCheck.path",
+      "inspection.healthCheck.intervalSeconds",
+      "inspection.healthCheck.timeoutSeconds",
+      "inspection.healthCheck.healthyThreshold",
+      "inspection.healthCheck.unhealthyThreshold",
+      "inspection.deregistrationDelaySeconds",
+      "inspection.stickiness",
+      "inspection.tcpIdleTimeoutSeconds",
+      "inspection.targetFailover",
+      "fleet.instanceType",
+      "fleet.architecture",
+      "fleet.amiFamily",
+      "fleet.amiId",
+      "fleet.minSize",
+      "fleet.maxSize",
+      "fleet.desiredCapacity",
+      "fleet.rootVolumeSizeGiB",
+      "fleet.ebsKmsKeyArn",
+      "fleet.nodeMajorVersion",
+      "fleet.healthCheckGracePeriodSeconds",
+      "fleet.instanceRefreshMinHealthyPercentage",
+      "fleet.scaling.metric",
+      "fleet.scaling.targetValue",
+      "fleet.logRetentionDays",
+      "fleet.extraApplianceArgs",
+      "appliance.packageDir",
+      "appliance.rulesFile",
+      "appliance.bucketKmsKeyArn",
+      "appliance.forceDestroyBucket",
+      "endpointService.acceptanceRequired",
+      "endpointService.allowedPrincipals",
+      "northSouth.enabled",
+      "northSouth.vpcCidr",
+      "northSouth.subnetPrefixLength",
+      "northSouth.adopt.vpcId",
+      "northSouth.adopt.internetGatewayId",
+      "northSouth.adopt.vpcCidr",
+      "northSouth.adopt.ipv6CidrBlock",
+      "northSouth.adopt.workloadSubnets",
+      "northSouth.adopt.endpointSubnets",
+      "egress.enabled",
+      "egress.vpcCidr",
+      "egress.subnetPrefixLength",
+      "egress.amazonSideAsn",
+      "egress.spokes",
+    ];
+    const missing = keys.filter((k) => !doc.includes(`\`${k}\``));
+    assert.deepStrictEqual(missing, []);
+  });
+});

@@ -1,0 +1,123 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PassThrough } from "stream";
+import { EXAMPLE_CONFIGS } from "../../scripts/capture";
+import { followThePacket } from "../../scripts/capture/follow";
+import { runPlan } from "../../scripts/plan";
+import { example } from "./helpers";
+
+const ROOT = path.resolve(__dirname, "../../..");
+
+async function plan(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = "";
+  let e = "";
+  out.on("data", (d: Buffer) => (o += d.toString()));
+  err.on("data", (d: Buffer) => (e += d.toString()));
+  const code = await runPlan(args, out, err);
+  return { code, out: o, err: e };
+}
+
+describe("npm run plan", function () {
+  this.timeout(60000);
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-plan-"));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("prints the hops for every inspected subnet of Pulumi.dev.yaml", async () => {
+    const r = await plan(["--config", path.join(ROOT, "Pulumi.dev.yaml")]);
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.out, /^Tollgate plan for .*Pulumi\.dev\.yaml: \d+ resources/);
+    for (const az of ["us-east-1a", "us-east-1b"]) {
+      assert.ok(r.out.includes(`north-south  tollgate-ns-workload-${az}`));
+      assert.ok(r.out.includes(`route table tollgate-ns-workload-rt-${az}: 0.0.0.0/0 -> vpce-`));
+      assert.ok(r.out.includes(`GWLB endpoint tollgate-ns-gwlbe-${az} (${az})`));
+      assert.ok(r.out.includes(`route table tollgate-ns-endpoint-rt-${az}: 0.0.0.0/0 -> igw-`));
+      assert.ok(r.out.includes(`delivered to tollgate-ns-workload-${az}`));
+    }
+    assert.strictEqual((r.out.match(/inspected, same AZ/g) ?? []).length, 4);
+    assert.doesNotMatch(r.out, /NOT INSPECTED|NOT DELIVERED|!!/);
+  });
+
+  it("--json writes the deployment to stdout, --out to a file", async () => {
+    const r = await plan(["--config", path.join(ROOT, "Pulumi.dev.yaml"), "--json"]);
+    assert.strictEqual(r.code, 0);
+    const dep = JSON.parse(r.out);
+    assert.strictEqual(dep.version, 3);
+    const file = path.join(tmp, "dep.json");
+    const r2 = await plan([
+      "--config",
+      path.join(ROOT, "Pulumi.dev.yaml"),
+      "--json",
+      "--out",
+      file,
+    ]);
+    assert.strictEqual(r2.code, 0);
+    assert.strictEqual(r2.out, "");
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, "utf8")), dep);
+  });
+
+  it("reports a bad config as one clear line and exit code 2", async () => {
+    const file = path.join(tmp, "bad.yaml");
+    fs.writeFileSync(
+      file,
+      "config:\n  aws:region: us-east-1\n  tollgate:fleet:\n    minSize: 5\n    maxSize: 2\n",
+    );
+    const r = await plan(["--config", file]);
+    assert.strictEqual(r.code, 2);
+    assert.strictEqual(
+      r.err,
+      "plan: tollgate:fleet.minSize: 5 is greater than tollgate:fleet.maxSize (2). Fix: lower minSize or raise maxSize to at least 5.\n",
+    );
+    assert.strictEqual(r.out, "");
+    const missing = await plan(["--config", path.join(tmp, "nope.yaml")]);
+    assert.strictEqual(missing.code, 2);
+    assert.match(missing.err, /^plan: cannot read .*nope\.yaml: ENOENT/);
+    fs.writeFileSync(path.join(tmp, "list.yaml"), "config: [1, 2]\n");
+    assert.strictEqual((await plan(["--config", path.join(tmp, "list.yaml")])).code, 2);
+    assert.strictEqual((await plan(["--no-such-flag"])).code, 2);
+  });
+
+  for (const name of Object.keys(EXAMPLE_CONFIGS)) {
+    it(`${name}: every path is inspected, stays in its AZ and is delivered`, async () => {
+      const s = await example(name);
+      const paths = followThePacket(s.dep);
+      assert.ok(paths.length >= 4);
+      for (const p of paths) {
+        const where = `${p.subnet.name} ${p.direction} ${p.family}`;
+        assert.ok(p.inspected, `${where} inspected`);
+        assert.ok(p.sameAz, `${where} same AZ`);
+        assert.ok(p.delivered, `${where} delivered`);
+      }
+      const ipv6 = EXAMPLE_CONFIGS[name]!.ipv6 === true;
+      assert.strictEqual(
+        paths.some((p) => p.family === "ipv6"),
+        ipv6,
+      );
+    });
+  }
+
+  it("flags a route that leaves the AZ and a subnet left uninspected", async () => {
+    const s = await example("north-south-2az-ipv4");
+    const dep = JSON.parse(JSON.stringify(s.dep)) as typeof s.dep;
+    const rs = dep.deployment.resources;
+    const epB = rs.find((r) => r.urn.endsWith("::tollgate-ns-gwlbe-us-east-1b"))!;
+    const routeA = rs.find((r) => r.urn.endsWith("::tollgate-ns-workload-default-us-east-1a"))!;
+    routeA.inputs.vpcEndpointId = epB.id;
+    const igw = rs.find((r) => r.urn.endsWith("::tollgate-ns-igw"))!;
+    const routeB = rs.find((r) => r.urn.endsWith("::tollgate-ns-workload-default-us-east-1b"))!;
+    delete routeB.inputs.vpcEndpointId;
+    routeB.inputs.gatewayId = igw.id;
+    const paths = followThePacket(dep);
+    const outA = paths.find((p) => p.subnet.az === "us-east-1a" && p.direction === "outbound")!;
+    assert.strictEqual(outA.sameAz, false);
+    const outB = paths.find((p) => p.subnet.az === "us-east-1b" && p.direction === "outbound")!;
+    assert.strictEqual(outB.inspected, false);
+    assert.strictEqual(outB.delivered, true);
+  });
+});

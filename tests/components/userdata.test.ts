@@ -1,0 +1,116 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import {
+  applianceArgv,
+  renderUnit,
+  renderUserData,
+  shellQuote,
+  systemdQuote,
+  UserDataInput,
+} from "../../components/userdata";
+
+const SNAPSHOTS = path.resolve(__dirname, "../../../tests/components/__snapshots__");
+
+/** Compares with a golden file; UPDATE_SNAPSHOTS=1 rewrites it. */
+function matchSnapshot(name: string, actual: string): void {
+  const file = path.join(SNAPSHOTS, name);
+  if (process.env.UPDATE_SNAPSHOTS === "1" || !fs.existsSync(file)) {
+    if (process.env.CI && !fs.existsSync(file)) assert.fail(`missing snapshot ${file}`);
+    fs.mkdirSync(SNAPSHOTS, { recursive: true });
+    fs.writeFileSync(file, actual);
+  }
+  assert.strictEqual(
+    actual,
+    fs.readFileSync(file, "utf8"),
+    `${name} differs; rerun with UPDATE_SNAPSHOTS=1 if the change is intended`,
+  );
+}
+
+const base: UserDataInput = {
+  amiFamily: "ubuntu-22.04",
+  region: "us-east-1",
+  nodeMajorVersion: 20,
+  bucket: "tollgate-delivery-bucket-c79b09d",
+  packageKey: "appliance/3d3512d84a79df74/tollgate-appliance-0.1.0.tgz",
+  rulesKey: "rules/7d450ce91f7ad34d/tollgate.rules",
+  healthPort: 8080,
+  logGroupName: "/tollgate/tollgate-inspection/appliance",
+};
+
+describe("user data renderer", () => {
+  it("ubuntu-22.04 with rules matches the snapshot", () => {
+    matchSnapshot("userdata-ubuntu.sh", renderUserData(base));
+  });
+
+  it("al2023 without rules, Node 22, extra args matches the snapshot", () => {
+    matchSnapshot(
+      "userdata-al2023.sh",
+      renderUserData({
+        ...base,
+        amiFamily: "al2023",
+        nodeMajorVersion: 22,
+        rulesKey: undefined,
+        extraApplianceArgs: ["--log-level", "debug"],
+      }),
+    );
+  });
+
+  it("is pure: same input, same bytes; any input change shows", () => {
+    assert.strictEqual(renderUserData(base), renderUserData({ ...base }));
+    assert.notStrictEqual(
+      renderUserData(base),
+      renderUserData({ ...base, rulesKey: "rules/ffff/tollgate.rules" }),
+    );
+    assert.notStrictEqual(renderUserData(base), renderUserData({ ...base, healthPort: 9090 }));
+  });
+
+  it("installs Node.js, fetches both objects, installs and starts the unit", () => {
+    const ud = renderUserData(base);
+    assert.ok(ud.startsWith("#!/bin/bash\n"));
+    assert.match(ud, /^set -euo pipefail$/m);
+    assert.match(ud, /deb\.nodesource\.com\/node_20\.x nodistro main/);
+    assert.match(ud, /apt-get install -y -q nodejs/);
+    assert.ok(
+      ud.includes(
+        `aws s3 cp --region us-east-1 --only-show-errors s3://${base.bucket}/${base.packageKey} /opt/tollgate/appliance.tgz`,
+      ),
+    );
+    assert.ok(ud.includes(`s3://${base.bucket}/${base.rulesKey} /etc/tollgate/tollgate.rules`));
+    assert.match(
+      ud,
+      /npm install --global --omit=dev --no-audit --no-fund \/opt\/tollgate\/appliance\.tgz/,
+    );
+    assert.match(ud, /^systemctl enable --now tollgate-appliance\.service$/m);
+    assert.doesNotMatch(ud, /ssh/i);
+  });
+
+  it("builds the appliance argv with the health port and rules only when delivered", () => {
+    assert.deepStrictEqual(applianceArgv(base), [
+      "/usr/bin/tollgate",
+      "run",
+      "--health-port",
+      "8080",
+      "--rules",
+      "/etc/tollgate/tollgate.rules",
+    ]);
+    assert.deepStrictEqual(applianceArgv({ ...base, rulesKey: undefined }), [
+      "/usr/bin/tollgate",
+      "run",
+      "--health-port",
+      "8080",
+    ]);
+    assert.match(
+      renderUnit(base),
+      /^ExecStart=\/usr\/bin\/tollgate run --health-port 8080 --rules \/etc\/tollgate\/tollgate\.rules$/m,
+    );
+  });
+
+  it("quotes words for bash and systemd", () => {
+    assert.strictEqual(shellQuote("plain/path-1.tgz"), "plain/path-1.tgz");
+    assert.strictEqual(shellQuote("it's here"), `'it'\\''s here'`);
+    assert.strictEqual(shellQuote("$(rm -rf /)"), "'$(rm -rf /)'");
+    assert.strictEqual(systemdQuote("--x"), "--x");
+    assert.strictEqual(systemdQuote('a "b" 100% $HOME'), '"a \\"b\\" 100%% $$HOME"');
+  });
+});
