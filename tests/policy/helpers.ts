@@ -131,6 +131,30 @@ export function unknownIds(d: DeploymentV3): DeploymentV3 {
   return copy;
 }
 
+/**
+ * Simulates `pulumi preview` further: on top of unknown ids, every Amazon-assigned IPv6 block (VPC,
+ * subnets, and routes whose IPv6 destination is computed from another resource) is unknown.
+ */
+export function unknownComputed(d: DeploymentV3): DeploymentV3 {
+  const copy = unknownIds(d);
+  for (const r of copy.deployment.resources) {
+    const t = r.type;
+    if (t === "aws:ec2/vpc:Vpc" || t === "aws:ec2/subnet:Subnet") {
+      for (const bag of [r.inputs, r.outputs])
+        if (
+          typeof bag.ipv6CidrBlock === "string" &&
+          (t === "aws:ec2/vpc:Vpc" || r.propertyDependencies?.ipv6CidrBlock?.length)
+        )
+          bag.ipv6CidrBlock = UNKNOWN;
+    }
+    if (t === "aws:ec2/route:Route" && r.propertyDependencies?.destinationIpv6CidrBlock?.length) {
+      r.inputs.destinationIpv6CidrBlock = UNKNOWN;
+      r.outputs.destinationIpv6CidrBlock = UNKNOWN;
+    }
+  }
+  return copy;
+}
+
 export async function check(d: DeploymentV3, config?: Record<string, unknown>): Promise<RunResult> {
   return runPolicies(d.deployment.resources as unknown as StateResource[], { config });
 }

@@ -14,6 +14,7 @@ import {
   retarget,
   setProp,
   show,
+  unknownComputed,
   unknownIds,
 } from "./helpers";
 
@@ -557,11 +558,17 @@ describe("policy mutation suite (one mistake per case)", function () {
   });
 
   for (const c of CASES) {
-    for (const mode of ["exported state", "unknown ids"] as const) {
+    for (const mode of ["exported state", "unknown ids", "unknown computed"] as const) {
       it(`${c.name} -> ${c.policy} (${mode})`, async () => {
         const d = await captured(c.base);
         c.mutate(d);
-        const result = await check(mode === "unknown ids" ? unknownIds(d) : d);
+        const result = await check(
+          mode === "unknown ids"
+            ? unknownIds(d)
+            : mode === "unknown computed"
+              ? unknownComputed(d)
+              : d,
+        );
         const hits = result.violations.filter(
           (v) => v.policyName === c.policy && v.enforcementLevel === "mandatory",
         );

@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
 import { inspectedSubnets, linkStack, StateResource, topologyOf } from "@tollgate/policy";
-import { captured, check, EXAMPLE_CONFIGS, show, unknownIds } from "./helpers";
+import { captured, check, EXAMPLE_CONFIGS, show, unknownComputed, unknownIds } from "./helpers";
 
 describe("policy pack over the Tollgate program (captured under mocks)", function () {
   this.timeout(120000);
 
   for (const name of Object.keys(EXAMPLE_CONFIGS)) {
-    for (const mode of ["update", "preview", "unknown ids"] as const) {
+    for (const mode of ["update", "preview", "unknown ids", "unknown computed"] as const) {
       it(`${name} (${mode}): zero violations, and the routing policies see inspected subnets`, async () => {
         const base = await captured(name, mode === "preview");
-        const d = mode === "unknown ids" ? unknownIds(base) : base;
+        const d =
+          mode === "unknown ids"
+            ? unknownIds(base)
+            : mode === "unknown computed"
+              ? unknownComputed(base)
+              : base;
         const result = await check(d);
         assert.equal(result.violations.length, 0, show(result));
         const t = topologyOf(linkStack(d.deployment.resources as unknown as StateResource[]));

@@ -56,7 +56,19 @@ export interface RouteTableNode extends Node {
 }
 
 export type TargetKind =
-  "local" | "gwlbe" | "vpce" | "igw" | "egw" | "vgw" | "nat" | "tgw" | "eni" | "peering" | "other";
+  | "local"
+  | "gwlbe"
+  | "vpce"
+  | "igw"
+  | "egw"
+  | "vgw"
+  | "nat"
+  | "tgw"
+  | "eni"
+  | "peering"
+  | "other"
+  /** The lookup cannot be decided: a destination is unknown during preview. */
+  | "unknown";
 
 export interface Target {
   readonly kind: TargetKind;
@@ -693,6 +705,8 @@ function kindName(k: TargetKind): string {
       return "local";
     case "other":
       return "gateway";
+    case "unknown":
+      return "(unknown during preview)";
   }
 }
 
@@ -721,7 +735,17 @@ export function withinVpc(vpc: VpcNode, c: Cidr): boolean {
 export function lookup(rt: RouteTableNode, dest: Dest): RouteEntry | undefined {
   let best: RouteEntry | undefined;
   let bestLen = -1;
+  let undecided = false;
   for (const r of rt.routes) {
+    if (
+      !r.dest.cidr &&
+      !r.dest.subnet &&
+      !r.dest.prefixList &&
+      (r.dest.family ?? dest.family) === dest.family
+    ) {
+      undecided = true; // a destination unknown during preview might match
+      continue;
+    }
     if (dest.prefixList || r.dest.prefixList) {
       if (dest.prefixList && dest.prefixList === r.dest.prefixList) return r;
       continue;
@@ -755,6 +779,23 @@ export function lookup(rt: RouteTableNode, dest: Dest): RouteEntry | undefined {
       bestLen = len;
     }
   }
+  const unknown: RouteEntry = {
+    table: rt,
+    dest,
+    target: { kind: "unknown", label: "(unknown during preview)" },
+    source: rt,
+  };
+  if (undecided && (!best || (!dest.cidr && bestLen < 0))) return unknown;
+  if (
+    !dest.cidr &&
+    !dest.prefixList &&
+    dest.subnet &&
+    !(dest.family === 6 ? dest.subnet.ipv6 : dest.subnet.cidr) &&
+    !best &&
+    dest.subnet.vpc !== rt.vpc
+  ) {
+    return unknown;
+  }
   // The implicit local route covers the VPC's own blocks.
   if (dest.cidr && withinVpc(rt.vpc, dest.cidr)) {
     const localLen = rt.vpc.cidrs.find((c) => dest.cidr && contains(c, dest.cidr))?.len ?? 16;
@@ -767,8 +808,13 @@ export function lookup(rt: RouteTableNode, dest: Dest): RouteEntry | undefined {
       };
     }
   }
-  if (!best && dest.subnet && dest.subnet.vpc === rt.vpc) {
-    return { table: rt, dest, target: { kind: "local", label: "local" }, source: rt };
+  // A subnet of this VPC whose block is unknown: the local route (the VPC block, at least a /56 or
+  // /16) beats anything less specific, such as a default route.
+  if (!dest.cidr && dest.subnet && dest.subnet.vpc === rt.vpc) {
+    const vpcBlock = rt.vpc.cidrs.find((c) => c.family === dest.family);
+    const localLen = vpcBlock?.len ?? (dest.family === 6 ? 56 : 16);
+    if (bestLen < localLen)
+      return { table: rt, dest, target: { kind: "local", label: "local" }, source: rt };
   }
   return best;
 }

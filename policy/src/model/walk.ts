@@ -62,6 +62,7 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
     }
     hops.push(`${rt.label}: ${r.dest.text} -> ${r.target.label}`);
     switch (r.target.kind) {
+      case "unknown":
       case "local":
         return { path, endpoint, nat };
       case "gwlbe": {
@@ -173,6 +174,7 @@ export function walkReturn(
       return path;
     }
     hops.push(`${rt.label}: ${r.dest.text} -> ${r.target.label}`);
+    if (r.target.kind === "unknown") return undefined; // undecidable during preview
     if (r.target.kind === "gwlbe") {
       const e = r.target.node as EndpointNode | undefined;
       hops.push(`${r.target.label}${azText(e?.az)} (inspected)`);

@@ -48,6 +48,7 @@ export const routingDefaultViaEndpoint = topologyPolicy(
       ] as const) {
         if (family === 6 && !s.hasIpv6) continue;
         const r = lookup(s.rt, dest);
+        if (r?.target.kind === "unknown") continue;
         if (!r || r.target.kind === "local") {
           if (cfg.requireDefaultRoute !== false) {
             reportOn(

@@ -50,7 +50,7 @@ export const routingEdgeTable = topologyPolicy(
       const gw = rt.edgeGateways.map((g) => g.label).join(", ");
       for (const r of rt.routes) {
         const where = r.source.urn ? r.source : rt;
-        if (r.target.kind !== "local" && r.target.kind !== "gwlbe" && r.target.kind !== "eni") {
+        if (!["local", "gwlbe", "eni", "unknown"].includes(r.target.kind)) {
           reportOn(
             report,
             where,
@@ -91,6 +91,7 @@ export const routingEdgeTable = topologyPolicy(
           const d = subnetDest(s, family);
           if (!d) continue;
           const r = lookup(g.edgeRt, d);
+          if (r?.target.kind === "unknown") continue;
           if (!r || r.target.kind !== "gwlbe") {
             reportOn(
               report,

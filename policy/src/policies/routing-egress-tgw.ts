@@ -42,7 +42,9 @@ export const routingEgressTgw = topologyPolicy(
         if (s.role === "gwlbe" && vpc.natGateways.length > 0) {
           const r = lookup(s.rt, DEFAULT_V4);
           const n = r?.target.node as NatNode | undefined;
-          if (!r || r.target.kind !== "nat") {
+          if (r?.target.kind === "unknown") {
+            // undecidable during preview
+          } else if (!r || r.target.kind !== "nat") {
             reportOn(
               report,
               r?.source.urn ? r.source : s,
@@ -57,6 +59,7 @@ export const routingEgressTgw = topologyPolicy(
           }
           for (const c of spokes) {
             const sr = lookup(s.rt, { text: c.text, cidr: c, family: c.family });
+            if (sr?.target.kind === "unknown") continue;
             if (!sr || sr.target.kind !== "tgw") {
               reportOn(
                 report,
@@ -68,7 +71,7 @@ export const routingEgressTgw = topologyPolicy(
         }
         if (s.role === "public") {
           const r = lookup(s.rt, DEFAULT_V4);
-          if (!r || r.target.kind !== "igw") {
+          if (!r || (r.target.kind !== "unknown" && r.target.kind !== "igw")) {
             reportOn(
               report,
               r?.source.urn ? r.source : s,
@@ -78,6 +81,7 @@ export const routingEgressTgw = topologyPolicy(
           for (const c of spokes) {
             const sr = lookup(s.rt, { text: c.text, cidr: c, family: c.family });
             const e = sr?.target.node as EndpointNode | undefined;
+            if (sr?.target.kind === "unknown") continue;
             if (!sr || sr.target.kind !== "gwlbe") {
               reportOn(
                 report,
