@@ -20,8 +20,15 @@ function parseV4(addr: string): bigint | undefined {
   return v;
 }
 
-function parseV6(addr: string): bigint | undefined {
-  if (addr.includes(".")) return undefined; // embedded IPv4 not used in VPC routing
+function parseV6(text: string): bigint | undefined {
+  let addr = text;
+  // Embedded IPv4 in the last 32 bits (::ffff:192.0.2.1): rewrite as two hex groups.
+  const lastColon = addr.lastIndexOf(":");
+  if (addr.includes(".") && lastColon >= 0) {
+    const v4 = parseV4(addr.slice(lastColon + 1));
+    if (v4 === undefined) return undefined;
+    addr = `${addr.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
   const halves = addr.split("::");
   if (halves.length > 2) return undefined;
   const head = halves[0] ? halves[0].split(":") : [];

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { parseCidr } from "@tollgate/policy";
+import { contains } from "@tollgate/policy/dist/model/cidr";
+import {
+  captured,
+  check,
+  DeploymentV3,
+  nameOf,
+  res,
+  ResourceV3,
+  show,
+  unknownIds,
+} from "./helpers";
+
+describe("CIDR arithmetic", () => {
+  it("parses IPv4 and IPv6 prefixes and rejects malformed ones", () => {
+    assert.equal(parseCidr("10.1.2.0/24")?.len, 24);
+    assert.equal(
+      parseCidr("10.1.2.3/24")?.net,
+      parseCidr("10.1.2.0/24")?.net,
+      "host bits are masked",
+    );
+    assert.equal(parseCidr("2600:1f18:76b8:6600::/64")?.family, 6);
+    assert.equal(parseCidr("::/0")?.len, 0);
+    for (const bad of [
+      "10.1.2.0",
+      "10.1.2.256/24",
+      "10.1.2.0/33",
+      "2600::1::/64",
+      "::/129",
+      "x/1",
+      "",
+    ]) {
+      assert.equal(parseCidr(bad), undefined, bad);
+    }
+  });
+
+  it("a prefix contains every longer prefix of the same address (property)", () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.nat({ max: 32 }), fc.nat({ max: 32 }), (ip, a, b) => {
+        const [short, long] = a <= b ? [a, b] : [b, a];
+        const outer = parseCidr(`${ip}/${short}`);
+        const inner = parseCidr(`${ip}/${long}`);
+        assert.ok(outer && inner && contains(outer, inner));
+        if (short < long) assert.ok(!contains(inner, outer));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.ipV6(), fc.nat({ max: 128 }), (ip, len) => {
+        const c = parseCidr(`${ip}/${len}`);
+        const all = parseCidr("::/0");
+        assert.ok(c && all && contains(all, c) && !contains(c, parseCidr("0.0.0.0/0") ?? c));
+      }),
+    );
+  });
+});
+
+/** Moves every aws.ec2.Route into its route table's inline `routes`. */
+function inlineRoutes(d: DeploymentV3): DeploymentV3 {
+  const byUrn = new Map(d.deployment.resources.map((r) => [r.urn, r]));
+  const keep: ResourceV3[] = [];
+  for (const r of d.deployment.resources) {
+    if (r.type !== "aws:ec2/route:Route") {
+      keep.push(r);
+      continue;
+    }
+    const table = byUrn.get(r.propertyDependencies?.routeTableId?.[0] ?? "");
+    if (!table) throw new Error(`route ${nameOf(r)} has no table`);
+    const entry: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r.inputs)) {
+      if (k === "routeTableId") continue;
+      entry[
+        k === "destinationCidrBlock"
+          ? "cidrBlock"
+          : k === "destinationIpv6CidrBlock"
+            ? "ipv6CidrBlock"
+            : k
+      ] = v;
+    }
+    for (const bag of [table.inputs, table.outputs])
+      bag.routes = [...((bag.routes as unknown[]) ?? []), entry];
+    const deps = Object.entries(r.propertyDependencies ?? {})
+      .filter(([k]) => k !== "routeTableId")
+      .flatMap(([, v]) => v);
+    table.propertyDependencies = {
+      ...table.propertyDependencies,
+      routes: [...(table.propertyDependencies?.routes ?? []), ...deps],
+    };
+  }
+  d.deployment.resources = keep;
+  return d;
+}
+
+describe("inline RouteTable routes", function () {
+  this.timeout(60000);
+
+  it("a deployment with inline routes is clean, with ids known or unknown", async () => {
+    const d = inlineRoutes(await captured("north-south-3az-dualstack"));
+    assert.ok(!d.deployment.resources.some((r) => r.type === "aws:ec2/route:Route"));
+    for (const x of [d, unknownIds(d)]) {
+      const r = await check(x);
+      assert.equal(r.violations.length, 0, show(r));
+    }
+  });
+
+  it("an inline default route to the IGW is caught, naming the route table and the path", async () => {
+    const d = inlineRoutes(await captured("north-south-3az-dualstack"));
+    const rt = res(d, "tollgate-ns-workload-rt-us-east-1b");
+    const igw = res(d, "tollgate-ns-igw");
+    for (const bag of [rt.inputs, rt.outputs]) {
+      bag.routes = (bag.routes as Record<string, unknown>[]).map((e) =>
+        e.cidrBlock === "0.0.0.0/0" ? { cidrBlock: "0.0.0.0/0", gatewayId: igw.id } : e,
+      );
+    }
+    const r = await check(d);
+    const v = r.violations.find((x) => x.policyName === "tollgate-routing-default-via-endpoint");
+    assert.equal(v?.resourceName, "tollgate-ns-workload-rt-us-east-1b", show(r));
+    assert.ok(
+      r.violations.some(
+        (x) =>
+          x.policyName === "tollgate-routing-follow-the-packet" &&
+          /exit: internet gateway "tollgate-ns-igw"/.test(x.detail),
+      ),
+      show(r),
+    );
+  });
+});
