@@ -97,17 +97,18 @@ export async function runDemo(
   const step = async (
     id: string,
     title: string,
-    fn: () => Promise<Judgement & { trace?: TracedFlow }>,
+    fn: () => Promise<Judgement & { trace?: TracedFlow; ms?: number }>,
   ): Promise<StepOutcome> => {
     o.log(`▶ ${title}`);
     const t0 = Date.now();
-    let r: Judgement & { trace?: TracedFlow };
+    let r: Judgement & { trace?: TracedFlow; ms?: number };
     try {
       r = await fn();
     } catch (e) {
       r = { status: "fail", detail: `error: ${(e as Error).message}` };
     }
-    const out: StepOutcome = { id, title, ms: Date.now() - t0, ...r };
+    const { ms, ...rest } = r;
+    const out: StepOutcome = { id, title, ms: ms ?? Date.now() - t0, ...rest };
     o.log(`  ${SYMBOL[out.status]} ${out.status} (${out.ms} ms): ${out.detail}`);
     steps.push(out);
     return out;
@@ -234,10 +235,12 @@ export async function runDemo(
     await step(
       `blocked-${b.proto}-${b.port}`,
       `blocked port ${b.proto}/${b.port} - ${verdictText(b.expectation)}`,
-      async () =>
-        b.proto === "tcp"
+      async () => ({
+        ...(b.proto === "tcp"
           ? judgeTcp(b.expectation, r as TcpResult, seen)
-          : judgeUdp(b.expectation, r as UdpResult, seen),
+          : judgeUdp(b.expectation, r as UdpResult, seen)),
+        ms: r.ms,
+      }),
     );
   }
 

@@ -18,7 +18,7 @@ import {
 import { EmulatorCore } from "./core";
 import { FlowTable } from "./flow-table";
 import { HealthMonitor, httpHealthProbe } from "./health-monitor";
-import { TunDevice } from "./tun";
+import { EndpointTun } from "./tun";
 import { serveControl, TextReply } from "../control";
 
 const GENEVE_PORT = 6081;
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     now: Date.now,
   });
 
-  const tun = TunDevice.open(config.tun, config.tunMtu);
+  const tun = EndpointTun.open(config.tun, config.tunMtu);
   const udp = dgram.createSocket({
     type: "udp4",
     recvBufferSize: 4 << 20,

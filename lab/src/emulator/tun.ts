@@ -1,13 +1,18 @@
 import { loadNative, type NativeAddon } from "@tollgate/appliance/dist/io/native";
+import { watchReadable, type Watch } from "@tollgate/appliance/dist/io/poll";
+import { TunDevice } from "@tollgate/appliance/dist/io/tun";
 
 const STRIDE = 9216;
 const BATCH = 64;
+/** Safety net: also drain on a timer, so a missed readiness wake-up can never stall the lab. */
+const SAFETY_POLL_MS = 20;
 
 /**
- * The emulator's endpoint device: a tun interface opened with the appliance's native addon
- * (Node has no API for tun descriptors). Packets are whole IP packets (IFF_NO_PI).
+ * The emulator's endpoint device: a tun interface opened with the appliance's io wrappers (Node
+ * has no API for tun descriptors). Packets are whole IP packets (IFF_NO_PI).
  */
-export class TunDevice {
+export class EndpointTun {
+  private watch: Watch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly readBuf = Buffer.alloc(STRIDE * BATCH);
   private readonly lens = new Uint32Array(BATCH);
@@ -21,39 +26,44 @@ export class TunDevice {
 
   private constructor(
     private readonly native: NativeAddon,
-    readonly name: string,
-    private readonly fd: number,
+    private readonly tun: TunDevice,
   ) {
-    this.fds = new Int32Array([fd]);
+    this.fds = new Int32Array([tun.fd]);
   }
 
-  /** Opens (creates) the tun device, sets its MTU and brings it up. */
-  static open(name: string, mtu: number): TunDevice {
+  get name(): string {
+    return this.tun.name;
+  }
+
+  /** Creates the tun device, sets its MTU and brings it up. */
+  static open(name: string, mtu: number): EndpointTun {
     const native = loadNative();
-    const { fd, name: actual } = native.tunOpen(name, false);
-    native.ifConfigure(actual, mtu, true);
-    return new TunDevice(native, actual, fd);
+    return new EndpointTun(native, TunDevice.open(name, { mtu }, native));
   }
 
-  /**
-   * Calls `onPacket` with a copy of each packet read. Reads on a 1 ms timer (the lab carries
-   * little traffic): the addon's readiness watch (`watch`) throws from its callback on this Node
-   * version once its async resource is garbage-collected, which would kill the emulator.
-   */
+  /** Calls `onPacket` with a copy of each packet read. */
   start(onPacket: (packet: Buffer) => void): void {
     const drain = () => {
       for (;;) {
-        const n = this.native.readEach(this.fd, this.readBuf, 0, STRIDE, STRIDE, BATCH, this.lens);
+        const n = this.native.readEach(
+          this.tun.fd,
+          this.readBuf,
+          0,
+          STRIDE,
+          STRIDE,
+          BATCH,
+          this.lens,
+        );
         if (n <= 0) return;
         for (let k = 0; k < n; k++) {
-          const len = this.lens[k]!;
           this.rxPackets++;
-          onPacket(Buffer.from(this.readBuf.subarray(k * STRIDE, k * STRIDE + len)));
+          onPacket(Buffer.from(this.readBuf.subarray(k * STRIDE, k * STRIDE + this.lens[k]!)));
         }
         if (n < BATCH) return;
       }
     };
-    this.timer = setInterval(drain, 1);
+    this.watch = watchReadable(this.tun.fd, drain, this.native);
+    this.timer = setInterval(drain, SAFETY_POLL_MS);
   }
 
   /** Writes one IP packet into the kernel; false (and counted) when the write failed. */
@@ -67,6 +77,7 @@ export class TunDevice {
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    this.native.closeFd(this.fd);
+    this.watch?.stop();
+    this.tun.close();
   }
 }

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import type { CommandRunner } from "../runner";
 
 /** Sending signals and checking processes; injected so teardown is tested without processes. */
@@ -18,9 +19,10 @@ export const realProcessControl: ProcessControl = {
     }
   },
   alive(pid) {
+    // A zombie (exited, not yet reaped by its parent) counts as gone.
     try {
-      process.kill(pid, 0);
-      return true;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
     } catch {
       return false;
     }
