@@ -7,3 +7,4 @@ export * from "./packet/checksum";
 export * from "./packet/build";
 export * from "./flow/key";
 export * from "./flow/cache";
+export * from "./emulator";

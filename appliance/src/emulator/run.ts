@@ -1,0 +1,104 @@
+/**
+ * Drives a {@link GwlbPeer}: sends `count` packets round-robin over flows at a paced rate, then
+ * waits for replies and summarises. Used by `tollgate emu` and the lab.
+ */
+import { GwlbPeer, type PeerStats } from "./peer";
+import { stampSequence, type EmulatedFlow } from "./flows";
+import { malformedDatagrams } from "./malformed";
+
+export interface EmulationOptions {
+  readonly peer: GwlbPeer;
+  readonly flows: readonly EmulatedFlow[];
+  /** Packets to send. Defaults to flows.length. */
+  readonly count?: number;
+  /** Packets per second; 0 sends as fast as the transport accepts. Defaults to 1000. */
+  readonly rate?: number;
+  /** How long to wait for outstanding replies after the last send, ms. Defaults to 1000. */
+  readonly drainMs?: number;
+  /** Also send every malformed variant of the first flow once (they must be dropped). */
+  readonly malformed?: boolean;
+  /** Number of send sockets to spread flows over (flow i uses socket i % senders). Defaults to 1. */
+  readonly senders?: number;
+}
+
+export interface EmulationSummary {
+  readonly sent: number;
+  readonly malformedSent: number;
+  readonly received: number;
+  readonly valid: number;
+  readonly invalid: number;
+  readonly lost: number;
+  readonly lossPercent: number;
+  readonly exact: number;
+  readonly ttlDecremented: number;
+  readonly problems: PeerStats["problems"];
+  readonly rttMs: { readonly p50?: number; readonly p99?: number };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export async function runEmulation(options: EmulationOptions): Promise<EmulationSummary> {
+  const { peer, flows } = options;
+  const count = options.count ?? flows.length;
+  const rate = options.rate ?? 1000;
+  const senders = options.senders ?? 1;
+  const rtts: number[] = [];
+  const onReply = (r: { rttMs?: number }) => {
+    if (r.rttMs !== undefined) rtts.push(r.rttMs);
+  };
+  peer.on("reply", onReply);
+  const before = { ...peer.stats, problems: { ...peer.stats.problems } };
+  let malformedSent = 0;
+  if (options.malformed && flows.length > 0) {
+    for (const m of malformedDatagrams(flows[0]!, flows[0]!.inner)) {
+      await peer.sendRaw(m.bytes);
+      malformedSent++;
+    }
+  }
+  const start = performance.now();
+  let sent = 0;
+  for (let i = 0; i < count; i++) {
+    const flow = flows[i % flows.length]!;
+    try {
+      await peer.send(flow, stampSequence(flow, i), flow.index % senders);
+      sent++;
+    } catch {
+      // counted in peer.stats.sendErrors
+    }
+    if (rate > 0) {
+      const due = start + ((i + 1) * 1000) / rate - performance.now();
+      if (due >= 1) await sleep(due);
+    }
+  }
+  const expected = before.received + sent;
+  await peer.waitForReplies(expected, options.drainMs ?? 1000);
+  peer.off("reply", onReply);
+  const s = peer.stats;
+  const received = s.received - before.received;
+  const valid = s.valid - before.valid;
+  rtts.sort((a, b) => a - b);
+  const problems = { ...s.problems };
+  for (const k of Object.keys(problems) as (keyof typeof problems)[])
+    problems[k] -= before.problems[k];
+  const lost = Math.max(0, sent - valid);
+  const p50 = percentile(rtts, 50);
+  const p99 = percentile(rtts, 99);
+  return {
+    sent,
+    malformedSent,
+    received,
+    valid,
+    invalid: s.invalid - before.invalid,
+    lost,
+    lossPercent: sent > 0 ? (100 * lost) / sent : 0,
+    exact: s.exact - before.exact,
+    ttlDecremented: s.ttlDecremented - before.ttlDecremented,
+    problems,
+    rttMs: { ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) },
+  };
+}
