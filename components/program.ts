@@ -49,11 +49,11 @@ export interface ResolvedTollgate {
 /** Resolves and validates the whole configuration. Pure; throws {@link ConfigError}. */
 export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): ResolvedTollgate {
   const namePrefix = cfg.namePrefix ?? "tollgate";
-  if (!/^[a-z][a-z0-9-]{0,19}$/.test(namePrefix)) {
+  if (!/^[a-z][a-z0-9-]{0,7}$/.test(namePrefix)) {
     throw new ConfigError(
       "namePrefix",
       `${JSON.stringify(namePrefix)} is not a valid prefix`,
-      "use 1-20 lowercase letters, digits or -, starting with a letter",
+      "use 1-8 lowercase letters, digits or -, starting with a letter",
     );
   }
   const azArgs: AvailabilityZoneArgs = {

@@ -8,7 +8,11 @@ export interface Gwlb {
   readonly listener: aws.lb.Listener;
 }
 
-/** Gateway Load Balancer, its GENEVE target group and the forwarding listener. */
+/**
+ * Gateway Load Balancer, its GENEVE target group and the forwarding listener. AWS allows these
+ * names 32 characters including Pulumi's 8-character random suffix, which is why the stack's
+ * `namePrefix` is limited to 8 characters (`<prefix>-inspection-gwlb` + suffix <= 32).
+ */
 export function buildGwlb(
   parent: pulumi.Resource,
   name: string,

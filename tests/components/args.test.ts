@@ -530,9 +530,20 @@ describe("resolveTollgate", () => {
   it("rejects a bad name prefix", () => {
     throwsExactly(
       () => resolveTollgate({ namePrefix: "Toll Gate" }, facts),
-      'tollgate:namePrefix: "Toll Gate" is not a valid prefix. Fix: use 1-20 lowercase letters, digits or -, starting with a letter.',
+      'tollgate:namePrefix: "Toll Gate" is not a valid prefix. Fix: use 1-8 lowercase letters, digits or -, starting with a letter.',
     );
   });
+  it("keeps the prefix short enough for the 32-character GWLB and target group names", () => {
+    const longest = "a".repeat(8);
+    assert.strictEqual(resolveTollgate({ namePrefix: longest }, facts).namePrefix, longest);
+    // The longest physical name: "<prefix>-inspection-gwlb" plus Pulumi's 8-character suffix.
+    assert.ok(`${longest}-inspection-gwlb`.length + 8 <= 32);
+    assert.throws(
+      () => resolveTollgate({ namePrefix: "a".repeat(9) }, facts),
+      /tollgate:namePrefix: "a{9}" is not a valid prefix/,
+    );
+  });
+
   it("rejects an AZ count above the region's list before declaring anything", () => {
     assert.throws(
       () => resolveTollgate({ azCount: 4 }, facts),

@@ -101,6 +101,10 @@ describe("component wiring under mocks", function () {
         const cfg = EXAMPLE_CONFIGS[name]!;
         const lb = s.ofType("aws:lb/loadBalancer:LoadBalancer");
         assert.strictEqual(lb.length, 1);
+        assert.ok(lb[0]!.urn.endsWith("::tollgate-inspection-gwlb"));
+        assert.ok(
+          s.ofType("aws:lb/targetGroup:TargetGroup")[0]!.urn.endsWith("::tollgate-inspection-tg"),
+        );
         assert.strictEqual(lb[0]!.inputs.loadBalancerType, "gateway");
         assert.strictEqual(lb[0]!.inputs.enableCrossZoneLoadBalancing, false);
         assert.strictEqual(lb[0]!.inputs.ipAddressType, cfg.ipv6 ? "dualstack" : "ipv4");
