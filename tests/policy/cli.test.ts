@@ -42,6 +42,18 @@ describe("tollgate-policy check (CLI)", function () {
       steps: d.deployment.resources.map((r) => ({ op: "create", urn: r.urn, newState: r })),
     };
     writeFileSync(join(dir, "preview.json"), JSON.stringify(preview));
+    // Planned creates may come without outputs: the inputs stand in for them.
+    const bare = {
+      steps: [
+        ...d.deployment.resources.map((r) => ({
+          op: "create",
+          urn: r.urn,
+          newState: { ...r, outputs: {} },
+        })),
+        { op: "delete", urn: "urn:pulumi:dev::tollgate::aws:ec2/vpc:Vpc::gone" },
+      ],
+    };
+    writeFileSync(join(dir, "preview-bare.json"), JSON.stringify(bare));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -81,6 +93,19 @@ describe("tollgate-policy check (CLI)", function () {
     const r = await cli("check", join(dir, "preview.json"));
     assert.equal(r.code, 1);
     assert.match(r.out, /\(preview, \d+ resources\)/);
+  });
+
+  it("a preview whose planned creates carry no outputs is checked on their inputs", async () => {
+    const r = await cli("check", join(dir, "preview-bare.json"), "--format", "json");
+    assert.equal(r.code, 1);
+    const j = JSON.parse(r.out) as { violations: { policy: string; resourceName?: string }[] };
+    assert.ok(
+      j.violations.some(
+        (v) =>
+          v.policy === "tollgate-routing-follow-the-packet" &&
+          v.resourceName === "tollgate-ns-workload-us-east-1a",
+      ),
+    );
   });
 
   it("--config downgrades a policy to advisory (exit 0 when nothing mandatory is left)", async () => {

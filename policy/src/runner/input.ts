@@ -103,7 +103,10 @@ export function parseInput(text: string, source = "input"): ParsedInput {
     const resources: StateResource[] = [];
     for (const step of parsed.data.steps) {
       if (SKIPPED_OPS.has(step.op) || !step.newState) continue;
-      resources.push(step.newState as StateResource);
+      // A preview's planned state may carry no outputs for resources it would create; bridged
+      // providers' outputs always include the inputs, so fall back to them.
+      const ns = step.newState as StateResource;
+      resources.push({ ...ns, outputs: { ...(ns.inputs ?? {}), ...(ns.outputs ?? {}) } });
     }
     return { kind: "preview", resources };
   }
