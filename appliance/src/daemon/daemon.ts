@@ -1,0 +1,158 @@
+/**
+ * Assembles the running appliance: GENEVE sockets, data path, endpoint listeners (rp_filter,
+ * hooks, rules), whatever else registers a stop step (health server, rp_filter keeper), and a
+ * clean shutdown on SIGTERM/SIGINT that runs DESTROY hooks and removes every interface.
+ */
+import type { EndpointListener } from "../endpoint-lifecycle";
+import { GeneveSockets } from "../io/udp";
+import { loadNative, type NativeAddon } from "../io/native";
+import { Datapath, type DatapathOptions } from "../datapath/datapath";
+import { nativePort } from "../datapath/port";
+import type { DatapathLogger } from "../datapath/endpoints";
+import { totalDrops, type DatapathCounters } from "../datapath/counters";
+
+export interface DaemonOptions {
+  /** IPv4 address to receive GENEVE on. Defaults to "0.0.0.0". */
+  readonly listenAddress?: string;
+  /** UDP port. Defaults to 6081. */
+  readonly port?: number;
+  /** SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (forced as root). Defaults to 64 MiB. */
+  readonly socketBufferBytes?: number;
+  /** Data path tuning (MTU, batch size, flow table bound and timeouts, max endpoints). */
+  readonly datapath?: Omit<DatapathOptions, "listeners" | "logger">;
+  /** Run in order after an endpoint's interfaces come up, and in reverse before removal. */
+  readonly listeners?: readonly EndpointListener[];
+  readonly logger?: DatapathLogger;
+  /** Stop cleanly on SIGTERM and SIGINT. Defaults to true. */
+  readonly handleSignals?: boolean;
+  /** The addon (tests may inject one). Defaults to the built tollgate_native. */
+  readonly native?: NativeAddon;
+}
+
+/** A point-in-time view of the data path, for health checks and metrics. */
+export interface DaemonStatus {
+  readonly running: boolean;
+  readonly socketBound: boolean;
+  readonly listen: { readonly address: string; readonly port: number };
+  readonly endpoints: readonly {
+    readonly id: string;
+    readonly gwi: string;
+    readonly gwo: string;
+    readonly up: boolean;
+  }[];
+  readonly flows: number;
+  /** Milliseconds since the last datagram received or reply sent; undefined if none yet. */
+  readonly idleMs: number | undefined;
+  readonly counters: DatapathCounters;
+  readonly totalDrops: number;
+}
+
+export interface Daemon {
+  readonly datapath: Datapath;
+  readonly sockets: GeneveSockets;
+  status(): DaemonStatus;
+  /** Registers a step run at shutdown (after the data path has stopped), in reverse order. */
+  onStop(step: () => Promise<void> | void): void;
+  /** Stops everything; idempotent. Resolves when interfaces are gone and sockets closed. */
+  stop(reason?: string): Promise<void>;
+  /** Resolves once stop() has finished. */
+  readonly stopped: Promise<void>;
+}
+
+const consoleLogger: DatapathLogger = {
+  info: (o, m) => console.error(JSON.stringify({ level: "info", msg: m, ...o })),
+  warn: (o, m) => console.error(JSON.stringify({ level: "warn", msg: m, ...o })),
+  error: (o, m) => console.error(JSON.stringify({ level: "error", msg: m, ...o })),
+};
+
+/** Opens the sockets and starts forwarding. Throws (nothing left open) if the socket cannot bind. */
+export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
+  const log = options.logger ?? consoleLogger;
+  const native = options.native ?? loadNative();
+  const listen = { address: options.listenAddress ?? "0.0.0.0", port: options.port ?? 6081 };
+  const sockets = GeneveSockets.open(
+    { address: listen.address, port: listen.port, bufferBytes: options.socketBufferBytes },
+    native,
+  );
+  let datapath: Datapath;
+  try {
+    datapath = new Datapath(nativePort(sockets, native), {
+      ...options.datapath,
+      listeners: options.listeners ?? [],
+      logger: log,
+    });
+  } catch (err) {
+    sockets.close();
+    throw err;
+  }
+  datapath.start();
+  log.info(
+    { address: listen.address, port: listen.port, rcvbuf: sockets.rcvbuf, sndbuf: sockets.sndbuf },
+    "GENEVE data path listening",
+  );
+
+  const steps: (() => Promise<void> | void)[] = [];
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+
+  const onSignal = (sig: NodeJS.Signals): void => {
+    void daemon.stop(sig);
+  };
+  if (options.handleSignals ?? true) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+
+  const daemon: Daemon = {
+    datapath,
+    sockets,
+    stopped,
+    onStop(step) {
+      steps.push(step);
+    },
+    status() {
+      const now = performance.now();
+      return {
+        running: datapath.isRunning,
+        socketBound: sockets.isOpen,
+        listen,
+        endpoints: datapath.endpoints.list().map((ep) => ({
+          id: ep.info.idHex17,
+          gwi: ep.info.gwi,
+          gwo: ep.info.gwo,
+          up: ep.gwi.isUp() && ep.gwo.isUp(),
+        })),
+        flows: datapath.flows.size,
+        idleMs: datapath.lastActivity > 0 ? now - datapath.lastActivity : undefined,
+        counters: datapath.counters,
+        totalDrops: totalDrops(datapath.counters),
+      };
+    },
+    stop(reason = "stop") {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        log.info({ reason }, "shutting down: removing endpoint interfaces");
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+        try {
+          await datapath.stop();
+        } catch (err) {
+          log.error({ err: String(err) }, "error while stopping the data path");
+        }
+        sockets.close();
+        for (const step of steps.reverse()) {
+          try {
+            await step();
+          } catch (err) {
+            log.error({ err: String(err) }, "error in a shutdown step");
+          }
+        }
+        log.info({ counters: datapath.counters }, "stopped");
+        resolveStopped();
+      })();
+      return stopping;
+    },
+  };
+  return daemon;
+}

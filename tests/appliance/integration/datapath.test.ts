@@ -1,0 +1,224 @@
+/**
+ * Root-only integration tier for the GENEVE data path: a GWLB-side namespace running the
+ * project's emulator and an appliance namespace running the daemon with a gwlbtun-style hook that
+ * redirects gwi-X to gwo-X (tc u32 + mirred), so every inner packet comes back byte for byte.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  gwlbEmuEndpointId,
+  malformedDatagrams,
+  generateFlows,
+} from "@tollgate/appliance/dist/emulator";
+import { hex17, tunNames } from "@tollgate/appliance/dist/naming";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
+import {
+  createTestbed,
+  rootTierUnavailable,
+  spawnInNs,
+  waitFor,
+  type NsChild,
+  type Testbed,
+} from "./netns";
+
+const FIXTURES = path.join(__dirname, "fixtures");
+const ENDPOINTS = 3;
+const ROUNDS = 3;
+const SETS = 6; // udp/tcp/icmp x IPv4/IPv6
+const FLOWS_PER_SET = 6;
+
+interface Summary {
+  sent: number;
+  malformedSent: number;
+  received: number;
+  valid: number;
+  invalid: number;
+  exact: number;
+  problems: Record<string, number>;
+  lost: number;
+  warmupSent: number;
+}
+
+function udpInCsumErrors(bed: Testbed, ns: string): number {
+  const snmp = bed.exec(ns, "cat", ["/proc/net/snmp"]).split("\n");
+  const rows = snmp.filter((l) => l.startsWith("Udp:"));
+  const names = rows[0]!.split(/\s+/);
+  const values = rows[1]!.split(/\s+/);
+  return Number(values[names.indexOf("InCsumErrors")]);
+}
+
+function linkStats(bed: Testbed, name: string): { mtu: number; up: boolean; rxPackets: number } {
+  const j = JSON.parse(bed.exec(bed.ap, "ip", ["-s", "-j", "link", "show", name])) as {
+    mtu: number;
+    flags: string[];
+    stats64: { rx: { packets: number } };
+  }[];
+  return { mtu: j[0]!.mtu, up: j[0]!.flags.includes("UP"), rxPackets: j[0]!.stats64.rx.packets };
+}
+
+describe("appliance data path in network namespaces (root)", function () {
+  this.timeout(60000);
+  let bed: Testbed | undefined;
+  let daemon: NsChild | undefined;
+  let dir: string;
+  let statusFile: string;
+  let hookLog: string;
+
+  const status = (): DaemonStatus =>
+    JSON.parse(fs.readFileSync(statusFile, "utf8")) as DaemonStatus;
+
+  before(async function () {
+    const why = rootTierUnavailable();
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+      console.log(`    skipped: native addon not built (${NATIVE_ADDON_PATH}); run npm run build`);
+      this.skip();
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2-it-"));
+    statusFile = path.join(dir, "status.json");
+    hookLog = path.join(dir, "hooks.log");
+    const hook = path.join(dir, "hook.sh");
+    // gwlbtun-style hook: log the call, pass gwi-X straight to gwo-X (tc u32 + mirred).
+    fs.writeFileSync(
+      hook,
+      [
+        "#!/bin/sh",
+        `echo "$*" >> ${hookLog}`,
+        '[ "$1" = CREATE ] || exit 0',
+        'tc qdisc add dev "$2" ingress',
+        'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    bed = createTestbed("d");
+    daemon = spawnInNs(bed.ap, process.execPath, [
+      path.join(FIXTURES, "daemon.js"),
+      JSON.stringify({ hook, statusFile }),
+    ]);
+    await waitFor("daemon status", () =>
+      fs.existsSync(statusFile) && status().socketBound ? true : undefined,
+    ).catch((err) => {
+      throw new Error(`${String(err)}\ndaemon stderr:\n${daemon?.stderr()}`);
+    });
+  });
+
+  after(async function () {
+    await daemon?.stop();
+    bed?.destroy();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  let summary: Summary;
+
+  it("echoes every packet of several endpoints (TCP/UDP/ICMP, IPv4/IPv6) byte for byte", async function () {
+    const emu = spawnInNs(bed!.gw, process.execPath, [
+      path.join(FIXTURES, "emulate.js"),
+      JSON.stringify({
+        target: bed!.apAddress,
+        endpoints: ENDPOINTS,
+        flowsPerSet: FLOWS_PER_SET,
+        rounds: ROUNDS,
+        rate: 2000,
+        malformed: true,
+      }),
+    ]);
+    const code = await emu.exited;
+    assert.equal(code, 0, `emulator failed: ${emu.stderr()}`);
+    summary = JSON.parse(emu.stdout().trim().split("\n").pop()!) as Summary;
+    const expected = SETS * FLOWS_PER_SET * ROUNDS;
+    assert.equal(summary.sent, expected);
+    assert.deepEqual(
+      Object.entries(summary.problems).filter(([, n]) => n > 0),
+      [],
+      "reply problems (wrong header, source port, checksum, inner bytes...)",
+    );
+    assert.equal(
+      summary.valid,
+      expected,
+      `valid replies (lost ${summary.lost}): ${JSON.stringify(status().counters)}`,
+    );
+    assert.equal(summary.exact, expected, "inner packets returned unchanged");
+    assert.equal(udpInCsumErrors(bed!, bed!.gw), 0, "replies with a bad UDP checksum");
+  });
+
+  it("names each endpoint's interfaces gwi-/gwo-<base60 id>, MTU 8500, up", function () {
+    const s = status();
+    const want = Array.from({ length: ENDPOINTS }, (_, e) => tunNames(gwlbEmuEndpointId(e)));
+    assert.deepEqual(s.endpoints.map((e) => e.gwi).sort(), want.map((w) => w.gwi).sort());
+    for (const w of want) {
+      for (const name of [w.gwi, w.gwo]) {
+        const l = linkStats(bed!, name);
+        assert.equal(l.mtu, 8500, `${name} MTU`);
+        assert.ok(l.up, `${name} up`);
+      }
+    }
+    assert.ok(s.endpoints.every((e) => e.up));
+  });
+
+  it("wrote each endpoint's inner packets to its gwi- interface", function () {
+    const perEndpoint = (summary.warmupSent + summary.sent) / ENDPOINTS;
+    for (let e = 0; e < ENDPOINTS; e++) {
+      const { gwi } = tunNames(gwlbEmuEndpointId(e));
+      assert.equal(linkStats(bed!, gwi).rxPackets, perEndpoint, `${gwi} received packets`);
+    }
+  });
+
+  it("ran the CREATE hook once per endpoint with gwi, gwo and the 17-digit hex id", function () {
+    const lines = fs.readFileSync(hookLog, "utf8").trim().split("\n").sort();
+    const want = Array.from({ length: ENDPOINTS }, (_, e) => {
+      const id = gwlbEmuEndpointId(e);
+      const { gwi, gwo } = tunNames(id);
+      return `CREATE ${gwi} ${gwo} ${hex17(id)}`;
+    }).sort();
+    assert.deepEqual(lines, want);
+  });
+
+  it("dropped and counted every malformed datagram by reason, good traffic unaffected", function () {
+    const s = status();
+    const flow = generateFlows({ flows: 1 })[0]!;
+    const expected: Record<string, number> = {};
+    for (const m of malformedDatagrams(flow, flow.inner)) {
+      expected[m.reason] = (expected[m.reason] ?? 0) + 1;
+    }
+    assert.equal(
+      summary.malformedSent,
+      Object.values(expected).reduce((a, b) => a + b, 0),
+    );
+    for (const [reason, n] of Object.entries(expected)) {
+      assert.equal(s.counters.drops[reason as keyof typeof s.counters.drops], n, `drops.${reason}`);
+    }
+    assert.equal(s.counters.drops.TUN_WRITE_ERROR, 0);
+    assert.equal(s.counters.drops.SEND_ERROR, 0);
+    assert.equal(s.counters.rxDatagrams, summary.warmupSent + summary.sent + summary.malformedSent);
+    assert.equal(s.counters.tunTxPackets, summary.warmupSent + summary.sent);
+  });
+
+  it("drops and counts packets from gwo- that belong to no known flow", async function () {
+    const { gwo } = tunNames(gwlbEmuEndpointId(0));
+    const before = status().counters.drops.UNKNOWN_FLOW;
+    bed!.exec(bed!.ap, "ip", ["route", "add", "192.0.2.0/24", "dev", gwo]);
+    bed!.exec(bed!.ap, "bash", ["-c", "echo stray > /dev/udp/192.0.2.9/9"]);
+    await waitFor("UNKNOWN_FLOW drop", () =>
+      status().counters.drops.UNKNOWN_FLOW > before ? true : undefined,
+    );
+  });
+
+  it("runs DESTROY hooks and removes every interface on SIGTERM", async function () {
+    const code = await daemon!.stop();
+    assert.equal(code, 0, `daemon exit: ${daemon!.stderr().slice(-2000)}`);
+    const links = bed!.exec(bed!.ap, "ip", ["-br", "link"]);
+    assert.ok(!/gw[io]-/.test(links), `interfaces left behind:\n${links}`);
+    const destroys = fs
+      .readFileSync(hookLog, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("DESTROY"));
+    assert.equal(destroys.length, ENDPOINTS);
+  });
+});
