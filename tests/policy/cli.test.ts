@@ -60,7 +60,7 @@ describe("tollgate-policy check (CLI)", function () {
   it("exits 0 on a clean plan and says so", async () => {
     const r = await cli("check", clean);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /No violations: 22 policies passed/);
+    assert.match(r.out, /No violations: 23 policies passed/);
   });
 
   it("exits 1 on mandatory violations, grouped by policy, with the hop-by-hop path", async () => {

@@ -379,6 +379,18 @@ const CASES: Case[] = [
     names: "tollgate-inspection-listener",
     mutate: (d) => setProp(res(d, "tollgate-inspection-listener"), "tcpIdleTimeoutSeconds", 30),
   },
+  {
+    name: "custom listener idle timeout with 3-tuple stickiness",
+    base: EG,
+    policy: "tollgate-gwlb-idle-timeout-five-tuple",
+    names: "tollgate-inspection-listener",
+    text: /source_ip_dest_ip_proto/,
+    mutate: (d) =>
+      setProp(res(d, "tollgate-inspection-tg"), "stickiness", {
+        enabled: true,
+        type: "source_ip_dest_ip_proto",
+      }),
+  },
   // Least privilege.
   {
     name: 'role policy allows Action "*"',
@@ -606,5 +618,33 @@ describe("policy mutation suite (one mistake per case)", function () {
     });
     const result = await check(d);
     assert.equal(result.violations.length, 0, show(result));
+  });
+});
+
+describe("subnet roles", function () {
+  this.timeout(60000);
+
+  it('a "tollgate:role" tag overrides the inferred role (an appliance-tagged subnet is not inspected)', async () => {
+    const d = await captured(NS);
+    retarget(
+      res(d, "tollgate-ns-workload-default-us-east-1a"),
+      "gatewayId",
+      res(d, "tollgate-ns-igw"),
+    );
+    const before = await check(d);
+    assert.ok(
+      before.violations.some((v) => v.resourceName === "tollgate-ns-workload-us-east-1a"),
+      show(before),
+    );
+    const subnet = res(d, "tollgate-ns-workload-us-east-1a");
+    setProp(subnet, "tags", {
+      ...(subnet.inputs.tags as Record<string, string>),
+      "tollgate:role": "appliance",
+    });
+    const after = await check(d);
+    assert.ok(
+      !after.violations.some((v) => v.resourceName === "tollgate-ns-workload-us-east-1a"),
+      show(after),
+    );
   });
 });

@@ -7,6 +7,7 @@ import { exposureLaunchTemplateImdsv2 } from "./exposure-launch-template-imdsv2"
 import { exposureLaunchTemplateNoPublicIp } from "./exposure-launch-template-no-public-ip";
 import { exposureNoOpenIngress } from "./exposure-no-open-ingress";
 import { gwlbHealthCheck } from "./gwlb-health-check";
+import { gwlbIdleTimeoutFiveTuple } from "./gwlb-idle-timeout-five-tuple";
 import { gwlbListenerIdleTimeout } from "./gwlb-listener-idle-timeout";
 import { gwlbStickiness } from "./gwlb-stickiness";
 import { gwlbTargetFailover } from "./gwlb-target-failover";
@@ -31,6 +32,7 @@ export {
   exposureLaunchTemplateNoPublicIp,
   exposureNoOpenIngress,
   gwlbHealthCheck,
+  gwlbIdleTimeoutFiveTuple,
   gwlbListenerIdleTimeout,
   gwlbStickiness,
   gwlbTargetFailover,
@@ -61,6 +63,7 @@ export const tollgatePolicies: Policies = [
   gwlbTargetFailover,
   gwlbStickiness,
   gwlbListenerIdleTimeout,
+  gwlbIdleTimeoutFiveTuple,
   iamNoWildcardAction,
   iamNoWildcardResourceMutation,
   iamNoPassroleWildcard,
