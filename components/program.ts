@@ -16,7 +16,7 @@ import {
   resolveEndpointServiceArgs,
   ResolvedEndpointServiceArgs,
 } from "./endpoint-service";
-import { ConfigError } from "./errors";
+import { ConfigError, isConfigError } from "./errors";
 import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
 import {
   Inspection,
@@ -210,4 +210,21 @@ export async function tollgate(
 export async function main(options: ProgramOptions = {}): Promise<TollgateOutputs> {
   const project = pulumi.getProject();
   return tollgate(parseTollgateConfig(rawPulumiConfig(project)), options);
+}
+
+/**
+ * Turns a {@link ConfigError} into a `pulumi.RunError`, which the Pulumi CLI prints as one line
+ * without a stack trace; other errors pass through unchanged.
+ */
+export function toRunError(err: unknown): unknown {
+  return isConfigError(err) ? new pulumi.RunError(err.message) : err;
+}
+
+/** The stack program `index.ts` exports: {@link main}, with config errors reported cleanly. */
+export async function runStack(options: ProgramOptions = {}): Promise<TollgateOutputs> {
+  try {
+    return await main(options);
+  } catch (err) {
+    throw toRunError(err);
+  }
 }

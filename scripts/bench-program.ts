@@ -1,24 +1,48 @@
 /**
- * `npm run bench:program`: builds a 20-spoke, 3-AZ stack (both topologies) under mocks and prints
- * the resource count and the seconds it took. A benchmark, not a test: no timing is asserted.
+ * `npm run bench:program [spokes] [azs]`: builds a 20-spoke, 3-AZ stack (both topologies) under
+ * mocks and prints the resource count and seconds; then a stack of at least 1000 resources, with
+ * and without the capture's stack-trace suppression, and the ratio of the two. A benchmark, not a
+ * test: nothing is asserted about time.
  */
 import { captureStack } from "./capture";
 import { manySpokesConfig } from "./capture/examples";
 
+async function measure(
+  spokes: number,
+  azs: number,
+): Promise<{ resources: number; seconds: number }> {
+  const t0 = process.hrtime.bigint();
+  const dep = await captureStack({ config: manySpokesConfig(spokes, azs) });
+  return {
+    resources: dep.deployment.resources.length,
+    seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+  };
+}
+
+function line(label: string, r: { resources: number; seconds: number }): string {
+  return `${label.padEnd(34)} resources=${String(r.resources).padStart(5)}  seconds=${r.seconds.toFixed(2)}  per-1000=${((r.seconds * 1000) / r.resources).toFixed(2)}s`;
+}
+
 async function run(): Promise<void> {
   const spokes = Number(process.argv[2] ?? 20);
   const azs = Number(process.argv[3] ?? 3);
-  const config = manySpokesConfig(spokes, azs);
-  // Warm-up (module loading, JIT) so the measured run is the program itself.
-  await captureStack({ config: manySpokesConfig(1, azs) });
-  const t0 = process.hrtime.bigint();
-  const dep = await captureStack({ config });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const resources = dep.deployment.resources.length;
-  const custom = dep.deployment.resources.filter((r) => r.custom).length;
-  console.log(
-    `bench:program spokes=${spokes} azs=${azs} resources=${resources} (custom ${custom}) seconds=${seconds.toFixed(2)} per-1000=${((seconds * 1000) / resources).toFixed(2)}s`,
-  );
+  await measure(1, azs); // warm-up: module loading and JIT
+  console.log(line(`stack: ${spokes} spokes, ${azs} AZs`, await measure(spokes, azs)));
+  // Grow the spoke count until the stack has at least 1000 resources (18 resources per spoke at 3 AZs).
+  let big = spokes;
+  while (
+    (await captureStack({ config: manySpokesConfig(big, azs) })).deployment.resources.length < 1000
+  )
+    big += 5;
+  const fast = await measure(big, azs);
+  console.log(line(`stack: ${big} spokes (>= 1000)`, fast));
+  const saved = process.env.TOLLGATE_CAPTURE_STACK_LIMIT;
+  process.env.TOLLGATE_CAPTURE_STACK_LIMIT = "10";
+  const slow = await measure(big, azs);
+  if (saved === undefined) delete process.env.TOLLGATE_CAPTURE_STACK_LIMIT;
+  else process.env.TOLLGATE_CAPTURE_STACK_LIMIT = saved;
+  console.log(line(`same, stack traces limit 10`, slow));
+  console.log(`stack-trace suppression speed-up: x${(slow.seconds / fast.seconds).toFixed(2)}`);
 }
 
 run().catch((err: unknown) => {

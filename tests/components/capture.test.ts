@@ -1,4 +1,7 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../components/errors";
+import { toRunError } from "../../components/program";
 import { captureStack, EXAMPLE_CONFIGS, flattenConfig } from "../../scripts/capture";
 import { example } from "./helpers";
 
@@ -98,5 +101,16 @@ describe("capture helper (deployment v3)", function () {
         "tollgate:namePrefix": "x",
       },
     );
+  });
+
+  it("index.ts exports the stack function; config errors become one-line RunErrors", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../../index") as unknown;
+    assert.strictEqual(typeof program, "function");
+    const run = toRunError(new ConfigError("azCount", "0 is bad", "use 2"));
+    assert.ok(pulumi.RunError.isInstance(run));
+    assert.strictEqual((run as Error).message, "tollgate:azCount: 0 is bad. Fix: use 2.");
+    const other = new Error("x");
+    assert.strictEqual(toRunError(other), other);
   });
 });
