@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -144,6 +144,54 @@ describe("lab end to end (root, network namespaces)", function () {
       assert.deepEqual(hostLeftovers(prefix), []);
     } finally {
       cleanup(prefix);
+    }
+  });
+
+  it("tears everything down on Ctrl-C (SIGINT) in the middle of the demo", async function () {
+    const why = cannotRun(false);
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    const prefix = `tgl${process.pid}i`;
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+    const bin = path.resolve(__dirname, "..", "..", "..", "lab", "bin", "tollgate-lab.js");
+    try {
+      const child = spawn(
+        process.execPath,
+        [bin, "demo", "--appliance", "reflector", "--prefix", prefix, "--state-dir", stateDir],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "";
+      const exited = new Promise<number | null>((resolve) =>
+        child.on("exit", (code) => resolve(code)),
+      );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`the demo did not start:\n${out}`)),
+          30_000,
+        );
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("▶ ")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      });
+      assert.ok(leftoverNamespaces(prefix).length === 5, "the lab was up when interrupted");
+      child.kill("SIGINT");
+      assert.equal(await exited, 130, out);
+      assert.match(out, /SIGINT: tearing the lab down/);
+      assert.deepEqual(hostLeftovers(prefix), []);
+      assert.ok(
+        !fs.existsSync(stateDir) || fs.readdirSync(stateDir).length === 0,
+        "state directory removed",
+      );
+    } finally {
+      cleanup(prefix);
+      fs.rmSync(stateDir, { recursive: true, force: true });
     }
   });
 });

@@ -20,6 +20,8 @@ export type Probe =
       readonly timeoutMs: number;
       readonly payload: string;
       readonly localPort?: number;
+      /** Sends up to this many times (like a DNS client) until a reply comes. Defaults to 3. */
+      readonly attempts?: number;
     }
   | { readonly kind: "ping"; readonly host: string; readonly count: number }
   | {
@@ -53,6 +55,8 @@ export interface TcpResult {
 
 export interface UdpResult {
   readonly ok: boolean;
+  /** Datagrams sent before the reply (or in total when none came). */
+  readonly attempts?: number;
   readonly reply?: string;
   readonly error?: string;
   readonly localPort?: number;
@@ -161,21 +165,29 @@ export function tcpProbe(
   });
 }
 
+/**
+ * Sends `payload` and waits for a reply, resending every `timeoutMs / attempts` up to `attempts`
+ * times from the same socket (same flow), as a UDP client such as a DNS resolver does.
+ */
 export function udpProbe(
   host: string,
   port: number,
   payload: string,
   timeoutMs: number,
   localPort?: number,
+  attempts = 3,
 ): Promise<UdpResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const sock = dgram.createSocket("udp4");
     let done = false;
-    const finish = (r: Omit<UdpResult, "ms" | "localPort">) => {
+    let sent = 0;
+    let resend: NodeJS.Timeout | undefined;
+    const finish = (r: Omit<UdpResult, "ms" | "localPort" | "attempts">) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearInterval(resend);
       let lp: number | undefined;
       try {
         lp = sock.address().port;
@@ -183,7 +195,7 @@ export function udpProbe(
         lp = undefined;
       }
       sock.close();
-      resolve({ ...r, ms: Date.now() - t0, ...(lp ? { localPort: lp } : {}) });
+      resolve({ ...r, attempts: sent, ms: Date.now() - t0, ...(lp ? { localPort: lp } : {}) });
     };
     const timer = setTimeout(
       () => finish({ ok: false, error: `no reply within ${timeoutMs} ms` }),
@@ -193,7 +205,15 @@ export function udpProbe(
     sock.on("error", (e: NodeJS.ErrnoException) =>
       finish({ ok: false, error: e.code ?? e.message }),
     );
-    sock.bind(localPort ?? 0, () => sock.send(payload, port, host));
+    const send = () => {
+      if (sent >= Math.max(1, attempts)) return;
+      sent++;
+      sock.send(payload, port, host);
+    };
+    sock.bind(localPort ?? 0, () => {
+      send();
+      resend = setInterval(send, Math.max(50, Math.floor(timeoutMs / Math.max(1, attempts))));
+    });
   });
 }
 
@@ -278,7 +298,7 @@ export function runProbe(p: Probe): Promise<unknown> {
     case "tcp":
       return tcpProbe(p.host, p.port, p.timeoutMs, p.payload);
     case "udp":
-      return udpProbe(p.host, p.port, p.payload, p.timeoutMs, p.localPort);
+      return udpProbe(p.host, p.port, p.payload, p.timeoutMs, p.localPort, p.attempts);
     case "ping":
       return pingProbe(p.host, p.count);
     case "udp-stream":

@@ -64,9 +64,10 @@ export function judgeTcp(x: Expectation, r: TcpResult, serverCount: number): Jud
 }
 
 export function judgeUdp(x: Expectation, r: UdpResult, serverCount: number): Judgement {
+  const tries = r.attempts !== undefined && r.attempts > 1 ? ` after ${r.attempts} attempts` : "";
   const observed = r.ok
-    ? `reply ${JSON.stringify((r.reply ?? "").trim())} in ${r.ms} ms`
-    : `no reply (${r.error})`;
+    ? `reply ${JSON.stringify((r.reply ?? "").trim())} in ${r.ms} ms${tries}`
+    : `no reply (${r.error}${r.attempts ? `, ${r.attempts} attempt(s)` : ""})`;
   switch (x.verdict) {
     case "allow":
       return r.ok
