@@ -17,6 +17,7 @@ export interface UserDataInput {
 export const SYSTEMD_UNIT = "tollgate-appliance.service";
 export const RULES_PATH = "/etc/tollgate/tollgate.rules";
 export const PACKAGE_PATH = "/opt/tollgate/appliance.tgz";
+export const APPLIANCE_PACKAGE = "@tollgate/appliance";
 
 /** Quotes one word for bash (single quotes, `'` spelled `'\''`). */
 export function shellQuote(word: string): string {
@@ -46,7 +47,7 @@ function nodeInstall(input: UserDataInput): string[] {
     return [
       "export DEBIAN_FRONTEND=noninteractive",
       "apt-get update -q",
-      "apt-get install -y -q ca-certificates curl gnupg",
+      "apt-get install -y -q ca-certificates curl gnupg build-essential python3",
       "install -d -m 0755 /etc/apt/keyrings",
       "curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor -o /etc/apt/keyrings/nodesource.gpg",
       `echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_${v}.x nodistro main" > /etc/apt/sources.list.d/nodesource.list`,
@@ -65,7 +66,7 @@ function nodeInstall(input: UserDataInput): string[] {
     "gpgcheck=1",
     "gpgkey=https://rpm.nodesource.com/gpgkey/ns-operations-public.key",
     "REPO",
-    "dnf install -y nodejs",
+    "dnf install -y nodejs gcc-c++ make python3",
   ];
 }
 
@@ -109,13 +110,15 @@ export function renderUserData(input: UserDataInput): string {
     "set -euo pipefail",
     "exec > >(tee -a /var/log/tollgate-bootstrap.log) 2>&1",
     "",
-    `# 1. Node.js ${input.nodeMajorVersion} (NodeSource) and the AWS CLI`,
+    `# 1. Node.js ${input.nodeMajorVersion} (NodeSource), a C++ toolchain for the native addon, the AWS CLI`,
     ...nodeInstall(input),
     "",
     "# 2. The appliance package, delivered through the private S3 bucket",
     "install -d -m 0755 /opt/tollgate /etc/tollgate",
     s3(input.packageKey, PACKAGE_PATH),
     `npm install --global --omit=dev --no-audit --no-fund ${PACKAGE_PATH}`,
+    "# Native addon (tun, batched syscalls): built on the instance for its own kernel, libc and CPU",
+    `npm --prefix "$(npm root --global)/${APPLIANCE_PACKAGE}" run --if-present build:native`,
     "",
     "# 3. The rules file",
     input.rulesKey !== undefined

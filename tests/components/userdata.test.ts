@@ -82,6 +82,15 @@ describe("user data renderer", () => {
       /npm install --global --omit=dev --no-audit --no-fund \/opt\/tollgate\/appliance\.tgz/,
     );
     assert.match(ud, /^systemctl enable --now tollgate-appliance\.service$/m);
+    assert.ok(
+      ud.includes(
+        'npm --prefix "$(npm root --global)/@tollgate/appliance" run --if-present build:native',
+      ),
+    );
+    assert.ok(
+      ud.indexOf("build:native") < ud.indexOf("systemctl enable"),
+      "native addon is built before the unit starts",
+    );
     assert.doesNotMatch(ud, /ssh/i);
   });
 

@@ -3,7 +3,7 @@
 set -euo pipefail
 exec > >(tee -a /var/log/tollgate-bootstrap.log) 2>&1
 
-# 1. Node.js 22 (NodeSource) and the AWS CLI
+# 1. Node.js 22 (NodeSource), a C++ toolchain for the native addon, the AWS CLI
 rpm --import https://rpm.nodesource.com/gpgkey/ns-operations-public.key
 cat > /etc/yum.repos.d/nodesource-nodejs.repo <<'REPO'
 [nodesource-nodejs]
@@ -13,12 +13,14 @@ enabled=1
 gpgcheck=1
 gpgkey=https://rpm.nodesource.com/gpgkey/ns-operations-public.key
 REPO
-dnf install -y nodejs
+dnf install -y nodejs gcc-c++ make python3
 
 # 2. The appliance package, delivered through the private S3 bucket
 install -d -m 0755 /opt/tollgate /etc/tollgate
 aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/appliance/3d3512d84a79df74/tollgate-appliance-0.1.0.tgz /opt/tollgate/appliance.tgz
 npm install --global --omit=dev --no-audit --no-fund /opt/tollgate/appliance.tgz
+# Native addon (tun, batched syscalls): built on the instance for its own kernel, libc and CPU
+npm --prefix "$(npm root --global)/@tollgate/appliance" run --if-present build:native
 
 # 3. The rules file
 # (none configured: the appliance starts with its built-in rules)

@@ -3,10 +3,10 @@
 set -euo pipefail
 exec > >(tee -a /var/log/tollgate-bootstrap.log) 2>&1
 
-# 1. Node.js 20 (NodeSource) and the AWS CLI
+# 1. Node.js 20 (NodeSource), a C++ toolchain for the native addon, the AWS CLI
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q ca-certificates curl gnupg
+apt-get install -y -q ca-certificates curl gnupg build-essential python3
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor -o /etc/apt/keyrings/nodesource.gpg
 echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main" > /etc/apt/sources.list.d/nodesource.list
@@ -18,6 +18,8 @@ snap install aws-cli --classic || snap refresh aws-cli
 install -d -m 0755 /opt/tollgate /etc/tollgate
 aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/appliance/3d3512d84a79df74/tollgate-appliance-0.1.0.tgz /opt/tollgate/appliance.tgz
 npm install --global --omit=dev --no-audit --no-fund /opt/tollgate/appliance.tgz
+# Native addon (tun, batched syscalls): built on the instance for its own kernel, libc and CPU
+npm --prefix "$(npm root --global)/@tollgate/appliance" run --if-present build:native
 
 # 3. The rules file
 aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/rules/7d450ce91f7ad34d/tollgate.rules /etc/tollgate/tollgate.rules
