@@ -332,6 +332,11 @@ export function compileRules(
       tcPref += specs.length;
       tcSpecs.push(...specs);
     }
+    if (hasRedirect && ep.zones && ep.mode !== "passthrough") {
+      notes.push(
+        `${gwi}: redirect rules: conntrack zone ${zone} applies to the original direction only (the proxy's SO_ORIGINAL_DST lookup uses the default zone)`,
+      );
+    }
     if (tcPref >= TC_PREF_REDIRECT)
       errors.push(`${gwi}: too many mirror filters (${tcPref - TC_PREF_FIRST})`);
 
@@ -367,7 +372,10 @@ export function compileRules(
       const raw = doc.raw;
       raw.get("TOLLGATE-PREROUTING")!.push(`-i ${gwi} -j MARK --set-xmark ${mark}`);
       if (ep.zones) {
-        const ct = ep.mode === "egress-nat" ? "--zone-orig mark" : "--zone mark";
+        // egress-nat: replies arrive on the uplink, unmarked. REDIRECT: the proxy's
+        // SO_ORIGINAL_DST looks the connection up in the default zone. Both need the reply
+        // direction in the default zone, so the zone applies to the original direction only.
+        const ct = ep.mode === "egress-nat" || hasRedirect ? "--zone-orig mark" : "--zone mark";
         raw.get("TOLLGATE-PREROUTING")!.push(`-i ${gwi} -j CT ${ct}`);
         raw.get("TOLLGATE-OUTPUT")!.push(`-m mark --mark ${mark} -j CT ${ct}`);
       }
