@@ -96,7 +96,8 @@ describe("transparent Squid proxy behind the rule engine (root)", function () {
 
   after(() => {
     if (squid?.pid && squid.exitCode === null) process.kill(squid.pid, "SIGKILL");
-    if (process.env.TGD_DEBUG && dir) console.log(fs.readFileSync(path.join(dir, "cache.log"), "utf8").slice(-3000));
+    if (process.env.TGD_DEBUG && dir)
+      console.log(fs.readFileSync(path.join(dir, "cache.log"), "utf8").slice(-3000));
     lab.destroy();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
