@@ -1,0 +1,238 @@
+/**
+ * Runs the `-c` (CREATE) and `-r` (DESTROY) hook commands like the reference tunnel handler:
+ * `<command...> CREATE|DESTROY gwi-X gwo-X <endpoint id as 17 hex digits>`.
+ *
+ * Commands are argv arrays run with execFile (no shell; a command string is split by
+ * {@link splitCommand}) under a timeout. A failing, hanging or missing hook is logged and
+ * counted, never thrown: the data path keeps running. Hooks of one endpoint run one after the
+ * other (DESTROY waits for its CREATE), different endpoints run concurrently.
+ */
+import { execFile } from "node:child_process";
+import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
+import { splitCommand } from "./split";
+
+export type HookAction = "CREATE" | "DESTROY";
+export type HookOutcome = "ok" | "failed" | "timeout" | "error";
+
+export interface ExecResult {
+  /** Exit code, or null when killed by a signal. */
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The command could not be started at all (ENOENT, EACCES...). */
+  readonly spawnError?: string;
+  readonly timedOut: boolean;
+}
+
+export interface ExecOptions {
+  readonly timeoutMs: number;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Runs a program; never rejects. Injected so tests need no real processes. */
+export type ExecFn = (
+  file: string,
+  args: readonly string[],
+  options: ExecOptions,
+) => Promise<ExecResult>;
+
+/** Most output kept per stream for the log. */
+const MAX_OUTPUT = 64 * 1024;
+
+/**
+ * execFile-based {@link ExecFn}: SIGTERM at the timeout, SIGKILL 2 s later if still alive.
+ */
+export const execFileRunner: ExecFn = (file, args, options) =>
+  new Promise<ExecResult>((resolve) => {
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const child = execFile(
+      file,
+      [...args],
+      { env: options.env, maxBuffer: MAX_OUTPUT, encoding: "utf8", windowsHide: true },
+      (err, stdout, stderr) => {
+        clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string }) | null;
+        const spawnError =
+          e && typeof e.code === "string" && e.code !== "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
+            ? e.code
+            : undefined;
+        resolve({
+          code: child.exitCode,
+          signal: child.signalCode,
+          stdout: String(stdout ?? ""),
+          stderr: String(stderr ?? ""),
+          timedOut,
+          ...(spawnError ? { spawnError } : {}),
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      killTimer = setTimeout(() => child.kill("SIGKILL"), 2000);
+      killTimer.unref();
+    }, options.timeoutMs);
+    timer.unref();
+  });
+
+/** pino-compatible logger subset. */
+export interface HookLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface HookRunnerOptions {
+  /** CREATE hook: argv, or a command string split by {@link splitCommand}. */
+  readonly create?: string | readonly string[];
+  /** DESTROY hook: argv, or a command string. */
+  readonly destroy?: string | readonly string[];
+  /** Kill a hook still running after this long. Defaults to 30 s. */
+  readonly timeoutMs?: number;
+  readonly exec?: ExecFn;
+  readonly logger?: HookLogger;
+  /** Base environment. Defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export type HookStats = Record<HookAction, Record<HookOutcome, number>>;
+
+export interface HookRun {
+  readonly action: HookAction;
+  readonly argv: readonly string[];
+  readonly outcome: HookOutcome;
+  readonly durationMs: number;
+  readonly result: ExecResult;
+}
+
+function toArgv(cmd: string | readonly string[] | undefined): readonly string[] | undefined {
+  if (cmd === undefined) return undefined;
+  const argv = typeof cmd === "string" ? splitCommand(cmd) : cmd;
+  return argv.length > 0 ? argv : undefined;
+}
+
+const silent: HookLogger = { info() {}, warn() {}, error() {} };
+
+export class HookRunner implements EndpointListener {
+  readonly stats: HookStats = {
+    CREATE: { ok: 0, failed: 0, timeout: 0, error: 0 },
+    DESTROY: { ok: 0, failed: 0, timeout: 0, error: 0 },
+  };
+  /** Hooks currently running. */
+  running = 0;
+  private readonly create: readonly string[] | undefined;
+  private readonly destroy: readonly string[] | undefined;
+  private readonly timeoutMs: number;
+  private readonly exec: ExecFn;
+  private readonly log: HookLogger;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly listeners: ((run: HookRun) => void)[] = [];
+
+  /** Throws CommandSyntaxError for an unparseable command string (fail at startup, not later). */
+  constructor(options: HookRunnerOptions = {}) {
+    this.create = toArgv(options.create);
+    this.destroy = toArgv(options.destroy);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (!(this.timeoutMs > 0))
+      throw new RangeError(`hook timeout must be positive, got ${this.timeoutMs}`);
+    this.exec = options.exec ?? execFileRunner;
+    this.log = options.logger ?? silent;
+    this.env = options.env ?? process.env;
+  }
+
+  /** Called after every hook run (metrics). */
+  onRun(listener: (run: HookRun) => void): void {
+    this.listeners.push(listener);
+  }
+
+  created(endpoint: EndpointInfo): Promise<void> {
+    return this.enqueue("CREATE", endpoint);
+  }
+
+  destroyed(endpoint: EndpointInfo): Promise<void> {
+    return this.enqueue("DESTROY", endpoint);
+  }
+
+  /** Resolves when every queued hook has finished. */
+  async close(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+  }
+
+  private enqueue(action: HookAction, ep: EndpointInfo): Promise<void> {
+    const argv = action === "CREATE" ? this.create : this.destroy;
+    if (!argv) return Promise.resolve();
+    const prev = this.chains.get(ep.idHex17) ?? Promise.resolve();
+    const next = prev.then(() => this.run(action, argv, ep));
+    this.chains.set(ep.idHex17, next);
+    void next.then(() => {
+      if (this.chains.get(ep.idHex17) === next) this.chains.delete(ep.idHex17);
+    });
+    return next;
+  }
+
+  private async run(action: HookAction, base: readonly string[], ep: EndpointInfo): Promise<void> {
+    const argv = [...base, action, ep.gwi, ep.gwo, ep.idHex17];
+    const env = {
+      ...this.env,
+      TOLLGATE_HOOK_ACTION: action,
+      TOLLGATE_GWI: ep.gwi,
+      TOLLGATE_GWO: ep.gwo,
+      TOLLGATE_ENDPOINT_ID: ep.idHex17,
+    };
+    const started = performance.now();
+    this.running++;
+    let result: ExecResult;
+    try {
+      result = await this.exec(argv[0]!, argv.slice(1), { timeoutMs: this.timeoutMs, env });
+    } catch (err) {
+      // An ExecFn must not reject; treat it as a spawn error if one does.
+      result = {
+        code: null,
+        signal: null,
+        stdout: "",
+        stderr: "",
+        timedOut: false,
+        spawnError: String(err),
+      };
+    } finally {
+      this.running--;
+    }
+    const durationMs = performance.now() - started;
+    const outcome: HookOutcome = result.spawnError
+      ? "error"
+      : result.timedOut
+        ? "timeout"
+        : result.code === 0
+          ? "ok"
+          : "failed";
+    this.stats[action][outcome]++;
+    const fields = {
+      hook: action,
+      argv,
+      endpoint: ep.idHex17,
+      outcome,
+      code: result.code,
+      signal: result.signal,
+      durationMs: Math.round(durationMs),
+      ...(result.stdout ? { stdout: result.stdout.slice(-4096) } : {}),
+      ...(result.stderr ? { stderr: result.stderr.slice(-4096) } : {}),
+      ...(result.spawnError ? { error: result.spawnError } : {}),
+    };
+    if (outcome === "ok") this.log.info(fields, `${action} hook succeeded`);
+    else if (outcome === "timeout")
+      this.log.error(fields, `${action} hook killed after ${this.timeoutMs} ms`);
+    else this.log.error(fields, `${action} hook failed`);
+    const run: HookRun = { action, argv, outcome, durationMs, result };
+    for (const l of this.listeners) {
+      try {
+        l(run);
+      } catch {
+        // a metrics listener must not break hook handling
+      }
+    }
+  }
+}

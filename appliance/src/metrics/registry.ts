@@ -1,0 +1,238 @@
+/**
+ * Prometheus metrics (prom-client), read from the data path status at scrape time: nothing is
+ * counted twice and the hot path never touches prom-client.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { GENEVE_DROP_REASONS } from "../geneve/codec";
+import type { HookAction, HookOutcome, HookStats } from "../hooks/runner";
+import type { RpFilterStats } from "../sysctl/rp-filter";
+import type { DatapathStatusProvider } from "../health/status";
+
+export interface MetricsSources {
+  readonly datapath: DatapathStatusProvider;
+  readonly hooks?: { readonly stats: HookStats };
+  readonly rpFilter?: { readonly stats: RpFilterStats };
+  /** Current health (1 healthy, 0 not), evaluated at scrape time. */
+  readonly healthy?: () => boolean;
+  /** Drop reasons to pre-register with 0 (the data path's full list). Defaults to the decoder's. */
+  readonly dropReasons?: readonly string[];
+}
+
+export interface ApplianceMetrics {
+  readonly registry: Registry;
+  /** Prometheus text exposition. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** A counter whose value is copied from a monotonic source at scrape time. */
+function mirroredCounter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: (set: (labels: Partial<Record<L, string>>, value: number) => void) => void,
+): Counter<L> {
+  return new Counter<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      read((labels, value) => this.inc(labels, Math.max(0, value)));
+    },
+  });
+}
+
+export function createMetrics(sources: MetricsSources): ApplianceMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "tollgate_" });
+  const status = () => sources.datapath.status();
+  const reasons = [...new Set([...GENEVE_DROP_REASONS, ...(sources.dropReasons ?? [])])];
+
+  const simple: [string, string, (s: ReturnType<typeof status>) => number | undefined][] = [
+    [
+      "tollgate_geneve_rx_datagrams_total",
+      "GENEVE datagrams received on UDP 6081",
+      (s) => s.counters.rxDatagrams,
+    ],
+    [
+      "tollgate_geneve_rx_bytes_total",
+      "GENEVE datagram bytes received (UDP payload)",
+      (s) => s.counters.rxBytes,
+    ],
+    [
+      "tollgate_geneve_tx_datagrams_total",
+      "GENEVE datagrams sent back to the GWLB",
+      (s) => s.counters.txDatagrams,
+    ],
+    [
+      "tollgate_geneve_tx_bytes_total",
+      "GENEVE datagram bytes sent back (UDP payload)",
+      (s) => s.counters.txBytes,
+    ],
+    [
+      "tollgate_tun_tx_packets_total",
+      "Inner packets written to gwi- interfaces",
+      (s) => s.counters.tunTxPackets,
+    ],
+    [
+      "tollgate_tun_tx_bytes_total",
+      "Inner packet bytes written to gwi- interfaces",
+      (s) => s.counters.tunTxBytes,
+    ],
+    [
+      "tollgate_tun_rx_packets_total",
+      "Packets read from gwo-/gwi- interfaces",
+      (s) => s.counters.tunRxPackets,
+    ],
+    [
+      "tollgate_tun_rx_bytes_total",
+      "Packet bytes read from gwo-/gwi- interfaces",
+      (s) => s.counters.tunRxBytes,
+    ],
+    [
+      "tollgate_endpoints_created_total",
+      "Endpoints (tun pairs) created",
+      (s) => s.counters.endpointsCreated,
+    ],
+    [
+      "tollgate_endpoints_removed_total",
+      "Endpoints (tun pairs) removed",
+      (s) => s.counters.endpointsRemoved,
+    ],
+    [
+      "tollgate_endpoint_listener_errors_total",
+      "Failed endpoint listener calls (hooks, rp_filter, rules)",
+      (s) => s.counters.listenerErrors,
+    ],
+    [
+      "tollgate_flow_cache_hits_total",
+      "Flow table lookups that found a flow",
+      (s) => s.flowCache?.hits,
+    ],
+    [
+      "tollgate_flow_cache_misses_total",
+      "Flow table lookups that found nothing",
+      (s) => s.flowCache?.misses,
+    ],
+    [
+      "tollgate_flow_cache_inserts_total",
+      "Flows added to the flow table",
+      (s) => s.flowCache?.inserts,
+    ],
+    [
+      "tollgate_flow_expirations_total",
+      "Flows removed after their idle timeout",
+      (s) => s.flowCache?.expired,
+    ],
+    [
+      "tollgate_flow_evictions_total",
+      "Flows evicted because the flow table was full (LRU)",
+      (s) => s.flowCache?.evicted,
+    ],
+  ];
+  for (const [name, help, get] of simple) {
+    mirroredCounter(registry, name, help, [], (set) => {
+      const v = get(status());
+      if (v !== undefined) set({}, v);
+    });
+  }
+
+  mirroredCounter(
+    registry,
+    "tollgate_drops_total",
+    "Packets dropped, by reason",
+    ["reason"] as const,
+    (set) => {
+      const drops = status().counters.drops;
+      for (const r of new Set([...reasons, ...Object.keys(drops)]))
+        set({ reason: r }, drops[r] ?? 0);
+    },
+  );
+
+  new Gauge({
+    name: "tollgate_flows",
+    help: "Flows in the flow table",
+    registers: [registry],
+    collect() {
+      this.set(status().flows);
+    },
+  });
+  new Gauge({
+    name: "tollgate_endpoints",
+    help: "Endpoints (GWLB endpoint ids) with a tun pair",
+    registers: [registry],
+    collect() {
+      this.set(status().endpoints.length);
+    },
+  });
+  new Gauge({
+    name: "tollgate_endpoints_down",
+    help: "Endpoints whose gwi-/gwo- interfaces are not up",
+    registers: [registry],
+    collect() {
+      this.set(status().endpoints.filter((e) => !e.up).length);
+    },
+  });
+  new Gauge({
+    name: "tollgate_geneve_socket_bound",
+    help: "1 when the GENEVE UDP socket is bound",
+    registers: [registry],
+    collect() {
+      this.set(status().socketBound ? 1 : 0);
+    },
+  });
+
+  if (sources.hooks) {
+    const hooks = sources.hooks;
+    mirroredCounter(
+      registry,
+      "tollgate_hook_runs_total",
+      "Hook (-c/-r) runs by action and outcome (ok, failed, timeout, error = could not start)",
+      ["action", "outcome"] as const,
+      (set) => {
+        for (const action of Object.keys(hooks.stats) as HookAction[]) {
+          for (const outcome of Object.keys(hooks.stats[action]) as HookOutcome[]) {
+            set({ action: action.toLowerCase(), outcome }, hooks.stats[action][outcome]);
+          }
+        }
+      },
+    );
+  }
+  if (sources.rpFilter) {
+    const rp = sources.rpFilter;
+    mirroredCounter(
+      registry,
+      "tollgate_rp_filter_resets_total",
+      "rp_filter found re-enabled and disabled again",
+      [],
+      (set) => set({}, rp.stats.resets),
+    );
+    mirroredCounter(
+      registry,
+      "tollgate_rp_filter_errors_total",
+      "Failures to read or write rp_filter",
+      [],
+      (set) => set({}, rp.stats.errors),
+    );
+  }
+  if (sources.healthy) {
+    const healthy = sources.healthy;
+    new Gauge({
+      name: "tollgate_healthy",
+      help: "1 when the health check passes",
+      registers: [registry],
+      collect() {
+        this.set(healthy() ? 1 : 0);
+      },
+    });
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+  };
+}

@@ -1,0 +1,283 @@
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import { HealthEvaluator } from "@tollgate/appliance/dist/health/evaluate";
+import { startHealthServer, type HealthServer } from "@tollgate/appliance/dist/health/server";
+import type { DatapathStatus } from "@tollgate/appliance/dist/health/status";
+import { createMetrics } from "@tollgate/appliance/dist/metrics/registry";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Counters = Mutable<Omit<DatapathStatus["counters"], "drops">> & {
+  drops: Record<string, number>;
+};
+
+function baseStatus(): Omit<Mutable<DatapathStatus>, "counters"> & { counters: Counters } {
+  return {
+    running: true,
+    socketBound: true,
+    listen: { address: "0.0.0.0", port: 6081 },
+    endpoints: [{ id: "02b8ee1d4db0c5100", gwi: "gwi-abc", gwo: "gwo-abc", up: true }],
+    flows: 3,
+    idleMs: undefined,
+    counters: {
+      rxDatagrams: 0,
+      rxBytes: 0,
+      tunTxPackets: 0,
+      tunRxPackets: 0,
+      txDatagrams: 0,
+      txBytes: 0,
+      drops: { TOO_SHORT: 0, TUN_WRITE_ERROR: 0, UNKNOWN_FLOW: 0 },
+    },
+    flowCache: { hits: 5, misses: 2, inserts: 3, expired: 1, evicted: 4 },
+  };
+}
+
+describe("health evaluation", () => {
+  let now = 0;
+  const clock = () => now;
+  beforeEach(() => (now = 0));
+
+  it("is healthy and idle with no traffic", () => {
+    const e = new HealthEvaluator({ clock });
+    const r = e.evaluate(baseStatus());
+    assert.equal(r.healthy, true);
+    assert.equal(r.state, "idle");
+    assert.deepEqual(r.reasons, []);
+  });
+
+  it("fails when the socket is not bound, the loop stopped or an interface is down", () => {
+    const e = new HealthEvaluator({ clock });
+    const s = baseStatus();
+    s.socketBound = false;
+    s.running = false;
+    s.endpoints = [{ id: "x", gwi: "gwi-x", gwo: "gwo-x", up: false }];
+    const r = e.evaluate(s);
+    assert.equal(r.healthy, false);
+    assert.equal(r.state, "unhealthy");
+    assert.equal(r.reasons.length, 3);
+    assert.match(r.reasons.join("\n"), /socket is not bound/);
+    assert.match(r.reasons.join("\n"), /gwi-x\/gwo-x .* not up/);
+  });
+
+  it("is forwarding when traffic flows, unhealthy when valid traffic stops being forwarded", () => {
+    const e = new HealthEvaluator({ clock, windowMs: 10_000, minPackets: 20 });
+    const s = baseStatus();
+    e.evaluate(s);
+    now = 5000;
+    s.counters.rxDatagrams = 100;
+    s.counters.tunTxPackets = 100;
+    assert.equal(e.evaluate(s).state, "forwarding");
+    now = 11_000;
+    assert.equal(e.evaluate(s).healthy, true);
+    // Next window: 50 more datagrams, all failing to reach the tun.
+    now = 15_000;
+    s.counters.rxDatagrams = 150;
+    s.counters.drops.TUN_WRITE_ERROR = 50;
+    now = 22_000;
+    const r = e.evaluate(s);
+    assert.equal(r.healthy, false);
+    assert.match(
+      r.reasons[0]!,
+      /none of the 50 valid datagrams .* forwarded \(most dropped as TUN_WRITE_ERROR: 50\)/,
+    );
+  });
+
+  it("does not fail on junk datagrams or unknown-flow packets from the tuns", () => {
+    const e = new HealthEvaluator({ clock, windowMs: 1000, minPackets: 5 });
+    const s = baseStatus();
+    e.evaluate(s);
+    s.counters.rxDatagrams = 1000;
+    s.counters.drops.TOO_SHORT = 1000;
+    s.counters.tunRxPackets = 40;
+    s.counters.drops.UNKNOWN_FLOW = 40;
+    now = 1500;
+    const r = e.evaluate(s);
+    assert.equal(r.healthy, true, r.reasons.join());
+    assert.equal(r.state, "idle");
+    assert.equal(r.window.dropped, 1040);
+  });
+
+  it("fails when known-flow packets come back from the tuns but no reply goes out", () => {
+    const e = new HealthEvaluator({ clock, windowMs: 1000, minPackets: 5 });
+    const s = baseStatus();
+    e.evaluate(s);
+    s.counters.rxDatagrams = 10;
+    s.counters.tunTxPackets = 10;
+    s.counters.tunRxPackets = 10;
+    s.counters.drops.SEND_ERROR = 10;
+    now = 1200;
+    const r = e.evaluate(s);
+    assert.equal(r.healthy, false);
+    assert.match(
+      r.reasons.join(),
+      /none of the 10 packets of known flows .* sent back \(most dropped as SEND_ERROR: 10\)/,
+    );
+  });
+
+  it("recovers once a window passes without the failure", () => {
+    const e = new HealthEvaluator({ clock, windowMs: 1000, minPackets: 5 });
+    const s = baseStatus();
+    e.evaluate(s);
+    s.counters.rxDatagrams = 10;
+    now = 1000;
+    assert.equal(e.evaluate(s).healthy, false);
+    now = 2000;
+    s.counters.rxDatagrams = 20;
+    s.counters.tunTxPackets = 10;
+    assert.equal(e.evaluate(s).healthy, true);
+    now = 3000;
+    assert.equal(e.evaluate(s).healthy, true);
+  });
+
+  it("includes extra checks", () => {
+    const e = new HealthEvaluator({ clock });
+    const r = e.evaluate(baseStatus(), [{ name: "rp_filter", ok: false, detail: "gwi-x: EACCES" }]);
+    assert.equal(r.healthy, false);
+    assert.deepEqual(r.reasons, ["rp_filter: gwi-x: EACCES"]);
+  });
+});
+
+function get(port: number, path: string, headers: http.OutgoingHttpHeaders = {}, method = "GET") {
+  return new Promise<{ status: number; type: string | undefined; body: string }>(
+    (resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port, path, headers, method }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body }),
+        );
+      });
+      req.on("error", reject);
+      req.end();
+    },
+  );
+}
+
+describe("health and metrics HTTP server", () => {
+  let server: HealthServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it("answers 200 text / JSON when healthy and 503 with the reason when not", async () => {
+    const s = baseStatus();
+    server = await startHealthServer({
+      port: 0,
+      address: "127.0.0.1",
+      datapath: { status: () => s },
+    });
+    let r = await get(server.port, "/");
+    assert.equal(r.status, 200);
+    assert.match(r.type!, /text\/plain/);
+    assert.match(r.body, /^HEALTHY \(idle\)/);
+    assert.match(r.body, /gwi-abc gwo-abc up/);
+    r = await get(server.port, "/?format=json");
+    assert.equal(r.status, 200);
+    const j = JSON.parse(r.body) as {
+      healthy: boolean;
+      endpoints: unknown[];
+      datapath: { flows: number };
+    };
+    assert.equal(j.healthy, true);
+    assert.equal(j.datapath.flows, 3);
+    assert.equal(j.endpoints.length, 1);
+    s.socketBound = false;
+    r = await get(server.port, "/health", { Accept: "application/json" });
+    assert.equal(r.status, 503);
+    assert.deepEqual((JSON.parse(r.body) as { reasons: string[] }).reasons, [
+      "GENEVE UDP socket is not bound",
+    ]);
+    r = await get(server.port, "/", {}, "HEAD");
+    assert.equal(r.status, 503);
+    assert.equal(r.body, "");
+    r = await get(server.port, "/", {}, "POST");
+    assert.equal(r.status, 405);
+  });
+
+  it("answers with the status code only in simple mode and JSON by default with -j", async () => {
+    const s = baseStatus();
+    server = await startHealthServer({
+      port: 0,
+      address: "127.0.0.1",
+      datapath: { status: () => s },
+      detailed: false,
+    });
+    const r = await get(server.port, "/");
+    assert.equal(r.status, 200);
+    assert.equal(r.body, "");
+    await server.close();
+    server = await startHealthServer({
+      port: 0,
+      address: "127.0.0.1",
+      datapath: { status: () => s },
+      format: "json",
+    });
+    assert.equal(
+      (JSON.parse((await get(server.port, "/")).body) as { healthy: boolean }).healthy,
+      true,
+    );
+    assert.match((await get(server.port, "/?format=text")).body, /^HEALTHY/);
+  });
+
+  it("serves Prometheus metrics read from the status at scrape time", async () => {
+    const s = baseStatus();
+    s.counters.rxDatagrams = 42;
+    s.counters.rxBytes = 4200;
+    s.counters.drops.TOO_SHORT = 7;
+    const hooks = {
+      stats: {
+        CREATE: { ok: 2, failed: 1, timeout: 0, error: 0 },
+        DESTROY: { ok: 0, failed: 0, timeout: 0, error: 0 },
+      },
+    };
+    const rp = { stats: { checks: 9, resets: 3, errors: 0 } };
+    const metrics = createMetrics({
+      datapath: { status: () => s },
+      hooks,
+      rpFilter: rp,
+      healthy: () => true,
+      dropReasons: ["UNKNOWN_FLOW", "SEND_ERROR"],
+    });
+    server = await startHealthServer({
+      port: 0,
+      address: "127.0.0.1",
+      datapath: { status: () => s },
+      metrics,
+    });
+    let r = await get(server.port, "/metrics");
+    assert.equal(r.status, 200);
+    assert.match(r.type!, /text\/plain/);
+    const line = (re: RegExp) => assert.match(r.body, re);
+    line(/^tollgate_geneve_rx_datagrams_total 42$/m);
+    line(/^tollgate_geneve_rx_bytes_total 4200$/m);
+    line(/^tollgate_drops_total\{reason="TOO_SHORT"\} 7$/m);
+    line(/^tollgate_drops_total\{reason="MISSING_AWS_OPTION"\} 0$/m);
+    line(/^tollgate_drops_total\{reason="SEND_ERROR"\} 0$/m);
+    line(/^tollgate_flows 3$/m);
+    line(/^tollgate_endpoints 1$/m);
+    line(/^tollgate_flow_evictions_total 4$/m);
+    line(/^tollgate_hook_runs_total\{action="create",outcome="failed"\} 1$/m);
+    line(/^tollgate_rp_filter_resets_total 3$/m);
+    line(/^tollgate_healthy 1$/m);
+    line(/^tollgate_process_cpu_user_seconds_total /m);
+    // Values follow the source, never accumulate across scrapes.
+    s.counters.rxDatagrams = 50;
+    r = await get(server.port, "/metrics");
+    line(/^tollgate_geneve_rx_datagrams_total 50$/m);
+  });
+
+  it("returns 404 for /metrics without a registry and fails to start on a busy port", async () => {
+    const s = baseStatus();
+    server = await startHealthServer({
+      port: 0,
+      address: "127.0.0.1",
+      datapath: { status: () => s },
+    });
+    assert.equal((await get(server.port, "/metrics")).status, 404);
+    await assert.rejects(
+      startHealthServer({ port: server.port, address: "127.0.0.1", datapath: { status: () => s } }),
+      /EADDRINUSE/,
+    );
+  });
+});
