@@ -267,6 +267,10 @@ export function spokeCidrs(t: Topology, vpc: VpcNode, extra: readonly string[] =
 }
 
 /** Renders a path as numbered hop lines. */
-export function renderPath(p: PacketPath): string {
-  return p.hops.map((h, i) => `    ${i + 1}. ${h}`).join("\n");
+export function renderPath(p: PacketPath, before?: PacketPath): string {
+  const hops = before ? [...before.hops.map((h) => `${h}`), "--- reply ---", ...p.hops] : p.hops;
+  let n = 0;
+  return hops
+    .map((h) => (h === "--- reply ---" ? `    -- reply --` : `    ${++n}. ${h}`))
+    .join("\n");
 }

@@ -9,13 +9,13 @@ import {
 } from "../model/walk";
 import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
 
-function describe(p: PacketPath): string {
+function describe(p: PacketPath, outbound?: PacketPath): string {
   const what = p.problems.map((x) => x.text).join("; ");
   const dir =
     p.direction === "outbound"
       ? `path from ${p.subnet.label} to ${p.dest.text}`
       : `return path to ${p.dest.text} (${p.subnet.label})`;
-  return `${dir}: ${what}\n${renderPath(p)}`;
+  return `${dir}: ${what}\n${renderPath(p, outbound)}`;
 }
 
 /**
@@ -60,7 +60,7 @@ export const routingFollowThePacket = topologyPolicy(
         if (!out.endpoint) continue;
         for (const reply of replyDestinations(t, s, dest.family ?? 4, cfg.spokeCidrs ?? [])) {
           const back = walkReturn(s, out, reply);
-          if (back && back.problems.length > 0) reportOn(report, s, describe(back));
+          if (back && back.problems.length > 0) reportOn(report, s, describe(back, out.path));
         }
       }
     }
