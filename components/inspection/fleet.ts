@@ -92,10 +92,12 @@ export function buildFleet(
     p,
   );
 
+  // Stack name included: two stacks of one account and region must not share a log group.
+  const logGroupName = `/tollgate/${pulumi.getStack()}/${name}/appliance`;
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-appliance-logs`,
     {
-      name: `/tollgate/${name}/appliance`,
+      name: logGroupName,
       retentionInDays: fleet.logRetentionDays,
       tags: tags(`${name}-appliance-logs`),
     },
@@ -173,7 +175,7 @@ export function buildFleet(
         packageKey: artifacts.packageKey,
         rulesKey: artifacts.rulesKey,
         healthPort: net.healthCheck.port,
-        logGroupName: `/tollgate/${name}/appliance`,
+        logGroupName,
         extraApplianceArgs: fleet.extraApplianceArgs,
       }),
     ).toString("base64"),

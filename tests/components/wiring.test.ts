@@ -250,6 +250,7 @@ describe("component wiring under mocks", function () {
           objects.map((o) => o.outputs.arn),
         );
         const logGroup = s.ofType("aws:cloudwatch/logGroup:LogGroup")[0]!;
+        assert.strictEqual(logGroup.inputs.name, "/tollgate/dev/tollgate-inspection/appliance");
         const logs = doc.Statement.find((st) => st.Sid === "WriteOwnLogGroup")!;
         assert.deepStrictEqual(logs.Resource, [
           logGroup.outputs.arn,
