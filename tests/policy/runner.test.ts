@@ -69,6 +69,44 @@ describe("in-process policy runner (engine semantics)", () => {
     assert.equal(subnet?.name, "b");
   });
 
+  it("resources see their provider (type, name, URN, properties)", async () => {
+    const prov = urn("pulumi:providers:aws", "default");
+    const state: StateResource[] = [
+      {
+        urn: prov,
+        type: "pulumi:providers:aws",
+        custom: true,
+        id: "p1",
+        inputs: { region: "eu-west-1" },
+        outputs: { region: "eu-west-1" },
+      },
+      { ...STATE[0]!, provider: `${prov}::p1` },
+    ];
+    const seen: string[] = [];
+    const policies: Policies = [
+      {
+        name: "prov",
+        description: "d",
+        validateResource: (args) =>
+          void (
+            args.provider &&
+            seen.push(
+              `${args.provider.type}/${args.provider.name}/${String(args.provider.props.region)}`,
+            )
+          ),
+      } as ResourceValidationPolicy,
+      {
+        name: "prov-stack",
+        description: "d",
+        validateStack: (args) => {
+          for (const r of args.resources) if (r.provider) seen.push(`stack:${r.provider.urn}`);
+        },
+      } as StackValidationPolicy,
+    ];
+    await runPolicies(state, { policies });
+    assert.deepEqual(seen, ["pulumi:providers:aws/default/eu-west-1", `stack:${prov}`]);
+  });
+
   it("reading an unknown value aborts the policy with an advisory can't-run diagnostic", async () => {
     const policies: Policies = [
       {

@@ -13,6 +13,7 @@
 import type {
   EnforcementLevel,
   Policies,
+  PolicyProviderResource,
   PolicyResource,
   PolicyResourceOptions,
   ReportViolation,
@@ -130,6 +131,26 @@ const options = (r: StateResource): PolicyResourceOptions => ({
   ...(r.parent ? { parent: r.parent } : {}),
 });
 
+/** The provider a resource references (`<provider urn>::<id>`), as the engine describes it to policies. */
+function providerOf(
+  r: StateResource,
+  byUrn: ReadonlyMap<string, StateResource>,
+): PolicyProviderResource | undefined {
+  if (!r.provider) return undefined;
+  const sep = r.provider.lastIndexOf("::");
+  const urn = sep > 0 ? r.provider.slice(0, sep) : r.provider;
+  const p = byUrn.get(urn);
+  if (!p) return undefined;
+  return {
+    type: p.type,
+    props: proxy.unknownCheckingProxy(
+      (deserialize(p.inputs ?? p.outputs ?? {}) ?? {}) as Record<string, unknown>,
+    ),
+    urn,
+    name: nameFromUrn(urn),
+  };
+}
+
 const typeOf = (resourceClass: unknown): string | undefined =>
   (resourceClass as { __pulumiType?: string } | undefined)?.__pulumiType;
 
@@ -224,6 +245,7 @@ export async function runPolicies(
   );
   for (const r of live) {
     const name = nameFromUrn(r.urn);
+    const provider = providerOf(r, byUrn);
     let props = proxy.unknownCheckingProxy(
       (deserialize(r.inputs ?? {}) ?? {}) as Record<string, unknown>,
     );
@@ -232,6 +254,7 @@ export async function runPolicies(
       urn: r.urn,
       name,
       opts: options(r),
+      ...(provider ? { provider } : {}),
       stackTags,
       isType: (cls) => typeOf(cls) === r.type,
       asType: ((cls: unknown) =>
@@ -332,6 +355,7 @@ export async function runPolicies(
 
 /** Builds the engine's PolicyResource list: outputs behind the unknown proxy, links by URN. */
 export function linkStack(resources: readonly StateResource[]): PolicyResource[] {
+  const states = new Map(resources.map((r) => [r.urn, r]));
   const map = new Map<string, PolicyResource>();
   const out: PolicyResource[] = [];
   for (const r of resources) {
@@ -352,6 +376,8 @@ export function linkStack(resources: readonly StateResource[]): PolicyResource[]
       asType: ((cls: unknown) =>
         typeOf(cls) === type ? props : undefined) as PolicyResource["asType"],
     };
+    const provider = providerOf(r, states);
+    if (provider) res.provider = provider;
     map.set(r.urn, res);
     out.push(res);
   }
