@@ -7,20 +7,28 @@
 import { captureStack } from "./capture";
 import { manySpokesConfig } from "./capture/examples";
 
-async function measure(
-  spokes: number,
-  azs: number,
-): Promise<{ resources: number; seconds: number }> {
+interface Result {
+  resources: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** CPU seconds of this process (less sensitive to other load on the machine). */
+  cpu: number;
+}
+
+async function measure(spokes: number, azs: number): Promise<Result> {
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const dep = await captureStack({ config: manySpokesConfig(spokes, azs) });
+  const c = process.cpuUsage(c0);
   return {
     resources: dep.deployment.resources.length,
     seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    cpu: (c.user + c.system) / 1e6,
   };
 }
 
-function line(label: string, r: { resources: number; seconds: number }): string {
-  return `${label.padEnd(34)} resources=${String(r.resources).padStart(5)}  seconds=${r.seconds.toFixed(2)}  per-1000=${((r.seconds * 1000) / r.resources).toFixed(2)}s`;
+function line(label: string, r: Result): string {
+  return `${label.padEnd(34)} resources=${String(r.resources).padStart(5)}  seconds=${r.seconds.toFixed(2)} (cpu ${r.cpu.toFixed(2)})  per-1000=${((r.seconds * 1000) / r.resources).toFixed(2)}s`;
 }
 
 async function run(): Promise<void> {
