@@ -10,7 +10,11 @@ import path from "node:path";
 import { detectCapabilities } from "@tollgate/appliance/dist/rules/capabilities";
 import { ApplyError, RulesEngine } from "@tollgate/appliance/dist/rules/engine";
 import { foreignRules, parseIptablesSave } from "@tollgate/appliance/dist/rules/live";
-import type { Capabilities, EndpointRef } from "@tollgate/appliance/dist/rules/model";
+import {
+  MINIMAL_CAPABILITIES,
+  type Capabilities,
+  type EndpointRef,
+} from "@tollgate/appliance/dist/rules/model";
 import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
 import { ExecRunner, type CommandRunner } from "@tollgate/appliance/dist/rules/runner";
 import { CLIENT4, CLIENT6, Lab, SERVER4, SERVER6, skipReason, UPLINK4 } from "./netns/topology";
@@ -377,5 +381,87 @@ defaults:
     }
     assert.deepEqual(foreign(), foreignBefore);
     assert.equal(lab.sh(lab.a, "ip", "rule", "show").includes("10001"), false);
+  });
+});
+
+describe("endpoints with overlapping CIDRs (root)", function () {
+  this.timeout(60000);
+  const lab = new Lab();
+  let engine: RulesEngine;
+  let stateDir: string;
+  const eps: EndpointRef[] = [
+    { gwi: "gwi-1", gwo: "gwo-1" },
+    { gwi: "gwi-2", gwo: "gwo-2" },
+  ];
+
+  before(async function () {
+    const reason = skipReason(["ipset", "conntrack"]);
+    if (reason) {
+      console.log(`    skipped: ${reason}`);
+      this.skip();
+    }
+    lab.setup(2);
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "tgd-state-"));
+    engine = new RulesEngine({
+      runner: lab.runner,
+      capabilities: MINIMAL_CAPABILITIES,
+      stateFile: path.join(stateDir, "state.json"),
+    });
+    for (const k of [1, 2]) {
+      await lab.serve(lab.world(k).s, "serve-tcp", "80", `server${k}`);
+      await lab.serve(lab.world(k).s, "serve-tcp", "8080", `alt${k}`);
+    }
+  });
+
+  after(() => {
+    lab.destroy();
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("gives the same CIDRs different treatment per endpoint", async () => {
+    await engine.apply(
+      rules(`
+version: 1
+defaults: { policy: drop }
+endpoints:
+  gwi-1:
+    rules:
+      - { action: allow, proto: tcp, src: 10.10.1.0/24, ports: 80 }
+  gwi-2:
+    rules:
+      - { action: allow, proto: tcp, src: 10.10.1.0/24, ports: 8080 }
+`),
+      eps,
+    );
+    const w1 = lab.world(1).c;
+    const w2 = lab.world(2).c;
+    assert.deepEqual(await lab.probe(w1, "tcp", SERVER4, "80", "1500"), {
+      ok: true,
+      data: `server1 ${CLIENT4}`,
+    });
+    assert.equal((await lab.probe(w1, "tcp", SERVER4, "8080", "800")).error, "TIMEOUT");
+    assert.equal((await lab.probe(w2, "tcp", SERVER4, "80", "800")).error, "TIMEOUT");
+    assert.deepEqual(await lab.probe(w2, "tcp", SERVER4, "8080", "1500"), {
+      ok: true,
+      data: `alt2 ${CLIENT4}`,
+    });
+  });
+
+  it("keeps identical 5-tuples of two endpoints apart (conntrack zones)", async () => {
+    await engine.apply(rules("version: 1\ndefaults: { policy: allow }\n"), eps);
+    const [r1, r2] = await Promise.all([
+      lab.probe(lab.world(1).c, "tcp", SERVER4, "80", "1500", "40123"),
+      lab.probe(lab.world(2).c, "tcp", SERVER4, "80", "1500", "40123"),
+    ]);
+    assert.deepEqual(r1, { ok: true, data: `server1 ${CLIENT4}` });
+    assert.deepEqual(r2, { ok: true, data: `server2 ${CLIENT4}` });
+    const zones = new Set(
+      lab
+        .sh(lab.a, "conntrack", "-L", "-p", "tcp", "--sport", "40123")
+        .split("\n")
+        .map((l) => /zone=(\d+)/.exec(l)?.[1])
+        .filter((z): z is string => z !== undefined),
+    );
+    assert.equal(zones.size, 2, "two conntrack entries in two zones");
   });
 });

@@ -103,7 +103,7 @@ describe("transparent Squid proxy behind the rule engine (root)", function () {
   });
 
   it("intercepts HTTP from the client, fetches from the server, returns the reply through gwo", async () => {
-    const before = lab.rxPackets(lab.r, "r-out1");
+    const before = lab.rxPackets(lab.r, "r-out");
     const r = await lab.probe(lab.c, "http", SERVER4, "80", "5000");
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.equal(r.status, 200);
@@ -113,7 +113,7 @@ describe("transparent Squid proxy behind the rule engine (root)", function () {
       "the origin saw Squid's connection from the appliance",
     );
     assert.match(r.via ?? "", /squid/i);
-    assert.ok(lab.rxPackets(lab.r, "r-out1") > before, "replies left the appliance by gwo-1");
+    assert.ok(lab.rxPackets(lab.r, "r-out") > before, "replies left the appliance by gwo-1");
     const log = fs.readFileSync(path.join(dir, "access.log"), "utf8");
     assert.match(
       log,

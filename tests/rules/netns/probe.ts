@@ -3,7 +3,7 @@
  *   serve-tcp PORT TAG      reply "TAG <peer address>" to every connection
  *   serve-http PORT TAG     HTTP 200 with body "TAG <peer address>"
  *   serve-udp PORT          UDP echo
- *   tcp HOST PORT MS        connect, print {"ok":true,"data":...} or {"ok":false,"error":CODE}
+ *   tcp HOST PORT MS [LPORT] connect (from local port LPORT), print {"ok":true,"data":...} or {"ok":false,"error":CODE}
  *   http HOST PORT MS       GET / , print status, body and the Via header
  *   udp HOST PORT MS        send "ping", wait for the echo
  * Servers print "ready" once listening.
@@ -12,7 +12,7 @@ import dgram from "node:dgram";
 import http from "node:http";
 import net from "node:net";
 
-const [cmd, a1, a2, a3] = process.argv.slice(2);
+const [cmd, a1, a2, a3, a4] = process.argv.slice(2);
 
 function done(result: object): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -47,7 +47,7 @@ switch (cmd) {
   }
   case "tcp": {
     const timer = setTimeout(() => done({ ok: false, error: "TIMEOUT" }), Number(a3));
-    const s = net.connect({ host: a1, port: Number(a2) });
+    const s = net.connect({ host: a1, port: Number(a2), ...(a4 ? { localPort: Number(a4) } : {}) });
     let data = "";
     s.on("data", (d) => (data += d.toString()));
     s.on("end", () => {

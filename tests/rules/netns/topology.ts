@@ -3,11 +3,11 @@
  * (names `tgd<pid>-<role>`), so it never touches the host:
  *
  *   C (client 10.10.1.2, fd10:1::2) -- R -- S (server 10.10.2.2, fd10:2::2)
- *   R plays the GWLB: traffic between C and S (both directions) goes R:r-in1 -> A:gwi-1,
- *   and what A sends out of gwo-1 comes back to R:r-out1 and on to its destination.
+ *   R plays the GWLB: traffic between C and S (both directions) goes R:r-in -> A:gwi-1,
+ *   and what A sends out of gwo-1 comes back to R:r-out and on to its destination.
  *   A (appliance) also has up0 (10.10.9.2, via R) as its own uplink and mon0/mon1 for mirroring.
  *
- * gwi-1/gwo-1 are veths standing in for the daemon's tun pair. R:r-out1 carries gwi-1's MAC so
+ * gwi-1/gwo-1 are veths standing in for the daemon's tun pair. R:r-out carries gwi-1's MAC so
  * frames redirected by tc (passthrough) are accepted as if a tun had delivered them.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -43,6 +43,7 @@ export function skipReason(tools: readonly string[] = []): string | undefined {
 
 export class Lab {
   readonly prefix = `tgd${process.pid}`;
+  /** World 1: client, server and router (GWLB stand-in) namespaces. */
   readonly c = `${this.prefix}-c`;
   readonly s = `${this.prefix}-s`;
   readonly r = `${this.prefix}-r`;
@@ -71,111 +72,137 @@ export class Lab {
     execFileSync("ip", ["-n", ns, ...argv], { stdio: ["ignore", "ignore", "pipe"] });
   }
 
-  setup(): void {
+  /** Namespaces of stand-in world k (1 = c/s/r above); worlds share A and overlap in addresses. */
+  world(k: number): { c: string; s: string; r: string; gwi: string; gwo: string } {
+    const sfx = k === 1 ? "" : String(k);
+    return {
+      c: `${this.prefix}-c${sfx}`,
+      s: `${this.prefix}-s${sfx}`,
+      r: `${this.prefix}-r${sfx}`,
+      gwi: `gwi-${k}`,
+      gwo: `gwo-${k}`,
+    };
+  }
+
+  private worlds = 1;
+
+  /**
+   * Builds `worlds` copies of C - R - S, all with the same addresses (overlapping CIDRs, as two
+   * VPCs behind two GWLB endpoints), each reaching A through its own gwi-k/gwo-k.
+   */
+  setup(worlds = 1): void {
     this.destroy();
-    for (const ns of [this.c, this.s, this.r, this.a]) {
-      execFileSync("ip", ["netns", "add", ns]);
-      this.ip(ns, "link", "set", "lo", "up");
-    }
+    this.worlds = worlds;
+    execFileSync("ip", ["netns", "add", this.a]);
+    this.ip(this.a, "link", "set", "lo", "up");
     const veth = (ns1: string, if1: string, ns2: string, if2: string) => {
       this.ip(ns1, "link", "add", if1, "type", "veth", "peer", "name", if2, "netns", ns2);
       this.ip(ns1, "link", "set", if1, "up");
       this.ip(ns2, "link", "set", if2, "up");
     };
-    veth(this.c, "c0", this.r, "r-c");
-    veth(this.s, "s0", this.r, "r-s");
-    veth(this.r, "r-in1", this.a, "gwi-1");
-    veth(this.a, "gwo-1", this.r, "r-out1");
-    veth(this.a, "up0", this.r, "r-up");
-    veth(this.a, "mon0", this.a, "mon1");
     const addr = (ns: string, dev: string, ...cidrs: string[]) => {
       for (const c of cidrs)
         this.ip(ns, "addr", "add", c, "dev", dev, ...(c.includes(":") ? ["nodad"] : []));
     };
-    addr(this.c, "c0", `${CLIENT4}/24`, `${CLIENT6}/64`);
-    addr(this.s, "s0", `${SERVER4}/24`, `${SERVER6}/64`);
-    addr(this.r, "r-c", "10.10.1.1/24", "fd10:1::1/64");
-    addr(this.r, "r-s", "10.10.2.1/24", "fd10:2::1/64");
-    addr(this.r, "r-in1", "192.168.1.1/30", "fd99:1::1/64");
-    addr(this.a, "gwi-1", "192.168.1.2/30", "fd99:1::2/64");
-    addr(this.r, "r-up", "10.10.9.1/24");
-    addr(this.a, "up0", `${UPLINK4}/24`);
-    this.ip(this.c, "route", "add", "default", "via", "10.10.1.1");
-    this.ip(this.c, "-6", "route", "add", "default", "via", "fd10:1::1");
-    this.ip(this.s, "route", "add", "default", "via", "10.10.2.1");
-    this.ip(this.s, "-6", "route", "add", "default", "via", "fd10:2::1");
-    this.ip(this.a, "route", "add", "default", "via", "10.10.9.1");
-    // R: forward, and send C<->S traffic through the appliance (both directions).
-    for (const k of [
-      "net.ipv4.ip_forward=1",
-      "net.ipv6.conf.all.forwarding=1",
-      "net.ipv4.conf.all.rp_filter=0",
-    ]) {
-      this.sh(this.r, "sysctl", "-q", "-w", k);
-    }
-    for (const dev of ["r-out1", "r-c", "r-s", "r-in1", "r-up", "default"]) {
-      this.sh(this.r, "sysctl", "-q", "-w", `net.ipv4.conf.${dev}.rp_filter=0`);
-    }
     this.sh(this.a, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0");
-    this.ip(this.r, "route", "add", "default", "via", "192.168.1.2", "table", "101");
-    this.ip(this.r, "-6", "route", "add", "default", "via", "fd99:1::2", "table", "101");
-    for (const fam of ["-4", "-6"]) {
-      this.ip(this.r, fam, "rule", "add", "pref", "100", "iif", "r-c", "lookup", "101");
-      const clientNet = fam === "-4" ? "10.10.1.0/24" : "fd10:1::/64";
+    for (let k = 1; k <= worlds; k++) {
+      const w = this.world(k);
+      for (const ns of [w.c, w.s, w.r]) {
+        execFileSync("ip", ["netns", "add", ns]);
+        this.ip(ns, "link", "set", "lo", "up");
+      }
+      veth(w.c, "c0", w.r, "r-c");
+      veth(w.s, "s0", w.r, "r-s");
+      veth(w.r, "r-in", this.a, w.gwi);
+      veth(this.a, w.gwo, w.r, "r-out");
+      addr(w.c, "c0", `${CLIENT4}/24`, `${CLIENT6}/64`);
+      addr(w.s, "s0", `${SERVER4}/24`, `${SERVER6}/64`);
+      addr(w.r, "r-c", "10.10.1.1/24", "fd10:1::1/64");
+      addr(w.r, "r-s", "10.10.2.1/24", "fd10:2::1/64");
+      addr(w.r, "r-in", `192.168.${k}.1/30`, `fd99:${k}::1/64`);
+      addr(this.a, w.gwi, `192.168.${k}.2/30`, `fd99:${k}::2/64`);
+      this.ip(w.c, "route", "add", "default", "via", "10.10.1.1");
+      this.ip(w.c, "-6", "route", "add", "default", "via", "fd10:1::1");
+      this.ip(w.s, "route", "add", "default", "via", "10.10.2.1");
+      this.ip(w.s, "-6", "route", "add", "default", "via", "fd10:2::1");
+      // R: forward, and send C<->S traffic through the appliance (both directions).
+      for (const kv of [
+        "net.ipv4.ip_forward=1",
+        "net.ipv6.conf.all.forwarding=1",
+        "net.ipv4.conf.all.rp_filter=0",
+        "net.ipv4.conf.default.rp_filter=0",
+      ]) {
+        this.sh(w.r, "sysctl", "-q", "-w", kv);
+      }
+      for (const dev of ["r-out", "r-c", "r-s", "r-in"]) {
+        this.sh(w.r, "sysctl", "-q", "-w", `net.ipv4.conf.${dev}.rp_filter=0`);
+      }
+      this.ip(w.r, "route", "add", "default", "via", `192.168.${k}.2`, "table", "101");
+      this.ip(w.r, "-6", "route", "add", "default", "via", `fd99:${k}::2`, "table", "101");
+      for (const fam of ["-4", "-6"]) {
+        this.ip(w.r, fam, "rule", "add", "pref", "100", "iif", "r-c", "lookup", "101");
+        const clientNet = fam === "-4" ? "10.10.1.0/24" : "fd10:1::/64";
+        this.ip(
+          w.r,
+          fam,
+          "rule",
+          "add",
+          "pref",
+          "101",
+          "iif",
+          "r-s",
+          "to",
+          clientNet,
+          "lookup",
+          "101",
+        );
+      }
+      // Frames leaving A by gwo-k are addressed to R:r-out: give r-out gwi-k's MAC (tc
+      // passthrough keeps the original frame) and pin the neighbours A needs on gwo-k.
+      const mac = (
+        JSON.parse(
+          execFileSync("ip", ["-n", this.a, "-j", "link", "show", w.gwi], { encoding: "utf8" }),
+        ) as { address: string }[]
+      )[0]!.address;
+      this.ip(w.r, "link", "set", "r-out", "address", mac);
+      // The daemon's gwi-X is a tun (no neighbour discovery); the veth stand-in needs R to know it.
       this.ip(
-        this.r,
-        fam,
-        "rule",
-        "add",
-        "pref",
-        "101",
-        "iif",
-        "r-s",
-        "to",
-        clientNet,
-        "lookup",
-        "101",
-      );
-    }
-    // Frames leaving A by gwo-1 are addressed to R:r-out1: give r-out1 gwi-1's MAC (tc passthrough
-    // keeps the original frame) and pin the neighbours A needs on gwo-1.
-    const mac = (
-      JSON.parse(
-        execFileSync("ip", ["-n", this.a, "-j", "link", "show", "gwi-1"], { encoding: "utf8" }),
-      ) as {
-        address: string;
-      }[]
-    )[0]!.address;
-    this.ip(this.r, "link", "set", "r-out1", "address", mac);
-    // The daemon's gwi-X is a tun (no neighbour discovery); the veth stand-in needs R to know it.
-    this.ip(
-      this.r,
-      "-6",
-      "neigh",
-      "replace",
-      "fd99:1::2",
-      "lladdr",
-      mac,
-      "dev",
-      "r-in1",
-      "nud",
-      "permanent",
-    );
-    for (const dst of [CLIENT4, SERVER4, CLIENT6, SERVER6]) {
-      this.ip(
-        this.a,
-        dst.includes(":") ? "-6" : "-4",
+        w.r,
+        "-6",
         "neigh",
         "replace",
-        dst,
+        `fd99:${k}::2`,
         "lladdr",
         mac,
         "dev",
-        "gwo-1",
+        "r-in",
         "nud",
         "permanent",
       );
+      for (const dst of [CLIENT4, SERVER4, CLIENT6, SERVER6]) {
+        const fam = dst.includes(":") ? "-6" : "-4";
+        this.ip(
+          this.a,
+          fam,
+          "neigh",
+          "replace",
+          dst,
+          "lladdr",
+          mac,
+          "dev",
+          w.gwo,
+          "nud",
+          "permanent",
+        );
+      }
     }
+    // A's own uplink (Squid upstream, egress-nat) and a monitoring pair, via world 1's router.
+    veth(this.a, "up0", this.r, "r-up");
+    veth(this.a, "mon0", this.a, "mon1");
+    addr(this.r, "r-up", "10.10.9.1/24");
+    addr(this.a, "up0", `${UPLINK4}/24`);
+    this.sh(this.r, "sysctl", "-q", "-w", "net.ipv4.conf.r-up.rp_filter=0");
+    this.ip(this.a, "route", "add", "default", "via", "10.10.9.1");
   }
 
   /** Starts a probe server in `ns`; resolves once it listens. */
@@ -273,7 +300,12 @@ export class Lab {
 
   destroy(): void {
     this.stopChildren();
-    for (const ns of [this.c, this.s, this.r, this.a]) {
+    const all = [this.a];
+    for (let k = 1; k <= Math.max(this.worlds, 4); k++) {
+      const w = this.world(k);
+      all.push(w.c, w.s, w.r);
+    }
+    for (const ns of all) {
       try {
         execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
       } catch {
