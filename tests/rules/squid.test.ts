@@ -24,6 +24,11 @@ rules:
     proto: tcp
     ports: 80
     toPort: 3129
+  - action: redirect
+    proto: tcp
+    ports: 8000
+    toPort: 3130
+    method: tproxy
   - action: allow
     proto: icmp
 `;
@@ -34,6 +39,7 @@ function squidConf(dir: string): string {
     "# --- Tollgate fragment (docs/squid.md) ---",
     "http_port 3128",
     "http_port 3129 intercept",
+    "http_port 3130 tproxy",
     "# --- test-local settings ---",
     "http_access allow all",
     "cache deny all",
@@ -65,6 +71,7 @@ describe("transparent Squid proxy behind the rule engine (root)", function () {
     fs.chmodSync(dir, 0o777);
     fs.writeFileSync(path.join(dir, "squid.conf"), squidConf(dir));
     await lab.serve(lab.s, "serve-http", "80", "origin");
+    await lab.serve(lab.s, "serve-http", "8000", "origin8000");
     squid = spawn(
       "ip",
       ["netns", "exec", lab.a, "squid", "-N", "-f", path.join(dir, "squid.conf")],
@@ -119,5 +126,17 @@ describe("transparent Squid proxy behind the rule engine (root)", function () {
       log,
       new RegExp(`${CLIENT4.replace(/\./g, "\\.")} .*GET http://${SERVER4.replace(/\./g, "\\.")}/`),
     );
+  });
+
+  it("TPROXY: Squid sees and keeps the client's address; the server's reply returns via the tunnel", async () => {
+    const r = await lab.probe(lab.c, "http", SERVER4, "8000", "5000");
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(r.status, 200);
+    assert.equal(
+      r.body,
+      `origin8000 ${CLIENT4}`,
+      "the origin saw the client's own address (spoofed by Squid)",
+    );
+    assert.match(r.via ?? "", /squid/i);
   });
 });
