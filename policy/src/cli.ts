@@ -30,7 +30,8 @@ async function check(
   const input = readInput(file);
   const config = opts.config ? readConfig(opts.config) : undefined;
   const result = await runPolicies(input.resources, { config, packEnforcementLevel: "advisory" });
-  const report = { source: file, kind: input.kind, result, policies: tollgatePolicies };
+  const source = file === "-" ? "standard input" : file;
+  const report = { source, kind: input.kind, result, policies: tollgatePolicies };
   io.out(opts.format === "json" ? formatJson(report) : formatText(report));
   return hasMandatory(result) ? EXIT.violations : EXIT.ok;
 }
@@ -78,7 +79,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     .description(
       "check FILE: output of `pulumi stack export`, `pulumi preview --json` or `npm run plan -- --json`",
     )
-    .argument("<file>", "deployment or preview JSON file")
+    .argument("<file>", 'deployment or preview JSON file ("-" reads standard input)')
     .addOption(format)
     .option(
       "--config <file>",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { run } from "@tollgate/policy/dist/cli";
@@ -150,5 +150,11 @@ describe("tollgate-policy check (CLI)", function () {
     assert.doesNotMatch(bad.stderr, /\n\s+at /);
     const usage = spawnSync(process.execPath, [BIN, "check"], { encoding: "utf8" });
     assert.equal(usage.status, 2);
+    const piped = spawnSync(process.execPath, [BIN, "check", "-"], {
+      encoding: "utf8",
+      input: readFileSync(broken, "utf8"),
+    });
+    assert.equal(piped.status, 1, piped.stderr);
+    assert.match(piped.stdout, /standard input \(stack export/);
   });
 });

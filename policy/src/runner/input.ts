@@ -135,7 +135,7 @@ export function parseInput(text: string, source = "input"): ParsedInput {
 export function readInput(path: string): ParsedInput {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFileSync(path === "-" ? 0 : path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(
@@ -146,7 +146,7 @@ export function readInput(path: string): ParsedInput {
           : `cannot read ${path}: ${(e as Error).message}`,
     );
   }
-  return parseInput(text, path);
+  return parseInput(text, path === "-" ? "standard input" : path);
 }
 
 /** Reads a policy config file (the `--policy-pack-config` format). */
