@@ -53,9 +53,16 @@ export function npmArtifactSource(root: string = process.cwd()): ArtifactSource 
       const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8")) as { name: string; version: string };
       const outDir = path.resolve(root, ".tollgate");
       fs.mkdirSync(outDir, { recursive: true });
-      execFileSync("npm", ["pack", dir, "--pack-destination", outDir, "--silent"], {
-        stdio: ["ignore", "ignore", "inherit"],
-      });
+      try {
+        execFileSync("npm", ["pack", dir, "--pack-destination", outDir, "--silent"], {
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+      } catch (err) {
+        const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? "";
+        throw new Error(
+          `tollgate:appliance.packageDir: npm pack ${dir} failed${stderr ? `: ${stderr}` : ""}. Fix: build the package (npm run build) and check its package.json.`,
+        );
+      }
       const file = tarballPath(pkg, outDir);
       return { path: file, sha256: sha256File(file) };
     },
