@@ -8,8 +8,12 @@
  */
 export * from "./lib";
 
+// TOLLGATE_POLICY_SERVE=1 forces serving (for hosts that load packs some other way).
 const runner = require.main?.filename ?? "";
-if (/[\\/]run-policy-pack[\\/]index\.js$/.test(runner)) {
+if (
+  process.env.TOLLGATE_POLICY_SERVE === "1" ||
+  /[\\/]run-policy-pack[\\/]index\.js$/.test(runner)
+) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("./index");
 }

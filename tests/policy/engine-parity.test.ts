@@ -5,7 +5,7 @@
  * in-process runner reports exactly the same diagnostics.
  */
 import assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { runPolicies, StateResource } from "@tollgate/policy";
 import { captured, DeploymentV3, res, retarget, setProp, UNKNOWN } from "./helpers";
@@ -197,5 +197,48 @@ describe("engine parity: in-process runner vs the pack served by run-policy-pack
       ),
       "unknown value not reported as can't-run",
     );
+  });
+});
+
+describe("package entry", function () {
+  this.timeout(30000);
+  const entry = resolve(POLICY_DIR, "dist/entry.js");
+
+  it("importing the library never starts the policy server", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["-e", `require(${JSON.stringify(entry)}); console.log("loaded")`],
+      {
+        cwd: POLICY_DIR,
+        encoding: "utf8",
+        timeout: 20000,
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "loaded");
+  });
+
+  it("TOLLGATE_POLICY_SERVE=1 serves the pack (prints its port)", async () => {
+    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(entry)})`], {
+      cwd: POLICY_DIR,
+      env: { ...process.env, TOLLGATE_POLICY_SERVE: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const port = await new Promise<string>((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error("no port printed")), 20000);
+        child.stdout?.on("data", (b: Buffer) => {
+          const m = /^(\d+)\s*$/m.exec(b.toString());
+          if (m?.[1]) {
+            clearTimeout(timer);
+            ok(m[1]);
+          }
+        });
+        child.on("exit", (code) => fail(new Error(`exited with ${code}`)));
+      });
+      assert.ok(Number(port) > 0);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });
