@@ -10,6 +10,7 @@ import { Datapath, type DatapathOptions } from "../datapath/datapath";
 import { nativePort } from "../datapath/port";
 import type { DatapathLogger } from "../datapath/endpoints";
 import { totalDrops, type DatapathCounters } from "../datapath/counters";
+import type { DatapathStatus, DatapathStatusProvider } from "../health/status";
 
 export interface DaemonOptions {
   /** IPv4 address to receive GENEVE on. Defaults to "0.0.0.0". */
@@ -30,24 +31,15 @@ export interface DaemonOptions {
 }
 
 /** A point-in-time view of the data path, for health checks and metrics. */
-export interface DaemonStatus {
-  readonly running: boolean;
-  readonly socketBound: boolean;
+export interface DaemonStatus extends DatapathStatus {
   readonly listen: { readonly address: string; readonly port: number };
-  readonly endpoints: readonly {
-    readonly id: string;
-    readonly gwi: string;
-    readonly gwo: string;
-    readonly up: boolean;
-  }[];
-  readonly flows: number;
-  /** Milliseconds since the last datagram received or reply sent; undefined if none yet. */
-  readonly idleMs: number | undefined;
   readonly counters: DatapathCounters;
   readonly totalDrops: number;
+  /** Flows removed because they expired or the table was full. */
+  readonly flowRemovals: { readonly expired: number; readonly evicted: number };
 }
 
-export interface Daemon {
+export interface Daemon extends DatapathStatusProvider {
   readonly datapath: Datapath;
   readonly sockets: GeneveSockets;
   status(): DaemonStatus;
@@ -124,6 +116,8 @@ export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
           up: ep.gwi.isUp() && ep.gwo.isUp(),
         })),
         flows: datapath.flows.size,
+        flowCache: datapath.flows.stats,
+        flowRemovals: datapath.flowRemovals,
         idleMs: datapath.lastActivity > 0 ? now - datapath.lastActivity : undefined,
         counters: datapath.counters,
         totalDrops: totalDrops(datapath.counters),

@@ -133,7 +133,11 @@ export class Datapath {
     this.running = true;
     this.socketWatch = this.port.watchSocket(() => this.onSocketReadable());
     if (sweepIntervalMs > 0) {
-      this.sweepTimer = setInterval(() => this.flows.sweep(), sweepIntervalMs);
+      this.sweepTimer = setInterval(() => {
+        const now = this.clock();
+        this.flows.sweep(now);
+        this.endpoints.sweepIdle(now);
+      }, sweepIntervalMs);
       this.sweepTimer.unref();
     }
   }
@@ -216,8 +220,10 @@ export class Datapath {
       w++;
       if (ep.batchSeq !== seq) {
         ep.batchSeq = seq;
+        ep.batchCount = 0;
         this.touched.push(ep);
       }
+      ep.batchCount++;
     }
     if (w > 0) {
       const ok = this.port.writeEach(this.wFds, buf, this.wOffs, this.wLens, w, this.wErrs);
@@ -230,11 +236,13 @@ export class Datapath {
       }
     }
     const touched = this.touched;
-    if (this.inlineDrain) {
-      for (let i = 0; i < touched.length; i++) {
-        const ep = touched[i]!;
-        if (!ep.closed) this.drain(ep, ep.gwo.fd);
-      }
+    for (let i = 0; i < touched.length; i++) {
+      const ep = touched[i]!;
+      ep.lastSeen = now;
+      // A synchronous pass-through (tc mirred) has queued exactly what was written: reading
+      // that many saves the read() that would only return EAGAIN. Anything else is picked up by
+      // readiness.
+      if (this.inlineDrain && !ep.closed) this.drain(ep, ep.gwo.fd, ep.batchCount);
     }
     touched.length = 0;
   }
@@ -277,12 +285,15 @@ export class Datapath {
   private onTunReadable(ep: Endpoint): void {
     if (!this.running || ep.closed) return;
     // Called for either descriptor; draining both costs one EAGAIN read at most.
-    this.drain(ep, ep.gwo.fd);
-    this.drain(ep, ep.gwi.fd);
+    this.drain(ep, ep.gwo.fd, Infinity);
+    this.drain(ep, ep.gwi.fd, Infinity);
   }
 
-  /** Reads every queued packet from fd (a tun of ep) and sends them to the GWLB. */
-  drain(ep: Endpoint, fd: number): void {
+  /**
+   * Reads queued packets from fd (a tun of ep) and sends them to the GWLB: until the queue is
+   * empty, or after `expect` packets when fewer than a batch are expected.
+   */
+  drain(ep: Endpoint, fd: number, expect: number): void {
     const c = this.counters;
     const buf = this.txBuf;
     const lens = this.txLens;
@@ -290,7 +301,8 @@ export class Datapath {
     const pkt = this.pkt;
     const flows = this.flows;
     for (let round = 0; round < 16; round++) {
-      const n = this.port.readEach(fd, buf, TX_HEADROOM, TX_STRIDE, TX_CAP, this.batch, lens);
+      const want = expect < this.batch ? expect : this.batch;
+      const n = this.port.readEach(fd, buf, TX_HEADROOM, TX_STRIDE, TX_CAP, want, lens);
       if (n <= 0) {
         if (n < 0) ep.readErrors++;
         return;
@@ -298,6 +310,7 @@ export class Datapath {
       const now = this.clock();
       let m = 0;
       c.tunRxPackets += n;
+      ep.lastSeen = now;
       for (let k = 0; k < n; k++) {
         const len = lens[k]!;
         const off = TX_HEADROOM + k * TX_STRIDE;
@@ -311,7 +324,7 @@ export class Datapath {
           continue;
         }
         const rec = flows.get(flowKeyFromScratch(buf, pkt, ep.tag), now);
-        if (rec === undefined) {
+        if (rec === undefined || rec.endpoint !== ep) {
           c.drops.UNKNOWN_FLOW++;
           continue;
         }
@@ -335,6 +348,8 @@ export class Datapath {
         this.lastActivity = now;
       }
       if (n < this.batch) return;
+      expect -= n;
+      if (expect <= 0) return;
     }
   }
 }

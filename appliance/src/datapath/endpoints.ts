@@ -24,6 +24,11 @@ export interface EndpointTableOptions {
   readonly maxEndpoints?: number;
   /** After a failed interface creation, wait this long before trying again. Defaults to 5000 ms. */
   readonly retryAfterMs?: number;
+  /**
+   * Remove an endpoint (DESTROY listeners, then its interfaces) after this long without a packet
+   * in either direction, in ms. 0 keeps endpoints until shutdown. Defaults to 0.
+   */
+  readonly endpointIdleTimeoutMs?: number;
   /** Called in order after an endpoint's interfaces are up, and before they are removed. */
   readonly listeners?: readonly EndpointListener[];
   readonly logger?: DatapathLogger;
@@ -33,6 +38,10 @@ export interface EndpointTableOptions {
 export class Endpoint {
   /** Namespaces this endpoint's flows in the shared flow table. */
   batchSeq = 0;
+  /** Packets written to gwi in the current batch. */
+  batchCount = 0;
+  /** Clock value of the last packet in either direction. */
+  lastSeen = 0;
   closed = false;
   readErrors = 0;
   /** Resolves when every listener's created() has finished (or failed). */
@@ -51,7 +60,6 @@ const silent: DatapathLogger = { info() {}, warn() {}, error() {} };
 export class EndpointTable {
   private readonly byHi = new Map<number, Map<number, Endpoint>>();
   private readonly failedUntil = new Map<string, number>();
-  private readonly freeTags: number[] = [];
   private nextTag = 1;
   private last: Endpoint | undefined;
   private lastHi = -1;
@@ -60,6 +68,7 @@ export class EndpointTable {
   private readonly mtu: number;
   private readonly maxEndpoints: number;
   private readonly retryAfterMs: number;
+  private readonly idleMs: number;
   private readonly listeners: readonly EndpointListener[];
   private readonly log: DatapathLogger;
 
@@ -82,6 +91,10 @@ export class EndpointTable {
       throw new RangeError(`mtu must be an integer 576-65535, got ${this.mtu}`);
     }
     this.retryAfterMs = options.retryAfterMs ?? 5000;
+    this.idleMs = options.endpointIdleTimeoutMs ?? 0;
+    if (!(this.idleMs >= 0)) {
+      throw new RangeError(`endpointIdleTimeoutMs must be >= 0, got ${this.idleMs}`);
+    }
     this.listeners = options.listeners ?? [];
     this.log = options.logger ?? silent;
   }
@@ -142,8 +155,9 @@ export class EndpointTable {
       return "ENDPOINT_UNAVAILABLE";
     }
     this.failedUntil.delete(failKey);
-    const tag = this.freeTags.pop() ?? this.nextTag++;
+    const tag = this.allocateTag();
     const ep = new Endpoint(info, tag, gwi, gwo);
+    ep.lastSeen = now;
     ep.watches.push(this.port.watch(gwo.fd, () => this.onReadable(ep)));
     ep.watches.push(this.port.watch(gwi.fd, () => this.onReadable(ep)));
     let m = this.byHi.get(hi);
@@ -194,9 +208,38 @@ export class EndpointTable {
     await this.runListeners(ep, "destroyed");
     ep.gwi.close();
     ep.gwo.close();
-    this.freeTags.push(ep.tag);
     this.counters.endpointsRemoved++;
     this.log.info({ endpoint: ep.info.idHex17, gwi: ep.info.gwi }, "endpoint interfaces removed");
+  }
+
+  /**
+   * Flow-key tag for a new endpoint: 1..65535, not reused until the counter wraps, so flows left
+   * by a removed endpoint never match its successor.
+   */
+  private allocateTag(): number {
+    const live = new Set(this.list().map((e) => e.tag));
+    for (;;) {
+      const t = this.nextTag;
+      this.nextTag = t >= 65535 ? 1 : t + 1;
+      if (!live.has(t)) return t;
+    }
+  }
+
+  /** Removes endpoints idle for longer than endpointIdleTimeoutMs; returns how many. */
+  sweepIdle(now: number): number {
+    if (this.idleMs <= 0) return 0;
+    let n = 0;
+    for (const ep of this.list()) {
+      if (now - ep.lastSeen >= this.idleMs) {
+        n++;
+        this.log.info(
+          { endpoint: ep.info.idHex17, idleMs: Math.round(now - ep.lastSeen) },
+          "endpoint idle: removing its interfaces",
+        );
+        void this.remove(ep);
+      }
+    }
+    return n;
   }
 
   async closeAll(): Promise<void> {

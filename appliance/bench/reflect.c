@@ -1,0 +1,46 @@
+/*
+ * tollgate-reflect: the ceiling for any user-space GENEVE relay, measured next to the appliance
+ * by `npm run bench`. Receives datagrams on UDP 6081 with recvmmsg and returns each one unchanged
+ * with sendmmsg to the sender's address, port 6081. No tun, no decoding.
+ *   reflect [-b BATCH]
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SLOT 9216
+#define MAXB 256
+
+int main(int argc, char **argv)
+{
+    int batch = argc > 2 ? atoi(argv[2]) : 64, one = 1, buf = 64 << 20;
+    if (batch < 1 || batch > MAXB) batch = MAXB;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf)) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf)) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(6081) };
+    if (bind(fd, (struct sockaddr *)&a, sizeof a)) { perror("reflect: bind"); return 1; }
+    static unsigned char data[MAXB][SLOT];
+    static struct mmsghdr m[MAXB];
+    static struct iovec v[MAXB];
+    static struct sockaddr_in peer[MAXB];
+    for (;;) {
+        for (int k = 0; k < batch; k++) {
+            v[k] = (struct iovec){ data[k], SLOT };
+            m[k].msg_hdr = (struct msghdr){ .msg_name = &peer[k], .msg_namelen = sizeof peer[k], .msg_iov = &v[k], .msg_iovlen = 1 };
+        }
+        int r = recvmmsg(fd, m, batch, MSG_WAITFORONE, NULL);
+        if (r <= 0) continue;
+        for (int k = 0; k < r; k++) { v[k].iov_len = m[k].msg_len; peer[k].sin_port = htons(6081); }
+        for (int done = 0; done < r;) {
+            int s = sendmmsg(fd, m + done, r - done, 0);
+            if (s <= 0) break;
+            done += s;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/**
+ * `startDaemon(config, { logger })`: the appliance as the `tollgate` command runs it. Builds the
+ * control plane (rp_filter keeper, -c/-r hooks, rules; health and metrics server) from the
+ * resolved configuration, starts the data path with its listeners, and stops everything in order
+ * on SIGTERM/SIGINT: data path (DESTROY hooks, interfaces removed), then the control plane.
+ */
+import type { ApplianceConfig } from "../config/config";
+import { createControlPlane, type ControlPlaneDeps } from "../config/control-plane";
+import type { Logger } from "../config/logger";
+import { DATAPATH_DROP_REASONS } from "../datapath/counters";
+import type { NativeAddon } from "../io/native";
+import { startDatapathDaemon, type Daemon } from "./daemon";
+
+export * from "./daemon";
+
+export interface StartDaemonOptions {
+  readonly logger: Logger;
+  /** Stop on SIGTERM/SIGINT. Defaults to true. */
+  readonly handleSignals?: boolean;
+  /** Test seams for the control plane (exec, sysctl file system, rules listener). */
+  readonly controlPlane?: ControlPlaneDeps;
+  readonly native?: NativeAddon;
+}
+
+export async function startDaemon(
+  config: ApplianceConfig,
+  options: StartDaemonOptions,
+): Promise<Daemon> {
+  const logger = options.logger;
+  const plane = createControlPlane(config, logger, options.controlPlane);
+  const daemon = startDatapathDaemon({
+    listenAddress: config.listen.address,
+    port: config.listen.port,
+    socketBufferBytes: config.socketBufferBytes,
+    datapath: {
+      batchSize: config.batchSize,
+      mtu: config.mtu,
+      maxEndpoints: config.maxEndpoints,
+      endpointIdleTimeoutMs: config.endpointIdleTimeoutSeconds * 1000,
+      maxFlows: config.flows.maxEntries,
+      flowTimeouts: config.flows.timeouts,
+    },
+    listeners: plane.listeners,
+    logger: logger.child({ component: "datapath" }),
+    handleSignals: options.handleSignals ?? true,
+    ...(options.native ? { native: options.native } : {}),
+  });
+  daemon.onStop(() => plane.stop());
+  try {
+    await plane.start(daemon, { dropReasons: DATAPATH_DROP_REASONS });
+  } catch (err) {
+    await daemon.stop("control plane failed to start");
+    throw err;
+  }
+  return daemon;
+}
