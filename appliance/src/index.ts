@@ -15,3 +15,8 @@ export * from "./health/status";
 export * from "./health/evaluate";
 export * from "./health/server";
 export * from "./metrics/registry";
+export * from "./config/config";
+export * from "./config/resolve";
+export * from "./config/options";
+export * from "./config/control-plane";
+export * from "./config/logger";

@@ -1,0 +1,92 @@
+/**
+ * The appliance's resolved configuration and its defaults. Everything the daemon needs is in one
+ * typed, validated {@link ApplianceConfig}; see resolve.ts for how the command line and the YAML
+ * file are merged into it.
+ */
+import type { FlowTimeouts } from "../flow/cache";
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ApplianceConfig {
+  /** Where GENEVE is received. Defaults to 0.0.0.0:6081. */
+  readonly listen: { readonly address: string; readonly port: number };
+  /** SO_RCVBUF/SO_SNDBUF of the GENEVE sockets. Defaults to 64 MiB. */
+  readonly socketBufferBytes: number;
+  /** Datagrams per recvmmsg / packets per tun drain. Defaults to 64. */
+  readonly batchSize: number;
+  /** MTU of the gwi-/gwo- interfaces. Defaults to 8500 (GWLB's limit). */
+  readonly mtu: number;
+  /** Most endpoints served at once. Defaults to 4096. */
+  readonly maxEndpoints: number;
+  /**
+   * Remove an endpoint's interfaces (running the DESTROY hook) after this many seconds without a
+   * packet (reference `-t`). 0 never removes them. Defaults to 0.
+   */
+  readonly endpointIdleTimeoutSeconds: number;
+  readonly flows: {
+    /** Flow table bound; least recently used flows are evicted beyond it. Defaults to 262144. */
+    readonly maxEntries: number;
+    /** Idle timeouts in seconds. Defaults to TCP 350 (reference `-i`), UDP 120, other 120. */
+    readonly timeouts: FlowTimeouts;
+  };
+  readonly hooks: {
+    /** CREATE hook argv (reference `-c`). */
+    readonly create?: readonly string[];
+    /** DESTROY hook argv (reference `-r`). */
+    readonly destroy?: readonly string[];
+    /** Seconds before a running hook is killed. Defaults to 30. */
+    readonly timeoutSeconds: number;
+  };
+  readonly health: {
+    /** TCP port of the health/metrics HTTP server (reference `-p`); none when undefined. */
+    readonly port?: number;
+    /** Defaults to "::" (all IPv4 and IPv6 addresses). */
+    readonly address: string;
+    /** Body format when the request does not ask (reference `-j` = json). Defaults to "text". */
+    readonly format: "text" | "json";
+    /** false = status code only (reference `-s`). Defaults to true. */
+    readonly detailed: boolean;
+    /** Traffic window the health verdict looks at, seconds. Defaults to 10. */
+    readonly windowSeconds: number;
+  };
+  readonly rpFilter: {
+    /** Disable rp_filter on the tun interfaces and keep it disabled. Defaults to true. */
+    readonly manage: boolean;
+    /** Also set conf/all and conf/default to 0 (needed: the kernel uses the max). Defaults to true. */
+    readonly global: boolean;
+    /** Re-check period in seconds; 0 only sets it once per interface. Defaults to 5. */
+    readonly intervalSeconds: number;
+  };
+  /** Rules file applied per endpoint (see `tollgate rules`). */
+  readonly rulesFile?: string;
+  /** Defaults to "info" ("debug" with `-d`). */
+  readonly logLevel: LogLevel;
+  /**
+   * Reference thread options, accepted for command-line compatibility. The data path runs on
+   * one thread with batched system calls; these values are validated and logged only.
+   */
+  readonly threads: {
+    readonly udp?: number;
+    readonly udpAffinity?: readonly number[];
+    readonly tun?: number;
+    readonly tunAffinity?: readonly number[];
+  };
+  /** The configuration file that was read, if any. */
+  readonly configFile?: string;
+}
+
+export const DEFAULT_CONFIG: ApplianceConfig = {
+  listen: { address: "0.0.0.0", port: 6081 },
+  socketBufferBytes: 64 * 1024 * 1024,
+  batchSize: 64,
+  mtu: 8500,
+  maxEndpoints: 4096,
+  endpointIdleTimeoutSeconds: 0,
+  flows: { maxEntries: 262_144, timeouts: { tcp: 350, udp: 120, other: 120 } },
+  hooks: { timeoutSeconds: 30 },
+  health: { address: "::", format: "text", detailed: true, windowSeconds: 10 },
+  rpFilter: { manage: true, global: true, intervalSeconds: 5 },
+  logLevel: "info",
+  threads: {},
+};

@@ -1,0 +1,177 @@
+/**
+ * The appliance's control plane, assembled from a resolved config: endpoint listeners (rp_filter
+ * keeper, -c/-r hooks, rules) in the order the daemon must call them, and the health/metrics HTTP
+ * server once the data path exists. The daemon (daemon/index.ts) builds the data path with
+ * `listeners`, then calls `start(datapath)`, and `stop()` on shutdown after the data path has
+ * removed its interfaces.
+ */
+import type { EndpointListener } from "../endpoint-lifecycle";
+import { HookRunner, type ExecFn } from "../hooks/runner";
+import { RpFilterKeeper, type SysctlFs } from "../sysctl/rp-filter";
+import { HealthEvaluator } from "../health/evaluate";
+import { startHealthServer, type HealthServer } from "../health/server";
+import type { DatapathStatusProvider, ExtraHealthCheck } from "../health/status";
+import { createMetrics, type ApplianceMetrics } from "../metrics/registry";
+import { createRulesListener } from "../rules/listener";
+import type { ApplianceConfig } from "./config";
+import type { Logger } from "./logger";
+
+export interface ControlPlaneDeps {
+  readonly exec?: ExecFn;
+  readonly sysctlFs?: SysctlFs;
+  /** Replaces the rules listener (tests). */
+  readonly rules?: EndpointListener;
+}
+
+export interface ControlPlane {
+  /** Call in order on creation, in reverse order before removal: rp_filter, hooks, rules. */
+  readonly listeners: readonly EndpointListener[];
+  readonly hooks: HookRunner;
+  readonly rpFilter: RpFilterKeeper | undefined;
+  readonly health: HealthServer | undefined;
+  readonly metrics: ApplianceMetrics | undefined;
+  /**
+   * Starts the rp_filter keeper and, with a health port, the HTTP server reading `datapath`.
+   * `dropReasons` pre-registers every drop label in /metrics.
+   */
+  start(
+    datapath: DatapathStatusProvider,
+    options?: { dropReasons?: readonly string[] },
+  ): Promise<void>;
+  /** Stops the HTTP server and keeper, waits for running hooks. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function createControlPlane(
+  config: ApplianceConfig,
+  logger: Logger,
+  deps: ControlPlaneDeps = {},
+): ControlPlane {
+  const hooks = new HookRunner({
+    ...(config.hooks.create ? { create: config.hooks.create } : {}),
+    ...(config.hooks.destroy ? { destroy: config.hooks.destroy } : {}),
+    timeoutMs: config.hooks.timeoutSeconds * 1000,
+    logger: logger.child({ component: "hooks" }),
+    ...(deps.exec ? { exec: deps.exec } : {}),
+  });
+  const rpFilter = config.rpFilter.manage
+    ? new RpFilterKeeper({
+        intervalMs: config.rpFilter.intervalSeconds * 1000,
+        global: config.rpFilter.global,
+        logger: logger.child({ component: "rp_filter" }),
+        ...(deps.sysctlFs ? { fs: deps.sysctlFs } : {}),
+      })
+    : undefined;
+  const rules =
+    deps.rules ??
+    (config.rulesFile
+      ? createRulesListener({
+          file: config.rulesFile,
+          logger: logger.child({ component: "rules" }),
+        })
+      : undefined);
+  const listeners: EndpointListener[] = [
+    ...(rpFilter ? [rpFilter] : []),
+    hooks,
+    ...(rules ? [rules] : []),
+  ];
+
+  let health: HealthServer | undefined;
+  let metrics: ApplianceMetrics | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const plane: ControlPlane = {
+    listeners,
+    hooks,
+    rpFilter,
+    get health() {
+      return health;
+    },
+    get metrics() {
+      return metrics;
+    },
+    async start(datapath, options = {}) {
+      if (rpFilter) await rpFilter.start();
+      if (
+        config.threads.udp !== undefined ||
+        config.threads.tun !== undefined ||
+        config.threads.udpAffinity ||
+        config.threads.tunAffinity
+      ) {
+        logger.info(
+          { threads: config.threads },
+          "thread options accepted for compatibility; the data path runs on one thread with batched syscalls",
+        );
+      }
+      if (config.health.port === undefined) return;
+      const checks: ExtraHealthCheck[] = [];
+      if (rpFilter) {
+        checks.push(() => {
+          const p = [...rpFilter.problems];
+          return p.length === 0
+            ? { name: "rp_filter", ok: true }
+            : { name: "rp_filter", ok: false, detail: p.map(([k, v]) => `${k}: ${v}`).join("; ") };
+        });
+      }
+      const evaluator = new HealthEvaluator({ windowMs: config.health.windowSeconds * 1000 });
+      let lastHealthy = true;
+      metrics = createMetrics({
+        datapath,
+        hooks,
+        ...(rpFilter ? { rpFilter } : {}),
+        healthy: () => lastHealthy,
+        ...(options.dropReasons ? { dropReasons: options.dropReasons } : {}),
+      });
+      const server = await startHealthServer({
+        port: config.health.port,
+        address: config.health.address,
+        datapath,
+        checks,
+        metrics,
+        format: config.health.format,
+        detailed: config.health.detailed,
+        evaluator,
+        // Sampling happens below, with logging of health transitions.
+        sampleIntervalMs: 0,
+      });
+      lastHealthy = server.report().healthy;
+      const timer = setInterval(() => {
+        try {
+          const r = server.report();
+          if (r.healthy !== lastHealthy) {
+            if (r.healthy) logger.info({ state: r.state }, "health: healthy again");
+            else logger.warn({ reasons: r.reasons }, "health: unhealthy");
+          }
+          lastHealthy = r.healthy;
+        } catch (err) {
+          logger.error({ err: String(err) }, "health evaluation failed");
+        }
+      }, 1000);
+      timer.unref();
+      health = {
+        port: server.port,
+        address: server.address,
+        report: server.report,
+        close: async () => {
+          clearInterval(timer);
+          await server.close();
+        },
+      };
+      logger.info(
+        { port: health.port, address: health.address },
+        "health and metrics server listening",
+      );
+    },
+    stop() {
+      if (stopped) return stopped;
+      stopped = (async () => {
+        await health?.close();
+        await rpFilter?.close();
+        await hooks.close();
+        await rules?.close?.();
+      })();
+      return stopped;
+    },
+  };
+  return plane;
+}
