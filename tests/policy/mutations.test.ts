@@ -318,6 +318,31 @@ const CASES: Case[] = [
         res(d, "tollgate-egress-nat-eu-west-1a"),
       ),
   },
+  // VPC adoption (subnets, VPC and IGW outside the stack, referenced by id).
+  {
+    name: "adopted subnet's default route sent to the adopted internet gateway",
+    base: "adopt-2az-ipv4",
+    policy: "tollgate-routing-default-via-endpoint",
+    names: "tollgate-ns-workload-default-subnet-0aaa0000000000001",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-workload-default-subnet-0aaa0000000000001"),
+        "gatewayId",
+        "igw-0a1b2c3d4e5f60718",
+      ),
+  },
+  {
+    name: "adopted VPC edge route to a target AWS does not allow",
+    base: "adopt-2az-ipv4",
+    policy: "tollgate-routing-edge-table",
+    names: "tollgate-ns-igw-edge-subnet-0aaa0000000000002",
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-igw-edge-subnet-0aaa0000000000002"),
+        "gatewayId",
+        "igw-0a1b2c3d4e5f60718",
+      ),
+  },
   // GWLB settings.
   {
     name: "target group not GENEVE",
