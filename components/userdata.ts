@@ -10,12 +10,20 @@ export interface UserDataInput {
   /** S3 key of the rules file; without it the appliance starts with its built-in rules. */
   readonly rulesKey?: string;
   readonly healthPort: number;
+  /** Listener TCP idle timeout; the appliance's TCP flow timeout is set to match (5-tuple only). */
+  readonly tcpIdleTimeoutSeconds?: number;
   readonly logGroupName: string;
   readonly extraApplianceArgs?: readonly string[];
 }
 
 export const SYSTEMD_UNIT = "tollgate-appliance.service";
-export const RULES_PATH = "/etc/tollgate/tollgate.rules";
+/** Directory the rules file is installed into (keeping its file name). */
+export const RULES_DIR = "/etc/tollgate";
+
+/** Where the rules object lands on the instance: `/etc/tollgate/<file name of the key>`. */
+export function rulesPath(rulesKey: string): string {
+  return `${RULES_DIR}/${rulesKey.split("/").pop() ?? "rules"}`;
+}
 export const PACKAGE_PATH = "/opt/tollgate/appliance.tgz";
 export const APPLIANCE_PACKAGE = "@tollgate/appliance";
 
@@ -36,8 +44,11 @@ export function systemdQuote(word: string): string {
 
 /** The appliance's command line, as an argv array. */
 export function applianceArgv(input: UserDataInput): string[] {
-  const argv = ["/usr/bin/tollgate", "run", "--health-port", String(input.healthPort)];
-  if (input.rulesKey !== undefined) argv.push("--rules", RULES_PATH);
+  // `tollgate run` (appliance/src/cli.ts): -p/--port serves health (any path but /metrics).
+  const argv = ["/usr/bin/tollgate", "run", "--port", String(input.healthPort)];
+  if (input.rulesKey !== undefined) argv.push("--rules", rulesPath(input.rulesKey));
+  if (input.tcpIdleTimeoutSeconds !== undefined)
+    argv.push("--idle", String(input.tcpIdleTimeoutSeconds));
   return [...argv, ...(input.extraApplianceArgs ?? [])];
 }
 
@@ -122,7 +133,7 @@ export function renderUserData(input: UserDataInput): string {
     "",
     "# 3. The rules file",
     input.rulesKey !== undefined
-      ? s3(input.rulesKey, RULES_PATH)
+      ? s3(input.rulesKey, rulesPath(input.rulesKey))
       : "# (none configured: the appliance starts with its built-in rules)",
     "",
     `# 4. systemd unit ${SYSTEMD_UNIT}`,

@@ -175,6 +175,7 @@ export function buildFleet(
         packageKey: artifacts.packageKey,
         rulesKey: artifacts.rulesKey,
         healthPort: net.healthCheck.port,
+        tcpIdleTimeoutSeconds: net.tcpIdleTimeoutSeconds,
         logGroupName,
         extraApplianceArgs: fleet.extraApplianceArgs,
       }),

@@ -8,7 +8,7 @@ import {
 import { isMutatingAction } from "./helpers";
 
 const OBJ = "arn:aws:s3:::bucket-1/appliance/abcd/tollgate-appliance-0.1.0.tgz";
-const RULES = "arn:aws:s3:::bucket-1/rules/ef01/tollgate.rules";
+const RULES = "arn:aws:s3:::bucket-1/rules/ef01/tollgate.yaml";
 const LOGS = "arn:aws:logs:us-east-1:123456789012:log-group:/tollgate/x/appliance";
 
 describe("IAM policy documents", () => {

@@ -33,9 +33,10 @@ const base: UserDataInput = {
   nodeMajorVersion: 20,
   bucket: "tollgate-delivery-bucket-c79b09d",
   packageKey: "appliance/3d3512d84a79df74/tollgate-appliance-0.1.0.tgz",
-  rulesKey: "rules/7d450ce91f7ad34d/tollgate.rules",
+  rulesKey: "rules/7d450ce91f7ad34d/tollgate.yaml",
   healthPort: 8080,
-  logGroupName: "/tollgate/tollgate-inspection/appliance",
+  tcpIdleTimeoutSeconds: 350,
+  logGroupName: "/tollgate/dev/tollgate-inspection/appliance",
 };
 
 describe("user data renderer", () => {
@@ -60,7 +61,7 @@ describe("user data renderer", () => {
     assert.strictEqual(renderUserData(base), renderUserData({ ...base }));
     assert.notStrictEqual(
       renderUserData(base),
-      renderUserData({ ...base, rulesKey: "rules/ffff/tollgate.rules" }),
+      renderUserData({ ...base, rulesKey: "rules/ffff/tollgate.yaml" }),
     );
     assert.notStrictEqual(renderUserData(base), renderUserData({ ...base, healthPort: 9090 }));
   });
@@ -76,7 +77,7 @@ describe("user data renderer", () => {
         `aws s3 cp --region us-east-1 --only-show-errors s3://${base.bucket}/${base.packageKey} /opt/tollgate/appliance.tgz`,
       ),
     );
-    assert.ok(ud.includes(`s3://${base.bucket}/${base.rulesKey} /etc/tollgate/tollgate.rules`));
+    assert.ok(ud.includes(`s3://${base.bucket}/${base.rulesKey} /etc/tollgate/tollgate.yaml`));
     assert.match(
       ud,
       /npm install --global --omit=dev --no-audit --no-fund \/opt\/tollgate\/appliance\.tgz/,
@@ -94,24 +95,25 @@ describe("user data renderer", () => {
     assert.doesNotMatch(ud, /ssh/i);
   });
 
-  it("builds the appliance argv with the health port and rules only when delivered", () => {
+  it("builds the appliance argv: health port, rules only when delivered, idle timeout matching the listener", () => {
     assert.deepStrictEqual(applianceArgv(base), [
       "/usr/bin/tollgate",
       "run",
-      "--health-port",
+      "--port",
       "8080",
       "--rules",
-      "/etc/tollgate/tollgate.rules",
+      "/etc/tollgate/tollgate.yaml",
+      "--idle",
+      "350",
     ]);
-    assert.deepStrictEqual(applianceArgv({ ...base, rulesKey: undefined }), [
-      "/usr/bin/tollgate",
-      "run",
-      "--health-port",
-      "8080",
-    ]);
+    // No rules delivered, stickiness other than 5-tuple (no listener idle timeout to match).
+    assert.deepStrictEqual(
+      applianceArgv({ ...base, rulesKey: undefined, tcpIdleTimeoutSeconds: undefined }),
+      ["/usr/bin/tollgate", "run", "--port", "8080"],
+    );
     assert.match(
       renderUnit(base),
-      /^ExecStart=\/usr\/bin\/tollgate run --health-port 8080 --rules \/etc\/tollgate\/tollgate\.rules$/m,
+      /^ExecStart=\/usr\/bin\/tollgate run --port 8080 --rules \/etc\/tollgate\/tollgate\.yaml --idle 350$/m,
     );
   });
 

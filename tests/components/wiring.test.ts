@@ -262,7 +262,7 @@ describe("component wiring under mocks", function () {
         const userData = Buffer.from(lt.inputs.userData as string, "base64").toString("utf8");
         const pkg = objects.find((o) => String(o.inputs.key).startsWith("appliance/"))!;
         assert.ok(userData.includes(`s3://${bucket.id}/${pkg.inputs.key}`));
-        assert.strictEqual(userData.includes("/etc/tollgate/tollgate.rules"), rules !== undefined);
+        assert.strictEqual(userData.includes("/etc/tollgate/tollgate.yaml"), rules !== undefined);
         assert.strictEqual(
           userData,
           renderUserData({
@@ -277,6 +277,9 @@ describe("component wiring under mocks", function () {
               ? String(objects.find((o) => String(o.inputs.key).startsWith("rules/"))!.inputs.key)
               : undefined,
             healthPort: 8080,
+            tcpIdleTimeoutSeconds:
+              (EXAMPLE_CONFIGS[name]!.inspection as { tcpIdleTimeoutSeconds?: number } | undefined)
+                ?.tcpIdleTimeoutSeconds ?? 350,
             logGroupName: String(logGroup.inputs.name),
             extraApplianceArgs: [],
           }),

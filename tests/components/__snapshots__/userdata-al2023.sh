@@ -35,8 +35,8 @@ Wants=network-online.target
 [Service]
 Type=simple
 Environment=AWS_REGION=us-east-1
-Environment=TOLLGATE_LOG_GROUP=/tollgate/tollgate-inspection/appliance
-ExecStart=/usr/bin/tollgate run --health-port 8080 --log-level debug
+Environment=TOLLGATE_LOG_GROUP=/tollgate/dev/tollgate-inspection/appliance
+ExecStart=/usr/bin/tollgate run --port 8080 --idle 350 --log-level debug
 Restart=always
 RestartSec=2
 LimitNOFILE=1048576

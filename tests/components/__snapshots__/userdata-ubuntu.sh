@@ -22,7 +22,7 @@ npm install --global --omit=dev --no-audit --no-fund /opt/tollgate/appliance.tgz
 npm --prefix "$(npm root --global)/@tollgate/appliance" run --if-present build:native
 
 # 3. The rules file
-aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/rules/7d450ce91f7ad34d/tollgate.rules /etc/tollgate/tollgate.rules
+aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/rules/7d450ce91f7ad34d/tollgate.yaml /etc/tollgate/tollgate.yaml
 
 # 4. systemd unit tollgate-appliance.service
 cat > /etc/systemd/system/tollgate-appliance.service <<'UNIT'
@@ -34,8 +34,8 @@ Wants=network-online.target
 [Service]
 Type=simple
 Environment=AWS_REGION=us-east-1
-Environment=TOLLGATE_LOG_GROUP=/tollgate/tollgate-inspection/appliance
-ExecStart=/usr/bin/tollgate run --health-port 8080 --rules /etc/tollgate/tollgate.rules
+Environment=TOLLGATE_LOG_GROUP=/tollgate/dev/tollgate-inspection/appliance
+ExecStart=/usr/bin/tollgate run --port 8080 --rules /etc/tollgate/tollgate.yaml --idle 350
 Restart=always
 RestartSec=2
 LimitNOFILE=1048576
