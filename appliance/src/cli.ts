@@ -39,12 +39,9 @@ function version(): string {
   }
 }
 
-/** Loads daemon/index.ts lazily (it pulls in the native addon). */
+/** Loads daemon/index.ts lazily (it pulls in the native addon, not needed by other commands). */
 async function loadStartDaemon(): Promise<StartDaemon> {
-  const specifier = "./daemon/index";
-  const mod = (await import(specifier)) as { startDaemon?: StartDaemon };
-  if (typeof mod.startDaemon !== "function")
-    throw new Error("daemon/index does not export startDaemon(config, { logger })");
+  const mod = await import("./daemon/index");
   return mod.startDaemon;
 }
 
