@@ -51,6 +51,10 @@ export async function runPlan(
       "write the captured deployment (pulumi stack export shape) instead of the hops",
     )
     .option("-o, --out <file>", "write the output to a file instead of stdout")
+    .option(
+      "--check",
+      "exit 3 when any path skips inspection, leaves its AZ or is not delivered (for CI)",
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
   try {
@@ -59,18 +63,32 @@ export async function runPlan(
     const code = (e as { exitCode?: number }).exitCode;
     return code === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ config: string; stack: string; json?: boolean; out?: string }>();
+  const opts = program.opts<{
+    config: string;
+    stack: string;
+    json?: boolean;
+    out?: string;
+    check?: boolean;
+  }>();
   try {
     const config = readStackConfig(opts.config);
     const dep = await captureStack({ config, stack: opts.stack });
+    const paths = followThePacket(dep);
+    const bad = paths.filter((p) => !p.inspected || !p.sameAz || !p.delivered);
     const text = opts.json
       ? JSON.stringify(dep, null, 2) + "\n"
-      : header(dep.deployment.resources.length, opts.config) + renderPaths(followThePacket(dep));
+      : header(dep.deployment.resources.length, opts.config) +
+        renderPaths(paths) +
+        summary(paths.length, bad.length);
     if (opts.out) {
       fs.writeFileSync(opts.out, text);
       err.write(`wrote ${opts.out} (${dep.deployment.resources.length} resources)\n`);
     } else {
       out.write(text);
+    }
+    if (opts.check && bad.length > 0) {
+      err.write(`plan: ${bad.length} of ${paths.length} paths are not inspected in their own AZ\n`);
+      return 3;
     }
     return 0;
   } catch (e) {
@@ -80,6 +98,12 @@ export async function runPlan(
     }
     throw e;
   }
+}
+
+function summary(total: number, bad: number): string {
+  return bad === 0
+    ? `\n${total} paths: every one inspected by the GWLB endpoint of its own AZ and delivered.\n`
+    : `\n${total} paths: ${bad} NOT inspected in their own AZ or not delivered (see above).\n`;
 }
 
 function header(count: number, file: string): string {

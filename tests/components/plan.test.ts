@@ -42,6 +42,12 @@ describe("npm run plan", function () {
     }
     assert.strictEqual((r.out.match(/inspected, same AZ/g) ?? []).length, 4);
     assert.doesNotMatch(r.out, /NOT INSPECTED|NOT DELIVERED|!!/);
+    assert.match(
+      r.out,
+      /\n4 paths: every one inspected by the GWLB endpoint of its own AZ and delivered\.\n$/,
+    );
+    const checked = await plan(["--config", path.join(ROOT, "Pulumi.dev.yaml"), "--check"]);
+    assert.strictEqual(checked.code, 0);
   });
 
   it("--json writes the deployment to stdout, --out to a file", async () => {
