@@ -81,12 +81,20 @@ describe("tollgate-policy check (CLI)", function () {
     assert.equal(r.code, 1);
     const j = JSON.parse(r.out) as {
       summary: { mandatory: number };
-      violations: { policy: string; path: string[]; resourceName?: string }[];
+      violations: {
+        policy: string;
+        path: string[];
+        resourceName?: string;
+        url?: string;
+        remediation?: string;
+      }[];
     };
     assert.ok(j.summary.mandatory > 0);
     const walk = j.violations.find((v) => v.policy === "tollgate-routing-follow-the-packet");
     assert.equal(walk?.resourceName, "tollgate-ns-workload-us-east-1a");
     assert.ok((walk?.path.length ?? 0) >= 3);
+    assert.match(walk?.url ?? "", /^https:\/\/docs\.aws\.amazon\.com\//);
+    assert.ok((walk?.remediation ?? "").length > 0);
   });
 
   it("reads `pulumi preview --json` output (steps[].newState)", async () => {

@@ -21,7 +21,8 @@ export const routingAzCoverage = topologyPolicy(
     const missing = new Map<string, SubnetNode[]>();
     const covered = new Map<string, Set<string>>();
     for (const s of inspectedSubnets(t)) {
-      if (!s.az) continue;
+      // An endpoint whose AZ is unknown could be the one covering this AZ: do not guess.
+      if (!s.az || s.vpc.endpoints.some((e) => e.az === undefined)) continue;
       let azs = covered.get(s.vpc.key);
       if (!azs) {
         azs = new Set(s.vpc.endpoints.map((e) => e.az).filter((a): a is string => a !== undefined));

@@ -66,6 +66,7 @@ export function formatText(r: Report): string {
 
 export function formatJson(r: Report): string {
   const c = counts(r.result.violations);
+  const meta = new Map(r.policies.map((p) => [p.name, p]));
   return JSON.stringify(
     {
       source: r.source,
@@ -76,6 +77,9 @@ export function formatJson(r: Report): string {
         policy: v.policyName,
         enforcementLevel: v.enforcementLevel,
         severity: v.severity,
+        description: v.description,
+        remediation: meta.get(v.policyName)?.remediationSteps,
+        url: meta.get(v.policyName)?.url,
         urn: v.urn,
         resourceName: v.resourceName,
         resourceType: v.resourceType,
