@@ -253,7 +253,8 @@ export function buildFleet(
         propagateAtLaunch: true,
       })),
     },
-    p,
+    // Target tracking owns the desired capacity after creation; a deploy must not reset it.
+    { parent, ignoreChanges: ["desiredCapacity"] },
   );
   new aws.autoscaling.Policy(
     `${name}-appliance-scaling`,
