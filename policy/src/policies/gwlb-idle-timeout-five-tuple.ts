@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy/policy";
-import { StackIndex } from "../model/topology";
+import { topologyOf } from "../model/topology";
 import { T } from "../model/types";
 import { arr, bag, bool, num, str } from "../model/values";
 import { AWS_DOCS } from "./common";
@@ -20,7 +20,7 @@ export const gwlbIdleTimeoutFiveTuple: StackValidationPolicy = {
     "Either drop tcpIdleTimeoutSeconds from the listener (350 s default) or disable stickiness on the target group (5-tuple).",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
-    const index = new StackIndex(args.resources);
+    const index = topologyOf(args.resources).index; // the run's shared index
     for (const l of args.resources) {
       if (l.type !== T.listener) continue;
       const p = bag(l.props);

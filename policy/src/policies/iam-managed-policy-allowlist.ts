@@ -1,5 +1,5 @@
 import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy/policy";
-import { StackIndex } from "../model/topology";
+import { topologyOf } from "../model/topology";
 import { T } from "../model/types";
 import { arr, bag, str } from "../model/values";
 import { AWS_DOCS } from "./common";
@@ -51,7 +51,7 @@ export const iamManagedPolicyAllowlist: StackValidationPolicy = {
       allowStackPolicies?: boolean;
     }>();
     const allow = cfg.allowedManagedPolicies ?? DEFAULT_MANAGED_POLICIES;
-    const index = new StackIndex(args.resources);
+    const index = topologyOf(args.resources).index; // the run's shared index
     const check = (r: PolicyResource, prop: string, value: unknown, what: string): void => {
       if (cfg.allowStackPolicies !== false && index.ref(r, prop, value, [T.policy])) return;
       const arn = str(value);
