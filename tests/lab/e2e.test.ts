@@ -127,6 +127,7 @@ describe("lab end to end (root, network namespaces)", function () {
       const r = await session(prefix, DEFAULT_RULES_FILE, "tollgate");
       assert.equal(r.error, undefined);
       expectPass(r, "http");
+      expectPass(r, "http6");
       expectPass(r, "udp-echo");
       const blocked = r.demo!.steps.filter((s) => s.id.startsWith("blocked-"));
       assert.ok(blocked.length >= 1, "the lab rules block at least one port");

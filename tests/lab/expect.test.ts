@@ -103,6 +103,27 @@ rules:
     assert.equal(expectVerdict(e, tcp(81)).verdict, "allow");
   });
 
+  it("evaluates IPv6 probes: family, ICMPv6 types, IPv6 CIDRs", () => {
+    const e = rules(`version: 1
+defaults: { policy: drop }
+rules:
+  - { action: allow, family: ipv4, proto: tcp, ports: 80 }
+  - { action: allow, proto: tcp, dst: 2001:db8:100::/64, ports: 443 }
+  - { action: allow, proto: icmpv6, icmpType: echo-request }
+`);
+    const v6 = { family: 6 as const, src: "fd00:10:1::10", dst: "2001:db8:100::10" };
+    assert.equal(
+      expectVerdict(e, { ...v6, proto: "tcp", port: 80 }).verdict,
+      "drop",
+      "ipv4-only rule",
+    );
+    assert.equal(expectVerdict(e, { ...v6, proto: "tcp", port: 443 }).verdict, "allow");
+    assert.equal(expectVerdict(e, { ...v6, proto: "icmp", icmpType: 128 }).verdict, "allow");
+    assert.equal(expectVerdict(e, { ...ping }).verdict, "drop", "ICMPv4 echo is not ICMPv6");
+    const off = rules(`version: 1\ndefaults: { ipv6: false, policy: drop }\n`);
+    assert.equal(expectVerdict(off, { ...v6, proto: "tcp", port: 80 }).verdict, "unknown");
+  });
+
   it("says unknown where it cannot decide from outside", () => {
     const e = rules(`version: 1
 defaults: { policy: allow }

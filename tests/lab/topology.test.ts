@@ -71,8 +71,9 @@ describe("lab topology plan", () => {
     const cmds = setupSteps(t).flatMap((s) => s.commands);
     for (const argv of cmds) {
       assert.equal(argv[0], "ip", argv.join(" "));
+      const opts = argv[1] === "-6" ? argv.slice(2) : argv.slice(1);
       const inNs =
-        argv[1] === "-n" || argv[1] === "netns" || (argv[2] === "add" && argv.includes("netns"));
+        opts[0] === "-n" || opts[0] === "netns" || (opts[1] === "add" && argv.includes("netns"));
       assert.ok(inNs, `runs in the host namespace: ${argv.join(" ")}`);
     }
     // veth creation names the namespace of both ends.
@@ -107,6 +108,15 @@ describe("lab topology plan", () => {
     assert.ok(
       cmds.some((a) => a.join(" ") === "ip -n tgl5-gwlb rule add pref 101 iif i0 lookup 100"),
     );
+  });
+
+  it("gives the client and internet links IPv6 too, without DAD delay", () => {
+    const t = planTopology({ prefix: "tgl5" });
+    const cmds = setupSteps(t).flatMap((s) => s.commands.map((a) => a.join(" ")));
+    assert.ok(cmds.includes("ip -n tgl5-client addr add fd00:10:1::10/64 dev eth0 nodad"));
+    assert.ok(cmds.includes("ip -6 -n tgl5-client route replace default via fd00:10:1::1"));
+    assert.ok(cmds.includes("ip -6 -n tgl5-inet route replace fd00:10:1::/64 via 2001:db8:100::1"));
+    assert.ok(cmds.includes("ip netns exec tgl5-gwlb sysctl -qw net.ipv6.conf.all.forwarding=1"));
   });
 
   it("deletes namespaces by name", () => {

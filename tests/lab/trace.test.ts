@@ -150,10 +150,7 @@ describe("lab follow-the-packet trace", () => {
     );
     assert.match(text, /app1 10\.10\.100\.11: unhealthy \(ECONNREFUSED\)/);
     assert.match(text, /app1 +daemon not running/);
-    assert.match(
-      text,
-      /app2 +\/metrics: tollgate_rx_packets_total 8; tollgate_drops_total 1 \(BAD_OPTLEN=1\)/,
-    );
+    assert.match(text, /app2 +\/metrics: rx_packets 8; drops 1 \(BAD_OPTLEN=1\)/);
     assert.match(text, /p-client: eth0 rx 5\/tx 6 \(dropped 0\/1\)/);
     assert.match(text, /server +http\/80 1/);
   });
@@ -167,8 +164,13 @@ describe("lab follow-the-packet trace", () => {
     assert.equal(total(s, "zzz"), undefined);
     assert.deepEqual(s[0]!.labels, { r: "x", q: "1" });
     assert.deepEqual(
-      summarizeMetrics(parsePrometheus("process_cpu 1\nfoo_packets_total 2\nfoo_bucket 3\n")),
-      ["foo_packets_total 2"],
+      summarizeMetrics(
+        parsePrometheus(
+          "process_cpu 1\ntollgate_process_resident_memory_bytes 9\ntollgate_nodejs_heap_size_used_bytes 3\n" +
+            "tollgate_geneve_rx_datagrams_total 2\ntollgate_geneve_rx_bytes_total 99\nfoo_bucket 3\n",
+        ),
+      ),
+      ["geneve_rx_datagrams 2"],
     );
   });
 });

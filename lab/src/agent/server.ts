@@ -4,6 +4,7 @@ import * as net from "node:net";
 
 /** The internet namespace's server: HTTP, TCP and UDP echo, and plain listeners on extra ports. */
 export interface ServerConfig {
+  /** Ignored address family aside, the server listens on every address, IPv4 and IPv6. */
   readonly address: string;
   /** Defaults to 80. */
   readonly httpPort: number;
@@ -30,7 +31,8 @@ export class LabServer {
 
   constructor(private readonly config: ServerConfig) {}
 
-  private hit(service: string, peer: string | undefined): void {
+  private hit(service: string, rawPeer: string | undefined): void {
+    const peer = plainAddress(rawPeer);
     const s = (this.stats[service] ??= { count: 0, peers: [] });
     s.count++;
     if (peer && !s.peers.includes(peer) && s.peers.length < 20) s.peers.push(peer);
@@ -40,7 +42,9 @@ export class LabServer {
     const c = this.config;
     const httpServer = http.createServer((req, res) => {
       this.hit(`http/${c.httpPort}`, req.socket.remoteAddress);
-      const body = `hello from the tollgate lab internet server (you are ${req.socket.remoteAddress}:${req.socket.remotePort})\n`;
+      const peer = plainAddress(req.socket.remoteAddress);
+      const shown = peer?.includes(":") ? `[${peer}]` : peer;
+      const body = `hello from the tollgate lab internet server (you are ${shown}:${req.socket.remotePort})\n`;
       res.writeHead(200, { "content-type": "text/plain", "x-tollgate-lab": "internet" });
       res.end(req.method === "HEAD" ? undefined : body);
     });
@@ -71,24 +75,32 @@ export class LabServer {
     this.closers.push(() => server.close());
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, this.config.address, () => resolve());
+      // "::" is dual-stack: IPv4 clients appear as ::ffff:a.b.c.d (shown plain).
+      server.listen(port, "::", () => resolve());
     });
   }
 
-  private bindUdp(port: number, reply: (msg: Buffer) => Buffer): Promise<void> {
-    const sock = dgram.createSocket("udp4");
-    this.closers.push(() => sock.close());
-    sock.on("message", (msg, rinfo) => {
-      this.hit(`udp/${port}`, rinfo.address);
-      sock.send(reply(msg), rinfo.port, rinfo.address);
-    });
-    return new Promise((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(port, this.config.address, () => resolve());
-    });
+  private async bindUdp(port: number, reply: (msg: Buffer) => Buffer): Promise<void> {
+    for (const type of ["udp4", "udp6"] as const) {
+      const sock = dgram.createSocket({ type, ipv6Only: type === "udp6" });
+      this.closers.push(() => sock.close());
+      sock.on("message", (msg, rinfo) => {
+        this.hit(`udp/${port}`, rinfo.address);
+        sock.send(reply(msg), rinfo.port, rinfo.address);
+      });
+      await new Promise<void>((resolve, reject) => {
+        sock.once("error", reject);
+        sock.bind(port, type === "udp4" ? "0.0.0.0" : "::", () => resolve());
+      });
+    }
   }
 
   close(): void {
     for (const c of this.closers) c();
   }
+}
+
+/** "::ffff:10.10.1.10" -> "10.10.1.10" (IPv4 clients of a dual-stack socket). */
+export function plainAddress(a: string | undefined): string | undefined {
+  return a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
 }

@@ -13,12 +13,15 @@ import type { Rule } from "@tollgate/appliance/dist/rules/schema";
 export type Verdict = "allow" | "drop" | "reject" | "unknown";
 
 export interface ProbeSpec {
+  /** Defaults to 4. */
+  readonly family?: 4 | 6;
+  /** "icmp" is ICMPv6 for family 6. */
   readonly proto: "tcp" | "udp" | "icmp";
   readonly src: string;
   readonly dst: string;
   /** Destination port (tcp/udp). */
   readonly port?: number;
-  /** ICMP type (8 = echo-request). */
+  /** ICMP type (8 = echo-request; ICMPv6: 128). */
   readonly icmpType?: number;
 }
 
@@ -30,6 +33,8 @@ export interface Expectation {
 
 export interface EffectiveRules {
   readonly mode: string;
+  /** `defaults.ipv6` (true unless the file turns IPv6 filtering off). */
+  readonly ipv6: boolean;
   readonly policy: "allow" | "drop" | "reject";
   readonly established: boolean;
   readonly protectedCidrs: readonly string[];
@@ -54,6 +59,7 @@ export function effectiveRules(loaded: LoadedRules, gwi: string): EffectiveRules
   const global = inherit ? (f.rules ?? []).map((rule, i) => ({ rule, where: `rules[${i}]` })) : [];
   return {
     mode: s?.mode ?? d.mode ?? "inspect",
+    ipv6: d.ipv6 ?? true,
     policy: s?.policy ?? d.policy ?? "allow",
     established: s?.established ?? d.established ?? true,
     protectedCidrs: s?.protected ?? d.protected ?? [],
@@ -82,6 +88,14 @@ const ICMP_TYPES: Record<string, number> = {
   "parameter-problem": 12,
   "timestamp-request": 13,
   "timestamp-reply": 14,
+};
+const ICMP6_TYPES: Record<string, number> = {
+  "destination-unreachable": 1,
+  "packet-too-big": 2,
+  "time-exceeded": 3,
+  "parameter-problem": 4,
+  "echo-request": 128,
+  "echo-reply": 129,
 };
 
 type Match = boolean | "unknown";
@@ -138,11 +152,16 @@ function matchPorts(
   return false;
 }
 
-function matchIcmp(type: number | undefined, items: ReadonlyArray<string | number>): Match {
+function matchIcmp(
+  type: number | undefined,
+  items: ReadonlyArray<string | number>,
+  v6: boolean,
+): Match {
   if (items.length === 0) return true;
   if (type === undefined) return false;
+  const names = v6 ? ICMP6_TYPES : ICMP_TYPES;
   for (const it of items) {
-    const t = typeof it === "number" ? it : (ICMP_TYPES[it] ?? Number(it.split("/")[0]));
+    const t = typeof it === "number" ? it : (names[it] ?? Number(it.split("/")[0]));
     if (Number.isNaN(t)) return "unknown";
     if (t === type) return true;
   }
@@ -152,16 +171,17 @@ function matchIcmp(type: number | undefined, items: ReadonlyArray<string | numbe
 /** Does `rule` match the first packet of `p`? */
 export function ruleMatches(rule: Rule, p: ProbeSpec, e: EffectiveRules): Match {
   const results: Match[] = [];
-  if (rule.family === "ipv6") return false;
+  const v6 = p.family === 6;
+  if (rule.family === (v6 ? "ipv4" : "ipv6")) return false;
   if (rule.proto !== undefined && rule.proto !== "all") {
     const n = typeof rule.proto === "number" ? rule.proto : PROTO_NUMBERS[rule.proto];
-    if (n !== PROTO_NUMBERS[p.proto]) return false;
+    if (n !== PROTO_NUMBERS[p.proto === "icmp" && v6 ? "icmpv6" : p.proto]) return false;
   }
   results.push(matchAddrs(p.src, list(rule.src), e));
   results.push(matchAddrs(p.dst, list(rule.dst), e));
   results.push(matchPorts(p.port, list(rule.ports), e));
   if (rule.sourcePorts !== undefined) results.push("unknown");
-  results.push(matchIcmp(p.icmpType, list(rule.icmpType)));
+  results.push(matchIcmp(p.icmpType, list(rule.icmpType), v6));
   if (rule.state !== undefined && !rule.state.includes("new")) return false;
   if (rule.direction === "out" || rule.direction === "in") {
     const side = rule.direction === "out" ? p.src : p.dst;
@@ -178,8 +198,12 @@ function label(where: string, rule: Rule): string {
 
 /** First-match evaluation of a new connection against the effective rules. */
 export function expectVerdict(e: EffectiveRules, p: ProbeSpec): Expectation {
-  if (e.mode === "passthrough")
+  if (e.mode === "passthrough") {
     return { verdict: "allow", because: "passthrough mode (no filtering)" };
+  }
+  if (p.family === 6 && !e.ipv6) {
+    return { verdict: "unknown", because: "defaults.ipv6 is false (IPv6 is not filtered)" };
+  }
   for (const { rule, where } of e.rules) {
     const m = ruleMatches(rule, p, e);
     if (m === false) continue;

@@ -92,6 +92,7 @@ export function judgeUdp(x: Expectation, r: UdpResult, serverCount: number): Jud
   }
 }
 
+/** `clientAddress` as the server prints it: "10.10.1.10" or "[fd00:10:1::10]". */
 export function judgeHttp(x: Expectation, r: HttpResult, clientAddress: string): Judgement {
   const observed = r.ok ? `HTTP ${r.status} in ${r.ms} ms` : `failed: ${r.error}`;
   switch (x.verdict) {

@@ -143,6 +143,40 @@ export async function runDemo(
     },
   );
 
+  const http6X = expectVerdict(rules, {
+    ...spec("tcp", SERVER_HTTP_PORT),
+    family: 6,
+    src: t.client.address6,
+    dst: t.server.address6,
+  });
+  await step(
+    "http6",
+    `HTTP GET http://[${t.server.address6}]/ (inner IPv6 in GENEVE over IPv4) - ${verdictText(http6X)}`,
+    async () => {
+      const r = await probe<HttpResult>(lab, {
+        kind: "http",
+        url: `http://[${t.server.address6}]/`,
+        timeoutMs: 3000,
+      });
+      return {
+        ...judgeHttp(http6X, r, `[${t.client.address6}]`),
+        ...(r.localPort
+          ? {
+              trace: {
+                title: "HTTP GET over IPv6",
+                protocol: 6,
+                clientPort: r.localPort,
+                serverPort: SERVER_HTTP_PORT,
+                verdict: verdictText(http6X),
+                client: t.client.address6,
+                server: t.server.address6,
+              },
+            }
+          : {}),
+      };
+    },
+  );
+
   const udpX = expectVerdict(rules, spec("udp", SERVER_ECHO_PORT));
   await step(
     "udp-echo",

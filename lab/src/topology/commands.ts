@@ -12,7 +12,15 @@ function sysctlArgv(s: Sysctl): Argv {
 }
 
 function routeArgv(r: Route): Argv {
-  const argv = ["ip", "-n", r.ns, "route", "replace", r.destination];
+  const argv = [
+    "ip",
+    ...(r.family === 6 ? ["-6"] : []),
+    "-n",
+    r.ns,
+    "route",
+    "replace",
+    r.destination,
+  ];
   if (r.via) argv.push("via", r.via);
   if (r.dev) argv.push("dev", r.dev);
   if (r.table !== undefined) argv.push("table", String(r.table));
@@ -22,6 +30,7 @@ function routeArgv(r: Route): Argv {
 function ruleArgv(r: PolicyRule): Argv {
   return [
     "ip",
+    ...(r.family === 6 ? ["-6"] : []),
     "-n",
     r.ns,
     "rule",
@@ -89,6 +98,10 @@ export function setupSteps(t: LabTopology): CommandStep[] {
           [l.a, l.b].flatMap((side) => [
             ...(side.address
               ? [["ip", "-n", side.ns, "addr", "add", side.address, "dev", side.ifname]]
+              : []),
+            // nodad: usable at once, no duplicate address detection delay.
+            ...(side.address6
+              ? [["ip", "-n", side.ns, "addr", "add", side.address6, "dev", side.ifname, "nodad"]]
               : []),
             ["ip", "-n", side.ns, "link", "set", side.ifname, "up"],
           ]),

@@ -6,7 +6,8 @@
  *                         │
  *                         └──(i0/eth0)── internet
  *
- * The client's default route points at the GWLB endpoint address in the gwlb namespace; the
+ * Both IPv4 and IPv6 (GWLB carries inner IPv6 in GENEVE over IPv4). The client's default
+ * route points at the GWLB endpoint address in the gwlb namespace; the
  * internet namespace routes the client subnet back to the same address (an IGW edge route
  * table). In the gwlb namespace, everything arriving from the client or internet link is
  * policy-routed into the emulator's tun device, which plays the endpoint and the load balancer.
@@ -36,6 +37,8 @@ export interface NamespaceIf {
   readonly ifname: string;
   /** Address with prefix length, e.g. "10.10.1.10/24"; undefined for bridge ports. */
   readonly address?: string;
+  /** IPv6 address with prefix length (client and internet links: inner IPv6 traffic). */
+  readonly address6?: string;
   readonly mtu: number;
 }
 
@@ -54,6 +57,8 @@ export interface Bridge {
 
 export interface Route {
   readonly ns: string;
+  /** Defaults to 4. */
+  readonly family?: 4 | 6;
   readonly destination: string;
   readonly via?: string;
   readonly dev?: string;
@@ -62,6 +67,8 @@ export interface Route {
 
 export interface PolicyRule {
   readonly ns: string;
+  /** Defaults to 4. */
+  readonly family?: 4 | 6;
   readonly iif: string;
   readonly table: number;
   readonly priority: number;
@@ -91,13 +98,20 @@ export interface LabTopology {
     readonly internet: string;
     readonly appliances: readonly string[];
   };
-  readonly client: { readonly address: string; readonly subnet: string };
-  readonly server: { readonly address: string; readonly subnet: string };
+  readonly client: {
+    readonly address: string;
+    readonly subnet: string;
+    readonly address6: string;
+    readonly subnet6: string;
+  };
+  readonly server: { readonly address: string; readonly subnet: string; readonly address6: string };
   readonly gwlb: {
     /** The GWLB endpoint's address as the client sees it (its default gateway). */
     readonly endpointAddress: string;
     /** The edge address the internet namespace routes the client subnet to. */
     readonly edgeAddress: string;
+    readonly endpointAddress6: string;
+    readonly edgeAddress6: string;
     /** The load balancer's address on the appliance network: source of GENEVE and health checks. */
     readonly address: string;
     /** tun device the emulator opens: client and internet traffic is policy-routed into it. */
@@ -173,12 +187,36 @@ export function planTopology(args: LabTopologyArgs = {}): LabTopology {
 
   const links: VethLink[] = [
     {
-      a: { ns: ns.client, ifname: "eth0", address: "10.10.1.10/24", mtu: EDGE_MTU },
-      b: { ns: ns.gwlb, ifname: "c0", address: "10.10.1.1/24", mtu: EDGE_MTU },
+      a: {
+        ns: ns.client,
+        ifname: "eth0",
+        address: "10.10.1.10/24",
+        address6: "fd00:10:1::10/64",
+        mtu: EDGE_MTU,
+      },
+      b: {
+        ns: ns.gwlb,
+        ifname: "c0",
+        address: "10.10.1.1/24",
+        address6: "fd00:10:1::1/64",
+        mtu: EDGE_MTU,
+      },
     },
     {
-      a: { ns: ns.internet, ifname: "eth0", address: "198.51.100.10/24", mtu: EDGE_MTU },
-      b: { ns: ns.gwlb, ifname: "i0", address: "198.51.100.1/24", mtu: EDGE_MTU },
+      a: {
+        ns: ns.internet,
+        ifname: "eth0",
+        address: "198.51.100.10/24",
+        address6: "2001:db8:100::10/64",
+        mtu: EDGE_MTU,
+      },
+      b: {
+        ns: ns.gwlb,
+        ifname: "i0",
+        address: "198.51.100.1/24",
+        address6: "2001:db8:100::1/64",
+        mtu: EDGE_MTU,
+      },
     },
     ...appliances.map((app, i) => ({
       a: { ns: app.ns, ifname: "eth0", address: `${app.address}/24`, mtu: TARGET_MTU },
@@ -199,6 +237,8 @@ export function planTopology(args: LabTopologyArgs = {}): LabTopology {
     { ns: ns.client, destination: "default", via: "10.10.1.1" },
     // IGW edge route table: the client subnet goes back through the GWLB endpoint.
     { ns: ns.internet, destination: "10.10.1.0/24", via: "198.51.100.1" },
+    { ns: ns.client, family: 6, destination: "default", via: "fd00:10:1::1" },
+    { ns: ns.internet, family: 6, destination: "fd00:10:1::/64", via: "2001:db8:100::1" },
   ];
 
   const all = [ns.client, ns.gwlb, ns.internet, ...ns.appliances];
@@ -207,7 +247,10 @@ export function planTopology(args: LabTopologyArgs = {}): LabTopology {
       { ns: n, key: "net.ipv4.conf.all.rp_filter", value: "0" },
       { ns: n, key: "net.ipv4.conf.default.rp_filter", value: "0" },
     ]),
-    ...[ns.gwlb, ...ns.appliances].map((n) => ({ ns: n, key: "net.ipv4.ip_forward", value: "1" })),
+    ...[ns.gwlb, ...ns.appliances].flatMap((n) => [
+      { ns: n, key: "net.ipv4.ip_forward", value: "1" },
+      { ns: n, key: "net.ipv6.conf.all.forwarding", value: "1" },
+    ]),
     ...["c0", "i0", "br0"].map((i) => ({
       ns: ns.gwlb,
       key: `net.ipv4.conf.${i}.rp_filter`,
@@ -221,11 +264,18 @@ export function planTopology(args: LabTopologyArgs = {}): LabTopology {
     prefix,
     stateDir,
     namespaces: ns,
-    client: { address: "10.10.1.10", subnet: "10.10.1.0/24" },
-    server: { address: "198.51.100.10", subnet: "198.51.100.0/24" },
+    client: {
+      address: "10.10.1.10",
+      subnet: "10.10.1.0/24",
+      address6: "fd00:10:1::10",
+      subnet6: "fd00:10:1::/64",
+    },
+    server: { address: "198.51.100.10", subnet: "198.51.100.0/24", address6: "2001:db8:100::10" },
     gwlb: {
       endpointAddress: "10.10.1.1",
       edgeAddress: "198.51.100.1",
+      endpointAddress6: "fd00:10:1::1",
+      edgeAddress6: "2001:db8:100::1",
       address: "10.10.100.1",
       tun,
       tunMtu: TUN_MTU,
@@ -239,11 +289,17 @@ export function planTopology(args: LabTopologyArgs = {}): LabTopology {
     bridges,
     routes,
     sysctls,
-    tunRoutes: [{ ns: ns.gwlb, destination: "default", dev: tun, table: endpointTable }],
-    tunRules: [
-      { ns: ns.gwlb, iif: "c0", table: endpointTable, priority: 100 },
-      { ns: ns.gwlb, iif: "i0", table: endpointTable, priority: 101 },
-    ],
+    tunRoutes: ([4, 6] as const).map((family) => ({
+      ns: ns.gwlb,
+      family,
+      destination: "default",
+      dev: tun,
+      table: endpointTable,
+    })),
+    tunRules: ([4, 6] as const).flatMap((family) => [
+      { ns: ns.gwlb, family, iif: "c0", table: endpointTable, priority: 100 },
+      { ns: ns.gwlb, family, iif: "i0", table: endpointTable, priority: 101 },
+    ]),
     tunSysctls: [{ ns: ns.gwlb, key: `net.ipv4.conf.${tun}.rp_filter`, value: "0" }],
   };
 }

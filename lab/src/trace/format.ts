@@ -29,6 +29,10 @@ export interface TraceSnapshot {
   readonly edgeAddress: string;
   readonly gwlbAddress: string;
   readonly clientSubnet: string;
+  /** IPv6 counterparts (inner IPv6 flows). */
+  readonly endpointAddress6?: string;
+  readonly edgeAddress6?: string;
+  readonly clientSubnet6?: string;
   readonly tun: string;
   readonly endpointTable: number;
   readonly vpce: string;
@@ -50,6 +54,9 @@ export interface TracedFlow {
   readonly serverPort?: number;
   /** What the rules said and what happened, e.g. "allowed by rules[1]". */
   readonly verdict: string;
+  /** Client and server addresses of the flow; default to the snapshot's IPv4 ones. */
+  readonly client?: string;
+  readonly server?: string;
 }
 
 const PROTO: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6" };
@@ -62,7 +69,7 @@ export function findFlow(s: TraceSnapshot, f: TracedFlow): FlowView | undefined 
   return s.flows.find(
     (x) =>
       x.protocol === f.protocol &&
-      x.src === s.clientAddress &&
+      x.src === (f.client ?? s.clientAddress) &&
       (f.clientPort === undefined || x.srcPort === f.clientPort) &&
       (f.serverPort === undefined || x.dstPort === f.serverPort),
   );
@@ -75,10 +82,17 @@ function pad(label: string): string {
 /** The per-hop path of one flow, with the counters each element reports. Pure. */
 export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[] {
   const flow = findFlow(s, f);
+  const client = f.client ?? s.clientAddress;
+  const server = f.server ?? s.serverAddress;
+  const v6 = client.includes(":");
+  const hp = (a: string, p: number | undefined) => (v6 ? `[${a}]:${p}` : `${a}:${p}`);
   const ports =
     f.clientPort !== undefined
-      ? `${s.clientAddress}:${f.clientPort} -> ${s.serverAddress}:${f.serverPort}`
-      : `${s.clientAddress} -> ${s.serverAddress}`;
+      ? `${hp(client, f.clientPort)} -> ${hp(server, f.serverPort)}`
+      : `${client} -> ${server}`;
+  const endpoint = v6 ? (s.endpointAddress6 ?? "?") : s.endpointAddress;
+  const edge = v6 ? (s.edgeAddress6 ?? "?") : s.edgeAddress;
+  const subnet = v6 ? (s.clientSubnet6 ?? "?") : s.clientSubnet;
   const lines = [
     `Follow the packet: ${f.title} (${protoName(f.protocol)} ${ports}) - ${f.verdict}`,
   ];
@@ -105,14 +119,14 @@ export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[]
         : "the server saw nothing";
   const sent = flow.forward.packets + flow.reverse.packets;
   lines.push(
-    `  1 ${pad("client")} ${s.clientAddress} -> default route via ${s.endpointAddress} (the GWLB endpoint): ${flow.forward.packets} pkt(s)`,
+    `  1 ${pad("client")} ${client} -> default route via ${endpoint} (the GWLB endpoint): ${flow.forward.packets} pkt(s)`,
     `  2 ${pad("gwlb")} ip rule iif c0 -> table ${s.endpointTable} -> ${s.tun}: the emulator reads it as the endpoint`,
     `  3 ${pad("emulator")} ${s.emulator.hashMode} hash -> target ${placement}; flow cookie 0x${flow.cookie}`,
     `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:6081, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) both ways`,
     `  4 ${pad(flow.target)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:6081`,
     `  5 ${pad("emulator")} cookie 0x${flow.cookie} checked, decap -> ${s.tun} -> kernel -> i0: ${flow.returned.packets} pkt(s) returned by appliances`,
-    `  6 ${pad("internet")} ${s.serverAddress}: ${serverText}`,
-    `  7 ${pad("return")} internet routes ${s.clientSubnet} via ${s.edgeAddress} (edge route) -> i0 -> ${s.tun} -> same flow and cookie -> ${flow.target} -> c0 -> client: ${flow.reverse.packets} pkt(s)`,
+    `  6 ${pad("internet")} ${server}: ${serverText}`,
+    `  7 ${pad("return")} internet routes ${subnet} via ${edge} (edge route) -> i0 -> ${s.tun} -> same flow and cookie -> ${flow.target} -> c0 -> client: ${flow.reverse.packets} pkt(s)`,
   );
   return lines;
 }

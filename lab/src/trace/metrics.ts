@@ -31,17 +31,26 @@ export function total(samples: readonly MetricSample[], name: string): number | 
   return hits.length === 0 ? undefined : hits.reduce((n, s) => n + s.value, 0);
 }
 
-const INTERESTING = /(packets|bytes|drops|dropped|flows|endpoints|errors|hook)/;
-const SKIP = /(_bucket|_sum|_count|_created)$|^(process|nodejs)_/;
+/** Packet counts, drops, flows, endpoints, hooks; not bytes, memory or runtime internals. */
+const INTERESTING = /(packets|datagrams|drops|dropped|flow|endpoints|errors|hook)/;
+const SKIP = /(_bucket|_sum|_count|_created)$|(^|_)(process|nodejs)_|memory|heap|_bytes/;
+
+const ORDER = [/datagrams|packets/, /drop/, /endpoint/, /hook/, /flow/, /./];
+
+/** "tollgate_geneve_rx_datagrams_total" -> "geneve_rx_datagrams". */
+function shortName(name: string): string {
+  return name.replace(/^tollgate_/, "").replace(/_total$/, "");
+}
 
 /**
- * One line per interesting metric family (packets, bytes, drops, flows, endpoints, hooks), with
- * non-zero drop reasons spelled out: what the trace shows for each appliance.
+ * One entry per interesting metric family (packets, drops with their non-zero reasons,
+ * endpoints, hooks, flows), in that order: what the trace shows for each appliance.
  */
-export function summarizeMetrics(samples: readonly MetricSample[], max = 12): string[] {
-  const names = [...new Set(samples.map((s) => s.name))].filter(
-    (n) => INTERESTING.test(n) && !SKIP.test(n),
-  );
+export function summarizeMetrics(samples: readonly MetricSample[], max = 20): string[] {
+  const rank = (n: string) => ORDER.findIndex((re) => re.test(n));
+  const names = [...new Set(samples.map((s) => s.name))]
+    .filter((n) => INTERESTING.test(n) && !SKIP.test(n))
+    .sort((a, b) => rank(a) - rank(b));
   const lines: string[] = [];
   for (const name of names.slice(0, max)) {
     const hits = samples.filter((s) => s.name === name);
@@ -50,10 +59,10 @@ export function summarizeMetrics(samples: readonly MetricSample[], max = 12): st
       .filter((s) => s.value > 0 && Object.keys(s.labels).length > 0)
       .map((s) => `${Object.values(s.labels).join("/")}=${s.value}`);
     const detail =
-      /drop/.test(name) && reasons.length > 0 && reasons.length <= 6
+      /drop/.test(name) && reasons.length > 0 && reasons.length <= 8
         ? ` (${reasons.join(", ")})`
         : "";
-    lines.push(`${name} ${sum}${detail}`);
+    lines.push(`${shortName(name)} ${sum}${detail}`);
   }
   return lines;
 }
