@@ -356,12 +356,8 @@ function build(resources: readonly PolicyResource[]): Topology {
   }
 
   // Routes: separate Route resources and inline RouteTable routes.
-  const targetOf = (
-    from: PolicyResource,
-    prop: string,
-    entry: Bag,
-    depsProp: string,
-  ): Target | undefined => {
+  /** The target of a route entry; `inline` routes share the RouteTable's "routes" dependencies. */
+  const targetOf = (from: PolicyResource, entry: Bag, inline: boolean): Target | undefined => {
     const candidates: [string, TargetKind, string[]][] = [
       ["vpcEndpointId", "gwlbe", [T.vpce]],
       ["natGatewayId", "nat", [T.nat]],
@@ -419,7 +415,6 @@ function build(resources: readonly PolicyResource[]): Topology {
         label: literal ? `${kindName(k)} ${literal}` : `${kindName(k)} (unknown during preview)`,
       };
     }
-    void prop;
     return undefined;
   };
   const destOf = (
@@ -460,7 +455,7 @@ function build(resources: readonly PolicyResource[]): Topology {
     const rt = rtOf(r, "routeTableId");
     if (!rt) continue;
     const dest = destOf(r, p, "destinationCidrBlock", "destinationIpv6CidrBlock", false);
-    const target = targetOf(r, "", p, "");
+    const target = targetOf(r, p, false);
     if (!dest || !target) continue;
     rt.routes.push({
       table: rt,
@@ -475,7 +470,7 @@ function build(resources: readonly PolicyResource[]): Topology {
     for (const e of arr(rt.p.routes)) {
       const entry = bag(e);
       const dest = destOf(r, entry, "cidrBlock", "ipv6CidrBlock", true);
-      const target = targetOf(r, "routes", entry, "routes");
+      const target = targetOf(r, entry, true);
       if (!dest || !target) continue;
       rt.routes.push({ table: rt, dest, target, source: rt });
     }
