@@ -372,9 +372,8 @@ function build(resources: readonly PolicyResource[]): Topology {
     ];
     for (const [key, kind, types] of candidates) {
       const raw = unwrap(entry[key]);
-      const depKey = depsProp === "routes" ? "routes" : key;
-      const hasDeps =
-        depsProp !== "routes" && (from.propertyDependencies?.[depKey]?.length ?? 0) > 0;
+      const depKey = inline ? "routes" : key;
+      const hasDeps = !inline && (from.propertyDependencies?.[depKey]?.length ?? 0) > 0;
       const present = (typeof raw === "string" && raw !== "") || hasDeps;
       if (!present) continue;
       const literal = str(raw);
