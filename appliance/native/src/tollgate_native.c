@@ -267,8 +267,8 @@ static napi_value UdpOpen(napi_env env, napi_callback_info info)
     }
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return throw_errno(env, "socket", errno);
+    /* no SO_REUSEADDR: a second daemon on the same port must fail to start, not steal traffic */
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
     set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes);
     set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);

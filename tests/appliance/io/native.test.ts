@@ -1,0 +1,77 @@
+/**
+ * tollgate_native against the real kernel (root; run in a namespace created for the test): tun
+ * open/configure/remove, batched tun writes and reads through a tc mirred pass-through, UDP
+ * receive with IP_PKTINFO and truncation flags, raw sends that keep the source port and carry a
+ * valid UDP checksum, libuv readiness, argument checks.
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import { rootTierUnavailable } from "../integration/netns";
+
+describe("tollgate_native addon (root, network namespace)", function () {
+  this.timeout(20000);
+  const ns = `tgc2io${process.pid}`;
+  let r: Record<string, unknown>;
+
+  before(function () {
+    const why =
+      rootTierUnavailable() ??
+      (fs.existsSync(NATIVE_ADDON_PATH) ? undefined : `addon not built (${NATIVE_ADDON_PATH})`);
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    execFileSync("ip", ["netns", "add", ns]);
+    try {
+      const stdout = execFileSync(
+        "ip",
+        ["netns", "exec", ns, process.execPath, path.join(__dirname, "fixtures", "probe.js")],
+        { encoding: "utf8", timeout: 15000 },
+      );
+      r = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    } finally {
+      execFileSync("ip", ["netns", "del", ns]);
+    }
+  });
+
+  it("opens tun interfaces, sets MTU and up, checks names, removes them on close", () => {
+    assert.equal(r.tunName, "tgt-a");
+    assert.equal(r.flagsUp, true);
+    assert.equal(r.mtu, 8500);
+    assert.equal(r.missingFlags, -1);
+    assert.equal(r.longName, "ERR_OUT_OF_RANGE");
+    assert.equal(r.fifteen, "none", "15-character names are valid");
+    assert.notEqual(r.busyName, "none", "cannot take over a non-tun interface");
+    assert.equal(r.removed, true);
+  });
+
+  it("writes and reads batches of packets through a tc mirred pass-through unchanged", () => {
+    assert.equal(r.written, 2);
+    assert.equal(r.read, 2);
+    assert.equal(r.readExact, true);
+    assert.equal(r.readEmpty, 0, "EAGAIN reads as 0 packets");
+    assert.equal(r.writeBadFd, 9, "EBADF reported per packet");
+  });
+
+  it("sends raw UDP from any source port with a valid checksum (odd and even lengths)", () => {
+    assert.equal(r.sent, 2);
+    assert.equal(r.sendRoom, 0, "no room for the headers: not sent");
+    assert.equal(r.received, 2);
+    assert.deepEqual(r.meta0, [19, 0x7f000001, 4444, 0x7f000001]);
+    assert.deepEqual(r.meta1, [20, 0x7f000001, 5555, 0x7f000001]);
+    assert.equal(r.payloadExact, true);
+    assert.equal(r.csumErrors, 0);
+  });
+
+  it("binds with forced buffers, flags truncated datagrams, reports readiness", () => {
+    assert.ok((r.rcvbuf as number) >= 8 << 20, `rcvbuf ${r.rcvbuf}`);
+    assert.equal(r.bindTwice, "EADDRINUSE", "a second daemon cannot take the port");
+    assert.equal(r.truncated, true);
+    assert.equal(r.empty, 0);
+    assert.equal(r.smallBuffer, "ERR_OUT_OF_RANGE");
+    assert.equal(r.watchFired, 1);
+  });
+});
