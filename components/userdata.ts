@@ -1,8 +1,10 @@
-import type { AmiFamily } from "./inspection/fleet-args";
+import type { AmiFamily, Architecture } from "./inspection/fleet-args";
 
 /** Everything the appliance bootstrap script needs; all plain values so rendering stays pure. */
 export interface UserDataInput {
   readonly amiFamily: AmiFamily;
+  /** CPU architecture (picks the CloudWatch agent package). Defaults to `x86_64`. */
+  readonly architecture?: Architecture;
   readonly region: string;
   readonly nodeMajorVersion: number;
   readonly bucket: string;
@@ -25,6 +27,10 @@ export function rulesPath(rulesKey: string): string {
   return `${RULES_DIR}/${rulesKey.split("/").pop() ?? "rules"}`;
 }
 export const PACKAGE_PATH = "/opt/tollgate/appliance.tgz";
+/** The appliance's stdout/stderr; shipped to the log group by the CloudWatch agent. */
+export const APPLIANCE_LOG = "/var/log/tollgate/appliance.log";
+export const BOOTSTRAP_LOG = "/var/log/tollgate-bootstrap.log";
+const CWAGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json";
 export const APPLIANCE_PACKAGE = "@tollgate/appliance";
 
 /** Quotes one word for bash (single quotes, `'` spelled `'\''`). */
@@ -94,6 +100,8 @@ export function renderUnit(input: UserDataInput): string {
     `Environment=AWS_REGION=${systemdQuote(input.region)}`,
     `Environment=TOLLGATE_LOG_GROUP=${systemdQuote(input.logGroupName)}`,
     `ExecStart=${applianceArgv(input).map(systemdQuote).join(" ")}`,
+    `StandardOutput=append:${APPLIANCE_LOG}`,
+    "StandardError=inherit",
     "Restart=always",
     "RestartSec=2",
     "LimitNOFILE=1048576",
@@ -105,6 +113,42 @@ export function renderUnit(input: UserDataInput): string {
     "WantedBy=multi-user.target",
     "",
   ].join("\n");
+}
+
+/** CloudWatch agent configuration: ship the appliance and bootstrap logs to the log group. Pure. */
+export function renderCloudWatchAgentConfig(input: UserDataInput): string {
+  const file = (path: string, stream: string): Record<string, unknown> => ({
+    file_path: path,
+    log_group_name: input.logGroupName,
+    log_stream_name: stream,
+  });
+  return JSON.stringify(
+    {
+      agent: { run_as_user: "root" },
+      logs: {
+        logs_collected: {
+          files: {
+            collect_list: [
+              file(APPLIANCE_LOG, "{instance_id}/appliance"),
+              file(BOOTSTRAP_LOG, "{instance_id}/bootstrap"),
+            ],
+          },
+        },
+      },
+    },
+    null,
+    2,
+  );
+}
+
+function cloudWatchAgentInstall(input: UserDataInput): string[] {
+  if (input.amiFamily === "al2023") return ["dnf install -y amazon-cloudwatch-agent"];
+  const arch = input.architecture === "arm64" ? "arm64" : "amd64";
+  const url = `https://amazoncloudwatch-agent-${input.region}.s3.${input.region}.amazonaws.com/ubuntu/${arch}/latest/amazon-cloudwatch-agent.deb`;
+  return [
+    `curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb ${shellQuote(url)}`,
+    "dpkg -i -E /tmp/amazon-cloudwatch-agent.deb",
+  ];
 }
 
 /**
@@ -119,7 +163,7 @@ export function renderUserData(input: UserDataInput): string {
     "#!/bin/bash",
     "# Tollgate appliance bootstrap. Rendered by components/userdata.ts; do not edit by hand.",
     "set -euo pipefail",
-    "exec > >(tee -a /var/log/tollgate-bootstrap.log) 2>&1",
+    `exec > >(tee -a ${BOOTSTRAP_LOG}) 2>&1`,
     "",
     `# 1. Node.js ${input.nodeMajorVersion} (NodeSource), a C++ toolchain for the native addon, the AWS CLI`,
     ...nodeInstall(input),
@@ -136,7 +180,25 @@ export function renderUserData(input: UserDataInput): string {
       ? s3(input.rulesKey, rulesPath(input.rulesKey))
       : "# (none configured: the appliance starts with its built-in rules)",
     "",
-    `# 4. systemd unit ${SYSTEMD_UNIT}`,
+    "# 4. CloudWatch agent: appliance and bootstrap logs to this stack's log group",
+    ...cloudWatchAgentInstall(input),
+    `cat > ${CWAGENT_CONFIG} <<'CWAGENT'`,
+    renderCloudWatchAgentConfig(input),
+    "CWAGENT",
+    `/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${CWAGENT_CONFIG}`,
+    "install -d -m 0750 /var/log/tollgate",
+    "cat > /etc/logrotate.d/tollgate <<'ROTATE'",
+    `${APPLIANCE_LOG} {`,
+    "  daily",
+    "  rotate 7",
+    "  maxsize 100M",
+    "  compress",
+    "  missingok",
+    "  copytruncate",
+    "}",
+    "ROTATE",
+    "",
+    `# 5. systemd unit ${SYSTEMD_UNIT}`,
     `cat > /etc/systemd/system/${SYSTEMD_UNIT} <<'UNIT'`,
     renderUnit(input).trimEnd(),
     "UNIT",

@@ -169,6 +169,7 @@ export function buildFleet(
     Buffer.from(
       renderUserData({
         amiFamily: fleet.amiFamily,
+        architecture: fleet.architecture,
         region: ctx.region,
         nodeMajorVersion: fleet.nodeMajorVersion,
         bucket,

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   applianceArgv,
+  renderCloudWatchAgentConfig,
   renderUnit,
   renderUserData,
   shellQuote,
@@ -93,6 +94,7 @@ describe("user data renderer", () => {
       "native addon is built before the unit starts",
     );
     assert.doesNotMatch(ud, /ssh/i);
+    assert.ok(Buffer.byteLength(ud) < 16384, "EC2 user data is limited to 16 KB");
   });
 
   it("builds the appliance argv: health port, rules only when delivered, idle timeout matching the listener", () => {
@@ -123,5 +125,35 @@ describe("user data renderer", () => {
     assert.strictEqual(shellQuote("$(rm -rf /)"), "'$(rm -rf /)'");
     assert.strictEqual(systemdQuote("--x"), "--x");
     assert.strictEqual(systemdQuote('a "b" 100% $HOME'), '"a \\"b\\" 100%% $$HOME"');
+  });
+
+  it("ships the appliance and bootstrap logs to the stack's log group with the CloudWatch agent", () => {
+    const cfg = JSON.parse(renderCloudWatchAgentConfig(base)) as {
+      logs: { logs_collected: { files: { collect_list: Record<string, string>[] } } };
+    };
+    assert.deepStrictEqual(cfg.logs.logs_collected.files.collect_list, [
+      {
+        file_path: "/var/log/tollgate/appliance.log",
+        log_group_name: base.logGroupName,
+        log_stream_name: "{instance_id}/appliance",
+      },
+      {
+        file_path: "/var/log/tollgate-bootstrap.log",
+        log_group_name: base.logGroupName,
+        log_stream_name: "{instance_id}/bootstrap",
+      },
+    ]);
+    const ubuntu = renderUserData({ ...base, architecture: "arm64" });
+    assert.ok(
+      ubuntu.includes(
+        "https://amazoncloudwatch-agent-us-east-1.s3.us-east-1.amazonaws.com/ubuntu/arm64/latest/amazon-cloudwatch-agent.deb",
+      ),
+    );
+    assert.match(ubuntu, /amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/);
+    assert.match(
+      renderUserData({ ...base, amiFamily: "al2023" }),
+      /^dnf install -y amazon-cloudwatch-agent$/m,
+    );
+    assert.match(renderUnit(base), /^StandardOutput=append:\/var\/log\/tollgate\/appliance\.log$/m);
   });
 });

@@ -269,6 +269,7 @@ describe("component wiring under mocks", function () {
             amiFamily:
               (EXAMPLE_CONFIGS[name]!.fleet as { amiFamily?: "al2023" } | undefined)?.amiFamily ??
               "ubuntu-22.04",
+            architecture: "x86_64",
             region: String(EXAMPLE_CONFIGS[name]!["aws:region"]),
             nodeMajorVersion: 20,
             bucket: String(bucket.id),

@@ -25,7 +25,47 @@ npm --prefix "$(npm root --global)/@tollgate/appliance" run --if-present build:n
 # 3. The rules file
 # (none configured: the appliance starts with its built-in rules)
 
-# 4. systemd unit tollgate-appliance.service
+# 4. CloudWatch agent: appliance and bootstrap logs to this stack's log group
+dnf install -y amazon-cloudwatch-agent
+cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'CWAGENT'
+{
+  "agent": {
+    "run_as_user": "root"
+  },
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {
+            "file_path": "/var/log/tollgate/appliance.log",
+            "log_group_name": "/tollgate/dev/tollgate-inspection/appliance",
+            "log_stream_name": "{instance_id}/appliance"
+          },
+          {
+            "file_path": "/var/log/tollgate-bootstrap.log",
+            "log_group_name": "/tollgate/dev/tollgate-inspection/appliance",
+            "log_stream_name": "{instance_id}/bootstrap"
+          }
+        ]
+      }
+    }
+  }
+}
+CWAGENT
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
+install -d -m 0750 /var/log/tollgate
+cat > /etc/logrotate.d/tollgate <<'ROTATE'
+/var/log/tollgate/appliance.log {
+  daily
+  rotate 7
+  maxsize 100M
+  compress
+  missingok
+  copytruncate
+}
+ROTATE
+
+# 5. systemd unit tollgate-appliance.service
 cat > /etc/systemd/system/tollgate-appliance.service <<'UNIT'
 [Unit]
 Description=Tollgate GWLB inspection appliance
@@ -37,6 +77,8 @@ Type=simple
 Environment=AWS_REGION=us-east-1
 Environment=TOLLGATE_LOG_GROUP=/tollgate/dev/tollgate-inspection/appliance
 ExecStart=/usr/bin/tollgate run --port 8080 --idle 350 --log-level debug
+StandardOutput=append:/var/log/tollgate/appliance.log
+StandardError=inherit
 Restart=always
 RestartSec=2
 LimitNOFILE=1048576

@@ -24,7 +24,48 @@ npm --prefix "$(npm root --global)/@tollgate/appliance" run --if-present build:n
 # 3. The rules file
 aws s3 cp --region us-east-1 --only-show-errors s3://tollgate-delivery-bucket-c79b09d/rules/7d450ce91f7ad34d/tollgate.yaml /etc/tollgate/tollgate.yaml
 
-# 4. systemd unit tollgate-appliance.service
+# 4. CloudWatch agent: appliance and bootstrap logs to this stack's log group
+curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb https://amazoncloudwatch-agent-us-east-1.s3.us-east-1.amazonaws.com/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb
+dpkg -i -E /tmp/amazon-cloudwatch-agent.deb
+cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'CWAGENT'
+{
+  "agent": {
+    "run_as_user": "root"
+  },
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {
+            "file_path": "/var/log/tollgate/appliance.log",
+            "log_group_name": "/tollgate/dev/tollgate-inspection/appliance",
+            "log_stream_name": "{instance_id}/appliance"
+          },
+          {
+            "file_path": "/var/log/tollgate-bootstrap.log",
+            "log_group_name": "/tollgate/dev/tollgate-inspection/appliance",
+            "log_stream_name": "{instance_id}/bootstrap"
+          }
+        ]
+      }
+    }
+  }
+}
+CWAGENT
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
+install -d -m 0750 /var/log/tollgate
+cat > /etc/logrotate.d/tollgate <<'ROTATE'
+/var/log/tollgate/appliance.log {
+  daily
+  rotate 7
+  maxsize 100M
+  compress
+  missingok
+  copytruncate
+}
+ROTATE
+
+# 5. systemd unit tollgate-appliance.service
 cat > /etc/systemd/system/tollgate-appliance.service <<'UNIT'
 [Unit]
 Description=Tollgate GWLB inspection appliance
@@ -36,6 +77,8 @@ Type=simple
 Environment=AWS_REGION=us-east-1
 Environment=TOLLGATE_LOG_GROUP=/tollgate/dev/tollgate-inspection/appliance
 ExecStart=/usr/bin/tollgate run --port 8080 --rules /etc/tollgate/tollgate.yaml --idle 350
+StandardOutput=append:/var/log/tollgate/appliance.log
+StandardError=inherit
 Restart=always
 RestartSec=2
 LimitNOFILE=1048576
