@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "commander";
 import { generateFlows } from "./flows";
+import { ChecksumAudit, type ChecksumAuditCounts } from "./checksum-audit";
 import { GwlbPeer } from "./peer";
 import { runEmulation } from "./run";
 import { openUdpTransport, type DatagramTransport } from "./transport";
@@ -25,6 +26,7 @@ interface EmuOptions {
   drainMs: string;
   maxLoss?: string;
   json?: boolean;
+  auditChecksums?: boolean;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -57,6 +59,10 @@ export function registerEmulatorCommand(program: Command): Command {
     .option("--drain-ms <ms>", "wait this long for late replies", "1000")
     .option("--max-loss <percent>", "exit 1 when loss exceeds this")
     .option("--json", "print the summary as one JSON line")
+    .option(
+      "--audit-checksums",
+      "count replies with UDP checksum 0 or wrong (iptables u32 rule + /proc/net/snmp, needs CAP_NET_ADMIN); any makes the run invalid",
+    )
     .action(async (o: EmuOptions) => {
       const flows = generateFlows({
         flows: int("flows", o.flows, 1, 1_000_000),
@@ -80,7 +86,10 @@ export function registerEmulatorCommand(program: Command): Command {
         ...(extra.length > 0 ? { sendTransports: extra } : {}),
         expectEcho: o.echo,
       });
+      const audit = o.auditChecksums ? new ChecksumAudit() : undefined;
+      let checksums: ChecksumAuditCounts | undefined;
       try {
+        await audit?.start();
         const s = await runEmulation({
           peer,
           flows,
@@ -90,9 +99,13 @@ export function registerEmulatorCommand(program: Command): Command {
           malformed: o.malformed ?? false,
           senders: Math.max(1, senders),
         });
+        checksums = await audit?.read();
         const replacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
-        if (o.json) process.stdout.write(`${JSON.stringify(s, replacer)}\n`);
-        else {
+        if (o.json) {
+          process.stdout.write(
+            `${JSON.stringify(checksums ? { ...s, checksums } : s, replacer)}\n`,
+          );
+        } else {
           const problems = Object.entries(s.problems).filter(([, v]) => v > 0);
           process.stdout.write(
             [
@@ -101,12 +114,19 @@ export function registerEmulatorCommand(program: Command): Command {
               ...(problems.length
                 ? [`problems: ${problems.map(([k, v]) => `${k}=${v}`).join(" ")}`]
                 : []),
+              ...(checksums
+                ? [
+                    `outer UDP checksums: ${checksums.datagrams} datagrams, ${checksums.zeroChecksum} with checksum 0, ${checksums.badChecksum} wrong (dropped by the kernel)`,
+                  ]
+                : []),
             ].join("\n") + "\n",
           );
         }
-        if (s.invalid > 0) process.exitCode = 3;
+        const badSums = checksums ? checksums.zeroChecksum + checksums.badChecksum : 0;
+        if (s.invalid > 0 || badSums > 0) process.exitCode = 3;
         else if (o.maxLoss !== undefined && s.lossPercent > Number(o.maxLoss)) process.exitCode = 1;
       } finally {
+        await audit?.stop();
         await peer.close();
       }
     });

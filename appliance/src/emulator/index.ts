@@ -4,3 +4,4 @@ export * from "./flows";
 export * from "./peer";
 export * from "./malformed";
 export * from "./run";
+export * from "./checksum-audit";
