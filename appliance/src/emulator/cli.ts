@@ -24,6 +24,7 @@ interface EmuOptions {
   echo: boolean;
   malformed?: boolean;
   drainMs: string;
+  warmup: string;
   maxLoss?: string;
   json?: boolean;
   auditChecksums?: boolean;
@@ -57,6 +58,11 @@ export function registerEmulatorCommand(program: Command): Command {
     .option("--no-echo", "replies may be any packet of the same flow (appliance answers itself)")
     .option("--malformed", "also send one malformed datagram per decoder drop reason")
     .option("--drain-ms <ms>", "wait this long for late replies", "1000")
+    .option(
+      "--warmup <seconds>",
+      "uncounted traffic at 1000 pps first, so interfaces and hooks are ready",
+      "1",
+    )
     .option("--max-loss <percent>", "exit 1 when loss exceeds this")
     .option("--json", "print the summary as one JSON line")
     .option(
@@ -98,6 +104,7 @@ export function registerEmulatorCommand(program: Command): Command {
           drainMs: int("drain-ms", o.drainMs, 0, 600_000),
           malformed: o.malformed ?? false,
           senders: Math.max(1, senders),
+          warmupSeconds: Number(o.warmup) >= 0 ? Number(o.warmup) : 0,
         });
         checksums = await audit?.read();
         const replacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);

@@ -19,6 +19,11 @@ export interface EmulationOptions {
   readonly malformed?: boolean;
   /** Number of send sockets to spread flows over (flow i uses socket i % senders). Defaults to 1. */
   readonly senders?: number;
+  /**
+   * Seconds of uncounted traffic at 1000 pps before the measured phase, so the appliance can
+   * create its interfaces and run its hooks (gwlb-emu's -w). Defaults to 0.
+   */
+  readonly warmupSeconds?: number;
 }
 
 export interface EmulationSummary {
@@ -52,6 +57,19 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
     if (r.rttMs !== undefined) rtts.push(r.rttMs);
   };
   peer.on("reply", onReply);
+  const warmup = options.warmupSeconds ?? 0;
+  if (warmup > 0) {
+    const n = Math.max(1, Math.round(warmup * 1000));
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const flow = flows[i % flows.length]!;
+      // Sequence numbers from 2^40 up keep warm-up packets distinct from measured ones.
+      await peer.send(flow, stampSequence(flow, 2 ** 40 + i), flow.index % senders).catch(() => {});
+      const due = t0 + i + 1 - performance.now();
+      if (due >= 1) await sleep(due);
+    }
+    await sleep(200);
+  }
   const before = { ...peer.stats, problems: { ...peer.stats.problems } };
   let malformedSent = 0;
   if (options.malformed && flows.length > 0) {

@@ -94,6 +94,23 @@ describe("GWLB emulator peer", () => {
     assert.ok(summary.rttMs.p50 !== undefined);
   });
 
+  it("does not count warm-up traffic", async () => {
+    const { gw, appl, peer } = setup();
+    fakeAppliance(appl, gw, (d) => d);
+    const flows = generateFlows({ flows: 2 });
+    const s = await runEmulation({
+      peer,
+      flows,
+      count: 10,
+      rate: 0,
+      drainMs: 500,
+      warmupSeconds: 0.02,
+    });
+    assert.equal(s.sent, 10);
+    assert.equal(s.valid, 10);
+    assert.equal(peer.stats.sent, 30);
+  });
+
   it("accepts reverse-direction traffic of the same flow when not in echo mode", async () => {
     const { gw, appl, peer } = setup({ expectEcho: false });
     const [flow] = generateFlows({ flows: 1 });
