@@ -35,7 +35,7 @@ export function carveSubnets(
   if (available < needed) {
     throw new ConfigError(
       prefixKey,
-      `${vpc.text} holds ${available} subnets of /${prefixLength} but ${needed} are reserved (${roles.length} roles x ${AZ_SLOTS} AZ slots)`,
+      `${vpc.text} holds ${available} subnets of /${prefixLength} but ${needed} are reserved (${roles.length} role${roles.length === 1 ? "" : "s"} x ${AZ_SLOTS} AZ slots)`,
       `use a longer prefix (e.g. /${vpc.prefix + Math.ceil(Math.log2(needed))}) or a larger tollgate:${vpcKey}`,
     );
   }

@@ -130,20 +130,29 @@ export interface TollgateOutputs {
 }
 
 /** Declares the whole Tollgate topology for a resolved plan. */
+/**
+ * Declares the whole Tollgate topology. `r` is the already validated plan (so nothing is declared
+ * for a bad config); each component receives its `tollgate:` section as its documented args and
+ * resolves it again itself (pure and cheap), so components are usable on their own too.
+ */
 export function declareTollgate(
+  config: TollgateConfig,
   r: ResolvedTollgate,
   ctx: AwsContext,
   options: ProgramOptions = {},
 ): TollgateOutputs {
   const n = r.namePrefix;
+  const common = { availabilityZones: r.availabilityZones, tags: r.tags };
   const delivery = new ApplianceDelivery(`${n}-delivery`, {
-    settings: r.delivery,
+    ...config.appliance,
     artifacts: options.artifacts ?? npmArtifactSource(),
     tags: r.tags,
   });
   const inspection = new Inspection(`${n}-inspection`, {
-    settings: r.inspection,
-    fleet: r.fleet,
+    ...config.inspection,
+    ...common,
+    ipv6: r.ipv6,
+    fleet: config.fleet,
     aws: ctx,
     artifacts: {
       bucketName: delivery.bucketName,
@@ -153,11 +162,13 @@ export function declareTollgate(
       rulesObjectArn: delivery.rulesObjectArn,
       kmsKeyArns: r.delivery.bucketKmsKeyArn ? [r.delivery.bucketKmsKeyArn] : [],
     },
-    tags: r.tags,
   });
   const service = new EndpointService(`${n}-endpoint-service`, {
-    settings: r.endpointService,
+    ...config.endpointService,
     gatewayLoadBalancerArn: inspection.gatewayLoadBalancerArn,
+    accountId: ctx.accountId,
+    partition: ctx.partition,
+    ipv6: r.ipv6,
     tags: r.tags,
   });
   const ref = {
@@ -166,10 +177,15 @@ export function declareTollgate(
     acceptanceRequired: service.acceptanceRequired,
   };
   const ns = r.northSouth
-    ? new InspectedVpc(`${n}-ns`, { settings: r.northSouth, endpointService: ref, tags: r.tags })
+    ? new InspectedVpc(`${n}-ns`, {
+        ...config.northSouth,
+        ...common,
+        ipv6: r.ipv6,
+        endpointService: ref,
+      })
     : undefined;
   const eg = r.egress
-    ? new Egress(`${n}-egress`, { settings: r.egress, endpointService: ref, tags: r.tags })
+    ? new Egress(`${n}-egress`, { ...config.egress, ...common, endpointService: ref })
     : undefined;
   return {
     availabilityZones: r.availabilityZones,
@@ -203,7 +219,7 @@ export async function tollgate(
 ): Promise<TollgateOutputs> {
   const facts = await lookupRegionFacts();
   const resolved = resolveTollgate(config, facts);
-  return declareTollgate(resolved, facts, options);
+  return declareTollgate(config, resolved, facts, options);
 }
 
 /** What `index.ts` runs: read the stack's `tollgate:` config and run {@link tollgate}. */

@@ -2,16 +2,17 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
 import { tlsOnlyBucketPolicy } from "../iam";
-import { ResolvedDeliveryArgs } from "./args";
-import { ArtifactSource, artifactKey } from "./pack";
+import { DeliveryArgs, resolveDeliveryArgs } from "./args";
+import { ArtifactSource, artifactKey, npmArtifactSource } from "./pack";
 
 export * from "./args";
 export * from "./pack";
 
-export interface ApplianceDeliveryArgs {
-  readonly settings: ResolvedDeliveryArgs;
-  /** Produces the tarball and rules file (real `npm pack` or a fake under mocks). */
-  readonly artifacts: ArtifactSource;
+/** {@link DeliveryArgs} (`tollgate:appliance`) plus what the program supplies. */
+export interface ApplianceDeliveryArgs extends DeliveryArgs {
+  /** Produces the tarball and rules file. Defaults to `npm pack` in the working directory. */
+  readonly artifacts?: ArtifactSource;
+  /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -29,7 +30,8 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApplianceDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:delivery:ApplianceDelivery", name, {}, opts);
-    const s = args.settings;
+    const s = resolveDeliveryArgs(args);
+    const artifacts = args.artifacts ?? npmArtifactSource();
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "delivery");
     const p = { parent: this };
 
@@ -84,7 +86,7 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
     );
     const ready = [pab, ownership, sse, versioning, policy];
 
-    const pkg = args.artifacts.packAppliance(s.packageDir);
+    const pkg = artifacts.packAppliance(s.packageDir);
     this.packageKey = artifactKey("appliance", pkg);
     const pkgObject = new aws.s3.BucketObjectv2(
       `${name}-package`,
@@ -100,7 +102,7 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
     this.packageObjectArn = pulumi.interpolate`${bucket.arn}/${pkgObject.key}`;
 
     if (s.rulesFile !== undefined) {
-      const rules = args.artifacts.rulesFile(s.rulesFile);
+      const rules = artifacts.rulesFile(s.rulesFile);
       this.rulesKey = artifactKey("rules", rules);
       const rulesObject = new aws.s3.BucketObjectv2(
         `${name}-rules`,

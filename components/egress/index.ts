@@ -2,14 +2,18 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
-import { ResolvedEgressArgs } from "./args";
+import { EgressArgs, resolveEgressArgs } from "./args";
 import { buildSpoke } from "./spoke";
 
 export * from "./args";
 
-export interface EgressComponentArgs {
-  readonly settings: ResolvedEgressArgs;
+/** {@link EgressArgs} (`tollgate:egress`) plus what the program supplies. */
+export interface EgressComponentArgs extends EgressArgs {
+  /** AZs to span (plain: decides how many subnets, endpoints and NAT gateways exist). Required. */
+  readonly availabilityZones: readonly string[];
+  /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
+  /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -40,7 +44,7 @@ export class Egress extends pulumi.ComponentResource {
 
   constructor(name: string, args: EgressComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:egress:Egress", name, {}, opts);
-    const s = args.settings;
+    const s = resolveEgressArgs(args, args.availabilityZones);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "egress");
     const p = { parent: this };
 

@@ -1,13 +1,21 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
-import { ResolvedEndpointServiceArgs } from "./args";
+import { EndpointServiceArgs, resolveEndpointServiceArgs } from "./args";
 
 export * from "./args";
 
-export interface EndpointServiceComponentArgs {
-  readonly settings: ResolvedEndpointServiceArgs;
+/** {@link EndpointServiceArgs} (`tollgate:endpointService`) plus what the program supplies. */
+export interface EndpointServiceComponentArgs extends EndpointServiceArgs {
+  /** ARN of the Gateway Load Balancer to expose. Required. */
   readonly gatewayLoadBalancerArn: pulumi.Input<string>;
+  /** This account's id (the default allowed principal). Required. */
+  readonly accountId: string;
+  /** AWS partition, e.g. `aws`. Defaults to `aws`. */
+  readonly partition?: string;
+  /** Offer IPv6 as well as IPv4. Defaults to false. */
+  readonly ipv6?: boolean;
+  /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -23,7 +31,12 @@ export class EndpointService extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:endpointService:EndpointService", name, {}, opts);
-    const s = args.settings;
+    const s = resolveEndpointServiceArgs(
+      args,
+      args.accountId,
+      args.partition ?? "aws",
+      args.ipv6 ?? false,
+    );
     const service = new aws.ec2.VpcEndpointService(
       `${name}-service`,
       {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
 import { ipv6Subnet64 } from "../net";
-import { ResolvedInspectedVpcArgs } from "./args";
+import { InspectedVpcArgs, resolveInspectedVpcArgs } from "./args";
 
 export * from "./args";
 
@@ -16,9 +16,15 @@ export interface InspectedSubnetInfo {
   readonly routeTableId: string;
 }
 
-export interface InspectedVpcComponentArgs {
-  readonly settings: ResolvedInspectedVpcArgs;
+/** {@link InspectedVpcArgs} (`tollgate:northSouth`) plus what the program supplies. */
+export interface InspectedVpcComponentArgs extends InspectedVpcArgs {
+  /** AZs to span (plain: decides how many subnets and endpoints exist). Required. */
+  readonly availabilityZones: readonly string[];
+  /** Dual stack: IPv6 subnets, dualstack endpoints, `::/0` routes. Defaults to false. */
+  readonly ipv6?: boolean;
+  /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
+  /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -44,7 +50,7 @@ export class InspectedVpc extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:inspectedVpc:InspectedVpc", name, {}, opts);
-    const s = args.settings;
+    const s = resolveInspectedVpcArgs(args, args.availabilityZones, args.ipv6 ?? false);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspected-vpc");
     const p = { parent: this };
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsContext, tagsFor } from "../common";
-import { ResolvedInspectionArgs } from "./args";
+import { InspectionArgs, resolveInspectionArgs } from "./args";
 import { buildFleet, FleetArtifacts } from "./fleet";
-import { ResolvedFleetArgs } from "./fleet-args";
+import { FleetArgs, resolveFleetArgs } from "./fleet-args";
 import { buildGwlb } from "./gwlb";
 import { buildInspectionNetwork } from "./network";
 
@@ -10,11 +10,19 @@ export * from "./args";
 export * from "./fleet-args";
 export type { FleetArtifacts } from "./fleet";
 
-export interface InspectionComponentArgs {
-  readonly settings: ResolvedInspectionArgs;
-  readonly fleet: ResolvedFleetArgs;
+/** {@link InspectionArgs} (`tollgate:inspection`) plus the fleet and what the program supplies. */
+export interface InspectionComponentArgs extends InspectionArgs {
+  /** AZs to span (plain: decides how many subnets exist). Required. */
+  readonly availabilityZones: readonly string[];
+  /** Dual-stack GWLB and subnets. Defaults to false. */
+  readonly ipv6?: boolean;
+  /** Appliance fleet (`tollgate:fleet`). Defaults: see {@link FleetArgs}. */
+  readonly fleet?: FleetArgs;
+  /** Region, account and partition. Required. */
   readonly aws: AwsContext;
+  /** The delivered package and rules (outputs of the ApplianceDelivery component). Required. */
   readonly artifacts: FleetArtifacts;
+  /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -30,15 +38,17 @@ export class Inspection extends pulumi.ComponentResource {
 
   constructor(name: string, args: InspectionComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:inspection:Inspection", name, {}, opts);
+    const settings = resolveInspectionArgs(args, args.availabilityZones, args.ipv6 ?? false);
+    const fleetSettings = resolveFleetArgs(args.fleet ?? {});
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspection");
-    const net = buildInspectionNetwork(this, name, args.settings, tags, args.aws.region);
+    const net = buildInspectionNetwork(this, name, settings, tags, args.aws.region);
     const subnetIds = net.applianceSubnets.map((s) => s.id);
-    const gwlb = buildGwlb(this, name, args.settings, net.vpc.id, subnetIds, tags);
+    const gwlb = buildGwlb(this, name, settings, net.vpc.id, subnetIds, tags);
     const fleet = buildFleet(
       this,
       name,
-      args.settings,
-      args.fleet,
+      settings,
+      fleetSettings,
       args.aws,
       net.vpc.id,
       subnetIds,
