@@ -118,4 +118,26 @@ describe("lab demo judgements", () => {
     };
     assert.match(judgeFailover(otherLoss, DEFAULT_HEALTH).detail, /should lose none/);
   });
+
+  it("no_rebalance: the failed target keeps its flows, which go dark; the others are untouched", () => {
+    const flows = [
+      { localPort: 1, sent: 175, received: 40, maxGapMs: 2700, receivedAtEnd: 0 },
+      { localPort: 2, sent: 175, received: 175, maxGapMs: 25, receivedAtEnd: 44 },
+    ];
+    const facts = {
+      killed: "app1",
+      survivor: "app2",
+      movedPorts: [1],
+      detectionMs: 600,
+      flowsMoved: 0,
+      movedFlowTargets: ["app1"],
+      stream: { flows, intervalMs: 20, durationMs: 3500 },
+      failover: "no_rebalance" as const,
+    };
+    assert.equal(judgeFailover(facts, DEFAULT_HEALTH).status, "pass");
+    assert.match(
+      judgeFailover({ ...facts, flowsMoved: 1, movedFlowTargets: ["app2"] }, DEFAULT_HEALTH).detail,
+      /moved although/,
+    );
+  });
 });

@@ -156,11 +156,15 @@ export interface FailoverFacts {
   readonly movedPorts: readonly number[];
   /** Milliseconds from the kill to the emulator marking the target unhealthy; undefined if it never did. */
   readonly detectionMs: number | undefined;
+  /** Distinct emulator flow entries behind movedPorts (fewer under 3-/2-tuple hashing). */
+  readonly movedEntries?: number;
   /** Flows the emulator reports as moved during the step. */
   readonly flowsMoved: number;
   /** Targets of the moved flows afterwards (from the emulator's flow table). */
   readonly movedFlowTargets: readonly string[];
   readonly stream: StreamResult;
+  /** The target group's failover setting. Defaults to "rebalance". */
+  readonly failover?: "rebalance" | "no_rebalance";
 }
 
 /**
@@ -183,12 +187,14 @@ export function judgeFailover(f: FailoverFacts, h: HealthCheckSettings): Judgeme
       detail: `no flow of the stream was on ${f.killed} before the kill: nothing to fail over`,
     };
   }
+  if (f.failover === "no_rebalance") return judgeNoRebalance(f);
   if (f.detectionMs === undefined) {
     return { status: "fail", detail: `the emulator never marked ${f.killed} unhealthy` };
   }
   const problems: string[] = [];
-  if (f.flowsMoved < f.movedPorts.length) {
-    problems.push(`only ${f.flowsMoved} flow(s) moved, ${f.movedPorts.length} were on ${f.killed}`);
+  const entries = f.movedEntries ?? f.movedPorts.length;
+  if (f.flowsMoved < entries) {
+    problems.push(`only ${f.flowsMoved} flow(s) moved, ${entries} were on ${f.killed}`);
   }
   if (f.movedFlowTargets.some((t) => t !== f.survivor)) {
     problems.push(
@@ -216,6 +222,37 @@ export function judgeFailover(f: FailoverFacts, h: HealthCheckSettings): Judgeme
     `${f.killed} killed; unhealthy after ${f.detectionMs} ms; ${f.movedPorts.length} flow(s) moved to ${f.survivor}; ` +
     `stream ${received}/${sent} packets back; worst moved flow lost ${worstMoved} (bound ${bound.packets}), ` +
     `flows on ${f.survivor} lost at most ${worstOther}`;
+  return problems.length === 0
+    ? { status: "pass", detail: summary }
+    : { status: "fail", detail: `${summary}: ${problems.join("; ")}` };
+}
+
+/**
+ * `no_rebalance`: the failed target's existing flows stay with it (and go dark until they end,
+ * as on AWS); flows on the other target are untouched.
+ */
+function judgeNoRebalance(f: FailoverFacts): Judgement {
+  const problems: string[] = [];
+  if (f.detectionMs === undefined) problems.push(`the emulator never marked ${f.killed} unhealthy`);
+  if (f.flowsMoved > 0)
+    problems.push(`${f.flowsMoved} flow(s) moved although target failover is no_rebalance`);
+  if (f.movedFlowTargets.some((t) => t !== f.killed)) {
+    problems.push(`flows of ${f.killed} now on ${[...new Set(f.movedFlowTargets)].join(", ")}`);
+  }
+  let worstOther = 0;
+  for (const fl of f.stream.flows) {
+    if (f.movedPorts.includes(fl.localPort)) {
+      if (fl.receivedAtEnd > 0)
+        problems.push(`flow from port ${fl.localPort} still answered by a dead target`);
+    } else {
+      worstOther = Math.max(worstOther, fl.sent - fl.received);
+    }
+  }
+  if (worstOther > 3)
+    problems.push(`a flow on ${f.survivor} lost ${worstOther} packets (should lose none)`);
+  const summary =
+    `${f.killed} killed; ${f.detectionMs === undefined ? "never marked unhealthy" : `unhealthy after ${f.detectionMs} ms`}; ` +
+    `no_rebalance: its ${f.movedPorts.length} flow(s) stayed on it and went dark; flows on ${f.survivor} lost at most ${worstOther}`;
   return problems.length === 0
     ? { status: "pass", detail: summary }
     : { status: "fail", detail: `${summary}: ${problems.join("; ")}` };

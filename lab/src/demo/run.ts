@@ -17,6 +17,7 @@ import {
   serverSocket,
 } from "../orchestrate/processes";
 import type { TracedFlow } from "../trace/format";
+import { flowOf } from "./flows";
 import {
   blockedPorts,
   expectVerdict,
@@ -293,7 +294,10 @@ export async function runDemo(
   } else {
     await step(
       "failover",
-      `failover: ${streamPorts.length} UDP flows, kill the appliance holding most of them, flows move to the other`,
+      `failover (${lab.run.failover}): ${streamPorts.length} UDP flows, kill the appliance holding most of them` +
+        (lab.run.failover === "rebalance"
+          ? ", its flows move to the other"
+          : ", its flows stay with it"),
       async () => {
         const intervalMs = o.streamIntervalMs ?? 20;
         const durationMs = o.streamMs ?? 3500;
@@ -311,16 +315,21 @@ export async function runDemo(
         );
         await new Promise((r) => setTimeout(r, Math.min(400, o.killAfterMs ?? 800)));
         const flowsBefore = await controlJson<FlowView[]>(t.gwlb.controlSocket, "GET", "/flows");
-        const ours = flowsBefore.filter(
-          (f) => f.protocol === 17 && f.srcPort !== undefined && streamPorts.includes(f.srcPort),
-        );
+        const mode = lab.run.hashMode;
+        const entry = (flows: readonly FlowView[], port: number) =>
+          flowOf(flows, mode, { protocol: 17, client, server, clientPort: port });
+        const placed = streamPorts.map((port) => ({ port, flow: entry(flowsBefore, port) }));
         const byTarget = new Map<string, number>();
-        for (const f of ours) byTarget.set(f.target, (byTarget.get(f.target) ?? 0) + 1);
+        for (const p of placed)
+          if (p.flow) byTarget.set(p.flow.target, (byTarget.get(p.flow.target) ?? 0) + 1);
         const victim =
           [...byTarget].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ??
           t.appliances[0]!.name;
         const survivor = t.appliances.find((a) => a.name !== victim)!.name;
-        const movedPorts = ours.filter((f) => f.target === victim).map((f) => f.srcPort!);
+        const movedPorts = placed.filter((p) => p.flow?.target === victim).map((p) => p.port);
+        const movedEntries = new Set(
+          placed.filter((p) => p.flow?.target === victim).map((p) => p.flow!.cookie),
+        ).size;
         o.log(`  stream flows: ${[...byTarget].map(([k, v]) => `${v} on ${k}`).join(", ")}`);
         await new Promise((r) => setTimeout(r, Math.max(0, (o.killAfterMs ?? 800) - 400)));
         const s0 = await controlJson<EmulatorStatus>(t.gwlb.controlSocket, "GET", "/status");
@@ -346,12 +355,12 @@ export async function runDemo(
             killed: victim,
             survivor,
             movedPorts,
+            movedEntries,
             detectionMs: ev ? Math.max(0, ev.t - killAtEmu) : undefined,
             flowsMoved: s1.counters.flowsMoved - s0.counters.flowsMoved,
-            movedFlowTargets: flowsAfter
-              .filter((f) => f.protocol === 17 && movedPorts.includes(f.srcPort ?? -1))
-              .map((f) => f.target),
+            movedFlowTargets: movedPorts.map((port) => entry(flowsAfter, port)?.target ?? "(gone)"),
             stream,
+            failover: lab.run.failover,
           },
           lab.run.health,
         );
@@ -361,19 +370,43 @@ export async function runDemo(
       const survivor = t.appliances.find((a) => a.name !== killed)!.name;
       await step(
         "after-failover",
-        `HTTP again: new flows go to ${survivor} - ${verdictText(httpX)}`,
+        `HTTP again after the failover - ${verdictText(httpX)}`,
         async () => {
+          // Under 3-/2-tuple hashing the new connection may belong to an existing flow entry; with
+          // no_rebalance an entry pinned to the dead target stays dark until it idles out (as on AWS).
+          const before = await controlJson<FlowView[]>(t.gwlb.controlSocket, "GET", "/flows");
+          const pinned =
+            lab.run.hashMode === "5-tuple"
+              ? undefined
+              : flowOf(before, lab.run.hashMode, { protocol: 6, client, server });
+          const dark = lab.run.failover === "no_rebalance" && pinned?.target === killed;
           const r = await probe<HttpResult>(lab, {
             kind: "http",
             url: `http://${server}/`,
-            timeoutMs: 3000,
+            timeoutMs: dark ? 1500 : 3000,
           });
+          if (dark && httpX.verdict === "allow") {
+            return r.ok
+              ? {
+                  status: "fail",
+                  detail: `HTTP ${r.status}, but its ${lab.run.hashMode} flow is pinned to dead ${killed}`,
+                }
+              : {
+                  status: "pass",
+                  detail: `no answer (${r.error}): the connection belongs to the ${lab.run.hashMode} flow pinned to dead ${killed} (no_rebalance); it stays dark until it idles out`,
+                };
+          }
           const j = judgeHttp(httpX, r, client);
           if (j.status !== "pass" || !r.localPort) return j;
           const flows = await controlJson<FlowView[]>(t.gwlb.controlSocket, "GET", "/flows");
-          const f = flows.find((x) => x.protocol === 6 && x.srcPort === r.localPort);
+          const f = flowOf(flows, lab.run.hashMode, {
+            protocol: 6,
+            client,
+            server,
+            clientPort: r.localPort,
+          });
           if (httpX.verdict === "allow" && f && f.target !== survivor) {
-            return { status: "fail", detail: `new flow went to ${f.target}, not ${survivor}` };
+            return { status: "fail", detail: `the flow went to ${f.target}, not ${survivor}` };
           }
           return {
             ...j,

@@ -1,5 +1,6 @@
 import type { EmulatorStatus, FlowView } from "../emulator/config";
 import type { ServerStats } from "../agent/server";
+import { flowOf } from "../demo/flows";
 import { summarizeMetrics, type MetricSample } from "./metrics";
 
 /** Counters of one interface (from `ip -s -j link show`). */
@@ -65,14 +66,14 @@ function protoName(n: number): string {
   return PROTO[n] ?? `proto ${n}`;
 }
 
+/** The emulator's flow entry of a traced connection (one entry per hash key: see flowOf). */
 export function findFlow(s: TraceSnapshot, f: TracedFlow): FlowView | undefined {
-  return s.flows.find(
-    (x) =>
-      x.protocol === f.protocol &&
-      x.src === (f.client ?? s.clientAddress) &&
-      (f.clientPort === undefined || x.srcPort === f.clientPort) &&
-      (f.serverPort === undefined || x.dstPort === f.serverPort),
-  );
+  return flowOf(s.flows, s.emulator.hashMode, {
+    protocol: f.protocol,
+    client: f.client ?? s.clientAddress,
+    server: f.server ?? s.serverAddress,
+    ...(f.clientPort !== undefined ? { clientPort: f.clientPort } : {}),
+  });
 }
 
 function pad(label: string): string {
