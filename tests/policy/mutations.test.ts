@@ -673,3 +673,65 @@ describe("subnet roles", function () {
     );
   });
 });
+
+describe("VPC adoption with subnets read into the stack", function () {
+  this.timeout(60000);
+
+  /** Adds the adopted subnets as read resources (what aws.ec2.Subnet.get records in the state). */
+  const withReadSubnets = (d: DeploymentV3): DeploymentV3 => {
+    for (const [id, cidr, az] of [
+      ["subnet-0aaa0000000000001", "10.50.0.0/20", "us-east-1a"],
+      ["subnet-0aaa0000000000002", "10.50.16.0/20", "us-east-1b"],
+    ] as const) {
+      d.deployment.resources.push({
+        urn: `urn:pulumi:dev::tollgate::aws:ec2/subnet:Subnet::adopted-${id}`,
+        type: "aws:ec2/subnet:Subnet",
+        custom: true,
+        id,
+        inputs: {},
+        outputs: { id, cidrBlock: cidr, availabilityZone: az, vpcId: "vpc-0a1b2c3d4e5f60718" },
+      });
+    }
+    return d;
+  };
+
+  it("is clean, and a missing edge route for an adopted subnet is caught with its return path", async () => {
+    const d = withReadSubnets(await captured("adopt-2az-ipv4"));
+    const clean = await check(d);
+    assert.equal(clean.violations.length, 0, show(clean));
+    remove(d, "tollgate-ns-igw-edge-subnet-0aaa0000000000001");
+    const r = await check(d);
+    assert.ok(
+      r.violations.some(
+        (v) =>
+          v.policyName === "tollgate-routing-edge-table" &&
+          v.detail.includes('"adopted-subnet-0aaa0000000000001"'),
+      ),
+      show(r),
+    );
+    assert.ok(
+      r.violations.some(
+        (v) =>
+          v.policyName === "tollgate-routing-follow-the-packet" &&
+          v.resourceName === "adopted-subnet-0aaa0000000000001" &&
+          /-- reply --/.test(v.detail),
+      ),
+      show(r),
+    );
+  });
+
+  it("a workload subnet created in the stack without an association falls back to the main route table and is reported", async () => {
+    const d = await captured(NS);
+    remove(d, "tollgate-ns-workload-rta-us-east-1a");
+    const r = await check(d);
+    assert.ok(
+      r.violations.some(
+        (v) =>
+          v.policyName === "tollgate-routing-default-via-endpoint" &&
+          v.resourceName === "tollgate-ns-workload-us-east-1a" &&
+          /main route table/.test(v.detail),
+      ),
+      show(r),
+    );
+  });
+});

@@ -33,11 +33,14 @@ export const routingDefaultViaEndpoint = topologyPolicy(
     for (const s of inspectedSubnets(t)) {
       if (isListed(s, cfg.exemptSubnets)) continue;
       if (!s.rt) {
-        if (cfg.requireDefaultRoute !== false) {
+        // No explicit association: the subnet uses its VPC's main route table. For a VPC created in
+        // this stack that table holds only the local route (unless managed, then s.rt is set); for
+        // a VPC outside the stack it is unknown, so nothing is reported.
+        if (cfg.requireDefaultRoute !== false && s.vpc.res) {
           reportOn(
             report,
             s,
-            `${s.label} has no route table association Tollgate can see, so its default route does not target a GWLB endpoint.`,
+            `${s.label} has no route table association, so it uses the main route table of ${s.vpc.label} (local route only) instead of a default route to the GWLB endpoint in ${s.az ?? "its AZ"}.`,
           );
         }
         continue;
