@@ -126,3 +126,68 @@ describe("inline RouteTable routes", function () {
     );
   });
 });
+
+describe("IAM document parsing", () => {
+  it("reads string and object documents, single statements, NotAction/NotResource", async () => {
+    const { parseDocument, isReadOnly, actionMatches } =
+      await import("@tollgate/policy/dist/policies/iam-document");
+    const one = parseDocument(
+      '{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}',
+      "doc",
+    );
+    assert.equal(one.statements.length, 1);
+    assert.equal(one.statements[0]?.notAction, true);
+    assert.deepEqual(one.statements[0]?.actions, ["iam:*"]);
+    const obj = parseDocument(
+      { Statement: [{ Effect: "Deny", Action: ["s3:*"], NotResource: ["arn:x"] }] },
+      "doc",
+    );
+    assert.equal(obj.statements[0]?.notResource, true);
+    assert.match(
+      parseDocument("{nope", "policy of x").error ?? "",
+      /policy of x is not valid JSON/,
+    );
+    assert.ok(
+      isReadOnly("ec2:DescribeInstances") &&
+        isReadOnly("s3:Get*") &&
+        !isReadOnly("ec2:ModifyInstanceAttribute") &&
+        !isReadOnly("*"),
+    );
+    assert.ok(
+      actionMatches("iam:Pass*", "iam:PassRole") &&
+        actionMatches("*", "iam:PassRole") &&
+        !actionMatches("iam:Get*", "iam:PassRole"),
+    );
+  });
+
+  it("an inline role policy and an unparsable document are reported against the resource", async () => {
+    const { runPolicies } = await import("@tollgate/policy");
+    const role = {
+      urn: "urn:pulumi:dev::tollgate::aws:iam/role:Role::r",
+      type: "aws:iam/role:Role",
+      inputs: {
+        inlinePolicies: [
+          {
+            name: "inline",
+            policy: JSON.stringify({
+              Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+            }),
+          },
+        ],
+      },
+    };
+    const bad = {
+      urn: "urn:pulumi:dev::tollgate::aws:iam/rolePolicy:RolePolicy::p",
+      type: "aws:iam/rolePolicy:RolePolicy",
+      inputs: { policy: "{" },
+    };
+    const r = await runPolicies([role, bad]);
+    const names = r.violations.map((v) => `${v.policyName}@${v.resourceName}`);
+    assert.ok(names.includes("tollgate-iam-no-wildcard-action@r"), names.join("\n"));
+    assert.ok(names.includes("tollgate-iam-no-wildcard-resource-mutation@r"), names.join("\n"));
+    assert.ok(
+      r.violations.some((v) => v.resourceName === "p" && /not valid JSON/.test(v.detail)),
+      names.join("\n"),
+    );
+  });
+});
