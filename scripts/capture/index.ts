@@ -244,9 +244,12 @@ async function captureOnce(options: CaptureOptions): Promise<DeploymentV3> {
   };
 
   const stackOutputs = await main({ artifacts: fakeArtifactSource() });
-  const resolvedOutputs = await new Promise<unknown>((resolve) =>
-    pulumi.output(stackOutputs).apply((v) => resolve(v)),
-  );
+  // Output#promise (internal API) also rejects when any output failed, so a broken program fails
+  // the capture instead of hanging it.
+  const all = pulumi.output(stackOutputs) as unknown as {
+    promise(withUnknowns?: boolean): Promise<unknown>;
+  };
+  const resolvedOutputs = await all.promise(true);
   await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return toDeployment(records, project, stack, resolvedOutputs as Record<string, unknown>, facts);
 }
