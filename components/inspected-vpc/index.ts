@@ -165,6 +165,8 @@ export class InspectedVpc extends pulumi.ComponentResource {
               availabilityZone: az,
               cidrBlock: w.cidr.text,
               ipv6CidrBlock: slot(plan.workloadIpv6Slot, undefined),
+              // Dual stack: workloads get an IPv6 address so ::/0 through the endpoint is used.
+              assignIpv6AddressOnCreation: s.ipv6 || undefined,
               tags: tags(`${name}-workload-${label}`),
             },
             p,

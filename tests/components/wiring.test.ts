@@ -349,6 +349,7 @@ describe("component wiring under mocks", function () {
           const epSubnet = s.named(`tollgate-ns-endpoint-${az}`);
           const gwlbe = s.named(`tollgate-ns-gwlbe-${az}`);
           assert.strictEqual(workload.inputs.availabilityZone, az);
+          assert.strictEqual(workload.inputs.assignIpv6AddressOnCreation, ipv6 ? true : undefined);
           assert.strictEqual(epSubnet.inputs.availabilityZone, az);
           assert.deepStrictEqual(gwlbe.inputs.subnetIds, [epSubnet.id]);
           assert.strictEqual(gwlbe.inputs.ipAddressType, ipv6 ? "dualstack" : "ipv4");
