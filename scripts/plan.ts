@@ -40,6 +40,7 @@ export async function runPlan(
   argv: readonly string[],
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
+  capture: typeof captureStack = captureStack,
 ): Promise<number> {
   const program = new Command()
     .name("plan")
@@ -72,7 +73,7 @@ export async function runPlan(
   }>();
   try {
     const config = readStackConfig(opts.config);
-    const dep = await captureStack({ config, stack: opts.stack });
+    const dep = await capture({ config, stack: opts.stack });
     const paths = followThePacket(dep);
     const bad = paths.filter((p) => !p.inspected || !p.sameAz || !p.delivered);
     const text = opts.json

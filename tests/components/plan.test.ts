@@ -10,14 +10,17 @@ import { example } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
-async function plan(args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function plan(
+  args: string[],
+  capture?: Parameters<typeof runPlan>[3],
+): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
   let o = "";
   let e = "";
   out.on("data", (d: Buffer) => (o += d.toString()));
   err.on("data", (d: Buffer) => (e += d.toString()));
-  const code = await runPlan(args, out, err);
+  const code = await runPlan(args, out, err, capture);
   return { code, out: o, err: e };
 }
 
@@ -125,5 +128,29 @@ describe("npm run plan", function () {
     const outB = paths.find((p) => p.subnet.az === "us-east-1b" && p.direction === "outbound")!;
     assert.strictEqual(outB.inspected, false);
     assert.strictEqual(outB.delivered, true);
+  });
+
+  it("--check exits 3 when a declared route bypasses the endpoint", async () => {
+    const s = await example("north-south-2az-ipv4");
+    const broken = JSON.parse(JSON.stringify(s.dep)) as typeof s.dep;
+    const igw = broken.deployment.resources.find((r) => r.urn.endsWith("::tollgate-ns-igw"))!;
+    const route = broken.deployment.resources.find((r) =>
+      r.urn.endsWith("::tollgate-ns-workload-default-us-east-1b"),
+    )!;
+    delete route.inputs.vpcEndpointId;
+    route.inputs.gatewayId = igw.id;
+    const r = await plan(
+      ["--config", path.join(ROOT, "Pulumi.dev.yaml"), "--check"],
+      async () => broken,
+    );
+    assert.strictEqual(r.code, 3);
+    assert.match(r.out, /outbound ipv4 to 198\.51\.100\.10: NOT INSPECTED/);
+    assert.match(r.out, /4 paths: 1 NOT inspected in their own AZ or not delivered/);
+    assert.strictEqual(r.err, "plan: 1 of 4 paths are not inspected in their own AZ\n");
+    const lenient = await plan(
+      ["--config", path.join(ROOT, "Pulumi.dev.yaml")],
+      async () => broken,
+    );
+    assert.strictEqual(lenient.code, 0, "without --check the plan only reports");
   });
 });
