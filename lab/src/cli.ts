@@ -319,6 +319,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // A closed pipe (`npm run lab | head`) must not kill the lab before it tears down.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
+  }
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (e) {

@@ -7,7 +7,7 @@ import { runDemo, type DemoOptions, type DemoResult } from "./demo/run";
 import type { FailoverMode } from "./emulator/balancer";
 import type { HashMode } from "./emulator/hash";
 import type { HealthCheckSettings } from "./emulator/health";
-import { labDown, labUp, type Lab } from "./orchestrate/lab";
+import { labDown, LabExistsError, labUp, type Lab } from "./orchestrate/lab";
 import { defaultPaths, type LabPaths, type LabRunOptions } from "./orchestrate/processes";
 import { realProcessControl, type TeardownReport } from "./orchestrate/teardown";
 import { ExecFileRunner, type CommandRunner } from "./runner";
@@ -115,6 +115,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<LabSessionRes
   let error: string | undefined;
   let teardown: TeardownReport | undefined;
   let tearingDown: Promise<TeardownReport> | undefined;
+  let foreign = false;
   const down = () => {
     tearingDown ??= (async () => {
       const d0 = Date.now();
@@ -178,9 +179,11 @@ export async function runLabSession(o: LabSessionOptions): Promise<LabSessionRes
     for (const l of formatCounters(snap)) print(l);
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
+    // Another lab with this prefix is running (e.g. `lab up`): it is not ours to remove.
+    if (e instanceof LabExistsError) foreign = true;
     o.log(`error: ${error}`);
   } finally {
-    if (!o.keep || error) teardown = await down();
+    if (!foreign && (!o.keep || error)) teardown = await down();
     if (o.handleSignals ?? true) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
@@ -199,10 +202,12 @@ export async function runLabSession(o: LabSessionOptions): Promise<LabSessionRes
       `demo: ${passed} passed, ${failed} failed, ${demo.steps.length - passed - failed} skipped/informational`,
     );
   }
-  print(
-    `timing: up ${(upMs / 1000).toFixed(1)} s + demo ${(demoMs / 1000).toFixed(1)} s + down ${(downMs / 1000).toFixed(1)} s = ` +
-      `${(totalMs / 1000).toFixed(1)} s (target < 30 s)${o.keep && !error ? "; lab kept up: lab down to remove it" : ""}`,
-  );
+  if (!foreign) {
+    print(
+      `timing: up ${(upMs / 1000).toFixed(1)} s + demo ${(demoMs / 1000).toFixed(1)} s + down ${(downMs / 1000).toFixed(1)} s = ` +
+        `${(totalMs / 1000).toFixed(1)} s (target < 30 s)${o.keep && !error ? "; lab kept up: lab down to remove it" : ""}`,
+    );
+  }
   return {
     topology: t,
     ...(demo ? { demo } : {}),

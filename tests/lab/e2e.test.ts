@@ -19,7 +19,10 @@ import {
  */
 
 function leftoverNamespaces(prefix: string): string[] {
-  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+  return execFileSync("ip", ["netns", "list"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  })
     .split("\n")
     .map((l) => l.split(" ")[0] ?? "")
     .filter((n) => n.startsWith(`${prefix}-`));
@@ -27,7 +30,10 @@ function leftoverNamespaces(prefix: string): string[] {
 
 /** Namespaces and host interfaces named after the prefix (the lab never creates host interfaces). */
 function hostLeftovers(prefix: string): string[] {
-  const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+  const links = execFileSync("ip", ["-o", "link", "show"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  })
     .split("\n")
     .filter((l) => l.includes(prefix));
   return [...leftoverNamespaces(prefix), ...links];
@@ -190,6 +196,42 @@ describe("lab end to end (root, network namespaces)", function () {
         !fs.existsSync(stateDir) || fs.readdirSync(stateDir).length === 0,
         "state directory removed",
       );
+    } finally {
+      cleanup(prefix);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it("lab up leaves a running lab; a demo with the same prefix refuses and leaves it alone; lab down removes it", async function () {
+    const why = cannotRun(false);
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    const prefix = `tgl${process.pid}u`;
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+    const bin = path.resolve(__dirname, "..", "..", "..", "lab", "bin", "tollgate-lab.js");
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [bin, ...args, "--prefix", prefix, "--state-dir", stateDir], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    try {
+      assert.match(cli("up", "--appliance", "reflector"), new RegExp(`lab ${prefix} is up`));
+      assert.equal(leftoverNamespaces(prefix).length, 5);
+      const status = JSON.parse(cli("status", "--json")) as {
+        emulator?: { targets: Array<{ state: string }> };
+      };
+      assert.deepEqual(
+        status.emulator?.targets.map((t) => t.state),
+        ["healthy", "healthy"],
+      );
+      const r = await session(prefix, DEFAULT_RULES_FILE, "reflector");
+      assert.match(r.error ?? "", /exists already/);
+      assert.equal(r.teardown, undefined);
+      assert.equal(leftoverNamespaces(prefix).length, 5, "the running lab was left alone");
+      cli("down");
+      assert.deepEqual(hostLeftovers(prefix), []);
     } finally {
       cleanup(prefix);
       fs.rmSync(stateDir, { recursive: true, force: true });
