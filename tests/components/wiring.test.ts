@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
 import { renderUserData } from "../../components/userdata";
-import { example, isMutatingAction, Stack } from "./helpers";
+import { capture, example, isMutatingAction, Stack } from "./helpers";
 
 const ROUTE = "aws:ec2/route:Route";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -603,5 +603,90 @@ describe("component wiring under mocks", function () {
         name,
       );
     }
+  });
+
+  it("maps non-default GWLB settings from config to the resources", async () => {
+    const s = await capture({
+      azCount: 2,
+      inspection: {
+        crossZoneLoadBalancing: true,
+        stickiness: "3-tuple",
+        targetFailover: "no_rebalance",
+        deregistrationDelaySeconds: 30,
+        healthCheck: { port: 9090, path: "/health", intervalSeconds: 30, timeoutSeconds: 10 },
+      },
+      fleet: {
+        architecture: "arm64",
+        amiFamily: "al2023",
+        minSize: 1,
+        maxSize: 3,
+        scaling: { metric: "network-in" },
+      },
+      endpointService: {
+        acceptanceRequired: false,
+        allowedPrincipals: ["arn:aws:iam::210987654321:root"],
+      },
+    });
+    const lb = s.ofType("aws:lb/loadBalancer:LoadBalancer")[0]!;
+    assert.strictEqual(lb.inputs.enableCrossZoneLoadBalancing, true);
+    const tg = s.ofType("aws:lb/targetGroup:TargetGroup")[0]!;
+    assert.deepStrictEqual(tg.inputs.stickiness, {
+      enabled: true,
+      type: "source_ip_dest_ip_proto",
+    });
+    assert.deepStrictEqual(tg.inputs.targetFailovers, [
+      { onDeregistration: "no_rebalance", onUnhealthy: "no_rebalance" },
+    ]);
+    assert.strictEqual(tg.inputs.deregistrationDelay, 30);
+    assert.deepStrictEqual(tg.inputs.healthCheck, {
+      enabled: true,
+      protocol: "HTTP",
+      port: "9090",
+      path: "/health",
+      interval: 30,
+      timeout: 10,
+      healthyThreshold: 3,
+      unhealthyThreshold: 3,
+    });
+    const listener = s.ofType("aws:lb/listener:Listener")[0]!;
+    assert.strictEqual(
+      listener.inputs.tcpIdleTimeoutSeconds,
+      undefined,
+      "idle timeout only with 5-tuple stickiness",
+    );
+    const sg = s.ofType("aws:ec2/securityGroup:SecurityGroup")[0]!;
+    assert.deepStrictEqual(
+      (sg.inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort),
+      [6081, 9090],
+    );
+    assert.ok(
+      !(sg.inputs.egress as { fromPort: number }[]).some((r) => r.fromPort === 80),
+      "no plain HTTP egress on AL2023",
+    );
+    const lt = s.ofType("aws:ec2/launchTemplate:LaunchTemplate")[0]!;
+    assert.strictEqual(lt.inputs.instanceType, "c7gn.large");
+    assert.strictEqual(
+      (lt.inputs.blockDeviceMappings as { deviceName: string }[])[0]!.deviceName,
+      "/dev/xvda",
+    );
+    const userData = Buffer.from(lt.inputs.userData as string, "base64").toString("utf8");
+    assert.match(userData, /tollgate run --port 9090$/m);
+    const asg = s.ofType("aws:autoscaling/group:Group")[0]!;
+    assert.deepStrictEqual(
+      [asg.inputs.minSize, asg.inputs.maxSize, asg.inputs.desiredCapacity],
+      [1, 3, 1],
+    );
+    const pol = s.ofType("aws:autoscaling/policy:Policy")[0]!;
+    assert.deepStrictEqual(pol.inputs.targetTrackingConfiguration, {
+      predefinedMetricSpecification: { predefinedMetricType: "ASGAverageNetworkIn" },
+      targetValue: 500000000,
+    });
+    const svc = s.ofType("aws:ec2/vpcEndpointService:VpcEndpointService")[0]!;
+    assert.strictEqual(svc.inputs.acceptanceRequired, false);
+    assert.deepStrictEqual(svc.inputs.allowedPrincipals, ["arn:aws:iam::210987654321:root"]);
+    assert.strictEqual(
+      s.ofType("aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter").length,
+      0,
+    );
   });
 });
