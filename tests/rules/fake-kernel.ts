@@ -51,6 +51,7 @@ export class FakeKernel implements CommandRunner {
   filters: { dev: string; pref: number; cookie?: string; argv: string[] }[] = [];
   rules: IpRule[] = [];
   routes: IpRoute[] = [];
+  addrs: { dev: string; family: string; local: string; prefixlen: number }[] = [];
   sysctls = new Map<string, string>([["net.ipv4.ip_forward", "0"]]);
   log: string[] = [];
   /** Fails the first matching command (then clears itself, so rollback can run). */
@@ -192,6 +193,31 @@ export class FakeKernel implements CommandRunner {
     const json = a[0] === "-j";
     if (json) a = a.slice(1);
     if (a[0] === "link") return ok(JSON.stringify(this.links.map((ifname) => ({ ifname }))));
+    if (a[0] === "addr") {
+      if (a[1] === "show") {
+        return ok(
+          JSON.stringify(
+            this.links.map((ifname) => ({
+              ifname,
+              addr_info: this.addrs.filter((x) => x.dev === ifname),
+            })),
+          ),
+        );
+      }
+      const [local, len] = a[2]!.split("/") as [string, string];
+      const dev = a[a.indexOf("dev") + 1]!;
+      if (!this.links.includes(dev)) return fail("Cannot find device", 1);
+      this.addrs = this.addrs.filter((x) => !(x.dev === dev && x.local === local));
+      if (a[1] === "replace") {
+        this.addrs.push({
+          dev,
+          family: fam === "4" ? "inet" : "inet6",
+          local,
+          prefixlen: Number(len),
+        });
+      }
+      return ok();
+    }
     if (a[0] === "rule") {
       if (a[1] === "show") {
         return ok(

@@ -34,6 +34,7 @@ import {
   type EndpointRef,
   type EndpointSummary,
   type Family,
+  type IpAddrSpec,
   type IpRouteSpec,
   type IpRuleSpec,
   type IpsetSpec,
@@ -271,6 +272,7 @@ export function compileRules(
   const tcSpecs: TcSpec[] = [];
   const ipRuleSpecs: IpRuleSpec[] = [];
   const ipRouteSpecs: IpRouteSpec[] = [];
+  const ipAddrSpecs: IpAddrSpec[] = [];
   const sysctls = new Map<string, string>();
   const summaries: EndpointSummary[] = [];
   let anyTproxy = false;
@@ -482,6 +484,27 @@ export function compileRules(
           ),
         });
       }
+      if (hasRedirect) {
+        // REDIRECT rewrites to the incoming interface's first address; a tun has none.
+        const address =
+          family === "ipv4"
+            ? `169.254.${(zone >> 8) & 255}.${zone & 255}/32`
+            : `fe80::7467:${zone.toString(16)}/128`;
+        ipAddrSpecs.push({
+          family,
+          dev: gwi,
+          address,
+          argv: ipArgv(
+            family,
+            "addr",
+            "replace",
+            address,
+            "dev",
+            gwi,
+            ...(family === "ipv6" ? ["nodad"] : ["scope", "link"]),
+          ),
+        });
+      }
       const iifTable = ep.mode === "egress-nat" ? "main" : String(table);
       ipRuleSpecs.push({
         family,
@@ -609,7 +632,11 @@ export function compileRules(
     ip6tablesRestore: ipv6 ? renderDoc(docs.ipv6) : "",
     ipsetRestore: renderIpsetRestore(ipsets),
     tc: tcSpecs.map((s) => s.argv),
-    ipRules: [...sortedRules.map((r) => r.argv), ...ipRouteSpecs.map((r) => r.argv)],
+    ipRules: [
+      ...ipAddrSpecs.map((a) => a.argv),
+      ...sortedRules.map((r) => r.argv),
+      ...ipRouteSpecs.map((r) => r.argv),
+    ],
     sysctls: [...sysctls].map(([key, value]): Sysctl => ({ key, value })),
     chains,
     ruleCounts,
@@ -617,6 +644,7 @@ export function compileRules(
     tcSpecs,
     ipRuleSpecs: sortedRules,
     ipRouteSpecs,
+    ipAddrSpecs,
     ipsets,
     endpoints: summaries,
     notes,

@@ -13,6 +13,7 @@ import { finalizeRestore, ipsetRollback, restoreDocument } from "./finalize";
 import { renderIpsetRestore } from "./ipset";
 import {
   foreignRules,
+  ipAddrKey,
   ipRouteKey,
   ipRuleKey,
   parseIptablesSave,
@@ -154,7 +155,11 @@ function ipDiff(compiled: CompiledRuleset, live: LiveState) {
   const wantRules = new Set(compiled.ipRuleSpecs.map(ipRuleKey));
   const liveRoutes = new Set(live.ipRoutes.map(ipRouteKey));
   const wantRoutes = new Set(compiled.ipRouteSpecs.map(ipRouteKey));
+  const liveAddrs = new Set(live.ipAddrs.map(ipAddrKey));
+  const wantAddrs = new Set(compiled.ipAddrSpecs.map(ipAddrKey));
   return {
+    addAddrs: compiled.ipAddrSpecs.filter((a) => !liveAddrs.has(ipAddrKey(a))),
+    delAddrs: live.ipAddrs.filter((a) => !wantAddrs.has(ipAddrKey(a))),
     addRules: compiled.ipRuleSpecs.filter((r) => !liveRules.has(ipRuleKey(r))),
     delRules: live.ipRules.filter((r) => !wantRules.has(ipRuleKey(r))),
     addRoutes: compiled.ipRouteSpecs.filter((r) => !liveRoutes.has(ipRouteKey(r))),
@@ -267,6 +272,8 @@ export class RulesEngine {
     changes += tc.add.length + tc.del.length + qd.length;
     const ip = ipDiff(compiled, live);
     const ipLines = [
+      ...ip.delAddrs.map((a) => `  - address ${ipAddrKey(a)}`),
+      ...ip.addAddrs.map((a) => `  + address ${ipAddrKey(a)}`),
       ...ip.delRules.map((r) => `  - rule ${ipRuleKey(r)}`),
       ...ip.addRules.map((r) => `  + rule ${ipRuleKey(r)}`),
       ...ip.delRoutes.map((r) => `  - route ${ipRouteKey(r)}`),
@@ -365,12 +372,19 @@ export class RulesEngine {
       });
       await step("ip", async () => {
         const ip = ipDiff(compiled, snapshot);
+        for (const a of ip.delAddrs) await runChecked(runner, ipAddrDel(a));
+        for (const a of ip.addAddrs) await runChecked(runner, a.argv);
         for (const r of ip.delRules) await runChecked(runner, ipRuleDel(r));
         for (const r of ip.addRules) await runChecked(runner, r.argv);
         for (const r of ip.delRoutes) await runChecked(runner, ipRouteDel(r));
         for (const r of ip.addRoutes) await runChecked(runner, r.argv);
         changes +=
-          ip.addRules.length + ip.delRules.length + ip.addRoutes.length + ip.delRoutes.length;
+          ip.addAddrs.length +
+          ip.delAddrs.length +
+          ip.addRules.length +
+          ip.delRules.length +
+          ip.addRoutes.length +
+          ip.delRoutes.length;
       });
       await step("sysctl", async () => {
         for (const s of compiled.sysctls) {
@@ -438,6 +452,7 @@ export class RulesEngine {
     for (const r of ip.addRules) problems.push(`ip rule missing: ${ipRuleKey(r)}`);
     for (const r of ip.delRules) problems.push(`stale ip rule: ${ipRuleKey(r)}`);
     for (const r of ip.addRoutes) problems.push(`ip route missing: ${ipRouteKey(r)}`);
+    for (const a of ip.addAddrs) problems.push(`address missing: ${ipAddrKey(a)}`);
     const sets = new Set(live.ipsets);
     for (const s of compiled.ipsets)
       if (!sets.has(s.name)) problems.push(`ipset missing: ${s.name}`);
@@ -496,6 +511,12 @@ export class RulesEngine {
       if (!snapRules.has(ipRuleKey(r))) await attempt(() => runChecked(runner, ipRuleDel(r)));
     for (const r of snapshot.ipRules)
       if (!nowRules.has(ipRuleKey(r))) await attempt(() => runChecked(runner, ipRuleAdd(r)));
+    const snapAddrs = new Set(snapshot.ipAddrs.map(ipAddrKey));
+    const nowAddrs = new Set(now.ipAddrs.map(ipAddrKey));
+    for (const a of now.ipAddrs)
+      if (!snapAddrs.has(ipAddrKey(a))) await attempt(() => runChecked(runner, ipAddrDel(a)));
+    for (const a of snapshot.ipAddrs)
+      if (!nowAddrs.has(ipAddrKey(a))) await attempt(() => runChecked(runner, ipAddrAdd(a)));
     const snapRoutes = new Set(snapshot.ipRoutes.map(ipRouteKey));
     const nowRoutes = new Set(now.ipRoutes.map(ipRouteKey));
     for (const r of now.ipRoutes)
@@ -536,6 +557,7 @@ export class RulesEngine {
       ]);
     for (const r of live.ipRules) await runChecked(runner, ipRuleDel(r));
     for (const r of live.ipRoutes) await runChecked(runner, ipRouteDel(r));
+    for (const a of live.ipAddrs) await runChecked(runner, ipAddrDel(a));
     for (const n of live.ipsets) await runChecked(runner, ["ipset", "destroy", n]);
   }
 
@@ -567,6 +589,7 @@ export class RulesEngine {
     lines.push(`# ip rules/routes (proto ${ROUTE_PROTO})`);
     for (const r of live.ipRules) lines.push(`rule ${ipRuleKey(r)}`);
     for (const r of live.ipRoutes) lines.push(`route ${ipRouteKey(r)}`);
+    for (const a of live.ipAddrs) lines.push(`address ${ipAddrKey(a)}`);
     return `${lines.join("\n")}\n`;
   }
 
@@ -591,6 +614,21 @@ export class RulesEngine {
   }
 }
 
+function ipAddrDel(a: { family: Family; dev: string; address: string }): string[] {
+  return ["ip", fl(a.family), "addr", "del", a.address, "dev", a.dev];
+}
+function ipAddrAdd(a: { family: Family; dev: string; address: string }): string[] {
+  return [
+    "ip",
+    fl(a.family),
+    "addr",
+    "replace",
+    a.address,
+    "dev",
+    a.dev,
+    ...(a.family === "ipv6" ? ["nodad"] : ["scope", "link"]),
+  ];
+}
 function ipRuleSel(r: { pref: number; iif?: string; fwmark?: string; table: string }): string[] {
   return [
     "pref",

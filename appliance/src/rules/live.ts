@@ -177,6 +177,41 @@ export function parseIpRoutes(family: Family, json: string): LiveIpRoute[] {
   }));
 }
 
+export interface LiveIpAddr {
+  readonly family: Family;
+  readonly dev: string;
+  readonly address: string;
+}
+
+export function ipAddrKey(a: { family: Family; dev: string; address: string }): string {
+  return `${a.family} ${a.address} dev ${a.dev}`;
+}
+
+interface AddrJson {
+  ifname?: string;
+  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+/** Tollgate's REDIRECT addresses (169.254.x.y/32, fe80::7467:z/128) on gwi-* interfaces. */
+export function parseOwnAddrs(json: string): LiveIpAddr[] {
+  const out: LiveIpAddr[] = [];
+  for (const link of (JSON.parse(json || "[]") as AddrJson[]) ?? []) {
+    if (!link.ifname?.startsWith("gwi-")) continue;
+    for (const a of link.addr_info ?? []) {
+      if (a.family === "inet" && a.prefixlen === 32 && a.local?.startsWith("169.254.")) {
+        out.push({ family: "ipv4", dev: link.ifname, address: `${a.local}/32` });
+      } else if (
+        a.family === "inet6" &&
+        a.prefixlen === 128 &&
+        a.local?.startsWith("fe80::7467:")
+      ) {
+        out.push({ family: "ipv6", dev: link.ifname, address: `${a.local}/128` });
+      }
+    }
+  }
+  return out;
+}
+
 export interface LiveState {
   /** Raw iptables-save output per family ("" when the tool is missing). */
   readonly save: Record<Family, string>;
@@ -190,6 +225,7 @@ export interface LiveState {
   readonly ingress: readonly string[];
   readonly ipRules: readonly LiveIpRule[];
   readonly ipRoutes: readonly LiveIpRoute[];
+  readonly ipAddrs: readonly LiveIpAddr[];
   readonly sysctls: ReadonlyMap<string, string>;
 }
 
@@ -260,10 +296,23 @@ export async function readLiveState(runner: CommandRunner, opts: ReadOptions): P
     ]);
     ipRoutes.push(...parseIpRoutes(f, routes.stdout));
   }
+  const ipAddrs = parseOwnAddrs((await runChecked(runner, ["ip", "-j", "addr", "show"])).stdout);
   const sysctls = new Map<string, string>();
   for (const key of opts.sysctlKeys ?? []) {
     const r = await runner.run(["sysctl", "-n", key]);
     if (r.code === 0) sysctls.set(key, r.stdout.trim());
   }
-  return { save, iptables, ipsets, ipsetSave, interfaces, tc, ingress, ipRules, ipRoutes, sysctls };
+  return {
+    save,
+    iptables,
+    ipsets,
+    ipsetSave,
+    interfaces,
+    tc,
+    ingress,
+    ipRules,
+    ipRoutes,
+    ipAddrs,
+    sysctls,
+  };
 }

@@ -95,6 +95,18 @@ export interface IpRouteSpec {
   readonly argv: readonly string[];
 }
 
+/**
+ * An address Tollgate puts on gwi-X so REDIRECT has a local address to redirect to (tun
+ * interfaces have none): 169.254.<zone>/32 and fe80::7467:<zone>/128.
+ */
+export interface IpAddrSpec {
+  readonly family: Family;
+  readonly dev: string;
+  /** With prefix length. */
+  readonly address: string;
+  readonly argv: readonly string[];
+}
+
 export interface IpsetSpec {
   readonly name: string;
   readonly type: "hash:net" | "bitmap:port";
@@ -137,6 +149,7 @@ export interface CompiledRuleset {
   readonly tcSpecs: readonly TcSpec[];
   readonly ipRuleSpecs: readonly IpRuleSpec[];
   readonly ipRouteSpecs: readonly IpRouteSpec[];
+  readonly ipAddrSpecs: readonly IpAddrSpec[];
   readonly ipsets: readonly IpsetSpec[];
   readonly endpoints: readonly EndpointSummary[];
   /** Capability choices and warnings, shown by `plan`. */
