@@ -100,6 +100,34 @@ describe("flow keys", () => {
     assert.equal(flowKey(Buffer.from([0x70, 0, 0, 0])), undefined);
   });
 
+  it("property: IPv6 keys are symmetric for every protocol", () => {
+    const addr6 = fc
+      .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+      .map((a) => a.map((x) => x.toString(16)).join(":"));
+    fc.assert(
+      fc.property(
+        addr6,
+        addr6,
+        fc.nat(65535),
+        fc.nat(65535),
+        fc.constantFrom<Kind>("tcp", "udp", "icmp", "gre"),
+        (a, b, pa, pb, kind) => {
+          assert.equal(key(pkt(kind, a, b, pa, pb)), key(pkt(kind, b, a, pb, pa)));
+        },
+      ),
+    );
+  });
+
+  it("property: never throws on arbitrary bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.nat(0xffff), (bytes, tag) => {
+        const k = flowKey(Buffer.from(bytes), 0, bytes.length, tag);
+        assert.ok(k === undefined || typeof k === "string");
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("property: symmetric for arbitrary tuples, injective on ordered tuples", () => {
     const addr4 = fc
       .tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255))
