@@ -2,15 +2,19 @@
  * Prometheus metrics (prom-client), read from the data path status at scrape time: nothing is
  * counted twice and the hot path never touches prom-client.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { GENEVE_DROP_REASONS } from "../geneve/codec";
-import type { HookAction, HookOutcome, HookStats } from "../hooks/runner";
+import type { HookAction, HookOutcome, HookRun, HookStats } from "../hooks/runner";
 import type { RpFilterStats } from "../sysctl/rp-filter";
 import type { DatapathStatusProvider } from "../health/status";
 
 export interface MetricsSources {
   readonly datapath: DatapathStatusProvider;
-  readonly hooks?: { readonly stats: HookStats };
+  readonly hooks?: {
+    readonly stats: HookStats;
+    /** When present, hook durations feed tollgate_hook_duration_seconds. */
+    onRun?(listener: (run: HookRun) => void): void;
+  };
   readonly rpFilter?: { readonly stats: RpFilterStats };
   /** Current health (1 healthy, 0 not), evaluated at scrape time. */
   readonly healthy?: () => boolean;
@@ -199,6 +203,18 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
           }
         }
       },
+    );
+  }
+  if (sources.hooks?.onRun) {
+    const durations = new Histogram({
+      name: "tollgate_hook_duration_seconds",
+      help: "Hook (-c/-r) run time by action",
+      labelNames: ["action"] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    });
+    sources.hooks.onRun((run) =>
+      durations.observe({ action: run.action.toLowerCase() }, run.durationMs / 1000),
     );
   }
   if (sources.rpFilter) {

@@ -89,6 +89,7 @@ describe("control plane assembly", () => {
     const m = await fetchText(port, "/metrics");
     assert.match(m.body, /^tollgate_hook_runs_total\{action="create",outcome="ok"\} 1$/m);
     assert.match(m.body, /^tollgate_drops_total\{reason="UNKNOWN_FLOW"\} 0$/m);
+    assert.match(m.body, /^tollgate_hook_duration_seconds_count\{action="create"\} 1$/m);
 
     // rp_filter that cannot be fixed makes the appliance unhealthy, with the reason.
     files.delete(`/proc/sys/net/ipv4/conf/${ep.gwo}/rp_filter`);
