@@ -57,6 +57,21 @@ async function endpointsFor(engine: RulesEngine, o: CommonOptions): Promise<Endp
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** Runs a command action; errors (not root, missing tool) become one line and exit code 1. */
+function guarded<A extends unknown[]>(
+  fn: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      const hint = process.getuid?.() !== 0 ? " (most rules commands need root)" : "";
+      process.stderr.write(`tollgate rules: ${(e as Error).message}${hint}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option(
@@ -119,51 +134,57 @@ export function registerRulesCommands(program: Command): void {
     .argument("<file>", "rules file (YAML)")
     .option("--detailed-exitcode", "exit 2 when there are changes")
     .description("show what apply would change against the live kernel state")
-    .action(async (file: string, o: CommonOptions & { detailedExitcode?: boolean }) => {
-      const loaded = await loadRulesFile(file);
-      if (!loaded) {
-        process.exitCode = 1;
-        return;
-      }
-      const engine = engineFor(o);
-      const plan = await engine.plan(loaded, await endpointsFor(engine, o));
-      process.stdout.write(plan.text);
-      if (plan.changes < 0) process.exitCode = 1;
-      else if (plan.changes > 0 && o.detailedExitcode) process.exitCode = 2;
-    });
+    .action(
+      guarded(async (file: string, o: CommonOptions & { detailedExitcode?: boolean }) => {
+        const loaded = await loadRulesFile(file);
+        if (!loaded) {
+          process.exitCode = 1;
+          return;
+        }
+        const engine = engineFor(o);
+        const plan = await engine.plan(loaded, await endpointsFor(engine, o));
+        process.stdout.write(plan.text);
+        if (plan.changes < 0) process.exitCode = 1;
+        else if (plan.changes > 0 && o.detailedExitcode) process.exitCode = 2;
+      }),
+    );
 
   common(rules.command("apply"))
     .argument("<file>", "rules file (YAML)")
     .description(
       "apply the rules in one transaction; on any failure the previous rules are restored",
     )
-    .action(async (file: string, o: CommonOptions) => {
-      const loaded = await loadRulesFile(file);
-      if (!loaded) {
-        process.exitCode = 1;
-        return;
-      }
-      const engine = engineFor(o);
-      try {
-        const r = await engine.apply(loaded, await endpointsFor(engine, o));
-        for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
-        process.stdout.write(
-          `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
-        );
-      } catch (e) {
-        process.stderr.write(`${(e as Error).message}\n`);
-        process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
-      }
-    });
+    .action(
+      guarded(async (file: string, o: CommonOptions) => {
+        const loaded = await loadRulesFile(file);
+        if (!loaded) {
+          process.exitCode = 1;
+          return;
+        }
+        const engine = engineFor(o);
+        try {
+          const r = await engine.apply(loaded, await endpointsFor(engine, o));
+          for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
+          process.stdout.write(
+            `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
+          );
+        } catch (e) {
+          process.stderr.write(`${(e as Error).message}\n`);
+          process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
+        }
+      }),
+    );
 
   rules
     .command("show")
     .option("--netns <name>", "operate inside this network namespace")
     .option("--capabilities <list>", "skip probing")
     .description("print Tollgate's live rules (own chains, sets, tc filters, ip rules)")
-    .action(async (o: CommonOptions) => {
-      process.stdout.write(await engineFor(o).show());
-    });
+    .action(
+      guarded(async (o: CommonOptions) => {
+        process.stdout.write(await engineFor(o).show());
+      }),
+    );
 
   rules
     .command("remove")
@@ -172,8 +193,10 @@ export function registerRulesCommands(program: Command): void {
     .description(
       "remove every Tollgate chain, jump, set, tc filter and ip rule (others' rules untouched)",
     )
-    .action(async (o: CommonOptions) => {
-      await engineFor(o).remove();
-      process.stdout.write("removed\n");
-    });
+    .action(
+      guarded(async (o: CommonOptions) => {
+        await engineFor(o).remove();
+        process.stdout.write("removed\n");
+      }),
+    );
 }
