@@ -89,6 +89,43 @@ export function flowKey(
   return flowKeyFromScratch(buf, scratch, tag);
 }
 
+/**
+ * Key of the fragmented datagram a packet belongs to: tag, protocol, source, destination (in
+ * that order: fragments of one datagram travel one way) and the fragment identification.
+ * Undefined for an unfragmented packet.
+ *
+ * A non-first fragment has no ports, so its 5-tuple flow cannot be found from it alone. The
+ * return path resolves it like the kernel's reassembly does: when the first fragment (ports
+ * present) matches a flow, remember that flow under this key for a few seconds; later fragments
+ * look it up by this key.
+ */
+export function fragmentKeyFromScratch(
+  buf: Uint8Array,
+  s: PacketScratch,
+  tag = 0,
+): string | undefined {
+  if (!s.fragment) return undefined;
+  const a = s.srcOffset;
+  const id = s.fragmentId;
+  const head = (s.family << 8) | s.proto;
+  const t = tag & 0xffff;
+  if (s.family === 4) {
+    return String.fromCharCode(
+      t,
+      head,
+      w(buf, a),
+      w(buf, a + 2),
+      w(buf, a + 4),
+      w(buf, a + 6),
+      id >>> 16,
+      id & 0xffff,
+    );
+  }
+  let k = String.fromCharCode(t, head);
+  for (let i = 0; i < 32; i += 2) k += String.fromCharCode(w(buf, a + i));
+  return k + String.fromCharCode(id >>> 16, id & 0xffff);
+}
+
 /** Protocol number encoded in a key (for choosing the idle timeout of a new cache entry). */
 export function flowKeyProtocol(key: string): number {
   return key.charCodeAt(1) & 0xff;

@@ -52,6 +52,8 @@ export interface PacketScratch {
   end: number;
   /** Part of a fragmented datagram (first or later fragment). */
   fragment: boolean;
+  /** Identification of a fragmented datagram (IPv4 16 bits, IPv6 32 bits); 0 otherwise. */
+  fragmentId: number;
   /** TCP/UDP ports present (false for other protocols and non-first fragments). */
   hasPorts: boolean;
   srcPort: number;
@@ -66,6 +68,7 @@ export function createPacketScratch(): PacketScratch {
     l4Offset: -1,
     end: 0,
     fragment: false,
+    fragmentId: 0,
     hasPorts: false,
     srcPort: 0,
     dstPort: 0,
@@ -118,6 +121,7 @@ export function locatePacket(
     out.srcOffset = offset + 12;
     out.end = offset + total;
     out.fragment = fragOffset !== 0 || (frag & 0x2000) !== 0;
+    out.fragmentId = out.fragment ? (buf[offset + 4]! << 8) | buf[offset + 5]! : 0;
     out.l4Offset = fragOffset !== 0 ? -1 : offset + ihl;
     return finishL4(buf, out);
   }
@@ -130,6 +134,7 @@ export function locatePacket(
     let p = offset + 40;
     let fragment = false;
     let firstFragment = true;
+    let fragmentId = 0;
     for (let n = 0; ; n++) {
       if (
         next !== IPPROTO_HOPOPTS &&
@@ -147,6 +152,8 @@ export function locatePacket(
       if (next === IPPROTO_FRAGMENT) {
         hlen = 8;
         fragment = true;
+        fragmentId =
+          ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>> 0;
         const fo = (buf[p + 2]! << 8) | buf[p + 3]!;
         if (fo >> 3 !== 0) firstFragment = false;
       } else if (next === IPPROTO_AH) {
@@ -164,6 +171,7 @@ export function locatePacket(
     out.srcOffset = offset + 8;
     out.end = end;
     out.fragment = fragment;
+    out.fragmentId = fragmentId;
     out.l4Offset = firstFragment ? p : -1;
     return finishL4(buf, out);
   }

@@ -1,7 +1,15 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { FlowCache } from "@tollgate/appliance/dist/flow/cache";
-import { describeFlowKey, flowKey, flowKeyProtocol } from "@tollgate/appliance/dist/flow/key";
+import {
+  describeFlowKey,
+  flowKey,
+  flowKeyFromScratch,
+  flowKeyProtocol,
+  fragmentKeyFromScratch,
+} from "@tollgate/appliance/dist/flow/key";
+import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
+import { ipv4HeaderChecksum } from "@tollgate/appliance/dist/packet/checksum";
 import {
   buildIcmpEchoPacket,
   buildIpPacket,
@@ -93,6 +101,73 @@ describe("flow keys", () => {
       key(pkt("udp", "2.2.2.2", "1.1.1.1", 6, 5, { ipv4Options: Buffer.alloc(12, 1) })),
       plain,
     );
+  });
+
+  it("ties the fragments of one datagram together by identification (IPv4 and IPv6)", () => {
+    const s = createPacketScratch();
+    const keys = (b: Buffer) => {
+      assert.equal(locatePacket(b, 0, b.length, s), undefined);
+      return {
+        flow: flowKeyFromScratch(b, s),
+        frag: fragmentKeyFromScratch(b, s),
+        ports: s.hasPorts,
+      };
+    };
+    const v4 = (offsetWords: number, more: boolean, id: number) => {
+      const b = buildUdpPacket({
+        src: "10.0.0.1",
+        dst: "10.0.0.2",
+        srcPort: 5000,
+        dstPort: 53,
+        id,
+        dontFragment: false,
+        payload: Buffer.alloc(16),
+      });
+      b.writeUInt16BE((more ? 0x2000 : 0) | offsetWords, 6);
+      b.writeUInt16BE(ipv4HeaderChecksum(b), 10);
+      return b;
+    };
+    const first = keys(v4(0, true, 77));
+    const later = keys(v4(3, false, 77));
+    assert.ok(first.ports && !later.ports);
+    assert.equal(
+      first.flow,
+      key(pkt("udp", "10.0.0.2", "10.0.0.1", 53, 5000)),
+      "first fragment keys its 5-tuple",
+    );
+    assert.ok(first.frag !== undefined);
+    assert.equal(later.frag, first.frag);
+    assert.notEqual(keys(v4(3, false, 78)).frag, first.frag, "another datagram");
+    assert.equal(
+      keys(pkt("udp", "10.0.0.1", "10.0.0.2", 5000, 53)).frag,
+      undefined,
+      "not a fragment",
+    );
+    const v6 = (off: number, more: boolean, id: number) =>
+      buildUdpPacket({
+        src: "fd00::1",
+        dst: "fd00::2",
+        srcPort: 5000,
+        dstPort: 53,
+        extensionHeaders: [
+          {
+            type: 44,
+            body: Buffer.from([
+              (off << 3) >> 8,
+              ((off << 3) & 0xff) | (more ? 1 : 0),
+              id >>> 24,
+              (id >>> 16) & 0xff,
+              (id >>> 8) & 0xff,
+              id & 0xff,
+            ]),
+          },
+        ],
+      });
+    const f6 = keys(v6(0, true, 0xdeadbeef));
+    const l6 = keys(v6(2, false, 0xdeadbeef));
+    assert.ok(f6.ports && !l6.ports);
+    assert.equal(l6.frag, f6.frag);
+    assert.notEqual(keys(v6(2, false, 1)).frag, f6.frag);
   });
 
   it("returns undefined for unparseable packets", () => {
