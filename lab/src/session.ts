@@ -7,8 +7,13 @@ import { runDemo, type DemoOptions, type DemoResult } from "./demo/run";
 import type { FailoverMode } from "./emulator/balancer";
 import type { HashMode } from "./emulator/hash";
 import type { HealthCheckSettings } from "./emulator/health";
-import { labDown, LabExistsError, labUp, type Lab } from "./orchestrate/lab";
-import { defaultPaths, type LabPaths, type LabRunOptions } from "./orchestrate/processes";
+import { labDown, LabExistsError, labUp, waitHealthy, type Lab } from "./orchestrate/lab";
+import {
+  defaultPaths,
+  startProcess,
+  type LabPaths,
+  type LabRunOptions,
+} from "./orchestrate/processes";
 import { realProcessControl, type TeardownReport } from "./orchestrate/teardown";
 import { ExecFileRunner, type CommandRunner } from "./runner";
 import { planTopology, type LabTopology } from "./topology/plan";
@@ -146,7 +151,8 @@ export async function runLabSession(o: LabSessionOptions): Promise<LabSessionRes
       prefix: t.prefix,
       stateDir: t.stateDir,
       run,
-      detached: false,
+      // With --keep the processes must outlive this one (and not hold its event loop open).
+      detached: o.keep ?? false,
       runner,
       paths: o.paths ?? defaultPaths(),
       log: o.log,
@@ -177,6 +183,15 @@ export async function runLabSession(o: LabSessionOptions): Promise<LabSessionRes
       print("");
     }
     for (const l of formatCounters(snap)) print(l);
+    if (o.keep && demo.killed) {
+      // The lab stays up: bring the killed appliance back (its flows stay where they are now).
+      const old = lab.processes.get(demo.killed)!;
+      o.log(`restart ${demo.killed}'s daemon so the kept lab is complete`);
+      lab.processes.set(demo.killed, startProcess(old.spec, true));
+      killed.delete(demo.killed);
+      await waitHealthy(t, lab.processes, 20_000, [demo.killed]);
+      o.log(`${demo.killed} is healthy again`);
+    }
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // Another lab with this prefix is running (e.g. `lab up`): it is not ours to remove.
