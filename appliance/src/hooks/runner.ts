@@ -37,8 +37,11 @@ export type ExecFn = (
   options: ExecOptions,
 ) => Promise<ExecResult>;
 
-/** Most output kept per stream for the log. */
-const MAX_OUTPUT = 64 * 1024;
+/**
+ * Output buffered per stream. execFile kills a child that writes more, so this is generous (a
+ * chatty `set -x` hook must not be killed); only the last 4 KiB of each stream is logged.
+ */
+const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /**
  * execFile-based {@link ExecFn}: SIGTERM at the timeout, SIGKILL 2 s later if still alive.

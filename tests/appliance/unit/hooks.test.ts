@@ -171,6 +171,15 @@ describe("HookRunner", () => {
       ]);
     });
 
+    it("does not kill a chatty hook", async () => {
+      const r = await execFileRunner("/bin/sh", ["-c", "head -c 1000000 /dev/zero | tr '\\0' x"], {
+        timeoutMs: 5000,
+        env: process.env,
+      });
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout.length, 1_000_000);
+    });
+
     it("kills a hook that outlives its timeout", async () => {
       const r = await execFileRunner("/bin/sleep", ["5"], { timeoutMs: 100, env: process.env });
       assert.equal(r.timedOut, true);
