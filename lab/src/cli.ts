@@ -36,6 +36,8 @@ interface RunOpts extends CommonOpts {
   healthyThreshold: number;
   unhealthyThreshold: number;
   keep?: boolean;
+  daemonArg: string[];
+  json?: boolean;
 }
 
 function int(name: string) {
@@ -119,6 +121,12 @@ function runOptions(cmd: Command): Command {
       DEFAULT_HEALTH.healthyThreshold,
     )
     .option(
+      "--daemon-arg <arg>",
+      "extra argument for every tollgate daemon, repeatable (e.g. --daemon-arg=--log-level --daemon-arg=debug)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
       "--unhealthy-threshold <n>",
       "consecutive failures to become unhealthy",
       int("--unhealthy-threshold"),
@@ -164,10 +172,36 @@ async function demo(o: RunOpts): Promise<void> {
     failover: o.failover,
     health,
     appliance: o.appliance,
+    daemonArgs: o.daemonArg,
     keep: o.keep ?? false,
-    log,
-    print,
+    // --json: progress on stderr, one JSON document on stdout.
+    log: o.json ? (l) => process.stderr.write(`${l}\n`) : log,
+    print: o.json ? () => undefined : print,
   });
+  if (o.json) {
+    print(
+      JSON.stringify(
+        {
+          prefix: r.topology.prefix,
+          passed: !r.error && (r.demo?.passed ?? false),
+          error: r.error,
+          steps: r.demo?.steps.map(({ id, title, status, detail, ms }) => ({
+            id,
+            title,
+            status,
+            detail,
+            ms,
+          })),
+          killed: r.demo?.killed,
+          timings: r.timings,
+          leftovers: r.teardown?.leftovers,
+          report: r.report,
+        },
+        null,
+        2,
+      ),
+    );
+  }
   if (r.error) {
     process.stderr.write(`tollgate-lab: ${r.error}\n`);
     process.exit(1);
@@ -186,7 +220,15 @@ async function up(o: RunOpts): Promise<void> {
       prefix: t.prefix,
       stateDir: t.stateDir,
       run: runOptionsFor(
-        { ...o, rulesFile: o.rules, hashMode: o.hash, health: healthOf(o), log, print },
+        {
+          ...o,
+          rulesFile: o.rules,
+          hashMode: o.hash,
+          health: healthOf(o),
+          daemonArgs: o.daemonArg,
+          log,
+          print,
+        },
         rules,
         t,
       ),
@@ -303,6 +345,10 @@ export function buildProgram(): Command {
       .description("up, scripted demo, follow-the-packet trace, down"),
   )
     .option("--keep", "leave the lab running after the demo")
+    .option(
+      "--json",
+      "progress on stderr; the steps, timings and report as one JSON document on stdout",
+    )
     .action((o: RunOpts) => demo(o));
   runOptions(program.command("up").description("build the lab and leave it running")).action(
     (o: RunOpts) => up(o),

@@ -53,6 +53,8 @@ export interface LabSessionOptions {
   readonly failover: FailoverMode;
   readonly health: HealthCheckSettings;
   readonly appliance: "tollgate" | "reflector";
+  /** Extra arguments for every appliance daemon. */
+  readonly daemonArgs?: readonly string[];
   /** Leave the lab running after the demo (no teardown). */
   readonly keep?: boolean;
   /** Progress lines. */
@@ -94,6 +96,7 @@ export function runOptionsFor(
     extraTcpPorts: blocked.filter((b) => b.proto === "tcp").map((b) => b.port),
     extraUdpPorts: blocked.filter((b) => b.proto === "udp").map((b) => b.port),
     appliance: o.appliance,
+    daemonArgs: o.daemonArgs ?? [],
   };
 }
 

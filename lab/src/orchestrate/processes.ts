@@ -32,6 +32,8 @@ export interface LabRunOptions {
    * (no rules: every packet passes) for checking the lab itself. Defaults to "tollgate".
    */
   readonly appliance?: "tollgate" | "reflector";
+  /** Extra arguments appended to the daemon's command line (e.g. "--log-level", "debug"). */
+  readonly daemonArgs?: readonly string[];
 }
 
 /** Files of the installed packages the lab runs. */
@@ -91,11 +93,20 @@ export function applianceArgv(
   app: ApplianceNode,
   rulesFile: string,
   kind: "tollgate" | "reflector" = "tollgate",
+  extra: readonly string[] = [],
 ): string[] {
   if (kind === "reflector") {
     return [paths.node, path.join(paths.labDist, "agent", "reflector.js"), String(app.healthPort)];
   }
-  return [paths.node, paths.applianceBin, "-p", String(app.healthPort), "--rules", rulesFile];
+  return [
+    paths.node,
+    paths.applianceBin,
+    "-p",
+    String(app.healthPort),
+    "--rules",
+    rulesFile,
+    ...extra,
+  ];
 }
 
 /** Every process of the lab, in start order (pure). */
@@ -139,7 +150,7 @@ export function processSpecs(t: LabTopology, o: LabRunOptions, paths: LabPaths):
     ...t.appliances.map((a) => ({
       name: a.name,
       ns: a.ns,
-      argv: applianceArgv(paths, a, o.rulesFile, o.appliance),
+      argv: applianceArgv(paths, a, o.rulesFile, o.appliance, o.daemonArgs),
       logFile: `${t.stateDir}/${a.name}.log`,
     })),
   ];
