@@ -350,7 +350,13 @@ rules:
 version: 1
 defaults:
   mode: passthrough
+rules:
+  - action: mirror
+    proto: tcp
+    ports: 80
+    to: mon0
 `);
+    const mirroredBefore = lab.rxPackets(lab.a, "mon1");
     lab.sh(lab.a, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0");
     try {
       assert.deepEqual(await lab.tcp(SERVER4, 80), { ok: true, data: `server ${CLIENT4}` });
@@ -358,6 +364,10 @@ defaults:
       assert.match(
         lab.sh(lab.a, "tc", "filter", "show", "dev", "gwi-1", "ingress"),
         /Egress Redirect to device gwo-1/,
+      );
+      assert.ok(
+        lab.rxPackets(lab.a, "mon1") - mirroredBefore >= 3,
+        "port 80 mirrored before the passthrough redirect",
       );
     } finally {
       lab.sh(lab.a, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");

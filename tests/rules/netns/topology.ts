@@ -165,7 +165,21 @@ export class Lab {
         ) as { address: string }[]
       )[0]!.address;
       this.ip(w.r, "link", "set", "r-out", "address", mac);
-      // The daemon's gwi-X is a tun (no neighbour discovery); the veth stand-in needs R to know it.
+      // The daemon's gwi-X is a tun (no ARP/neighbour discovery, and in passthrough mode tc would
+      // redirect R's ARP requests to gwo-X): R knows gwi-k's MAC statically.
+      this.ip(
+        w.r,
+        "-4",
+        "neigh",
+        "replace",
+        `192.168.${k}.2`,
+        "lladdr",
+        mac,
+        "dev",
+        "r-in",
+        "nud",
+        "permanent",
+      );
       this.ip(
         w.r,
         "-6",
