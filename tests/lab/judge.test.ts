@@ -40,6 +40,16 @@ describe("lab demo judgements", () => {
     assert.equal(judgeUdp(allow, { ok: true, reply: "hi", ms: 1 }, 1).status, "pass");
     assert.equal(judgeUdp(drop, { ok: false, error: "no reply", ms: 1000 }, 0).status, "pass");
     assert.equal(judgeUdp(drop, { ok: true, reply: "hi", ms: 1 }, 1).status, "fail");
+    assert.equal(
+      judgeUdp(drop, { ok: false, error: "ECONNREFUSED", ms: 3 }, 0).status,
+      "fail",
+      "refused is not a drop",
+    );
+    assert.match(
+      judgeUdp(reject, { ok: false, error: "ECONNREFUSED", ms: 3 }, 0).detail,
+      /ICMP port unreachable/,
+    );
+    assert.equal(judgeUdp(reject, { ok: false, error: "ECONNREFUSED", ms: 3 }, 0).status, "pass");
     const body = "hello (you are 10.10.1.10:4000)\n";
     assert.equal(
       judgeHttp(allow, { ok: true, status: 200, body, ms: 5 }, "10.10.1.10").status,

@@ -208,12 +208,15 @@ export function udpProbe(
     const send = () => {
       if (sent >= Math.max(1, attempts)) return;
       sent++;
-      sock.send(payload, port, host);
+      sock.send(payload);
     };
-    sock.bind(localPort ?? 0, () => {
-      send();
-      resend = setInterval(send, Math.max(50, Math.floor(timeoutMs / Math.max(1, attempts))));
-    });
+    // A connected socket reports ICMP port unreachable (a reject) as ECONNREFUSED.
+    sock.bind(localPort ?? 0, () =>
+      sock.connect(port, host, () => {
+        send();
+        resend = setInterval(send, Math.max(50, Math.floor(timeoutMs / Math.max(1, attempts))));
+      }),
+    );
   });
 }
 

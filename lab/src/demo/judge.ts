@@ -65,9 +65,12 @@ export function judgeTcp(x: Expectation, r: TcpResult, serverCount: number): Jud
 
 export function judgeUdp(x: Expectation, r: UdpResult, serverCount: number): Judgement {
   const tries = r.attempts !== undefined && r.attempts > 1 ? ` after ${r.attempts} attempts` : "";
+  const refused = !r.ok && r.error === "ECONNREFUSED";
   const observed = r.ok
     ? `reply ${JSON.stringify((r.reply ?? "").trim())} in ${r.ms} ms${tries}`
-    : `no reply (${r.error}${r.attempts ? `, ${r.attempts} attempt(s)` : ""})`;
+    : refused
+      ? "ICMP port unreachable (ECONNREFUSED)"
+      : `no reply (${r.error}${r.attempts ? `, ${r.attempts} attempt(s)` : ""})`;
   switch (x.verdict) {
     case "allow":
       return r.ok
@@ -77,15 +80,19 @@ export function judgeUdp(x: Expectation, r: UdpResult, serverCount: number): Jud
             detail: `expected a reply (allowed by ${x.because}) but got ${observed}`,
           };
     case "drop":
-    case "reject":
-      return !r.ok && serverCount === 0
-        ? {
-            status: "pass",
-            detail: `${observed}, server saw nothing: ${x.verdict === "drop" ? "dropped" : "rejected"} by ${x.because}`,
-          }
+      return !r.ok && !refused && serverCount === 0
+        ? { status: "pass", detail: `${observed}, server saw nothing: dropped by ${x.because}` }
         : {
             status: "fail",
-            detail: `expected no reply (${x.because}) but got ${observed}; server saw ${serverCount}`,
+            detail: `expected a silent drop (${x.because}) but got ${observed}; server saw ${serverCount}`,
+          };
+    case "reject":
+      // The reject may be an ICMP error other than port unreachable, which a UDP socket does not see.
+      return !r.ok && serverCount === 0
+        ? { status: "pass", detail: `${observed}, server saw nothing: rejected by ${x.because}` }
+        : {
+            status: "fail",
+            detail: `expected a reject (${x.because}) but got ${observed}; server saw ${serverCount}`,
           };
     case "unknown":
       return unknown(observed, x);
