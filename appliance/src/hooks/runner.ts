@@ -2,12 +2,12 @@
  * Runs the `-c` (CREATE) and `-r` (DESTROY) hook commands like the reference tunnel handler:
  * `<command...> CREATE|DESTROY gwi-X gwo-X <endpoint id as 17 hex digits>`.
  *
- * Commands are argv arrays run with execFile (no shell; a command string is split by
- * {@link splitCommand}) under a timeout. A failing, hanging or missing hook is logged and
+ * Commands are argv arrays run like execFile (no shell; a command string is split by
+ * {@link splitCommand}) under a timeout, in their own process group. A failing, hanging or missing hook is logged and
  * counted, never thrown: the data path keeps running. Hooks of one endpoint run one after the
  * other (DESTROY waits for its CREATE), different endpoints run concurrently.
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
 import { splitCommand } from "./split";
 
@@ -37,48 +37,81 @@ export type ExecFn = (
   options: ExecOptions,
 ) => Promise<ExecResult>;
 
-/**
- * Output buffered per stream. execFile kills a child that writes more, so this is generous (a
- * chatty `set -x` hook must not be killed); only the last 4 KiB of each stream is logged.
- */
-const MAX_OUTPUT = 16 * 1024 * 1024;
+/** Output kept per stream (the tail), for the log. */
+const MAX_OUTPUT = 64 * 1024;
+
+function tailCollector(): { push(chunk: Buffer): void; text(): string } {
+  let chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    push(chunk) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > 2 * MAX_OUTPUT) {
+        const all = Buffer.concat(chunks);
+        chunks = [all.subarray(all.length - MAX_OUTPUT)];
+        size = MAX_OUTPUT;
+      }
+    },
+    text() {
+      const all = Buffer.concat(chunks);
+      return all.subarray(Math.max(0, all.length - MAX_OUTPUT)).toString("utf8");
+    },
+  };
+}
 
 /**
- * execFile-based {@link ExecFn}: SIGTERM at the timeout, SIGKILL 2 s later if still alive.
+ * Runs a program the way execFile does (argv, no shell), in its own process group. At the
+ * timeout the whole group gets SIGTERM, then SIGKILL 2 s later, so a hook's children (a `sleep`
+ * in a script) cannot keep it running by holding its output pipes open. Output of any size is
+ * drained; the last 64 KiB of each stream is kept.
  */
 export const execFileRunner: ExecFn = (file, args, options) =>
   new Promise<ExecResult>((resolve) => {
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = execFile(
-      file,
-      [...args],
-      { env: options.env, maxBuffer: MAX_OUTPUT, encoding: "utf8", windowsHide: true },
-      (err, stdout, stderr) => {
-        clearTimeout(timer);
-        if (killTimer) clearTimeout(killTimer);
-        const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string }) | null;
-        const spawnError =
-          e && typeof e.code === "string" && e.code !== "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
-            ? e.code
-            : undefined;
-        resolve({
-          code: child.exitCode,
-          signal: child.signalCode,
-          stdout: String(stdout ?? ""),
-          stderr: String(stderr ?? ""),
-          timedOut,
-          ...(spawnError ? { spawnError } : {}),
-        });
-      },
-    );
+    let spawnError: string | undefined;
+    const out = tailCollector();
+    const err = tailCollector();
+    const child = spawn(file, [...args], {
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      windowsHide: true,
+    });
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const killGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone already
+      }
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGTERM");
-      killTimer = setTimeout(() => child.kill("SIGKILL"), 2000);
+      killGroup("SIGTERM");
+      killTimer = setTimeout(() => killGroup("SIGKILL"), 2000);
       killTimer.unref();
     }, options.timeoutMs);
     timer.unref();
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      spawnError = e.code ?? e.message;
+    });
+    // "close": the process exited and its stdio closed (or it never started).
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      if (timedOut) killGroup("SIGKILL"); // leftovers of the group
+      resolve({
+        code: spawnError ? null : code,
+        signal,
+        stdout: out.text(),
+        stderr: err.text(),
+        timedOut,
+        ...(spawnError ? { spawnError } : {}),
+      });
+    });
   });
 
 /** pino-compatible logger subset. */

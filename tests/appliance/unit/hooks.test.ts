@@ -177,7 +177,18 @@ describe("HookRunner", () => {
         env: process.env,
       });
       assert.equal(r.code, 0);
-      assert.equal(r.stdout.length, 1_000_000);
+      assert.equal(r.stdout.length, 64 * 1024, "the tail is kept");
+      assert.ok(/^x+$/.test(r.stdout));
+    });
+
+    it("kills a timed-out hook's children too", async () => {
+      const started = Date.now();
+      const r = await execFileRunner("/bin/sh", ["-c", "sleep 20; echo never"], {
+        timeoutMs: 100,
+        env: process.env,
+      });
+      assert.equal(r.timedOut, true);
+      assert.ok(Date.now() - started < 5000, "the sleeping grandchild did not hold the hook open");
     });
 
     it("kills a hook that outlives its timeout", async () => {
