@@ -139,9 +139,10 @@ if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   start_appl $TOLLGATE
   gen -r 1000 -t 1 -w 0 >/dev/null
   gen -r "$RATE" -t 6 -w 0 >/dev/null &
+  genpid=$!
   sleep 1
   perf record -q -g -p "$APPL_PID" -o "$work/perf.data" -- sleep 4 >/dev/null 2>&1 || true
-  wait
+  wait "$genpid" || true
   stop_appl
   echo "where the time goes (perf, tollgate at $RATE pps):"
   perf report -i "$work/perf.data" --no-children --sort dso -g none 2>/dev/null | grep '%' | head -6 | sed 's/^/  /'

@@ -7,7 +7,7 @@
  * caller-owned Buffers addressed by offsets, so no call allocates per packet.
  *
  *   tunOpen(name, multiQueue)            -> { fd, name }   O_NONBLOCK, IFF_TUN | IFF_NO_PI
- *   ifConfigure(name, mtu, up)                             SIOCSIFMTU + SIOCSIFFLAGS
+ *   ifConfigure(name, mtu, up, noQueue)                    SIOCSIFMTU + SIOCSIFFLAGS (+ default qdisc noqueue)
  *   ifFlags(name)                         -> flags | -1    SIOCGIFFLAGS (-1: no such interface)
  *   udpOpen(address, port, bufBytes)      -> { fd, rcvbuf, sndbuf }   bound, O_NONBLOCK, IP_PKTINFO
  *   rawOpen(bufBytes)                     -> { fd, sndbuf }   AF_INET/SOCK_RAW/IPPROTO_RAW, send only
@@ -196,14 +196,24 @@ static napi_value TunOpen(napi_env env, napi_callback_info info)
     return obj;
 }
 
+/*
+ * noQueue: a tun gets pfifo_fast as its default qdisc, which only adds an enqueue/dequeue and a
+ * lock per packet (the tun driver never pushes back; it drops when its ring is full). A device
+ * brought up with txqueuelen 0 gets "noqueue" as its default qdisc instead; the queue length is
+ * restored right after, so a hook's `tc qdisc add dev X root ...` still works (the default qdisc
+ * is replaceable) and gets the usual limits.
+ */
 static napi_value IfConfigure(napi_env env, napi_callback_info info)
 {
-    napi_value argv[3];
+    napi_value argv[4];
     char name[IFNAMSIZ];
     int32_t mtu;
-    bool up = false;
+    bool up = false, noqueue = false;
     if (get_args(env, info, 3, argv) || get_ifname(env, argv[0], name) || get_i32(env, argv[1], &mtu)) return NULL;
     napi_get_value_bool(env, argv[2], &up);
+    size_t argc = 4;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc >= 4) napi_get_value_bool(env, argv[3], &noqueue);
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return throw_errno(env, "socket", errno);
     struct ifreq ifr;
@@ -222,14 +232,22 @@ static napi_value IfConfigure(napi_env env, napi_callback_info info)
         close(s);
         return throw_errno(env, "SIOCGIFFLAGS", e);
     }
-    if (up) ifr.ifr_flags |= IFF_UP;
-    else ifr.ifr_flags &= ~IFF_UP;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
-        int e = errno;
-        close(s);
-        return throw_errno(env, "SIOCSIFFLAGS", e);
+    short flags = ifr.ifr_flags;
+    int qlen = -1;
+    if (up && noqueue && !(flags & IFF_UP) && ioctl(s, SIOCGIFTXQLEN, &ifr) == 0) {
+        qlen = ifr.ifr_qlen;
+        ifr.ifr_qlen = 0;
+        if (ioctl(s, SIOCSIFTXQLEN, &ifr) != 0) qlen = -1;
+    }
+    ifr.ifr_flags = up ? (flags | IFF_UP) : (flags & ~IFF_UP);
+    int r = ioctl(s, SIOCSIFFLAGS, &ifr);
+    int e = errno;
+    if (qlen >= 0) {
+        ifr.ifr_qlen = qlen;
+        ioctl(s, SIOCSIFTXQLEN, &ifr);
     }
     close(s);
+    if (r != 0) return throw_errno(env, "SIOCSIFFLAGS", e);
     return NULL;
 }
 

@@ -49,6 +49,8 @@ export interface DatapathCounters {
   endpointsRemoved: number;
   /** Endpoint listener (hooks, rp_filter, rules) calls that failed. */
   listenerErrors: number;
+  /** Exceptions caught in per-packet code (a bug: the batch is lost, the daemon keeps running). */
+  internalErrors: number;
   readonly drops: Record<DatapathDropReason, number>;
 }
 
@@ -68,6 +70,7 @@ export function createCounters(): DatapathCounters {
     endpointsCreated: 0,
     endpointsRemoved: 0,
     listenerErrors: 0,
+    internalErrors: 0,
     drops,
   };
 }

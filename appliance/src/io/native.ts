@@ -10,8 +10,13 @@ import * as path from "node:path";
 export interface NativeAddon {
   /** Opens /dev/net/tun non-blocking as IFF_TUN | IFF_NO_PI (| IFF_MULTI_QUEUE). */
   tunOpen(name: string, multiQueue: boolean): { fd: number; name: string };
-  /** Sets the MTU (when > 0) and the administrative state of an interface. */
-  ifConfigure(name: string, mtu: number, up: boolean): void;
+  /**
+   * Sets the MTU (when > 0) and the administrative state of an interface. With `noQueue`, an
+   * interface brought up gets "noqueue" as its default qdisc instead of pfifo_fast (a tun never
+   * pushes back, so a queue only costs a lock and an enqueue/dequeue per packet); it stays a
+   * default qdisc, so `tc qdisc add dev X root ...` in a hook still replaces it.
+   */
+  ifConfigure(name: string, mtu: number, up: boolean, noQueue?: boolean): void;
   /** Interface flags (IFF_UP = 1, IFF_RUNNING = 0x40), or -1 when the interface does not exist. */
   ifFlags(name: string): number;
   /** Non-blocking UDP socket bound to address:port with IP_PKTINFO and forced buffer sizes. */

@@ -5,6 +5,11 @@ export interface TunOptions {
   readonly mtu?: number;
   /** Open with IFF_MULTI_QUEUE. Defaults to false. */
   readonly multiQueue?: boolean;
+  /**
+   * Default qdisc "noqueue" instead of pfifo_fast, which a tun gains nothing from; hooks can still
+   * replace it with `tc qdisc add dev X root ...`. Defaults to true.
+   */
+  readonly noQueue?: boolean;
 }
 
 /**
@@ -26,7 +31,7 @@ export class TunDevice {
   static open(name: string, options: TunOptions = {}, native = loadNative()): TunDevice {
     const { fd, name: actual } = native.tunOpen(name, options.multiQueue ?? false);
     try {
-      native.ifConfigure(actual, options.mtu ?? 8500, true);
+      native.ifConfigure(actual, options.mtu ?? 8500, true, options.noQueue ?? true);
     } catch (err) {
       native.closeFd(fd);
       throw err;

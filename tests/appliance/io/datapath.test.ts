@@ -241,6 +241,21 @@ describe("data path (in-memory port)", () => {
     assert.equal(t.dp.flows.size, 0);
   });
 
+  it("survives an exception in per-packet code: counted, the next batch is handled", () => {
+    const t = setup();
+    const [f] = generateFlows({ flows: 1 });
+    const real = t.port.recvBatch.bind(t.port);
+    let calls = 0;
+    t.port.recvBatch = (...args) => {
+      if (calls++ === 0) throw new Error("boom");
+      return real(...args);
+    };
+    assert.doesNotThrow(() => t.send(f!));
+    assert.equal(t.dp.counters.internalErrors, 1);
+    t.port.pump();
+    assert.equal(t.port.sent.length, 1);
+  });
+
   it("uses one receive slot per datagram and rejects a bad batch size", () => {
     assert.ok(RX_SLOT >= 8500 + 8 + 252);
     assert.throws(() => new Datapath(new FakePort(), { batchSize: 0 }), RangeError);

@@ -48,6 +48,13 @@ describe("tollgate_native addon (root, network namespace)", function () {
     assert.equal(r.removed, true);
   });
 
+  it("gives tun interfaces a replaceable noqueue default qdisc and keeps their queue length", () => {
+    assert.equal(r.qdiscDefault, "pfifo_fast", "without noQueue: the kernel's default");
+    assert.equal(r.qdiscNoQueue, "noqueue");
+    assert.equal(r.qlenB, 500);
+    assert.match(r.hookQdisc as string, /^qdisc pfifo \S+ root .*limit 500p/);
+  });
+
   it("writes and reads batches of packets through a tc mirred pass-through unchanged", () => {
     assert.equal(r.written, 2);
     assert.equal(r.read, 2);
