@@ -166,3 +166,36 @@ describe("rules compiler pieces", () => {
     );
   });
 });
+
+describe("apply lock", () => {
+  it("serialises appliers and takes over a lock whose owner died", async () => {
+    const { withApplyLock } = await import("@tollgate/appliance/dist/rules/lock");
+    const fsm = await import("node:fs");
+    const os = await import("node:os");
+    const pathm = await import("node:path");
+    const dir = fsm.mkdtempSync(pathm.join(os.tmpdir(), "tgd-lock-"));
+    const state = pathm.join(dir, "state.json");
+    try {
+      const order: string[] = [];
+      const slow = (name: string) =>
+        withApplyLock(state, async () => {
+          order.push(`${name}+`);
+          await new Promise((r) => setTimeout(r, 30));
+          order.push(`${name}-`);
+        });
+      await Promise.all([slow("a"), slow("b")]);
+      assert.ok(["a+,a-,b+,b-", "b+,b-,a+,a-"].includes(order.join(",")), order.join(","));
+      fsm.mkdirSync(`${state}.lock`);
+      fsm.writeFileSync(`${state}.lock/pid`, "999999999");
+      assert.equal(await withApplyLock(state, async () => "taken over"), "taken over");
+      fsm.mkdirSync(`${state}.lock`);
+      fsm.writeFileSync(`${state}.lock/pid`, String(process.pid));
+      await assert.rejects(
+        withApplyLock(state, async () => "x", 200),
+        /another Tollgate rules apply holds/,
+      );
+    } finally {
+      fsm.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

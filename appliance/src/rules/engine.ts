@@ -11,6 +11,7 @@ import { detectCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
 import { finalizeRestore, ipsetRollback, restoreDocument } from "./finalize";
 import { renderIpsetRestore } from "./ipset";
+import { withApplyLock } from "./lock";
 import {
   foreignRules,
   ipAddrKey,
@@ -302,7 +303,14 @@ export class RulesEngine {
     return this.applyCompiled(compiled);
   }
 
+  /** Applies a compiled ruleset under the apply lock (one applier at a time). */
   async applyCompiled(compiled: CompiledRuleset): Promise<ApplyResult> {
+    return withApplyLock(this.opts.stateFile ?? DEFAULT_STATE_FILE, () =>
+      this.applyLocked(compiled),
+    );
+  }
+
+  private async applyLocked(compiled: CompiledRuleset): Promise<ApplyResult> {
     const t0 = performance.now();
     const steps: { step: string; ms: number }[] = [];
     const caps = await this.capabilities();
