@@ -332,10 +332,15 @@ export class FakeKernel implements CommandRunner {
   }
 
   private sysctl(args: string[]): CommandResult {
-    if (args[0] === "-n") {
-      const v = this.sysctls.get(args[1]!) ?? (args[1]!.includes(".conf.") ? "1" : "0");
-      return ok(`${v}\n`);
-    }
+    const read = (k: string) => this.sysctls.get(k) ?? (k.includes(".conf.") ? "1" : "0");
+    if (args[0] === "-n") return ok(`${read(args[1]!)}\n`);
+    if (args[0] === "-e")
+      return ok(
+        args
+          .slice(1)
+          .map((k) => `${k} = ${read(k)}\n`)
+          .join(""),
+      );
     const kv = args[args.length - 1]!;
     const [k, v] = kv.split("=") as [string, string];
     this.sysctls.set(k, v);

@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     );
     console.log(`  parse ${fmt(tParse)}, compile ${fmt(tCompile)} (pure, no I/O)`);
     console.log(
-      `  atomic apply, ${RULES} rules (empty set): ${fmt(rulesOnly.ms)} total, iptables-restore ${fmt(rulesOnly.steps.find((x) => x.step === "iptables-restore")?.ms ?? 0)}`,
+      `  atomic apply, ${RULES} rules (empty set): ${fmt(rulesOnly.ms)} total (${rulesOnly.steps.map((x) => `${x.step} ${fmt(x.ms)}`).join(", ")})`,
     );
     console.log(
       `  atomic apply, rules + set, first:   ${fmt(first.ms)} total = snapshot ${fmt(step("snapshot"))} + ipset restore ${fmt(atomicSet)} + iptables-restore ${fmt(atomicRules)} + verify ${fmt(step("verify"))} + rest`,

@@ -215,9 +215,10 @@ export class RulesEngine {
     return compileRules(loaded, endpoints, await this.capabilities());
   }
 
-  private async live(compiled: CompiledRuleset): Promise<LiveState> {
+  private async live(compiled: CompiledRuleset, setContents = true): Promise<LiveState> {
     const caps = await this.capabilities();
     return readLiveState(this.opts.runner, {
+      setContents,
       families: caps.ip6tables ? ["ipv4", "ipv6"] : ["ipv4"],
       ipset: caps.ipset,
       devices: compiled.tcSpecs.map((s) => s.dev),
@@ -432,7 +433,7 @@ export class RulesEngine {
 
   /** Reads the state back: every own chain has the expected rule count, jumps exactly once, tc and ip rules in place. */
   async verify(compiled: CompiledRuleset): Promise<void> {
-    const live = await this.live(compiled);
+    const live = await this.live(compiled, false);
     const problems: string[] = [];
     for (const fam of families(compiled)) {
       const st = live.iptables[fam];

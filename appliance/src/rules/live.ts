@@ -237,6 +237,8 @@ export interface ReadOptions {
   /** Devices whose tc filters to read besides every gwi-* interface. */
   readonly devices?: readonly string[];
   readonly sysctlKeys?: readonly string[];
+  /** Also read the sets' contents (`ipset save`, for a rollback snapshot). Defaults to true. */
+  readonly setContents?: boolean;
 }
 
 export async function readLiveState(runner: CommandRunner, opts: ReadOptions): Promise<LiveState> {
@@ -253,7 +255,9 @@ export async function readLiveState(runner: CommandRunner, opts: ReadOptions): P
       .split("\n")
       .map((s) => s.trim());
     ipsets = names.filter((n) => n.startsWith(SET_PREFIX) && !n.endsWith(TEMP_SUFFIX));
-    for (const n of ipsets) ipsetSave += (await runChecked(runner, ["ipset", "save", n])).stdout;
+    if (opts.setContents ?? true) {
+      for (const n of ipsets) ipsetSave += (await runChecked(runner, ["ipset", "save", n])).stdout;
+    }
   }
   const links = JSON.parse(
     (await runChecked(runner, ["ip", "-j", "link", "show"])).stdout || "[]",
@@ -298,9 +302,13 @@ export async function readLiveState(runner: CommandRunner, opts: ReadOptions): P
   }
   const ipAddrs = parseOwnAddrs((await runChecked(runner, ["ip", "-j", "addr", "show"])).stdout);
   const sysctls = new Map<string, string>();
-  for (const key of opts.sysctlKeys ?? []) {
-    const r = await runner.run(["sysctl", "-n", key]);
-    if (r.code === 0) sysctls.set(key, r.stdout.trim());
+  if ((opts.sysctlKeys ?? []).length > 0) {
+    // One process for all keys; -e skips keys that do not exist (yet).
+    const r = await runner.run(["sysctl", "-e", ...(opts.sysctlKeys ?? [])]);
+    for (const line of r.stdout.split("\n")) {
+      const m = /^(\S+) = (.*)$/.exec(line);
+      if (m) sysctls.set(m[1]!, m[2]!.trim());
+    }
   }
   return {
     save,
