@@ -247,6 +247,12 @@ export async function runDemo(
     }));
   }
   const before = await serverStats(lab);
+  if (blocked.length > 0) {
+    o.log(
+      `  probing ${blocked.map((b) => `${b.proto}/${b.port}`).join(", ")} in parallel ` +
+        `(${o.blockedTimeoutMs ?? 1500} ms each)`,
+    );
+  }
   const blockedResults = await Promise.all(
     blocked.map(async (b) => {
       const timeoutMs = o.blockedTimeoutMs ?? 1500;

@@ -125,7 +125,7 @@ export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[]
     `  3 ${pad("emulator")} ${s.emulator.hashMode} hash -> target ${placement}; flow cookie 0x${flow.cookie}`,
     `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:6081, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) both ways`,
     `  4 ${pad(flow.target)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:6081`,
-    `  5 ${pad("emulator")} cookie 0x${flow.cookie} checked, decap -> ${s.tun} -> kernel -> i0: ${flow.returned.packets} pkt(s) returned by appliances`,
+    `  5 ${pad("emulator")} cookie 0x${flow.cookie} checked, decap -> ${s.tun} -> kernel routes it on (i0 or c0): ${flow.returned.packets} pkt(s) returned by appliances`,
     `  6 ${pad("internet")} ${server}: ${serverText}`,
     `  7 ${pad("return")} internet routes ${subnet} via ${edge} (edge route) -> i0 -> ${s.tun} -> same flow and cookie -> ${flow.target} -> c0 -> client: ${flow.reverse.packets} pkt(s)`,
   );
