@@ -171,6 +171,19 @@ describe("rules engine with a fake kernel", () => {
     assert.match(k.save("4"), /-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT/);
   });
 
+  it("turning IPv6 off removes the earlier IPv6 rules and routes", async () => {
+    await engine.apply(rules(B), EP);
+    assert.match(k.own("6"), /--dport 23 -j DROP/);
+    await engine.apply(
+      rules(B.replace("defaults: { policy: allow }", "defaults: { policy: allow, ipv6: false }")),
+      EP,
+    );
+    assert.doesNotMatch(k.own("6"), /TOLLGATE-gwi-1/);
+    assert.equal(k.rules.filter((r) => r.fam === "6").length, 0);
+    assert.equal(k.routes.filter((r) => r.fam === "6").length, 0);
+    assert.match(k.own("4"), /--dport 23 -j DROP/);
+  });
+
   it("discovers endpoints from gwi-/gwo- interface pairs", async () => {
     k.links.push("gwi-2");
     assert.deepEqual(await engine.discoverEndpoints(), [{ gwi: "gwi-1", gwo: "gwo-1" }]);

@@ -629,7 +629,8 @@ export function compileRules(
   const sortedRules = [...ipRuleSpecs].sort((a, b) => a.pref - b.pref);
   return {
     iptablesRestore: renderDoc(docs.ipv4),
-    ip6tablesRestore: ipv6 ? renderDoc(docs.ipv6) : "",
+    // With IPv6 off but ip6tables present, an empty own state still removes earlier IPv6 rules.
+    ip6tablesRestore: caps.ip6tables ? renderDoc(docs.ipv6) : "",
     ipsetRestore: renderIpsetRestore(ipsets),
     tc: tcSpecs.map((s) => s.argv),
     ipRules: [
