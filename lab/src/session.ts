@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { tunNames } from "@tollgate/appliance/dist/naming";
 import { parseRules } from "@tollgate/appliance/dist/rules/parse";
@@ -98,6 +99,19 @@ export function runOptionsFor(
     appliance: o.appliance,
     daemonArgs: o.daemonArgs ?? [],
   };
+}
+
+/** Copies the processes' logs out of the state directory (which teardown removes) after a failure. */
+function keepLogs(t: LabTopology, log: (line: string) => void): void {
+  try {
+    const logs = fs.readdirSync(t.stateDir).filter((f) => f.endsWith(".log"));
+    if (logs.length === 0) return;
+    const dest = fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-lab-${t.prefix}-logs-`));
+    for (const f of logs) fs.copyFileSync(path.join(t.stateDir, f), path.join(dest, f));
+    log(`logs of the lab's processes kept in ${dest}`);
+  } catch {
+    // nothing to keep
+  }
 }
 
 /**
@@ -201,6 +215,7 @@ export async function runLabSession(o: LabSessionOptions): Promise<LabSessionRes
     if (e instanceof LabExistsError) foreign = true;
     o.log(`error: ${error}`);
   } finally {
+    if (error && !foreign) keepLogs(t, o.log);
     if (!foreign && (!o.keep || error)) teardown = await down();
     if (o.handleSignals ?? true) {
       process.off("SIGINT", onSignal);
