@@ -121,13 +121,40 @@ describe("lab follow-the-packet trace", () => {
     );
     assert.match(
       text,
-      /GENEVE 10\.10\.100\.1 -> 10\.10\.100\.12:6081, endpoint vpce-01ab2c3d4e5f60718, attachment 0xa0001: 11 datagram/,
+      /GENEVE 10\.10\.100\.1 -> 10\.10\.100\.11:6081, endpoint vpce-01ab2c3d4e5f60718, attachment 0xa0001: 11 datagram\(s\) sent/,
     );
-    assert.match(text, /tollgate: decap -> gwi-X -> rules -> gwo-X/);
+    assert.match(text, /4 app1 +tollgate: decap -> gwi-X -> rules -> gwo-X/);
     assert.match(text, /11 pkt\(s\) returned by appliances/);
     assert.match(text, /the server answers \(1 http\/80 in total, all from 10\.10\.1\.10\)/);
     assert.match(text, /edge route.*-> c0 -> client: 5 pkt/);
     assert.equal(lines.length, 9);
+  });
+
+  it("shows where a dropped flow ended", () => {
+    const dropped = {
+      ...flow,
+      srcPort: 41000,
+      dstPort: 23,
+      targets: ["app2"],
+      returned: { packets: 0, bytes: 0 },
+      reverse: { packets: 0, bytes: 0 },
+    };
+    const lines = formatFollowThePacket(
+      { ...snap, flows: [dropped] },
+      {
+        title: "blocked port tcp/23",
+        protocol: 6,
+        clientPort: 41000,
+        serverPort: 23,
+        verdict: "expected drop (rules[0])",
+      },
+    );
+    assert.match(
+      lines.join("\n"),
+      /4 app2 +tollgate: decap -> gwi-X -> rules: nothing came back, the packet ended here \(dropped\)/,
+    );
+    assert.match(lines.at(-1)!, /198\.51\.100\.10: the server saw nothing/);
+    assert.equal(lines.length, 7);
   });
 
   it("says when a packet never reached the endpoint", () => {

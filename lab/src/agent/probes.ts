@@ -133,6 +133,8 @@ export function tcpProbe(
       if (done) return;
       done = true;
       clearTimeout(timer);
+      // Bound at connect() even when no answer came: lets the trace find a dropped flow.
+      localPort ??= sock.localPort;
       sock.destroy();
       resolve({
         outcome,

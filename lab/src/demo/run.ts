@@ -281,6 +281,17 @@ export async function runDemo(
           ? judgeTcp(b.expectation, r as TcpResult, seen)
           : judgeUdp(b.expectation, r as UdpResult, seen)),
         ms: r.ms,
+        ...(r.localPort
+          ? {
+              trace: {
+                title: `blocked port ${b.proto}/${b.port}`,
+                protocol: b.proto === "tcp" ? 6 : 17,
+                clientPort: r.localPort,
+                serverPort: b.port,
+                verdict: verdictText(b.expectation),
+              },
+            }
+          : {}),
       }),
     );
   }

@@ -106,7 +106,9 @@ export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[]
     flow.targets.length > 1
       ? `${first}, moved to ${flow.targets.slice(1).join(" then ")} when ${first} failed (rebalance)`
       : first;
-  const app = s.appliances.find((a) => a.name === flow.target);
+  // The step's packets went to the flow's first target; a later rebalance is shown in hop 3.
+  const handler = first;
+  const app = s.appliances.find((a) => a.name === handler);
   const service =
     f.protocol === 6 && f.serverPort === 80
       ? "http/80"
@@ -123,11 +125,22 @@ export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[]
     `  1 ${pad("client")} ${client} -> default route via ${endpoint} (the GWLB endpoint): ${flow.forward.packets} pkt(s)`,
     `  2 ${pad("gwlb")} ip rule iif c0 -> table ${s.endpointTable} -> ${s.tun}: the emulator reads it as the endpoint`,
     `  3 ${pad("emulator")} ${s.emulator.hashMode} hash -> target ${placement}; flow cookie 0x${flow.cookie}`,
-    `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:6081, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) both ways`,
-    `  4 ${pad(flow.target)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:6081`,
+    `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:6081, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) sent`,
+  );
+  if (flow.returned.packets === 0) {
+    lines.push(
+      `  4 ${pad(handler)} tollgate: decap -> ${s.gwi} -> rules: nothing came back, the packet ended here (dropped)`,
+      `  - ${pad("internet")} ${server}: ${serverText}`,
+    );
+    return lines;
+  }
+  lines.push(
+    `  4 ${pad(handler)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:6081`,
+  );
+  lines.push(
     `  5 ${pad("emulator")} cookie 0x${flow.cookie} checked, decap -> ${s.tun} -> kernel routes it on (i0 or c0): ${flow.returned.packets} pkt(s) returned by appliances`,
     `  6 ${pad("internet")} ${server}: ${serverText}`,
-    `  7 ${pad("return")} internet routes ${subnet} via ${edge} (edge route) -> i0 -> ${s.tun} -> same flow and cookie -> ${flow.target} -> c0 -> client: ${flow.reverse.packets} pkt(s)`,
+    `  7 ${pad("return")} internet routes ${subnet} via ${edge} (edge route) -> i0 -> ${s.tun} -> same flow and cookie -> ${handler} -> c0 -> client: ${flow.reverse.packets} pkt(s)`,
   );
   return lines;
 }
