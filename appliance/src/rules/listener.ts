@@ -117,6 +117,14 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
       return ok;
     });
 
+  // Warm up now (probe capabilities, read the file) so the first endpoint's rules are in place
+  // as soon as possible after its interfaces appear: packets arriving before that are dropped.
+  const warm = serial(async () => {
+    await engine.capabilities().catch(() => undefined);
+    current ??= await load();
+  });
+  void warm;
+
   const onHup = () => {
     void reload();
   };

@@ -242,73 +242,69 @@ export interface ReadOptions {
 }
 
 export async function readLiveState(runner: CommandRunner, opts: ReadOptions): Promise<LiveState> {
-  const save = { ipv4: "", ipv6: "" } as Record<Family, string>;
-  const iptables = {} as Record<Family, IptablesOwnState>;
-  for (const f of FAMILIES) {
-    if (opts.families.includes(f)) save[f] = (await runChecked(runner, [SAVE[f]])).stdout;
-    iptables[f] = parseIptablesSave(save[f]);
-  }
-  let ipsets: string[] = [];
-  let ipsetSave = "";
-  if (opts.ipset) {
-    const names = (await runChecked(runner, ["ipset", "list", "-n"])).stdout
-      .split("\n")
-      .map((s) => s.trim());
-    ipsets = names.filter((n) => n.startsWith(SET_PREFIX) && !n.endsWith(TEMP_SUFFIX));
-    if (opts.setContents ?? true) {
-      for (const n of ipsets) ipsetSave += (await runChecked(runner, ["ipset", "save", n])).stdout;
-    }
-  }
-  const links = JSON.parse(
-    (await runChecked(runner, ["ip", "-j", "link", "show"])).stdout || "[]",
-  ) as {
-    ifname: string;
-  }[];
-  const interfaces = links.map((l) => l.ifname.split("@")[0]!);
-  const devs = new Set([
-    ...interfaces.filter((n) => n.startsWith("gwi-")),
-    ...(opts.devices ?? []),
-  ]);
-  const tc: LiveTcFilter[] = [];
-  const ingress: string[] = [];
-  for (const dev of devs) {
-    if (!interfaces.includes(dev)) continue;
-    const q = await runner.run(["tc", "-j", "qdisc", "show", "dev", dev, "ingress"]);
-    if (q.code === 0 && q.stdout.includes('"ingress"')) {
-      ingress.push(dev);
-      const r = await runChecked(runner, ["tc", "-j", "filter", "show", "dev", dev, "ingress"]);
-      tc.push(...parseTcFilters(dev, r.stdout));
-    }
-  }
-  const ipRules: LiveIpRule[] = [];
-  const ipRoutes: LiveIpRoute[] = [];
-  for (const f of opts.families) {
-    const fl = f === "ipv4" ? "-4" : "-6";
-    ipRules.push(
-      ...parseIpRules(f, (await runChecked(runner, ["ip", fl, "-j", "rule", "show"])).stdout),
-    );
-    const routes = await runChecked(runner, [
-      "ip",
-      fl,
-      "-j",
-      "route",
-      "show",
-      "table",
-      "all",
-      "proto",
-      String(ROUTE_PROTO),
+  const out = (argv: string[]) => runChecked(runner, argv).then((r) => r.stdout);
+  const fams = opts.families;
+  // Independent reads run in parallel: this is on the path between an endpoint appearing and
+  // its rules being in place.
+  const [saves, setNames, linksJson, rulesJson, routesJson, addrJson, sysctlOut] =
+    await Promise.all([
+      Promise.all(FAMILIES.map((f) => (fams.includes(f) ? out([SAVE[f]]) : Promise.resolve("")))),
+      opts.ipset ? out(["ipset", "list", "-n"]) : Promise.resolve(""),
+      out(["ip", "-j", "link", "show"]),
+      Promise.all(fams.map((f) => out(["ip", f === "ipv4" ? "-4" : "-6", "-j", "rule", "show"]))),
+      Promise.all(
+        fams.map((f) =>
+          out([
+            "ip",
+            f === "ipv4" ? "-4" : "-6",
+            "-j",
+            "route",
+            "show",
+            "table",
+            "all",
+            "proto",
+            String(ROUTE_PROTO),
+          ]),
+        ),
+      ),
+      out(["ip", "-j", "addr", "show"]),
+      (opts.sysctlKeys ?? []).length > 0
+        ? // One process for all keys; -e skips keys that do not exist (yet).
+          runner.run(["sysctl", "-e", ...(opts.sysctlKeys ?? [])]).then((r) => r.stdout)
+        : Promise.resolve(""),
     ]);
-    ipRoutes.push(...parseIpRoutes(f, routes.stdout));
-  }
-  const ipAddrs = parseOwnAddrs((await runChecked(runner, ["ip", "-j", "addr", "show"])).stdout);
+  const save = { ipv4: saves[0]!, ipv6: saves[1]! } as Record<Family, string>;
+  const iptables = { ipv4: parseIptablesSave(save.ipv4), ipv6: parseIptablesSave(save.ipv6) };
+  const ipsets = setNames
+    .split("\n")
+    .map((n) => n.trim())
+    .filter((n) => n.startsWith(SET_PREFIX) && !n.endsWith(TEMP_SUFFIX));
+  const ipsetSave =
+    (opts.setContents ?? true)
+      ? (await Promise.all(ipsets.map((n) => out(["ipset", "save", n])))).join("")
+      : "";
+  const interfaces = (JSON.parse(linksJson || "[]") as { ifname: string }[]).map(
+    (l) => l.ifname.split("@")[0]!,
+  );
+  const devs = [
+    ...new Set([...interfaces.filter((n) => n.startsWith("gwi-")), ...(opts.devices ?? [])]),
+  ].filter((d) => interfaces.includes(d));
+  const perDev = await Promise.all(
+    devs.map(async (dev) => {
+      const q = await runner.run(["tc", "-j", "qdisc", "show", "dev", dev, "ingress"]);
+      if (q.code !== 0 || !q.stdout.includes('"ingress"')) return undefined;
+      return parseTcFilters(dev, await out(["tc", "-j", "filter", "show", "dev", dev, "ingress"]));
+    }),
+  );
+  const ingress = devs.filter((_, i) => perDev[i] !== undefined);
+  const tc = perDev.flatMap((f) => f ?? []);
+  const ipRules = fams.flatMap((f, i) => parseIpRules(f, rulesJson[i]!));
+  const ipRoutes = fams.flatMap((f, i) => parseIpRoutes(f, routesJson[i]!));
+  const ipAddrs = parseOwnAddrs(addrJson);
   const sysctls = new Map<string, string>();
-  if ((opts.sysctlKeys ?? []).length > 0) {
-    // One process for all keys; -e skips keys that do not exist (yet).
-    const r = await runner.run(["sysctl", "-e", ...(opts.sysctlKeys ?? [])]);
-    for (const line of r.stdout.split("\n")) {
-      const m = /^(\S+) = (.*)$/.exec(line);
-      if (m) sysctls.set(m[1]!, m[2]!.trim());
-    }
+  for (const line of sysctlOut.split("\n")) {
+    const m = /^(\S+) = (.*)$/.exec(line);
+    if (m) sysctls.set(m[1]!, m[2]!.trim());
   }
   return {
     save,
