@@ -486,20 +486,8 @@ static inline uint16_t csum_fold(uint32_t s)
     return (uint16_t)s;
 }
 
-static napi_value SendRawBatch(napi_env env, napi_callback_info info)
+static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta, uint32_t n)
 {
-    napi_value argv[4];
-    int32_t fd;
-    uint32_t n, *meta;
-    uint8_t *buf;
-    size_t blen, mlen;
-    if (get_args(env, info, 4, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
-        get_typed(env, argv[2], napi_uint32_array, (void **)&meta, &mlen) || get_u32(env, argv[3], &n))
-        return NULL;
-    if (n > MAX_BATCH || (size_t)n * 6 > mlen) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds the batch or the meta array");
-        return NULL;
-    }
     uint32_t m = 0;
     for (uint32_t k = 0; k < n; k++) {
         const uint32_t *d = meta + k * 6;
@@ -548,7 +536,220 @@ static napi_value SendRawBatch(napi_env env, napi_callback_info info)
         sent += r;
         done += r;
     }
-    return num(env, sent);
+    return sent;
+}
+
+static napi_value SendRawBatch(napi_env env, napi_callback_info info)
+{
+    napi_value argv[4];
+    int32_t fd;
+    uint32_t n, *meta;
+    uint8_t *buf;
+    size_t blen, mlen;
+    if (get_args(env, info, 4, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
+        get_typed(env, argv[2], napi_uint32_array, (void **)&meta, &mlen) || get_u32(env, argv[3], &n))
+        return NULL;
+    if (n > MAX_BATCH || (size_t)n * 6 > mlen) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds the batch or the meta array");
+        return NULL;
+    }
+    return num(env, send_raw(fd, buf, blen, meta, n));
+}
+
+/* ---------- bound fast path ----------
+ *
+ * The calls above take their buffers as arguments, and unpacking a Buffer or a typed array costs
+ * more than the copy itself at one packet per call. The data path binds its buffers once
+ * (dpBind) and then calls with integers only; the receive message headers are prepared once too.
+ *
+ *   dpBind(rxFd, txFd, rxBuf, slot, rxMeta, wFds, wOffs, wLens, wErrs, txBuf, txBase, txStride,
+ *          txCap, txLens, txMeta) -> handle
+ *   dpRecv(h, max) -> n          like recvBatch into rxBuf/rxMeta
+ *   dpWrite(h, n) -> ok          like writeEach from rxBuf with wFds/wOffs/wLens/wErrs
+ *   dpRead(h, fd, max) -> n      like readEach into txBuf (txBase, txStride, txCap) and txLens
+ *   dpSend(h, n) -> sent         like sendRawBatch from txBuf with txMeta
+ */
+typedef struct {
+    int rxfd, txfd;
+    uint8_t *rx;
+    size_t rxlen;
+    uint32_t slot, batch, *rxmeta;
+    int32_t *wfds, *werrs;
+    uint32_t *woffs, *wlens;
+    uint8_t *tx;
+    size_t txlen;
+    uint32_t txbase, txstride, txcap, *txlens, *txmeta;
+    napi_ref refs[9];
+    struct mmsghdr *msgs;
+    struct iovec *iov;
+    struct sockaddr_in *addr;
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+        struct cmsghdr align;
+    } *ctl;
+} dp_t;
+
+static void dp_finalize(napi_env env, void *data, void *hint)
+{
+    dp_t *d = data;
+    for (int i = 0; i < 9; i++)
+        if (d->refs[i]) napi_delete_reference(env, d->refs[i]);
+    free(d->msgs);
+    free(d->iov);
+    free(d->addr);
+    free(d->ctl);
+    free(d);
+}
+
+static dp_t *get_dp(napi_env env, napi_value v)
+{
+    void *p = NULL;
+    if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+        throw_type(env, "expected a data path handle");
+        return NULL;
+    }
+    return p;
+}
+
+static napi_value DpBind(napi_env env, napi_callback_info info)
+{
+    napi_value a[15];
+    if (get_args(env, info, 15, a)) return NULL;
+    dp_t *d = calloc(1, sizeof *d);
+    if (!d) return throw_errno(env, "calloc", ENOMEM);
+    size_t n_meta, n_wfds, n_woffs, n_wlens, n_werrs, n_txlens, n_txmeta;
+    if (get_i32(env, a[0], &d->rxfd) || get_i32(env, a[1], &d->txfd) || get_buffer(env, a[2], &d->rx, &d->rxlen) ||
+        get_u32(env, a[3], &d->slot) || get_typed(env, a[4], napi_uint32_array, (void **)&d->rxmeta, &n_meta) ||
+        get_typed(env, a[5], napi_int32_array, (void **)&d->wfds, &n_wfds) ||
+        get_typed(env, a[6], napi_uint32_array, (void **)&d->woffs, &n_woffs) ||
+        get_typed(env, a[7], napi_uint32_array, (void **)&d->wlens, &n_wlens) ||
+        get_typed(env, a[8], napi_int32_array, (void **)&d->werrs, &n_werrs) || get_buffer(env, a[9], &d->tx, &d->txlen) ||
+        get_u32(env, a[10], &d->txbase) || get_u32(env, a[11], &d->txstride) || get_u32(env, a[12], &d->txcap) ||
+        get_typed(env, a[13], napi_uint32_array, (void **)&d->txlens, &n_txlens) ||
+        get_typed(env, a[14], napi_uint32_array, (void **)&d->txmeta, &n_txmeta)) {
+        free(d);
+        return NULL;
+    }
+    d->batch = (uint32_t)n_wfds;
+    if (d->slot == 0 || d->batch == 0 || d->batch > MAX_BATCH || (size_t)d->slot * d->batch > d->rxlen ||
+        n_meta < 4 * (size_t)d->batch || n_woffs < d->batch || n_wlens < d->batch || n_werrs < d->batch ||
+        n_txlens < d->batch || n_txmeta < 6 * (size_t)d->batch || d->txbase < HDR_ROOM ||
+        (size_t)d->txbase + (size_t)d->txstride * (d->batch - 1) + d->txcap > d->txlen) {
+        free(d);
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "data path buffers do not match the batch size");
+        return NULL;
+    }
+    d->msgs = calloc(d->batch, sizeof *d->msgs);
+    d->iov = calloc(d->batch, sizeof *d->iov);
+    d->addr = calloc(d->batch, sizeof *d->addr);
+    d->ctl = calloc(d->batch, sizeof *d->ctl);
+    if (!d->msgs || !d->iov || !d->addr || !d->ctl) {
+        dp_finalize(env, d, NULL);
+        return throw_errno(env, "calloc", ENOMEM);
+    }
+    for (uint32_t k = 0; k < d->batch; k++) {
+        d->iov[k].iov_base = d->rx + (size_t)k * d->slot;
+        d->iov[k].iov_len = d->slot;
+        d->msgs[k].msg_hdr = (struct msghdr){ .msg_name = &d->addr[k], .msg_namelen = sizeof d->addr[k],
+                                              .msg_iov = &d->iov[k], .msg_iovlen = 1,
+                                              .msg_control = d->ctl[k].buf, .msg_controllen = sizeof d->ctl[k].buf };
+    }
+    const int keep[9] = { 2, 4, 5, 6, 7, 8, 9, 13, 14 };
+    for (int i = 0; i < 9; i++) napi_create_reference(env, a[keep[i]], 1, &d->refs[i]);
+    napi_value ext;
+    napi_create_external(env, d, dp_finalize, NULL, &ext);
+    return ext;
+}
+
+static napi_value DpRecv(napi_env env, napi_callback_info info)
+{
+    napi_value a[2];
+    uint32_t max;
+    if (get_args(env, info, 2, a)) return NULL;
+    dp_t *d = get_dp(env, a[0]);
+    if (!d || get_u32(env, a[1], &max)) return NULL;
+    if (max > d->batch) max = d->batch;
+    int r = recvmmsg(d->rxfd, d->msgs, max, MSG_DONTWAIT, NULL);
+    if (r < 0) return num(env, (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno);
+    for (int k = 0; k < r; k++) {
+        struct msghdr *h = &d->msgs[k].msg_hdr;
+        uint32_t local = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                struct in_pktinfo pi;
+                memcpy(&pi, CMSG_DATA(c), sizeof pi);
+                local = ntohl(pi.ipi_addr.s_addr);
+            }
+        }
+        d->rxmeta[k * 4] = d->msgs[k].msg_len | ((h->msg_flags & MSG_TRUNC) ? 0x80000000u : 0);
+        d->rxmeta[k * 4 + 1] = ntohl(d->addr[k].sin_addr.s_addr);
+        d->rxmeta[k * 4 + 2] = ntohs(d->addr[k].sin_port);
+        d->rxmeta[k * 4 + 3] = local;
+        /* the kernel rewrote these: restore for the next call */
+        h->msg_namelen = sizeof d->addr[k];
+        h->msg_controllen = sizeof d->ctl[k].buf;
+        h->msg_flags = 0;
+    }
+    return num(env, r);
+}
+
+static napi_value DpWrite(napi_env env, napi_callback_info info)
+{
+    napi_value a[2];
+    uint32_t n;
+    if (get_args(env, info, 2, a)) return NULL;
+    dp_t *d = get_dp(env, a[0]);
+    if (!d || get_u32(env, a[1], &n)) return NULL;
+    if (n > d->batch) n = d->batch;
+    int ok = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if ((size_t)d->woffs[k] + d->wlens[k] > d->rxlen) {
+            d->werrs[k] = EFAULT;
+            continue;
+        }
+        ssize_t w = write(d->wfds[k], d->rx + d->woffs[k], d->wlens[k]);
+        if (w < 0) d->werrs[k] = errno;
+        else {
+            d->werrs[k] = 0;
+            ok++;
+        }
+    }
+    return num(env, ok);
+}
+
+static napi_value DpRead(napi_env env, napi_callback_info info)
+{
+    napi_value a[3];
+    int32_t fd;
+    uint32_t max;
+    if (get_args(env, info, 3, a)) return NULL;
+    dp_t *d = get_dp(env, a[0]);
+    if (!d || get_i32(env, a[1], &fd) || get_u32(env, a[2], &max)) return NULL;
+    if (max > d->batch) max = d->batch;
+    uint32_t n = 0;
+    while (n < max) {
+        ssize_t r = read(fd, d->tx + d->txbase + (size_t)d->txstride * n, d->txcap);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK || n > 0) break;
+            return num(env, -errno);
+        }
+        d->txlens[n++] = (uint32_t)r;
+    }
+    return num(env, n);
+}
+
+static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta, uint32_t n);
+
+static napi_value DpSend(napi_env env, napi_callback_info info)
+{
+    napi_value a[2];
+    uint32_t n;
+    if (get_args(env, info, 2, a)) return NULL;
+    dp_t *d = get_dp(env, a[0]);
+    if (!d || get_u32(env, a[1], &n)) return NULL;
+    if (n > d->batch) n = d->batch;
+    return num(env, send_raw(d->txfd, d->tx, d->txlen, d->txmeta, n));
 }
 
 /* ---------- readiness (libuv poll) ---------- */
@@ -648,6 +849,11 @@ static napi_value Init(napi_env env, napi_value exports)
         { "writeEach", NULL, WriteEach, NULL, NULL, NULL, napi_enumerable, NULL },
         { "readEach", NULL, ReadEach, NULL, NULL, NULL, napi_enumerable, NULL },
         { "sendRawBatch", NULL, SendRawBatch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpBind", NULL, DpBind, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpRecv", NULL, DpRecv, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpWrite", NULL, DpWrite, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpRead", NULL, DpRead, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpSend", NULL, DpSend, NULL, NULL, NULL, napi_enumerable, NULL },
         { "watch", NULL, Watch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_enumerable, NULL },
     };

@@ -132,6 +132,21 @@ export class Datapath {
     this.txBuf = Buffer.alloc(TX_STRIDE * b);
     this.txLens = new Uint32Array(b);
     this.txMeta = new Uint32Array(6 * b);
+    port.bind?.({
+      rxBuf: this.rxBuf,
+      slot: RX_SLOT,
+      rxMeta: this.rxMeta,
+      wFds: this.wFds,
+      wOffs: this.wOffs,
+      wLens: this.wLens,
+      wErrs: this.wErrs,
+      txBuf: this.txBuf,
+      txBase: TX_HEADROOM,
+      txStride: TX_STRIDE,
+      txCap: TX_CAP,
+      txLens: this.txLens,
+      txMeta: this.txMeta,
+    });
   }
 
   /** Starts receiving. */

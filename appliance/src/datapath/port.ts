@@ -11,6 +11,23 @@ export interface TunLike {
   close(): void;
 }
 
+/** The data path's buffers, the same in every call (see DatapathPort.bind). */
+export interface DatapathBuffers {
+  readonly rxBuf: Buffer;
+  readonly slot: number;
+  readonly rxMeta: Uint32Array;
+  readonly wFds: Int32Array;
+  readonly wOffs: Uint32Array;
+  readonly wLens: Uint32Array;
+  readonly wErrs: Int32Array;
+  readonly txBuf: Buffer;
+  readonly txBase: number;
+  readonly txStride: number;
+  readonly txCap: number;
+  readonly txLens: Uint32Array;
+  readonly txMeta: Uint32Array;
+}
+
 /**
  * Everything the data path does to the outside world, in batches over caller-owned buffers. The
  * native implementation ({@link nativePort}) maps one call to one addon call; unit tests use an
@@ -43,6 +60,11 @@ export interface DatapathPort {
   watch(fd: number, onReadable: () => void): Watch;
   /** Readiness of the GENEVE socket. */
   watchSocket(onReadable: () => void): Watch;
+  /**
+   * Optional: the data path announces its buffers once and then always passes these same ones,
+   * so a port may bind them natively and ignore the buffer arguments of later calls.
+   */
+  bind?(buffers: DatapathBuffers): void;
 }
 
 /** The real port: the GENEVE sockets and tun devices through the tollgate_native addon. */
@@ -52,7 +74,7 @@ export function nativePort(
 ): DatapathPort {
   const rx = sockets.rxFd;
   const tx = sockets.txFd;
-  return {
+  const port: DatapathPort = {
     recvBatch: (buf, slot, max, meta) => native.recvBatch(rx, buf, slot, max, meta),
     sendBatch: (buf, meta, n) => native.sendRawBatch(tx, buf, meta, n),
     writeEach: (fds, buf, offs, lens, n, errs) => native.writeEach(fds, buf, offs, lens, n, errs),
@@ -61,5 +83,30 @@ export function nativePort(
     openTun: (name, mtu) => TunDevice.open(name, { mtu }, native),
     watch: (fd, cb) => watchReadable(fd, cb, native),
     watchSocket: (cb) => watchReadable(rx, cb, native),
+    bind(b) {
+      const h = native.dpBind(
+        rx,
+        tx,
+        b.rxBuf,
+        b.slot,
+        b.rxMeta,
+        b.wFds,
+        b.wOffs,
+        b.wLens,
+        b.wErrs,
+        b.txBuf,
+        b.txBase,
+        b.txStride,
+        b.txCap,
+        b.txLens,
+        b.txMeta,
+      );
+      // From now on the hot calls pass integers only; the buffer arguments are the bound ones.
+      port.recvBatch = (_buf, _slot, max) => native.dpRecv(h, max);
+      port.writeEach = (_fds, _buf, _offs, _lens, n) => native.dpWrite(h, n);
+      port.readEach = (fd, _buf, _base, _stride, _cap, max) => native.dpRead(h, fd, max);
+      port.sendBatch = (_buf, _meta, n) => native.dpSend(h, n);
+    },
   };
+  return port;
 }

@@ -62,10 +62,43 @@ export interface NativeAddon {
    * before `offset` and sends the datagrams with sendmmsg. Returns how many were sent.
    */
   sendRawBatch(fd: number, buf: Buffer, meta: Uint32Array, n: number): number;
+  /**
+   * Binds a data path's buffers once, so the hot calls below take integers only (unpacking
+   * Buffer and typed-array arguments costs more than the work at one packet per call). The
+   * buffers are kept alive by the handle. wFds.length is the batch size.
+   */
+  dpBind(
+    rxFd: number,
+    txFd: number,
+    rxBuf: Buffer,
+    slot: number,
+    rxMeta: Uint32Array,
+    wFds: Int32Array,
+    wOffs: Uint32Array,
+    wLens: Uint32Array,
+    wErrs: Int32Array,
+    txBuf: Buffer,
+    txBase: number,
+    txStride: number,
+    txCap: number,
+    txLens: Uint32Array,
+    txMeta: Uint32Array,
+  ): NativeDatapath;
+  /** recvBatch into the bound rxBuf/rxMeta. */
+  dpRecv(h: NativeDatapath, max: number): number;
+  /** writeEach of the bound wFds/wOffs/wLens from rxBuf, errors in wErrs. */
+  dpWrite(h: NativeDatapath, n: number): number;
+  /** readEach into the bound txBuf (txBase + k * txStride, txCap bytes) and txLens. */
+  dpRead(h: NativeDatapath, fd: number, max: number): number;
+  /** sendRawBatch of the bound txBuf with txMeta. */
+  dpSend(h: NativeDatapath, n: number): number;
   /** Calls `callback` from the event loop whenever fd is readable (level-triggered). */
   watch(fd: number, callback: (status: number) => void): NativeWatch;
   unwatch(handle: NativeWatch): void;
 }
+
+/** Opaque bound data path buffers (see NativeAddon.dpBind). */
+export type NativeDatapath = { readonly __nativeDatapath: unique symbol };
 
 /** Opaque libuv poll handle. */
 export type NativeWatch = { readonly __nativeWatch: unique symbol };

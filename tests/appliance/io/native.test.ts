@@ -73,6 +73,15 @@ describe("tollgate_native addon (root, network namespace)", function () {
     assert.equal(r.csumErrors, 0);
   });
 
+  it("binds the data path's buffers once and sends/receives through the bound fast path", () => {
+    assert.equal(r.dpBadBind, "ERR_OUT_OF_RANGE", "buffers too small for the batch");
+    assert.equal(r.dpSent, 1);
+    assert.equal(r.dpRecv, 1);
+    assert.deepEqual(r.dpMeta, [5, 0x7f000001, 6666, 0x7f000001]);
+    assert.equal(r.dpPayload, "bound");
+    assert.equal(r.dpRecvAgain, 0, "message headers restored, queue empty");
+  });
+
   it("binds with forced buffers, flags truncated datagrams, reports readiness", () => {
     assert.ok((r.rcvbuf as number) >= 8 << 20, `rcvbuf ${r.rcvbuf}`);
     assert.equal(r.bindTwice, "EADDRINUSE", "a second daemon cannot take the port");
