@@ -94,7 +94,19 @@ export async function waitHealthy(
   const deadline = Date.now() + timeoutMs;
   const wanted = targets ?? t.appliances.map((a) => a.name);
   for (;;) {
-    const s = await controlJson<EmulatorStatus>(t.gwlb.controlSocket, "GET", "/status");
+    let s: EmulatorStatus;
+    try {
+      s = await controlJson<EmulatorStatus>(t.gwlb.controlSocket, "GET", "/status");
+    } catch (e) {
+      const emu = processes.get("emulator");
+      const how = emu ? await Promise.race([emu.exited, Promise.resolve(undefined)]) : undefined;
+      if (emu && how !== undefined) {
+        throw new Error(
+          `the GWLB emulator exited (${how}); its log (${emu.spec.logFile}):\n${logTail(emu.spec)}`,
+        );
+      }
+      throw e;
+    }
     const bad = s.targets.filter((x) => wanted.includes(x.name) && x.state !== "healthy");
     if (bad.length === 0) return s;
     for (const b of bad) {
