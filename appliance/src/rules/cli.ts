@@ -2,7 +2,7 @@ import { promises as fs } from "node:fs";
 import type { Command } from "commander";
 import { parseCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
-import { ApplyError, RulesEngine } from "./engine";
+import { ApplyError, RulesEngine, stateFileForNetns } from "./engine";
 import { MINIMAL_CAPABILITIES, type EndpointRef } from "./model";
 import { parseRules, resolveEndpointKey, type LoadedRules } from "./parse";
 import { ExecRunner } from "./runner";
@@ -43,7 +43,7 @@ function engineFor(o: CommonOptions): RulesEngine {
   return new RulesEngine({
     runner: new ExecRunner(o.netns),
     capabilities: o.capabilities ? parseCapabilities(o.capabilities) : undefined,
-    stateFile: o.stateFile,
+    stateFile: o.stateFile ?? (o.netns ? stateFileForNetns(o.netns) : undefined),
     log: (m) => process.stderr.write(`${m}\n`),
   });
 }
@@ -86,8 +86,7 @@ function common(cmd: Command): Command {
     .option("--netns <name>", "operate inside this network namespace")
     .option(
       "--state-file <path>",
-      "record of applied tc filters",
-      "/run/tollgate/rules-state.json",
+      "record of applied tc filters and the apply lock (default: per network namespace under /run/tollgate)",
     );
 }
 

@@ -5,7 +5,7 @@
  * Apply order: ipsets (fill + swap) -> iptables-restore --noflush (atomic per commit) ->
  * ip6tables-restore -> tc -> ip rules/routes -> sysctls -> drop stale sets -> verify.
  */
-import { promises as fs } from "node:fs";
+import { promises as fs, statSync } from "node:fs";
 import path from "node:path";
 import { detectCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
@@ -69,7 +69,29 @@ export class ApplyError extends Error {
 }
 
 const RESTORE: Record<Family, string> = { ipv4: "iptables-restore", ipv6: "ip6tables-restore" };
-export const DEFAULT_STATE_FILE = "/run/tollgate/rules-state.json";
+export const STATE_DIR = "/run/tollgate";
+
+/**
+ * Default state file, one per network namespace (the lock and the tc record must not be shared
+ * by appliances running in different namespaces of one host):
+ * `/run/tollgate/rules-state.net<namespace inode>.json`.
+ */
+export function defaultStateFile(): string {
+  try {
+    return `${STATE_DIR}/rules-state.net${statSync("/proc/self/ns/net").ino}.json`;
+  } catch {
+    return `${STATE_DIR}/rules-state.json`;
+  }
+}
+
+/** The state file the daemon inside named namespace `netns` uses (for `--netns`). */
+export function stateFileForNetns(netns: string): string {
+  try {
+    return `${STATE_DIR}/rules-state.net${statSync(`/run/netns/${netns}`).ino}.json`;
+  } catch {
+    return `${STATE_DIR}/rules-state.${netns}.json`;
+  }
+}
 
 interface SavedState {
   tc: TcSpec[];
@@ -184,9 +206,11 @@ const fl = (f: Family) => (f === "ipv4" ? "-4" : "-6");
 export class RulesEngine {
   private caps?: Capabilities;
   private readonly log: (m: string) => void;
+  private readonly stateFile: string;
 
   constructor(private readonly opts: EngineOptions) {
     this.caps = opts.capabilities;
+    this.stateFile = opts.stateFile ?? defaultStateFile();
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -306,9 +330,7 @@ export class RulesEngine {
 
   /** Applies a compiled ruleset under the apply lock (one applier at a time). */
   async applyCompiled(compiled: CompiledRuleset): Promise<ApplyResult> {
-    return withApplyLock(this.opts.stateFile ?? DEFAULT_STATE_FILE, () =>
-      this.applyLocked(compiled),
-    );
+    return withApplyLock(this.stateFile, () => this.applyLocked(compiled));
   }
 
   private async applyLocked(compiled: CompiledRuleset): Promise<ApplyResult> {
@@ -603,7 +625,7 @@ export class RulesEngine {
   }
 
   private async saveState(state: SavedState): Promise<void> {
-    const file = this.opts.stateFile ?? DEFAULT_STATE_FILE;
+    const file = this.stateFile;
     try {
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, JSON.stringify(state));
@@ -614,9 +636,7 @@ export class RulesEngine {
 
   private async loadState(): Promise<SavedState | undefined> {
     try {
-      return JSON.parse(
-        await fs.readFile(this.opts.stateFile ?? DEFAULT_STATE_FILE, "utf8"),
-      ) as SavedState;
+      return JSON.parse(await fs.readFile(this.stateFile, "utf8")) as SavedState;
     } catch {
       return undefined;
     }

@@ -10,7 +10,7 @@ import { createRulesListener } from "@tollgate/appliance/dist/rules/listener";
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf("-p") + 1]);
 const file = args[args.indexOf("--rules") + 1]!;
-const stateFile = process.env.TOLLGATE_RULES_STATE ?? "/run/tollgate/rules-state.json";
+const stateFile = process.env.TOLLGATE_RULES_STATE;
 
 const listener = createRulesListener({ file, stateFile, watch: false });
 const daemon = startDatapathDaemon({ listeners: [listener] });
