@@ -15,7 +15,8 @@ import { parseHashMode, type HashMode } from "./emulator/hash";
 import { resolveHealthSettings, DEFAULT_HEALTH } from "./emulator/health";
 import { labDown, labUp, LabExistsError, readState } from "./orchestrate/lab";
 import { gatherFacts, preflightProblems } from "./orchestrate/preflight";
-import { defaultPaths, serverSocket } from "./orchestrate/processes";
+import { defaultPaths, processSpecs, serverSocket } from "./orchestrate/processes";
+import { setupSteps, tunSteps } from "./topology/commands";
 import { listLabNamespaces, realProcessControl } from "./orchestrate/teardown";
 import { ExecFileRunner } from "./runner";
 import { DEFAULT_RULES_FILE, loadEffectiveRules, runLabSession, runOptionsFor } from "./session";
@@ -361,7 +362,42 @@ export function buildProgram(): Command {
   )
     .option("--json", "machine-readable output")
     .action((o: CommonOpts & { json?: boolean }) => status(o));
+  runOptions(
+    program
+      .command("plan")
+      .description(
+        "print every command and process `up` would run, without running anything (no root needed)",
+      ),
+  ).action((o: RunOpts) => plan(o));
   return program;
+}
+
+/** Prints what `up` would do: the ip/sysctl commands in order, then each process and its namespace. */
+function plan(o: RunOpts): void {
+  const t = topologyOf(o);
+  const rules = loadEffectiveRules(o.rules, t.gwlb.endpointId);
+  const run = runOptionsFor(
+    {
+      ...o,
+      rulesFile: o.rules,
+      hashMode: o.hash,
+      health: healthOf(o),
+      daemonArgs: o.daemonArg,
+      log,
+      print,
+    },
+    rules,
+    t,
+  );
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  for (const step of [...setupSteps(t), ...tunSteps(t)]) {
+    print(`# ${step.title}`);
+    for (const argv of step.commands) print(argv.map(quote).join(" "));
+  }
+  print("# processes (each started as: ip netns exec <namespace> <command>)");
+  for (const spec of processSpecs(t, run, defaultPaths())) {
+    print(`${spec.name} in ${spec.ns}: ${spec.argv.map(quote).join(" ")}`);
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

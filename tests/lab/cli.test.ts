@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 
 const bin = path.resolve(__dirname, "..", "..", "..", "lab", "bin", "tollgate-lab.js");
@@ -28,6 +29,24 @@ describe("tollgate-lab command line", () => {
     ]) {
       assert.ok(demo.out.includes(o), `demo --help mentions ${o}`);
     }
+  });
+
+  it("plan prints every command and process without running anything", () => {
+    const r = run("plan", "--prefix", "tglplan", "--state-dir", "/nonexistent/tglplan");
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split("\n");
+    assert.equal(
+      lines[0],
+      "# create namespaces tglplan-client, tglplan-gwlb, tglplan-inet, tglplan-app1, tglplan-app2",
+    );
+    assert.ok(lines.includes("ip netns add tglplan-gwlb"));
+    assert.ok(lines.includes("ip -n tglplan-gwlb rule add pref 100 iif c0 lookup 100"));
+    assert.ok(
+      lines.some((l) =>
+        /^app1 in tglplan-app1: .*tollgate\.js -p 8080 --rules .*lab\.yaml$/.test(l),
+      ),
+    );
+    assert.ok(!fs.existsSync("/nonexistent/tglplan"), "plan creates nothing");
   });
 
   it("refuses bad option values before touching the system", () => {

@@ -3,9 +3,8 @@ import * as http from "node:http";
 import * as net from "node:net";
 
 /** The internet namespace's server: HTTP, TCP and UDP echo, and plain listeners on extra ports. */
+/** The server listens on every address of its namespace, IPv4 and IPv6. */
 export interface ServerConfig {
-  /** Ignored address family aside, the server listens on every address, IPv4 and IPv6. */
-  readonly address: string;
   /** Defaults to 80. */
   readonly httpPort: number;
   /** TCP and UDP echo (RFC 862). Defaults to 7. */

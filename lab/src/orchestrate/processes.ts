@@ -112,7 +112,6 @@ export function applianceArgv(
 /** Every process of the lab, in start order (pure). */
 export function processSpecs(t: LabTopology, o: LabRunOptions, paths: LabPaths): ProcessSpec[] {
   const server: ServerConfig = {
-    address: "0.0.0.0",
     httpPort: SERVER_HTTP_PORT,
     echoPort: SERVER_ECHO_PORT,
     extraTcpPorts: o.extraTcpPorts,
