@@ -661,16 +661,11 @@ static napi_value DpBind(napi_env env, napi_callback_info info)
     return ext;
 }
 
-static napi_value DpRecv(napi_env env, napi_callback_info info)
+static int dp_recv(dp_t *d, uint32_t max)
 {
-    napi_value a[2];
-    uint32_t max;
-    if (get_args(env, info, 2, a)) return NULL;
-    dp_t *d = get_dp(env, a[0]);
-    if (!d || get_u32(env, a[1], &max)) return NULL;
     if (max > d->batch) max = d->batch;
     int r = recvmmsg(d->rxfd, d->msgs, max, MSG_DONTWAIT, NULL);
-    if (r < 0) return num(env, (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno);
+    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
     for (int k = 0; k < r; k++) {
         struct msghdr *h = &d->msgs[k].msg_hdr;
         uint32_t local = 0;
@@ -690,8 +685,21 @@ static napi_value DpRecv(napi_env env, napi_callback_info info)
         h->msg_controllen = sizeof d->ctl[k].buf;
         h->msg_flags = 0;
     }
-    return num(env, r);
+    return r;
 }
+
+static napi_value DpRecv(napi_env env, napi_callback_info info)
+{
+    napi_value a[2];
+    uint32_t max;
+    if (get_args(env, info, 2, a)) return NULL;
+    dp_t *d = get_dp(env, a[0]);
+    if (!d || get_u32(env, a[1], &max)) return NULL;
+    return num(env, dp_recv(d, max));
+}
+
+static uint32_t dp_write(dp_t *d, uint32_t n);
+static int dp_read(dp_t *d, int fd, uint32_t max);
 
 static napi_value DpWrite(napi_env env, napi_callback_info info)
 {
@@ -700,8 +708,13 @@ static napi_value DpWrite(napi_env env, napi_callback_info info)
     if (get_args(env, info, 2, a)) return NULL;
     dp_t *d = get_dp(env, a[0]);
     if (!d || get_u32(env, a[1], &n)) return NULL;
+    return num(env, dp_write(d, n));
+}
+
+static uint32_t dp_write(dp_t *d, uint32_t n)
+{
     if (n > d->batch) n = d->batch;
-    int ok = 0;
+    uint32_t ok = 0;
     for (uint32_t k = 0; k < n; k++) {
         if ((size_t)d->woffs[k] + d->wlens[k] > d->rxlen) {
             d->werrs[k] = EFAULT;
@@ -714,7 +727,38 @@ static napi_value DpWrite(napi_env env, napi_callback_info info)
             ok++;
         }
     }
-    return num(env, ok);
+    return ok;
+}
+
+static int dp_read(dp_t *d, int fd, uint32_t max)
+{
+    if (max > d->batch) max = d->batch;
+    uint32_t n = 0;
+    while (n < max) {
+        ssize_t r = read(fd, d->tx + d->txbase + (size_t)d->txstride * n, d->txcap);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK || n > 0) break;
+            return -errno;
+        }
+        d->txlens[n++] = (uint32_t)r;
+    }
+    return (int)n;
+}
+
+/* dpWriteRead(h, n, fd, max): dpWrite(h, n) then dpRead(h, fd, max) in one call (the usual batch
+ * for a single endpoint). Returns writesOk * 65536 + (read count, or 65535 on a read error). */
+static napi_value DpWriteRead(napi_env env, napi_callback_info info)
+{
+    napi_value a[4];
+    uint32_t n, max;
+    int32_t fd;
+    if (get_args(env, info, 4, a)) return NULL;
+    dp_t *d = get_dp(env, a[0]);
+    if (!d || get_u32(env, a[1], &n) || get_i32(env, a[2], &fd) || get_u32(env, a[3], &max)) return NULL;
+    uint32_t ok = dp_write(d, n);
+    int r = dp_read(d, fd, max);
+    return num(env, (double)ok * 65536 + (r < 0 ? 65535 : r));
 }
 
 static napi_value DpRead(napi_env env, napi_callback_info info)
@@ -725,18 +769,7 @@ static napi_value DpRead(napi_env env, napi_callback_info info)
     if (get_args(env, info, 3, a)) return NULL;
     dp_t *d = get_dp(env, a[0]);
     if (!d || get_i32(env, a[1], &fd) || get_u32(env, a[2], &max)) return NULL;
-    if (max > d->batch) max = d->batch;
-    uint32_t n = 0;
-    while (n < max) {
-        ssize_t r = read(fd, d->tx + d->txbase + (size_t)d->txstride * n, d->txcap);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK || n > 0) break;
-            return num(env, -errno);
-        }
-        d->txlens[n++] = (uint32_t)r;
-    }
-    return num(env, n);
+    return num(env, dp_read(d, fd, max));
 }
 
 static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta, uint32_t n);
@@ -760,18 +793,25 @@ typedef struct {
     napi_ref cb;
     napi_async_context ctx;
     int active;
+    dp_t *dp;       /* dpWatch: receive here, call JS only with a non-empty batch */
+    napi_ref dpref; /* keeps the bound buffers alive */
 } watch_t;
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     watch_t *w = p->data;
     napi_env env = w->env;
+    int got = 0;
+    if (w->dp) {
+        got = dp_recv(w->dp, w->dp->batch);
+        if (got == 0) return; /* spurious wake-up or already drained: no JS call */
+    }
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value cb, recv, result, argv[1];
     napi_get_reference_value(env, w->cb, &cb);
     napi_get_global(env, &recv);
-    napi_create_int32(env, status, &argv[0]);
+    napi_create_int32(env, w->dp ? got : status, &argv[0]);
     /* make_callback: exceptions go to 'uncaughtException', microtasks run afterwards */
     napi_make_callback(env, w->ctx, recv, cb, 1, argv, &result);
     napi_close_handle_scope(env, scope);
@@ -781,15 +821,36 @@ static void on_close(uv_handle_t *h)
 {
     watch_t *w = h->data;
     napi_delete_reference(w->env, w->cb);
+    if (w->dpref) napi_delete_reference(w->env, w->dpref);
     napi_async_destroy(w->env, w->ctx);
     free(w);
 }
+
+static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv);
 
 static napi_value Watch(napi_env env, napi_callback_info info)
 {
     napi_value argv[2];
     int32_t fd;
     if (get_args(env, info, 2, argv) || get_i32(env, argv[0], &fd)) return NULL;
+    return watch_start(env, fd, argv[1], NULL, NULL);
+}
+
+/* dpWatch(h, callback): readiness of the bound GENEVE socket; on each wake-up the addon runs
+ * recvmmsg itself and calls callback(n) only when n != 0 (n < 0: -errno). */
+static napi_value DpWatch(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    if (get_args(env, info, 2, argv)) return NULL;
+    dp_t *d = get_dp(env, argv[0]);
+    if (!d) return NULL;
+    return watch_start(env, d->rxfd, argv[1], d, argv[0]);
+}
+
+static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv)
+{
+    napi_value argv[2];
+    argv[1] = cbv;
     napi_valuetype t;
     napi_typeof(env, argv[1], &t);
     if (t != napi_function) return throw_type(env, "expected a callback");
@@ -798,8 +859,11 @@ static napi_value Watch(napi_env env, napi_callback_info info)
     watch_t *w = calloc(1, sizeof *w);
     if (!w) return throw_errno(env, "calloc", ENOMEM);
     w->env = env;
+    w->dp = dp;
+    if (dp) napi_create_reference(env, dpv, 1, &w->dpref);
     int r = uv_poll_init(loop, &w->poll, fd);
     if (r != 0) {
+        if (w->dpref) napi_delete_reference(env, w->dpref);
         free(w);
         return throw_errno(env, "uv_poll_init", -r);
     }
@@ -854,6 +918,8 @@ static napi_value Init(napi_env env, napi_value exports)
         { "dpWrite", NULL, DpWrite, NULL, NULL, NULL, napi_enumerable, NULL },
         { "dpRead", NULL, DpRead, NULL, NULL, NULL, napi_enumerable, NULL },
         { "dpSend", NULL, DpSend, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpWriteRead", NULL, DpWriteRead, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpWatch", NULL, DpWatch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "watch", NULL, Watch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_enumerable, NULL },
     };

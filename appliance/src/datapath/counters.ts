@@ -42,6 +42,8 @@ export interface DatapathCounters {
   /** GENEVE datagrams sent back to the GWLB. */
   txDatagrams: number;
   txBytes: number;
+  /** recvmmsg failures other than "nothing queued". */
+  rxErrors: number;
   /** recvmmsg batches (rxDatagrams / rxBatches is the mean batch size). */
   rxBatches: number;
   /** Endpoints created / removed since start. */
@@ -66,6 +68,7 @@ export function createCounters(): DatapathCounters {
     tunRxBytes: 0,
     txDatagrams: 0,
     txBytes: 0,
+    rxErrors: 0,
     rxBatches: 0,
     endpointsCreated: 0,
     endpointsRemoved: 0,

@@ -153,7 +153,10 @@ export class Datapath {
   start(sweepIntervalMs = 1000): void {
     if (this.running) return;
     this.running = true;
-    this.socketWatch = this.port.watchSocket(() => this.guard(() => this.onSocketReadable()));
+    const port = this.port;
+    this.socketWatch = port.watchSocketBatches
+      ? port.watchSocketBatches((n) => this.onBatch(n))
+      : port.watchSocket(() => this.onSocketReadable());
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
         const now = this.clock();
@@ -182,11 +185,32 @@ export class Datapath {
 
   /** Receives and forwards until the socket is empty (bounded so the event loop stays fair). */
   onSocketReadable(): void {
-    for (let round = 0; round < 16 && this.running; round++) {
-      const n = this.port.recvBatch(this.rxBuf, RX_SLOT, this.batch, this.rxMeta);
-      if (n <= 0) break;
+    try {
+      for (let round = 0; round < 16 && this.running; round++) {
+        const n = this.port.recvBatch(this.rxBuf, RX_SLOT, this.batch, this.rxMeta);
+        if (n <= 0) {
+          if (n < 0) this.counters.rxErrors++;
+          break;
+        }
+        this.forward(n);
+        if (n < this.batch) break;
+      }
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  /** A batch the port already received into rxBuf (watchSocketBatches). */
+  private onBatch(n: number): void {
+    if (!this.running) return;
+    if (n < 0) {
+      this.counters.rxErrors++;
+      return;
+    }
+    try {
       this.forward(n);
-      if (n < this.batch) break;
+    } catch (err) {
+      this.internalError(err);
     }
   }
 
@@ -247,8 +271,21 @@ export class Datapath {
       }
       ep.batchCount++;
     }
+    const touched = this.touched;
+    // One endpoint in the batch (the usual case): write and read back in one addon call.
+    let preread = -1;
     if (w > 0) {
-      const ok = this.port.writeEach(this.wFds, buf, this.wOffs, this.wLens, w, this.wErrs);
+      let ok: number;
+      const port = this.port;
+      if (port.writeRead !== undefined && this.inlineDrain && touched.length === 1) {
+        const ep = touched[0]!;
+        const r = port.writeRead(w, ep.gwo.fd, Math.min(ep.batchCount, this.batch));
+        ok = Math.floor(r / 65536);
+        preread = r % 65536;
+        if (preread === 65535) preread = -2;
+      } else {
+        ok = port.writeEach(this.wFds, buf, this.wOffs, this.wLens, w, this.wErrs);
+      }
       c.tunTxPackets += ok;
       if (ok < w) {
         c.drops.TUN_WRITE_ERROR += w - ok;
@@ -257,14 +294,15 @@ export class Datapath {
         for (let k = 0; k < w; k++) c.tunTxBytes += this.wLens[k]!;
       }
     }
-    const touched = this.touched;
     for (let i = 0; i < touched.length; i++) {
       const ep = touched[i]!;
       ep.lastSeen = now;
       // A synchronous pass-through (tc mirred) has queued exactly what was written: reading
       // that many saves the read() that would only return EAGAIN. Anything else is picked up by
       // readiness.
-      if (this.inlineDrain && !ep.closed) this.drain(ep, ep.gwo.fd, ep.batchCount, now);
+      if (this.inlineDrain && !ep.closed) {
+        this.drain(ep, ep.gwo.fd, ep.batchCount, now, i === 0 ? preread : -1);
+      }
     }
     touched.length = 0;
   }
@@ -318,16 +356,20 @@ export class Datapath {
     try {
       f();
     } catch (err) {
-      this.counters.internalErrors++;
-      if (this.counters.internalErrors <= 10 || this.counters.internalErrors % 10000 === 0) {
-        this.log.error(
-          {
-            err: err instanceof Error ? (err.stack ?? err.message) : String(err),
-            count: this.counters.internalErrors,
-          },
-          "internal error in the data path (batch dropped)",
-        );
-      }
+      this.internalError(err);
+    }
+  }
+
+  private internalError(err: unknown): void {
+    this.counters.internalErrors++;
+    if (this.counters.internalErrors <= 10 || this.counters.internalErrors % 10000 === 0) {
+      this.log.error(
+        {
+          err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+          count: this.counters.internalErrors,
+        },
+        "internal error in the data path (batch dropped)",
+      );
     }
   }
 
@@ -335,7 +377,7 @@ export class Datapath {
    * Reads queued packets from fd (a tun of ep) and sends them to the GWLB: until the queue is
    * empty, or after `expect` packets when fewer than a batch are expected.
    */
-  drain(ep: Endpoint, fd: number, expect: number, at?: number): void {
+  drain(ep: Endpoint, fd: number, expect: number, at?: number, preread = -1): void {
     const c = this.counters;
     const buf = this.txBuf;
     const lens = this.txLens;
@@ -344,7 +386,13 @@ export class Datapath {
     const flows = this.flows;
     for (let round = 0; round < 16; round++) {
       const want = expect < this.batch ? expect : this.batch;
-      const n = this.port.readEach(fd, buf, TX_HEADROOM, TX_STRIDE, TX_CAP, want, lens);
+      // preread: packets already read by writeRead (-2: that read failed)
+      const n =
+        round === 0 && preread !== -1
+          ? preread === -2
+            ? -1
+            : preread
+          : this.port.readEach(fd, buf, TX_HEADROOM, TX_STRIDE, TX_CAP, want, lens);
       if (n <= 0) {
         if (n < 0) ep.readErrors++;
         return;

@@ -65,6 +65,16 @@ export interface DatapathPort {
    * so a port may bind them natively and ignore the buffer arguments of later calls.
    */
   bind?(buffers: DatapathBuffers): void;
+  /**
+   * Optional, after bind(): the port receives a batch into the bound buffers on each wake-up of
+   * the GENEVE socket and calls `onBatch(n)` (n > 0 datagrams, or -errno).
+   */
+  watchSocketBatches?(onBatch: (n: number) => void): Watch;
+  /**
+   * Optional, after bind(): writeEach(n) then readEach(fd, max) in one call. Returns
+   * writesOk * 65536 + packets read (65535 when the read failed).
+   */
+  writeRead?(n: number, fd: number, max: number): number;
 }
 
 /** The real port: the GENEVE sockets and tun devices through the tollgate_native addon. */
@@ -106,6 +116,18 @@ export function nativePort(
       port.writeEach = (_fds, _buf, _offs, _lens, n) => native.dpWrite(h, n);
       port.readEach = (fd, _buf, _base, _stride, _cap, max) => native.dpRead(h, fd, max);
       port.sendBatch = (_buf, _meta, n) => native.dpSend(h, n);
+      port.writeRead = (n, fd, max) => native.dpWriteRead(h, n, fd, max);
+      port.watchSocketBatches = (onBatch) => {
+        const w = native.dpWatch(h, onBatch);
+        let stopped = false;
+        return {
+          stop() {
+            if (stopped) return;
+            stopped = true;
+            native.unwatch(w);
+          },
+        };
+      };
     },
   };
   return port;

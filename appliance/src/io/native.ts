@@ -92,6 +92,16 @@ export interface NativeAddon {
   dpRead(h: NativeDatapath, fd: number, max: number): number;
   /** sendRawBatch of the bound txBuf with txMeta. */
   dpSend(h: NativeDatapath, n: number): number;
+  /**
+   * dpWrite(h, n) then dpRead(h, fd, max) in one call. Returns writesOk * 65536 + packets read
+   * (65535 when the read failed).
+   */
+  dpWriteRead(h: NativeDatapath, n: number, fd: number, max: number): number;
+  /**
+   * Readiness of the bound GENEVE socket: on each wake-up the addon runs recvmmsg itself and calls
+   * `callback(n)` only when it received something (n > 0) or failed (n = -errno).
+   */
+  dpWatch(h: NativeDatapath, callback: (n: number) => void): NativeWatch;
   /** Calls `callback` from the event loop whenever fd is readable (level-triggered). */
   watch(fd: number, callback: (status: number) => void): NativeWatch;
   unwatch(handle: NativeWatch): void;

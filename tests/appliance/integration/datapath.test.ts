@@ -180,8 +180,13 @@ describe("appliance data path in network namespaces (root)", function () {
     assert.deepEqual(lines, want);
   });
 
-  it("dropped and counted every malformed datagram by reason, good traffic unaffected", function () {
-    const s = status();
+  it("dropped and counted every malformed datagram by reason, good traffic unaffected", async function () {
+    // The status file is rewritten every 100 ms: wait until it has caught up with all traffic.
+    const total = summary.warmupSent + summary.sent + summary.malformedSent;
+    const s = await waitFor("status with every datagram", () => {
+      const st = status();
+      return st.counters.rxDatagrams >= total ? st : undefined;
+    }).catch(() => status());
     const flow = generateFlows({ flows: 1 })[0]!;
     const expected: Record<string, number> = {};
     for (const m of malformedDatagrams(flow, flow.inner)) {

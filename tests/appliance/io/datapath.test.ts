@@ -20,9 +20,9 @@ import { FakePort } from "./fake-port";
 const GWLB = 0x0a000001; // 10.0.0.1
 const ME = 0x0a000002;
 
-function setup(options: ConstructorParameters<typeof Datapath>[1] = {}) {
+function setup(options: ConstructorParameters<typeof Datapath>[1] = {}, bound = false) {
   let now = 1000;
-  const port = new FakePort();
+  const port = bound ? new FakePort().withBoundPath() : new FakePort();
   const events: string[] = [];
   const listener = {
     created: async (e: EndpointInfo) => void events.push(`created ${e.gwi} ${e.gwo} ${e.idHex17}`),
@@ -62,6 +62,24 @@ describe("data path (in-memory port)", () => {
     assert.deepEqual([r.saddr, r.daddr, r.sport, r.dport], [ME, GWLB, 43210, 6081]);
     assert.equal(t.dp.counters.txDatagrams, 1);
     assert.equal(t.dp.counters.rxBytes, d.length);
+  });
+
+  it("gives the same results through the bound-buffer port path (batch callback, writeRead)", () => {
+    const t = setup({}, true);
+    const flows = generateFlows({ flows: 8, endpoints: 2 });
+    const sent = flows.map((f) => GwlbPeer.encapsulate(f, f.inner));
+    for (const d of sent) t.port.queue(d, GWLB, 40000, ME);
+    t.port.pump();
+    assert.equal(t.port.sent.length, 8);
+    assert.deepEqual(
+      t.port.sent.map((r) => r.payload.toString("hex")).sort(),
+      sent.map((d) => d.toString("hex")).sort(),
+    );
+    assert.equal(t.port.writeReadCalls, 0, "two endpoints in the batch: separate calls");
+    t.send(flows[0]!);
+    assert.equal(t.port.writeReadCalls, 1, "one endpoint: write and read in one call");
+    assert.equal(t.port.sent.length, 9);
+    assert.equal(t.dp.counters.tunTxPackets, 9);
   });
 
   it("creates each endpoint once and tells listeners with the reference names", async () => {

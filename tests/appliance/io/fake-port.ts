@@ -3,7 +3,11 @@
  * a record of every reply handed to sendBatch. `mirror` makes what is written to gwi-X appear on
  * gwo-X at once, like the tc mirred hook. Lets the data path's per-packet logic run without root.
  */
-import type { DatapathPort, TunLike } from "@tollgate/appliance/dist/datapath/port";
+import type {
+  DatapathBuffers,
+  DatapathPort,
+  TunLike,
+} from "@tollgate/appliance/dist/datapath/port";
 import type { Watch } from "@tollgate/appliance/dist/io/poll";
 
 export interface QueuedDatagram {
@@ -163,7 +167,43 @@ export class FakePort implements DatapathPort {
 
   /** Delivers everything queued, as the event loop would. */
   pump(): void {
+    if (this.batchCallback && this.bound) {
+      const b = this.bound;
+      for (;;) {
+        const n = this.recvBatch(b.rxBuf, b.slot, b.wFds.length, b.rxMeta);
+        if (n === 0) break;
+        this.batchCallback(n);
+      }
+      return;
+    }
     this.socketCallback?.();
+  }
+
+  bound: DatapathBuffers | undefined;
+  batchCallback: ((n: number) => void) | undefined;
+  writeReadCalls = 0;
+
+  /**
+   * Adds the optional bound-buffer methods the native port has (bind, watchSocketBatches,
+   * writeRead), implemented over the same queues.
+   */
+  withBoundPath(): this {
+    const self = this as DatapathPort & this;
+    self.bind = (b) => {
+      this.bound = b;
+    };
+    self.watchSocketBatches = (cb) => {
+      this.batchCallback = cb;
+      return { stop: () => (this.batchCallback = undefined) };
+    };
+    self.writeRead = (n, fd, max) => {
+      const b = this.bound!;
+      this.writeReadCalls++;
+      const ok = this.writeEach(b.wFds, b.rxBuf, b.wOffs, b.wLens, n, b.wErrs);
+      const r = this.readEach(fd, b.txBuf, b.txBase, b.txStride, b.txCap, max, b.txLens);
+      return ok * 65536 + (r < 0 ? 65535 : r);
+    };
+    return this;
   }
 
   /** Puts a packet on a tun (as if the kernel routed it out of that interface) and signals it. */
