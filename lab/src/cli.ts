@@ -216,6 +216,17 @@ async function up(o: RunOpts): Promise<void> {
   const t = topologyOf(o);
   const rules = loadEffectiveRules(o.rules, t.gwlb.endpointId);
   const t0 = Date.now();
+  // Interrupted half-way: remove what was built (once built, the lab stays up on purpose).
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${sig}: tearing down what was built`);
+    void labDown(runner, realProcessControl, t, log).finally(() =>
+      process.exit(sig === "SIGINT" ? 130 : 143),
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     await labUp({
       prefix: t.prefix,
@@ -240,10 +251,14 @@ async function up(o: RunOpts): Promise<void> {
     });
   } catch (e) {
     if (e instanceof LabExistsError) throw e;
+    if (interrupted) return new Promise<void>(() => undefined); // the signal handler tears down and exits
     log(`error: ${(e as Error).message}`);
     log("tearing down what was built");
     await labDown(runner, realProcessControl, t, log);
     process.exit(1);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
   print(`lab ${t.prefix} is up in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try:`);
   print(`  sudo ip netns exec ${t.namespaces.client} curl -s http://${t.server.address}/`);

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { decodeGeneve, encodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
 import { Balancer } from "@tollgate/lab/dist/emulator/balancer";
-import { EmulatorCore } from "@tollgate/lab/dist/emulator/core";
+import { EmulatorCore, routable } from "@tollgate/lab/dist/emulator/core";
 import { FlowTable } from "@tollgate/lab/dist/emulator/flow-table";
 import { icmpEcho, udpPacket } from "./packets";
 
@@ -130,5 +130,28 @@ describe("lab GWLB emulator core", () => {
     const late = c.fromTarget(first.datagram, "10.10.100.11");
     assert.ok(late.ok);
     assert.equal(c.counters.returnedByPreviousTarget, 1);
+  });
+
+  it("does not carry link-local or multicast chatter of the endpoint interface", () => {
+    const c = core();
+    assert.deepEqual(c.fromEndpoint(udpPacket("10.10.1.10", 5353, "224.0.0.251", 5353)), {
+      ok: false,
+      reason: "NOT_ROUTABLE",
+    });
+    assert.equal(routable({ family: 6, protocol: 58, src: "fe80::1", dst: "ff02::16" }), false);
+    assert.equal(
+      routable({ family: 6, protocol: 58, src: "fd00:10:1::10", dst: "ff02::1" }),
+      false,
+    );
+    assert.equal(
+      routable({ family: 6, protocol: 6, src: "fd00:10:1::10", dst: "2001:db8:100::10" }),
+      true,
+    );
+    assert.equal(routable({ family: 4, protocol: 17, src: "0.0.0.0", dst: "10.0.0.1" }), false);
+    assert.equal(
+      routable({ family: 4, protocol: 6, src: "10.10.1.10", dst: "198.51.100.10" }),
+      true,
+    );
+    assert.equal(c.counters.drops["NOT_ROUTABLE"], 1);
   });
 });

@@ -29,7 +29,8 @@ export type EmulatorDropReason =
   | "UNKNOWN_TARGET"
   | "WRONG_ENDPOINT"
   | "WRONG_ATTACHMENT"
-  | "UNKNOWN_COOKIE";
+  | "UNKNOWN_COOKIE"
+  | "NOT_ROUTABLE";
 
 export interface TargetCounters {
   sentPackets: number;
@@ -70,6 +71,22 @@ export type EndpointResult =
 export type TargetResult =
   | { readonly ok: true; readonly inner: Buffer; readonly flow: FlowEntry }
   | { readonly ok: false; readonly reason: EmulatorDropReason };
+
+/** False for link-local or multicast traffic, which no router forwards to a GWLB endpoint. */
+export function routable(t: FlowTuple): boolean {
+  if (t.family === 6) {
+    const lc = (a: string) => a.toLowerCase();
+    const linkLocal = (a: string) => /^fe[89ab]/.test(lc(a));
+    return !linkLocal(t.src) && !linkLocal(t.dst) && !lc(t.dst).startsWith("ff") && t.src !== "::";
+  }
+  const first = Number(t.dst.split(".")[0]);
+  return !(
+    first >= 224 ||
+    t.src.startsWith("169.254.") ||
+    t.dst.startsWith("169.254.") ||
+    t.src === "0.0.0.0"
+  );
+}
 
 /** Converts a parsed inner packet into the balancer's tuple. */
 export function tupleOf(buf: Buffer): FlowTuple | string {
@@ -134,6 +151,9 @@ export class EmulatorCore {
     this.counters.endpointRx++;
     const tuple = tupleOf(packet);
     if (typeof tuple === "string") return this.drop(`INNER_${tuple}`);
+    // A GWLB endpoint only carries routed traffic: not the link-local and multicast chatter
+    // (IPv6 neighbour discovery, MLD) of the endpoint's own interface.
+    if (!routable(tuple)) return this.drop("NOT_ROUTABLE");
     const routed = this.options.balancer.route(tuple, packet.length, this.options.now());
     if (!routed.ok) return this.drop(routed.reason);
     const target = this.byName.get(routed.flow.target);
