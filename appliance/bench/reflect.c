@@ -2,7 +2,9 @@
  * tollgate-reflect: the ceiling for any user-space GENEVE relay, measured next to the appliance
  * by `npm run bench`. Receives datagrams on UDP 6081 with recvmmsg and returns each one unchanged
  * with sendmmsg to the sender's address, port 6081. No tun, no decoding.
- *   reflect [-b BATCH]
+ *   reflect [-b BATCH] [-B SOCKBUF_BYTES]
+ * Socket buffers stay at the kernel default unless -B is given (SO_RCVBUFFORCE/SO_SNDBUFFORCE),
+ * which is how the reference figures' ceiling was measured.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -11,18 +13,26 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <getopt.h>
 
 #define SLOT 9216
 #define MAXB 256
 
 int main(int argc, char **argv)
 {
-    int batch = argc > 2 ? atoi(argv[2]) : 64, one = 1, buf = 64 << 20;
+    int batch = 64, one = 1, buf = 0, c;
+    while ((c = getopt(argc, argv, "b:B:")) != -1) {
+        if (c == 'b') batch = atoi(optarg);
+        else if (c == 'B') buf = atoi(optarg);
+        else { fprintf(stderr, "usage: reflect [-b batch] [-B sockbuf]\n"); return 2; }
+    }
     if (batch < 1 || batch > MAXB) batch = MAXB;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf)) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf)) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    if (buf > 0) {
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf)) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf)) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    }
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(6081) };
     if (bind(fd, (struct sockaddr *)&a, sizeof a)) { perror("reflect: bind"); return 1; }
     static unsigned char data[MAXB][SLOT];
