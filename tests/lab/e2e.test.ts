@@ -68,6 +68,7 @@ async function session(
   prefix: string,
   rulesFile: string,
   appliance: "tollgate" | "reflector",
+  expectError = false,
 ): Promise<LabSessionResult> {
   const lines: string[] = [];
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
@@ -84,8 +85,8 @@ async function session(
       print: (l) => lines.push(l),
       handleSignals: false,
     });
-    if (process.env["TOLLGATE_LAB_VERBOSE"] || !r.demo?.passed || r.error)
-      console.log(lines.join("\n"));
+    const unexpected = expectError ? !r.error : !r.demo?.passed || r.error;
+    if (process.env["TOLLGATE_LAB_VERBOSE"] || unexpected) console.log(lines.join("\n"));
     return r;
   } finally {
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -226,7 +227,7 @@ describe("lab end to end (root, network namespaces)", function () {
         status.emulator?.targets.map((t) => t.state),
         ["healthy", "healthy"],
       );
-      const r = await session(prefix, DEFAULT_RULES_FILE, "reflector");
+      const r = await session(prefix, DEFAULT_RULES_FILE, "reflector", true);
       assert.match(r.error ?? "", /exists already/);
       assert.equal(r.teardown, undefined);
       assert.equal(leftoverNamespaces(prefix).length, 5, "the running lab was left alone");
