@@ -69,6 +69,10 @@ async function session(
   rulesFile: string,
   appliance: "tollgate" | "reflector",
   expectError = false,
+  modes: { hashMode: "5-tuple" | "3-tuple" | "2-tuple"; failover: "rebalance" | "no_rebalance" } = {
+    hashMode: "5-tuple",
+    failover: "rebalance",
+  },
 ): Promise<LabSessionResult> {
   const lines: string[] = [];
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
@@ -77,8 +81,7 @@ async function session(
       prefix,
       stateDir,
       rulesFile,
-      hashMode: "5-tuple",
-      failover: "rebalance",
+      ...modes,
       health: DEFAULT_HEALTH,
       appliance,
       log: (l) => lines.push(l),
@@ -236,6 +239,33 @@ describe("lab end to end (root, network namespaces)", function () {
     } finally {
       cleanup(prefix);
       fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it("2-tuple hashing with no_rebalance: a failed target keeps its flows, as on AWS", async function () {
+    const why = cannotRun(false);
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    const prefix = `tgl${process.pid}n`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgl-rules-"));
+    const rules = path.join(dir, "allow.yaml");
+    fs.writeFileSync(rules, "version: 1\ndefaults: { mode: inspect, policy: allow }\n");
+    try {
+      const r = await session(prefix, rules, "reflector", false, {
+        hashMode: "2-tuple",
+        failover: "no_rebalance",
+      });
+      assert.equal(r.error, undefined);
+      const failover = expectPass(r, "failover");
+      assert.match(failover.detail, /no_rebalance: its 8 flow\(s\) stayed on it and went dark/);
+      const after = expectPass(r, "after-failover");
+      assert.match(after.detail, /pinned to dead app\d \(no_rebalance\)/);
+      assert.deepEqual(hostLeftovers(prefix), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      cleanup(prefix);
     }
   });
 });
