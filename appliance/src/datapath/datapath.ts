@@ -108,7 +108,9 @@ export class Datapath {
     if (!Number.isInteger(this.batch) || this.batch < 1 || this.batch > 1024) {
       throw new RangeError(`batchSize must be an integer 1-1024, got ${this.batch}`);
     }
-    this.clock = options.clock ?? (() => performance.now());
+    // `performance` is a lazy getter on globalThis: resolve it once, not per batch.
+    const perf = performance;
+    this.clock = options.clock ?? (() => perf.now());
     this.inlineDrain = options.inlineDrain ?? true;
     this.flows = new FlowCache<FlowRecord>({
       maxEntries: options.maxFlows,
