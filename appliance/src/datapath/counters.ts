@@ -24,6 +24,23 @@ export const DATAPATH_DROP_REASONS = [
   "RETURN_TOO_BIG",
   /** The kernel refused the reply datagram (send buffer full, no route...). */
   "SEND_ERROR",
+  /**
+   * A new endpoint's hold queue (packets kept until its CREATE hook and rules are in place) was
+   * full (packet or byte limit): the newest packet is dropped, the earliest ones are kept.
+   */
+  "HOLD_QUEUE_FULL",
+  /** Held packets of an endpoint removed (or a daemon stopped) before its listeners finished. */
+  "HOLD_ABANDONED",
+  /**
+   * An ICMP/ICMPv6 error read from a tun whose quoted (embedded) packet cannot be parsed or
+   * belongs to no known flow of that endpoint.
+   */
+  "ICMP_ERROR_UNKNOWN_FLOW",
+  /**
+   * A non-first fragment (no ports) read from a tun whose datagram's first fragment was not seen
+   * (or its mapping expired), and no flow matches it by addresses.
+   */
+  "FRAGMENT_UNKNOWN_FLOW",
 ] as const;
 
 export type DatapathDropReason = (typeof DATAPATH_DROP_REASONS)[number];
@@ -53,6 +70,16 @@ export interface DatapathCounters {
   listenerErrors: number;
   /** Exceptions caught in per-packet code (a bug: the batch is lost, the daemon keeps running). */
   internalErrors: number;
+  /** Packets of new endpoints held until their listeners (hooks, rules) finished. */
+  holdQueued: number;
+  /** Held packets written to gwi-X after the listeners finished (or the hold timed out). */
+  holdFlushed: number;
+  /** Hold queues released by the hold timeout before the listeners finished. */
+  holdTimeouts: number;
+  /** ICMP/ICMPv6 errors from a tun sent back with the flow of the packet they quote. */
+  icmpErrorsMatched: number;
+  /** Fragments (without ports) routed by the datagram's first fragment, both directions. */
+  fragmentsMatched: number;
   readonly drops: Record<DatapathDropReason, number>;
 }
 
@@ -74,6 +101,11 @@ export function createCounters(): DatapathCounters {
     endpointsRemoved: 0,
     listenerErrors: 0,
     internalErrors: 0,
+    holdQueued: 0,
+    holdFlushed: 0,
+    holdTimeouts: 0,
+    icmpErrorsMatched: 0,
+    fragmentsMatched: 0,
     drops,
   };
 }

@@ -13,6 +13,15 @@
  * on gwo-X when write() returns, so after each forward batch the touched endpoints' gwo-X are
  * drained at once: one event-loop wake-up per batch instead of two. Packets that show up later
  * (kernel forwarding, local processes) are picked up by libuv readiness on both descriptors.
+ *
+ * Three cases beyond the plain 5-tuple match:
+ * - Hold queue: a new endpoint's packets are kept (bounded by count and bytes, newest dropped when
+ *   full: HOLD_QUEUE_FULL) until its listeners (rp_filter, CREATE hook, rules) have finished, then
+ *   written to gwi-X in order; after `holdTimeoutMs` they are written anyway (fail-open, counted),
+ *   so a hung hook delays a new endpoint's first packets but never black-holes it.
+ * - ICMP/ICMPv6 errors read from a tun are matched by the packet they quote (original direction).
+ * - Fragments without ports are matched through the first fragment of their datagram: a short,
+ *   bounded table maps (tag, protocol, source, destination, fragment id) to the flow.
  */
 import {
   createGeneveScratch,
@@ -22,8 +31,9 @@ import {
   type GeneveScratch,
 } from "../geneve/codec";
 import { FlowCache, type FlowRemovalReason } from "../flow/cache";
-import { flowKeyFromScratch } from "../flow/key";
+import { flowKeyFromScratch, fragmentKeyFromScratch } from "../flow/key";
 import { createPacketScratch, locatePacket, type PacketScratch } from "../packet/parse";
+import { icmpErrorQuoteOffset } from "../packet/icmp-error";
 import type { Watch } from "../io/poll";
 import { createCounters, type DatapathCounters, type DatapathDropReason } from "./counters";
 import {
@@ -31,6 +41,7 @@ import {
   type DatapathLogger,
   type Endpoint,
   type EndpointTableOptions,
+  HoldQueue,
 } from "./endpoints";
 import type { DatapathPort } from "./port";
 
@@ -68,11 +79,33 @@ export interface DatapathOptions extends EndpointTableOptions {
   readonly sweepIntervalMs?: number;
   /** Drain gwo-X right after writing to gwi-X. Defaults to true. */
   readonly inlineDrain?: boolean;
+  /**
+   * Hold a new endpoint's packets until its listeners finished, at most this long (ms); then they
+   * are written anyway. 0 disables holding (packets go to gwi-X at once, as gwlbtun does).
+   * Defaults to 3000. Without listeners nothing is held.
+   */
+  readonly holdTimeoutMs?: number;
+  /** Most packets held per new endpoint; newer ones are dropped (HOLD_QUEUE_FULL). Defaults to 256. */
+  readonly holdMaxPackets?: number;
+  /** Most bytes (inner packets) held per new endpoint. Defaults to 1048576 (1 MiB). */
+  readonly holdMaxBytes?: number;
+  /** Bound of the fragment-id -> flow table. Defaults to 16384. */
+  readonly maxFragments?: number;
+  /** Seconds a fragment-id -> flow mapping lives after its last use. Defaults to 10. */
+  readonly fragmentTimeout?: number;
 }
+
+export const DEFAULT_HOLD_TIMEOUT_MS = 3000;
+export const DEFAULT_HOLD_MAX_PACKETS = 256;
+export const DEFAULT_HOLD_MAX_BYTES = 1 << 20;
+export const DEFAULT_MAX_FRAGMENTS = 16384;
+export const DEFAULT_FRAGMENT_TIMEOUT = 10;
 
 export class Datapath {
   readonly counters: DatapathCounters = createCounters();
   readonly flows: FlowCache<FlowRecord>;
+  /** Fragmented datagram (fragmentKeyFromScratch) -> the flow its first fragment matched. */
+  readonly fragments: FlowCache<FlowRecord>;
   readonly endpoints: EndpointTable;
   /** Flows removed by LRU eviction or expiry, for metrics. */
   readonly flowRemovals: Record<FlowRemovalReason, number> = { expired: 0, evicted: 0, deleted: 0 };
@@ -93,6 +126,10 @@ export class Datapath {
   private readonly txMeta: Uint32Array;
   private readonly geneve: GeneveScratch = createGeneveScratch();
   private readonly pkt: PacketScratch = createPacketScratch();
+  private readonly quoted: PacketScratch = createPacketScratch();
+  private readonly holdMs: number;
+  private readonly holdMaxPackets: number;
+  private readonly holdMaxBytes: number;
   private readonly touched: Endpoint[] = [];
   private batchSeq = 0;
   private socketWatch: Watch | undefined;
@@ -120,9 +157,32 @@ export class Datapath {
         this.flowRemovals[reason]++;
       },
     });
+    const fragTimeout = options.fragmentTimeout ?? DEFAULT_FRAGMENT_TIMEOUT;
+    this.fragments = new FlowCache<FlowRecord>({
+      maxEntries: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      timeouts: { tcp: fragTimeout, udp: fragTimeout, other: fragTimeout },
+      clock: this.clock,
+    });
+    this.holdMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
+    this.holdMaxPackets = options.holdMaxPackets ?? DEFAULT_HOLD_MAX_PACKETS;
+    this.holdMaxBytes = options.holdMaxBytes ?? DEFAULT_HOLD_MAX_BYTES;
+    if (!(this.holdMs >= 0 && this.holdMs <= 600_000)) {
+      throw new RangeError(`holdTimeoutMs must be 0-600000, got ${this.holdMs}`);
+    }
+    if (!Number.isInteger(this.holdMaxPackets) || this.holdMaxPackets < 1) {
+      throw new RangeError(`holdMaxPackets must be a positive integer, got ${this.holdMaxPackets}`);
+    }
+    if (!Number.isInteger(this.holdMaxBytes) || this.holdMaxBytes < 1) {
+      throw new RangeError(`holdMaxBytes must be a positive integer, got ${this.holdMaxBytes}`);
+    }
     this.log = options.logger ?? { info() {}, warn() {}, error() {} };
-    this.endpoints = new EndpointTable(port, options, this.counters, (ep) =>
-      this.onTunReadable(ep),
+    const holding = this.holdMs > 0 && (options.listeners?.length ?? 0) > 0;
+    this.endpoints = new EndpointTable(
+      port,
+      options,
+      this.counters,
+      (ep) => this.onTunReadable(ep),
+      holding ? (ep) => this.startHold(ep) : undefined,
     );
     const b = this.batch;
     this.rxBuf = Buffer.alloc(RX_SLOT * b);
@@ -163,6 +223,7 @@ export class Datapath {
       this.sweepTimer = setInterval(() => {
         const now = this.clock();
         this.flows.sweep(now);
+        this.fragments.sweep(now);
         this.endpoints.sweepIdle(now);
       }, sweepIntervalMs);
       this.sweepTimer.unref();
@@ -183,6 +244,7 @@ export class Datapath {
     this.sweepTimer = undefined;
     await this.endpoints.closeAll();
     this.flows.clear();
+    this.fragments.clear();
   }
 
   /** Receives and forwards until the socket is empty (bounded so the event loop stays fair). */
@@ -251,17 +313,25 @@ export class Datapath {
         c.drops.INNER_UNPARSEABLE++;
         continue;
       }
-      this.remember(
-        flowKeyFromScratch(buf, pkt, ep.tag),
-        pkt.proto,
-        ep,
-        off,
-        g.headerLength,
-        meta[4 * k + 1]!,
-        meta[4 * k + 2]!,
-        meta[4 * k + 3]!,
-        now,
-      );
+      if (pkt.fragment) {
+        this.rememberFragment(ep, off, g.headerLength, k, now);
+      } else {
+        this.remember(
+          flowKeyFromScratch(buf, pkt, ep.tag),
+          pkt.proto,
+          ep,
+          off,
+          g.headerLength,
+          meta[4 * k + 1]!,
+          meta[4 * k + 2]!,
+          meta[4 * k + 3]!,
+          now,
+        );
+      }
+      if (ep.hold !== undefined) {
+        this.holdPacket(ep, g.innerOffset, g.innerLength);
+        continue;
+      }
       this.wFds[w] = ep.gwi.fd;
       this.wOffs[w] = g.innerOffset;
       this.wLens[w] = g.innerLength;
@@ -319,7 +389,7 @@ export class Datapath {
     port: number,
     local: number,
     now: number,
-  ): void {
+  ): FlowRecord {
     const rec = this.flows.get(key, now);
     const buf = this.rxBuf;
     if (rec !== undefined && rec.endpoint === ep) {
@@ -332,7 +402,7 @@ export class Datapath {
       rec.gwlbAddress = addr;
       rec.gwlbPort = port;
       rec.localAddress = local;
-      return;
+      return rec;
     }
     const fresh: FlowRecord = {
       header: Buffer.from(buf.subarray(off, off + hlen)),
@@ -342,6 +412,109 @@ export class Datapath {
       endpoint: ep,
     };
     this.flows.set(key, fresh, proto, now);
+    return fresh;
+  }
+
+  /**
+   * Forward path, a fragment of datagram k of the batch (in this.pkt): the first fragment
+   * (ports present) is remembered as its flow and maps the datagram to it; a later fragment
+   * refreshes the flow its first fragment mapped (it carries the same GENEVE header), or, when
+   * that was not seen, is remembered by addresses and protocol like any port-less packet.
+   */
+  private rememberFragment(ep: Endpoint, off: number, hlen: number, k: number, now: number): void {
+    const buf = this.rxBuf;
+    const pkt = this.pkt;
+    const meta = this.rxMeta;
+    const fk = fragmentKeyFromScratch(buf, pkt, ep.tag)!;
+    if (pkt.l4Offset < 0) {
+      const mapped = this.fragments.get(fk, now);
+      if (mapped !== undefined && mapped.endpoint === ep) {
+        this.counters.fragmentsMatched++;
+        return;
+      }
+    }
+    const rec = this.remember(
+      flowKeyFromScratch(buf, pkt, ep.tag),
+      pkt.proto,
+      ep,
+      off,
+      hlen,
+      meta[4 * k + 1]!,
+      meta[4 * k + 2]!,
+      meta[4 * k + 3]!,
+      now,
+    );
+    if (pkt.l4Offset >= 0) this.fragments.set(fk, rec, pkt.proto, now);
+  }
+
+  /** Starts holding a new endpoint's packets until its listeners finish or the hold times out. */
+  private startHold(ep: Endpoint): void {
+    const q = new HoldQueue();
+    ep.hold = q;
+    q.timer = setTimeout(() => this.releaseHold(ep, true), this.holdMs);
+    q.timer.unref();
+    ep.ready.then(
+      () => this.releaseHold(ep, false),
+      () => this.releaseHold(ep, false),
+    );
+  }
+
+  /** Keeps a copy of the inner packet at buf[off, off + len) in ep's hold queue (or drops it). */
+  private holdPacket(ep: Endpoint, off: number, len: number): void {
+    const q = ep.hold!;
+    const c = this.counters;
+    if (q.packets.length >= this.holdMaxPackets || q.bytes + len > this.holdMaxBytes) {
+      c.drops.HOLD_QUEUE_FULL++;
+      return;
+    }
+    q.packets.push(Buffer.from(this.rxBuf.subarray(off, off + len)));
+    q.bytes += len;
+    c.holdQueued++;
+  }
+
+  /** Ends ep's hold: writes the held packets to gwi-X in order (or counts them abandoned). */
+  private releaseHold(ep: Endpoint, timedOut: boolean): void {
+    const q = ep.hold;
+    if (q === undefined) return;
+    ep.hold = undefined;
+    if (q.timer !== undefined) clearTimeout(q.timer);
+    const c = this.counters;
+    if (timedOut) {
+      c.holdTimeouts++;
+      this.log.warn(
+        { endpoint: ep.info.idHex17, gwi: ep.info.gwi, held: q.packets.length, ms: this.holdMs },
+        "endpoint listeners still running after the hold timeout: releasing its held packets",
+      );
+    }
+    if (ep.closed || !this.running) {
+      c.drops.HOLD_ABANDONED += q.packets.length;
+      return;
+    }
+    this.guard(() => this.flushHeld(ep, q.packets));
+  }
+
+  private flushHeld(ep: Endpoint, packets: readonly Buffer[]): void {
+    const c = this.counters;
+    const buf = this.rxBuf;
+    // rxBuf is free between batches (JS is single-threaded): stage the held packets in its slots.
+    for (let i = 0; i < packets.length;) {
+      let w = 0;
+      for (; w < this.batch && i < packets.length; w++, i++) {
+        const p = packets[i]!;
+        const off = w * RX_SLOT;
+        p.copy(buf, off);
+        this.wFds[w] = ep.gwi.fd;
+        this.wOffs[w] = off;
+        this.wLens[w] = p.length;
+      }
+      const ok = this.port.writeEach(this.wFds, buf, this.wOffs, this.wLens, w, this.wErrs);
+      c.tunTxPackets += ok;
+      c.holdFlushed += ok;
+      if (ok < w) c.drops.TUN_WRITE_ERROR += w - ok;
+      for (let k = 0; k < w; k++)
+        if (ok === w || this.wErrs[k] === 0) c.tunTxBytes += this.wLens[k]!;
+      if (this.inlineDrain && !ep.closed) this.drain(ep, ep.gwo.fd, w, this.clock());
+    }
   }
 
   private onTunReadable(ep: Endpoint): void {
@@ -373,6 +546,73 @@ export class Datapath {
         "internal error in the data path (batch dropped)",
       );
     }
+  }
+
+  /** ep's flow of the packet in this.pkt by its own key, or undefined. */
+  private ownFlow(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
+    const rec = this.flows.get(flowKeyFromScratch(buf, this.pkt, ep.tag), now);
+    return rec !== undefined && rec.endpoint === ep ? rec : undefined;
+  }
+
+  /**
+   * Return path, ICMP/ICMPv6 (this.pkt): an error is matched by the packet it quotes (the
+   * original direction of its flow), then by its own addresses; anything else by its own key.
+   * Counts its drop.
+   */
+  private matchIcmp(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
+    const pkt = this.pkt;
+    const q = icmpErrorQuoteOffset(buf, pkt);
+    if (q < 0) {
+      const rec = this.ownFlow(ep, buf, now);
+      if (rec === undefined) this.counters.drops.UNKNOWN_FLOW++;
+      return rec;
+    }
+    const quoted = this.quoted;
+    if (locatePacket(buf, q, pkt.end - q, quoted, true) === undefined) {
+      let rec = this.flows.get(flowKeyFromScratch(buf, quoted, ep.tag), now);
+      if (rec === undefined && quoted.fragment && quoted.l4Offset < 0) {
+        rec = this.fragments.peek(fragmentKeyFromScratch(buf, quoted, ep.tag)!, now);
+      }
+      if (rec !== undefined && rec.endpoint === ep) {
+        this.counters.icmpErrorsMatched++;
+        return rec;
+      }
+    }
+    const own = this.ownFlow(ep, buf, now);
+    if (own === undefined) this.counters.drops.ICMP_ERROR_UNKNOWN_FLOW++;
+    return own;
+  }
+
+  /**
+   * Return path, a fragment (this.pkt): the first fragment matches its flow and maps its datagram
+   * to it; a later one (no ports) follows that mapping, else falls back to its own key.
+   * Counts its drop.
+   */
+  private matchFragment(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
+    const pkt = this.pkt;
+    const fk = fragmentKeyFromScratch(buf, pkt, ep.tag)!;
+    if (pkt.l4Offset >= 0) {
+      const rec =
+        pkt.proto === 1 || pkt.proto === 58
+          ? this.matchIcmp(ep, buf, now)
+          : this.ownFlowCounted(ep, buf, now);
+      if (rec !== undefined) this.fragments.set(fk, rec, pkt.proto, now);
+      return rec;
+    }
+    const mapped = this.fragments.get(fk, now);
+    if (mapped !== undefined && mapped.endpoint === ep) {
+      this.counters.fragmentsMatched++;
+      return mapped;
+    }
+    const own = this.ownFlow(ep, buf, now);
+    if (own === undefined) this.counters.drops.FRAGMENT_UNKNOWN_FLOW++;
+    return own;
+  }
+
+  private ownFlowCounted(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
+    const rec = this.ownFlow(ep, buf, now);
+    if (rec === undefined) this.counters.drops.UNKNOWN_FLOW++;
+    return rec;
   }
 
   /**
@@ -415,11 +655,17 @@ export class Datapath {
           c.drops.RETURN_UNPARSEABLE++;
           continue;
         }
-        const rec = flows.get(flowKeyFromScratch(buf, pkt, ep.tag), now);
-        if (rec === undefined || rec.endpoint !== ep) {
-          c.drops.UNKNOWN_FLOW++;
-          continue;
+        let rec: FlowRecord | undefined;
+        if (pkt.fragment) {
+          rec = this.matchFragment(ep, buf, now);
+        } else if (pkt.proto === 1 || pkt.proto === 58) {
+          rec = this.matchIcmp(ep, buf, now);
+        } else {
+          rec = flows.get(flowKeyFromScratch(buf, pkt, ep.tag), now);
+          if (rec !== undefined && rec.endpoint !== ep) rec = undefined;
+          if (rec === undefined) c.drops.UNKNOWN_FLOW++;
         }
+        if (rec === undefined) continue;
         const h = rec.header;
         const start = off - h.length;
         buf.set(h, start); // TypedArray copy: no C++ call for a 40-byte header

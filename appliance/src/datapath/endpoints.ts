@@ -1,8 +1,9 @@
 /**
  * Endpoints (GWLB endpoint ids) and their tun pairs. An endpoint is created on the first datagram
- * that carries its id: gwi-X and gwo-X are opened, configured (MTU, up) and watched synchronously,
- * so that first datagram is already forwarded; listeners (rp_filter, CREATE hooks, rules) then run
- * in the background, in order, and a failing listener is logged and counted, never fatal.
+ * that carries its id: gwi-X and gwo-X are opened, configured (MTU, up) and watched synchronously;
+ * listeners (rp_filter, CREATE hooks, rules) then run in the background, in order, and a failing
+ * listener is logged and counted, never fatal. The data path holds the endpoint's packets until
+ * they finish (see Datapath, hold queue).
  */
 import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
 import { endpointInfo } from "../naming";
@@ -46,6 +47,11 @@ export class Endpoint {
   readErrors = 0;
   /** Resolves when every listener's created() has finished (or failed). */
   ready: Promise<void> = Promise.resolve();
+  /**
+   * Packets received while the listeners (CREATE hook, rules) still run: written to gwi-X, in
+   * order, once they finish. Undefined when the endpoint forwards directly.
+   */
+  hold: HoldQueue | undefined = undefined;
   watches: Watch[] = [];
   constructor(
     readonly info: EndpointInfo,
@@ -53,6 +59,13 @@ export class Endpoint {
     readonly gwi: TunLike,
     readonly gwo: TunLike,
   ) {}
+}
+
+/** A new endpoint's packets waiting for its listeners (see Datapath). */
+export class HoldQueue {
+  readonly packets: Buffer[] = [];
+  bytes = 0;
+  timer: NodeJS.Timeout | undefined = undefined;
 }
 
 const silent: DatapathLogger = { info() {}, warn() {}, error() {} };
@@ -77,6 +90,8 @@ export class EndpointTable {
     options: EndpointTableOptions,
     private readonly counters: DatapathCounters,
     private readonly onReadable: (ep: Endpoint) => void,
+    /** Called once per new endpoint, right after its listeners were started. */
+    private readonly onCreated?: (ep: Endpoint) => void,
   ) {
     this.mtu = options.mtu ?? 8500;
     this.maxEndpoints = options.maxEndpoints ?? 4096;
@@ -173,6 +188,7 @@ export class EndpointTable {
       "endpoint interfaces created",
     );
     ep.ready = this.runListeners(ep, "created");
+    this.onCreated?.(ep);
     return ep;
   }
 

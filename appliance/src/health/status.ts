@@ -30,6 +30,13 @@ export interface StatusCounters {
   readonly endpointsRemoved?: number;
   /** Endpoint listener (hooks, rp_filter, rules) failures. */
   readonly listenerErrors?: number;
+  /** New endpoints' packets held / flushed, hold timeouts (see Datapath hold queue). */
+  readonly holdQueued?: number;
+  readonly holdFlushed?: number;
+  readonly holdTimeouts?: number;
+  /** ICMP errors matched by their quoted packet; fragments matched by their first fragment. */
+  readonly icmpErrorsMatched?: number;
+  readonly fragmentsMatched?: number;
   /** Drops by reason. */
   readonly drops: Readonly<Record<string, number>>;
 }

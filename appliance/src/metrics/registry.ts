@@ -112,6 +112,31 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
       (s) => s.counters.listenerErrors,
     ],
     [
+      "tollgate_hold_queued_packets_total",
+      "Packets of new endpoints held until their CREATE hook and rules finished",
+      (s) => s.counters.holdQueued,
+    ],
+    [
+      "tollgate_hold_flushed_packets_total",
+      "Held packets written to gwi- once the endpoint's listeners finished (or the hold timed out)",
+      (s) => s.counters.holdFlushed,
+    ],
+    [
+      "tollgate_hold_timeouts_total",
+      "Hold queues released by the hold timeout before the listeners finished",
+      (s) => s.counters.holdTimeouts,
+    ],
+    [
+      "tollgate_icmp_errors_matched_total",
+      "ICMP/ICMPv6 errors returned with the flow of the packet they quote",
+      (s) => s.counters.icmpErrorsMatched,
+    ],
+    [
+      "tollgate_fragments_matched_total",
+      "Fragments without ports routed by their datagram's first fragment",
+      (s) => s.counters.fragmentsMatched,
+    ],
+    [
       "tollgate_flow_cache_hits_total",
       "Flow table lookups that found a flow",
       (s) => s.flowCache?.hits,

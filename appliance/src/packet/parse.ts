@@ -93,12 +93,17 @@ function finishL4(buf: Uint8Array, out: PacketScratch): PacketParseError | undef
 /**
  * Locates addresses, protocol and ports of the IP packet in `buf[offset, offset + length)`.
  * Returns undefined on success (fields in `out`), else the error.
+ *
+ * `truncated` accepts a packet cut short after its headers (its length field larger than the
+ * bytes present), as quoted inside an ICMP error (RFC 792: IP header + 8 bytes; RFC 4443: as much
+ * as fits): `end` is then the end of the bytes present. The headers themselves must still fit.
  */
 export function locatePacket(
   buf: Uint8Array,
   offset: number,
   length: number,
   out: PacketScratch,
+  truncated = false,
 ): PacketParseError | undefined {
   if (!(offset >= 0)) offset = 0;
   if (!(length >= 0)) length = 0;
@@ -112,8 +117,12 @@ export function locatePacket(
     if (length < 20) return "TOO_SHORT";
     const ihl = (buf[offset]! & 0x0f) << 2;
     if (ihl < 20 || ihl > length) return "BAD_IHL";
-    const total = (buf[offset + 2]! << 8) | buf[offset + 3]!;
-    if (total < ihl || total > length) return "BAD_LENGTH";
+    let total = (buf[offset + 2]! << 8) | buf[offset + 3]!;
+    if (total < ihl) return "BAD_LENGTH";
+    if (total > length) {
+      if (!truncated) return "BAD_LENGTH";
+      total = length;
+    }
     const frag = (buf[offset + 6]! << 8) | buf[offset + 7]!;
     const fragOffset = frag & 0x1fff;
     out.family = 4;
@@ -127,8 +136,11 @@ export function locatePacket(
   }
   if (version === 6) {
     if (length < 40) return "TOO_SHORT";
-    const payload = (buf[offset + 4]! << 8) | buf[offset + 5]!;
-    if (40 + payload > length) return "BAD_LENGTH";
+    let payload = (buf[offset + 4]! << 8) | buf[offset + 5]!;
+    if (40 + payload > length) {
+      if (!truncated) return "BAD_LENGTH";
+      payload = length - 40;
+    }
     const end = offset + 40 + payload;
     let next = buf[offset + 6]!;
     let p = offset + 40;

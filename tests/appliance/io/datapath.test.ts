@@ -31,6 +31,8 @@ function setup(options: ConstructorParameters<typeof Datapath>[1] = {}, bound = 
   const dp = new Datapath(port, {
     clock: () => now,
     listeners: [listener],
+    // These cases check forwarding itself: no hold queue (datapath-hold.test.ts covers it).
+    holdTimeoutMs: 0,
     ...options,
   });
   dp.start(0);
