@@ -7,8 +7,15 @@ import { Command } from "commander";
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { isConfigError } from "../components/errors";
-import { captureStack } from "./capture";
-import { followThePacket, renderPaths } from "./capture/follow";
+import {
+  followThePacket,
+  formatPacketWalks,
+  linkStack,
+  topologyOf,
+  walkedPaths,
+  type WalkedPath,
+} from "@tollgate/policy";
+import { captureStack, type DeploymentV3 } from "./capture";
 
 /** Reads a `Pulumi.<stack>.yaml` file into capture config (namespace `tollgate:` stripped). */
 export function readStackConfig(file: string, project = "tollgate"): Record<string, unknown> {
@@ -74,12 +81,12 @@ export async function runPlan(
   try {
     const config = readStackConfig(opts.config);
     const dep = await capture({ config, stack: opts.stack });
-    const paths = followThePacket(dep);
-    const bad = paths.filter((p) => !p.inspected || !p.sameAz || !p.delivered);
+    const paths = planPaths(dep);
+    const bad = paths.filter(({ verdict: v }) => !v.inspected || !v.sameAz || !v.delivered);
     const text = opts.json
       ? JSON.stringify(dep, null, 2) + "\n"
       : header(dep.deployment.resources.length, opts.config) +
-        renderPaths(paths) +
+        formatPacketWalks(paths) +
         summary(paths.length, bad.length);
     if (opts.out) {
       fs.writeFileSync(opts.out, text);
@@ -99,6 +106,11 @@ export async function runPlan(
     }
     throw e;
   }
+}
+
+/** Follow the packet over a captured deployment, with the policy pack's routing model. */
+export function planPaths(dep: DeploymentV3): WalkedPath[] {
+  return walkedPaths(followThePacket(topologyOf(linkStack(dep.deployment.resources))));
 }
 
 function summary(total: number, bad: number): string {

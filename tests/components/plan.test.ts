@@ -4,11 +4,26 @@ import * as os from "os";
 import * as path from "path";
 import { PassThrough } from "stream";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
-import { followThePacket } from "../../scripts/capture/follow";
-import { runPlan } from "../../scripts/plan";
+import { planPaths, runPlan } from "../../scripts/plan";
 import { example } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../../..");
+
+type Dep = Awaited<ReturnType<typeof example>>["dep"];
+type Res = Dep["deployment"]["resources"][number];
+
+/** Points a route at another target, in inputs, outputs and property dependencies alike. */
+function retarget(route: Res, key: string, target: Res): void {
+  for (const bag of [route.inputs, route.outputs]) {
+    delete bag.vpcEndpointId;
+    delete bag.gatewayId;
+    bag[key] = target.id;
+  }
+  const deps = (route.propertyDependencies ??= {});
+  delete deps.vpcEndpointId;
+  delete deps.gatewayId;
+  deps[key] = [target.urn];
+}
 
 async function plan(
   args: string[],
@@ -37,12 +52,28 @@ describe("npm run plan", function () {
     assert.strictEqual(r.code, 0, r.err);
     assert.match(r.out, /^Tollgate plan for .*Pulumi\.dev\.yaml: \d+ resources/);
     for (const az of ["us-east-1a", "us-east-1b"]) {
-      assert.ok(r.out.includes(`north-south  tollgate-ns-workload-${az}`));
-      assert.ok(r.out.includes(`route table tollgate-ns-workload-rt-${az}: 0.0.0.0/0 -> vpce-`));
-      assert.ok(r.out.includes(`GWLB endpoint tollgate-ns-gwlbe-${az} (${az})`));
-      assert.ok(r.out.includes(`route table tollgate-ns-endpoint-rt-${az}: 0.0.0.0/0 -> igw-`));
-      assert.ok(r.out.includes(`delivered to tollgate-ns-workload-${az}`));
+      assert.ok(r.out.includes(`north-south  tollgate-ns-workload-${az} (subnet-`));
+      assert.match(
+        r.out,
+        new RegExp(
+          `route table "tollgate-ns-workload-rt-${az}" \\(rtb-\\w+\\): 0\\.0\\.0\\.0/0 -> GWLB endpoint "tollgate-ns-gwlbe-${az}" \\(vpce-`,
+        ),
+      );
+      assert.match(
+        r.out,
+        new RegExp(
+          `GWLB endpoint "tollgate-ns-gwlbe-${az}" \\(vpce-\\w+\\) \\[${az}\\] \\(inspected\\)`,
+        ),
+      );
+      assert.match(
+        r.out,
+        new RegExp(
+          `route table "tollgate-ns-endpoint-rt-${az}" \\(rtb-\\w+\\): 0\\.0\\.0\\.0/0 -> internet gateway "tollgate-ns-igw" \\(igw-`,
+        ),
+      );
+      assert.ok(r.out.includes(`delivered to subnet "tollgate-ns-workload-${az}"`));
     }
+    assert.match(r.out, /GWLB "\S+" -> appliance \(GENEVE udp\/6081\) -> back to the endpoint/);
     assert.strictEqual((r.out.match(/inspected, same AZ/g) ?? []).length, 4);
     assert.doesNotMatch(r.out, /NOT INSPECTED|NOT DELIVERED|!!/);
     assert.match(
@@ -95,17 +126,17 @@ describe("npm run plan", function () {
   for (const name of Object.keys(EXAMPLE_CONFIGS)) {
     it(`${name}: every path is inspected, stays in its AZ and is delivered`, async () => {
       const s = await example(name);
-      const paths = followThePacket(s.dep);
+      const paths = planPaths(s.dep);
       assert.ok(paths.length >= 4);
-      for (const p of paths) {
-        const where = `${p.subnet.name} ${p.direction} ${p.family}`;
-        assert.ok(p.inspected, `${where} inspected`);
-        assert.ok(p.sameAz, `${where} same AZ`);
-        assert.ok(p.delivered, `${where} delivered`);
+      for (const { path: p, verdict: v } of paths) {
+        const where = `${p.subnet.label} ${p.direction} ${p.dest.text}`;
+        assert.ok(v.inspected, `${where} inspected`);
+        assert.ok(v.sameAz, `${where} same AZ`);
+        assert.ok(v.delivered, `${where} delivered`);
       }
       const ipv6 = EXAMPLE_CONFIGS[name]!.ipv6 === true;
       assert.strictEqual(
-        paths.some((p) => p.family === "ipv6"),
+        paths.some((p) => p.path.dest.family === 6),
         ipv6,
       );
     });
@@ -117,17 +148,16 @@ describe("npm run plan", function () {
     const rs = dep.deployment.resources;
     const epB = rs.find((r) => r.urn.endsWith("::tollgate-ns-gwlbe-us-east-1b"))!;
     const routeA = rs.find((r) => r.urn.endsWith("::tollgate-ns-workload-default-us-east-1a"))!;
-    routeA.inputs.vpcEndpointId = epB.id;
+    retarget(routeA, "vpcEndpointId", epB);
     const igw = rs.find((r) => r.urn.endsWith("::tollgate-ns-igw"))!;
     const routeB = rs.find((r) => r.urn.endsWith("::tollgate-ns-workload-default-us-east-1b"))!;
-    delete routeB.inputs.vpcEndpointId;
-    routeB.inputs.gatewayId = igw.id;
-    const paths = followThePacket(dep);
-    const outA = paths.find((p) => p.subnet.az === "us-east-1a" && p.direction === "outbound")!;
-    assert.strictEqual(outA.sameAz, false);
-    const outB = paths.find((p) => p.subnet.az === "us-east-1b" && p.direction === "outbound")!;
-    assert.strictEqual(outB.inspected, false);
-    assert.strictEqual(outB.delivered, true);
+    retarget(routeB, "gatewayId", igw);
+    const paths = planPaths(dep);
+    const at = (az: string) =>
+      paths.find((p) => p.path.subnet.az === az && p.path.direction === "outbound")!.verdict;
+    assert.strictEqual(at("us-east-1a").sameAz, false);
+    assert.strictEqual(at("us-east-1b").inspected, false);
+    assert.strictEqual(at("us-east-1b").delivered, true);
   });
 
   it("--check exits 3 when a declared route bypasses the endpoint", async () => {
@@ -137,14 +167,14 @@ describe("npm run plan", function () {
     const route = broken.deployment.resources.find((r) =>
       r.urn.endsWith("::tollgate-ns-workload-default-us-east-1b"),
     )!;
-    delete route.inputs.vpcEndpointId;
-    route.inputs.gatewayId = igw.id;
+    retarget(route, "gatewayId", igw);
     const r = await plan(
       ["--config", path.join(ROOT, "Pulumi.dev.yaml"), "--check"],
       async () => broken,
     );
     assert.strictEqual(r.code, 3);
-    assert.match(r.out, /outbound ipv4 to 198\.51\.100\.10: NOT INSPECTED/);
+    assert.match(r.out, /outbound ipv4 to 0\.0\.0\.0\/0: NOT INSPECTED/);
+    assert.match(r.out, /!! leaves the VPC through internet gateway "tollgate-ns-igw"/);
     assert.match(r.out, /4 paths: 1 NOT inspected in their own AZ or not delivered/);
     assert.strictEqual(r.err, "plan: 1 of 4 paths are not inspected in their own AZ\n");
     const lenient = await plan(

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import fc from "fast-check";
 import { captureStack } from "../../scripts/capture";
-import { followThePacket } from "../../scripts/capture/follow";
+import { planPaths } from "../../scripts/plan";
 
 /**
  * Property: for any valid topology (1-6 AZs, IPv4 or dual stack, 0-4 spokes, created or adopted
@@ -55,13 +55,15 @@ describe("routing properties over random valid configs", function () {
             },
           },
         });
-        const paths = followThePacket(dep);
-        const expected = c.azCount * (c.ipv6 ? 4 : 2) + (c.egress ? c.spokes * c.azCount * 2 : 0);
+        const paths = planPaths(dep);
+        // North-south: per workload subnet, out and back per family. Egress: per TGW attachment
+        // subnet (one per AZ), out to the internet, and back to each spoke.
+        const expected = c.azCount * (c.ipv6 ? 4 : 2) + (c.egress ? c.azCount * (1 + c.spokes) : 0);
         assert.strictEqual(paths.length, expected);
-        for (const p of paths) {
+        for (const { path: p, verdict: v } of paths) {
           assert.ok(
-            p.inspected && p.sameAz && p.delivered,
-            `${p.subnet.name} ${p.direction} ${p.family}: ${p.hops.map((h) => h.text).join(" | ")}`,
+            v.inspected && v.sameAz && v.delivered,
+            `${p.subnet.label} ${p.direction} ${p.dest.text}: ${p.hops.join(" | ")}`,
           );
         }
       }),

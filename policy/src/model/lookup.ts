@@ -18,9 +18,11 @@ export function inspectedSubnets(t: Topology): SubnetNode[] {
 export function withinVpc(vpc: VpcNode, c: Cidr): boolean {
   if (vpc.cidrs.some((v) => contains(v, c))) return true;
   if (vpc.cidrs.some((v) => v.family === c.family)) return false;
-  return vpc.subnets.some(
-    (s) => s.cidr !== undefined && (contains(s.cidr, c) || (c.len >= 16 && contains(c, s.cidr))),
-  );
+  const minLen = c.family === 6 ? 56 : 16;
+  return vpc.subnets.some((s) => {
+    const sc = c.family === 6 ? s.ipv6 : s.cidr;
+    return sc !== undefined && (contains(sc, c) || (c.len >= minLen && contains(c, sc)));
+  });
 }
 
 /** Longest-prefix match of `dest` in a route table; symbolic subnet destinations match exactly. */

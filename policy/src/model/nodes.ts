@@ -91,6 +91,8 @@ export interface EndpointNode extends Node {
   readonly vpc: VpcNode;
   readonly subnet?: SubnetNode;
   readonly az?: string;
+  /** The Gateway Load Balancer behind the endpoint's service, when the stack declares it. */
+  readonly gwlb?: Node;
 }
 
 export interface NatNode extends Node {

@@ -66,13 +66,15 @@ function build(resources: readonly PolicyResource[]): Topology {
     list.push(r);
   }
   const ofType = (t: string): PolicyResource[] => byType.get(t) ?? [];
+  const hints = externalHints(ofType(T.inspectedVpc));
 
   const vpcNode = (key: string, res?: PolicyResource, literal?: string): VpcNode => {
     let v = vpcs.get(key);
     if (!v) {
       const p = bag(res?.props);
       const cidrs: Cidr[] = [];
-      for (const c of [str(p.cidrBlock), str(p.ipv6CidrBlock)]) {
+      const hinted = literal ? hints.vpcCidrs.get(literal) : undefined;
+      for (const c of [str(p.cidrBlock), str(p.ipv6CidrBlock), hinted]) {
         const parsed = parseCidr(c);
         if (parsed) cidrs.push(parsed);
       }
@@ -140,25 +142,30 @@ function build(resources: readonly PolicyResource[]): Topology {
     if (res) return subnetsByUrn.get(res.urn);
     const literal = str(value);
     if (!literal) return undefined;
-    let s = subnetsByKey.get(literal);
-    if (!s) {
-      const vpc = vpcHint ?? vpcNode(`unknown-subnet-vpc:${literal}`);
-      s = {
-        p: {},
-        id: literal,
-        label: `subnet ${literal} (outside the stack)`,
-        vpc,
-        hasIpv6: false,
-        external: true,
-        role: "workload",
-        endpoints: [],
-        natGateways: [],
-      };
-      subnetsByKey.set(literal, s);
-      vpc.subnets.push(s);
-    }
-    return s;
+    return subnetsByKey.get(literal) ?? externalSubnet(literal, vpcHint);
   };
+  function externalSubnet(literal: string, vpcHint?: VpcNode): SubnetNode {
+    const vpc = vpcHint ?? vpcNode(`unknown-subnet-vpc:${literal}`);
+    const hint = hints.subnets.get(literal);
+    const ipv6 = parseCidr(hint?.ipv6Cidr);
+    const s: SubnetNode = {
+      p: {},
+      id: literal,
+      label: `subnet ${literal} (outside the stack)`,
+      vpc,
+      az: hint?.az,
+      cidr: parseCidr(hint?.cidr),
+      ipv6,
+      hasIpv6: ipv6 !== undefined,
+      external: true,
+      role: "workload",
+      endpoints: [],
+      natGateways: [],
+    };
+    subnetsByKey.set(literal, s);
+    vpc.subnets.push(s);
+    return s;
+  }
 
   // Route tables (regular and default).
   for (const r of [...ofType(T.routeTable), ...ofType(T.defaultRouteTable)]) {
@@ -185,9 +192,37 @@ function build(resources: readonly PolicyResource[]): Topology {
     const literal = str(p.vpcId);
     return literal ? vpcNode(`id:${literal}`, undefined, literal) : vpcNode(`unknown:${r.urn}`);
   }
+  /** A route table outside the stack (an adopted subnet's existing table), by id. */
+  const externalRt = (id: string): RouteTableNode => {
+    let rt = rts.get(`id:${id}`);
+    if (!rt) {
+      const vpcId = hints.rtVpcs.get(id);
+      const vpcRes = vpcId ? index.byId.get(vpcId) : undefined;
+      const vpc =
+        vpcRes && vpcRes.type === T.vpc
+          ? vpcNode(vpcRes.urn, vpcRes)
+          : vpcId
+            ? vpcNode(`id:${vpcId}`, undefined, vpcId)
+            : vpcNode(`unknown-rt-vpc:${id}`);
+      rt = {
+        p: {},
+        id,
+        label: `route table ${id} (outside the stack)`,
+        vpc,
+        routes: [],
+        subnets: [],
+        edgeGateways: [],
+      };
+      rts.set(`id:${id}`, rt);
+    }
+    return rt;
+  };
   const rtOf = (from: PolicyResource, prop: string): RouteTableNode | undefined => {
-    const res = index.ref(from, prop, bag(from.props)[prop], [T.routeTable, T.defaultRouteTable]);
-    return res ? rts.get(res.urn) : undefined;
+    const value = bag(from.props)[prop];
+    const res = index.ref(from, prop, value, [T.routeTable, T.defaultRouteTable]);
+    if (res) return rts.get(res.urn);
+    const literal = str(value);
+    return literal?.startsWith("rtb-") ? externalRt(literal) : undefined;
   };
 
   // Internet gateways.
@@ -220,6 +255,15 @@ function build(resources: readonly PolicyResource[]): Topology {
           ? subnetOf(r, "subnetIds", subnetIds[0], vpc)
           : undefined;
     const type = str(p.vpcEndpointType);
+    const service = index.ref(r, "serviceName", p.serviceName, [T.vpceService]);
+    const lb = service
+      ? index.refs(
+          service,
+          "gatewayLoadBalancerArns",
+          arr(bag(service.props).gatewayLoadBalancerArns),
+          [T.lb],
+        )[0]
+      : undefined;
     const e: EndpointNode = {
       res: r,
       p,
@@ -229,6 +273,7 @@ function build(resources: readonly PolicyResource[]): Topology {
       vpc,
       subnet,
       az: subnet?.az,
+      gwlb: lb ? { res: lb, p: bag(lb.props), urn: lb.urn, label: `GWLB "${lb.name}"` } : undefined,
     };
     endpoints.set(r.urn, e);
     if (type === "GatewayLoadBalancer") {
@@ -348,6 +393,16 @@ function build(resources: readonly PolicyResource[]): Topology {
     if (g) {
       g.edgeRt = rt;
       rt.edgeGateways.push(g);
+    }
+  }
+  // Adopted subnets that keep an existing route table: no association in the stack names them.
+  for (const [id, h] of hints.subnets) {
+    if (!h.routeTableId || index.byId.has(id)) continue;
+    const rt = externalRt(h.routeTableId);
+    const sub = subnetsByKey.get(id) ?? externalSubnet(id, rt.vpc);
+    if (!sub.rt) {
+      sub.rt = rt;
+      rt.subnets.push(sub);
     }
   }
   for (const r of ofType(T.mainRtAssoc)) {
@@ -496,6 +551,44 @@ function build(resources: readonly PolicyResource[]): Topology {
     vpcByKey: vpcs,
     index,
   };
+}
+
+interface ExternalHints {
+  readonly subnets: Map<
+    string,
+    { az?: string; cidr?: string; ipv6Cidr?: string; routeTableId?: string }
+  >;
+  readonly vpcCidrs: Map<string, string>;
+  /** VPC of each route table the component names (tables of adopted subnets). */
+  readonly rtVpcs: Map<string, string>;
+}
+
+/**
+ * Facts about subnets and VPCs outside the stack (adopted by id) that Tollgate's InspectedVpc
+ * component publishes in its outputs: AZ and blocks of each workload subnet, the VPC CIDR.
+ */
+function externalHints(components: readonly PolicyResource[]): ExternalHints {
+  const out: ExternalHints = { subnets: new Map(), vpcCidrs: new Map(), rtVpcs: new Map() };
+  for (const c of components) {
+    const p = bag(c.props);
+    const vpcId = str(p.vpcId);
+    const vpcCidr = str(p.vpcCidr);
+    if (vpcId && vpcCidr) out.vpcCidrs.set(vpcId, vpcCidr);
+    for (const w of arr(p.workloadSubnets)) {
+      const b = bag(w);
+      const id = str(b.id);
+      if (!id) continue;
+      const routeTableId = str(b.routeTableId);
+      out.subnets.set(id, {
+        az: str(b.availabilityZone),
+        cidr: str(b.cidr),
+        ipv6Cidr: str(b.ipv6Cidr),
+        routeTableId,
+      });
+      if (routeTableId && vpcId) out.rtVpcs.set(routeTableId, vpcId);
+    }
+  }
+  return out;
 }
 
 function hasRoleTag(s: SubnetNode): boolean {

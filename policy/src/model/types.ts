@@ -30,4 +30,6 @@ export const T = {
   policy: "aws:iam/policy:Policy",
   rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   policyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
+  /** Tollgate's own component: its outputs describe subnets adopted from outside the stack. */
+  inspectedVpc: "tollgate:inspectedVpc:InspectedVpc",
 } as const;

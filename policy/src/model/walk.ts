@@ -3,6 +3,7 @@
  * Pure functions over the Topology; every step is a map lookup, so a walk is O(path length).
  */
 import {
+  inspectedSubnets,
   DEFAULT_V4,
   DEFAULT_V6,
   Dest,
@@ -20,19 +21,37 @@ import { Cidr, parseCidr } from "./cidr";
 
 export type PathProblem = "skips-inspection" | "crosses-az" | "different-endpoint" | "loop";
 
+/**
+ * How a walk ended: reached its destination (the internet, a gateway, the subnet, the spoke),
+ * dropped (no route or no route table), undecidable during preview, looped, or sent elsewhere.
+ */
+export type PathOutcome = "delivered" | "dropped" | "unknown" | "loop" | "misrouted";
+
 export interface PacketPath {
   readonly direction: "outbound" | "return";
   readonly subnet: SubnetNode;
   readonly dest: Dest;
   readonly hops: string[];
   readonly problems: { kind: PathProblem; text: string }[];
+  outcome: PathOutcome;
+  /** The first GWLB endpoint the packet passed. */
+  inspectedBy?: EndpointNode;
 }
 
 const MAX_HOPS = 12;
 
 const azText = (az: string | undefined): string => (az ? ` [${az}]` : "");
 
-interface OutboundResult {
+/** The hop after a GWLB endpoint: the load balancer hands the packet to an appliance and back. */
+function applianceHop(e: EndpointNode | undefined): string {
+  return `${e?.gwlb?.label ?? "GWLB"} -> appliance (GENEVE udp/6081) -> back to the endpoint`;
+}
+
+function newPath(direction: PacketPath["direction"], s: SubnetNode, dest: Dest): PacketPath {
+  return { direction, subnet: s, dest, hops: [], problems: [], outcome: "dropped" };
+}
+
+export interface OutboundResult {
   path: PacketPath;
   endpoint?: EndpointNode;
   nat?: NatNode;
@@ -41,9 +60,10 @@ interface OutboundResult {
 
 /** Walks from `s` towards `dest`, until the packet leaves the VPC (or the walk cannot continue). */
 export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
-  const hops: string[] = [`${s.label}${azText(s.az)}`];
-  const problems: PacketPath["problems"] = [];
-  const path: PacketPath = { direction: "outbound", subnet: s, dest, hops, problems };
+  const path = newPath("outbound", s, dest);
+  const { hops, problems } = path;
+  hops.push(`${s.label}${azText(s.az)}`);
+  if (!s.rt) hops.push(`${s.label} has no route table (dropped)`);
   let rt: RouteTableNode | undefined = s.rt;
   let az = s.az;
   let endpoint: EndpointNode | undefined;
@@ -52,6 +72,7 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
   for (let i = 0; i < MAX_HOPS && rt; i++) {
     if (seen.has(rt)) {
       problems.push({ kind: "loop", text: `routing loop: ${rt.label} is visited twice` });
+      path.outcome = "loop";
       return { path, endpoint, nat };
     }
     seen.add(rt);
@@ -63,16 +84,21 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
     hops.push(`${rt.label}: ${r.dest.text} -> ${r.target.label}`);
     switch (r.target.kind) {
       case "unknown":
+        path.outcome = "unknown";
+        return { path, endpoint, nat };
       case "local":
+        path.outcome = "delivered";
         return { path, endpoint, nat };
       case "gwlbe": {
         const e = r.target.node as EndpointNode | undefined;
         hops.push(`${r.target.label}${azText(e?.az)} (inspected)`);
+        hops.push(applianceHop(e));
         if (endpoint) {
           problems.push({
             kind: "loop",
             text: `the packet enters a second GWLB endpoint (${r.target.label}) after ${endpoint.label}`,
           });
+          path.outcome = "loop";
           return { path, endpoint, nat };
         }
         if (e?.az && az && e.az !== az) {
@@ -82,6 +108,7 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
           });
         }
         endpoint = e ?? ({ label: r.target.label, p: {} } as unknown as EndpointNode);
+        path.inspectedBy = endpoint;
         az = e?.az ?? az;
         rt = e?.subnet?.rt;
         break;
@@ -114,6 +141,7 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
             text: `leaves the VPC through ${r.target.label} without passing a GWLB endpoint`,
           });
         }
+        path.outcome = "delivered";
         return {
           path,
           endpoint,
@@ -122,6 +150,12 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
         };
       }
     }
+  }
+  if (rt) {
+    problems.push({ kind: "loop", text: `the walk exceeds ${MAX_HOPS} route tables` });
+    path.outcome = "loop";
+  } else if (s.rt) {
+    hops.push("the last hop's subnet has no route table (dropped)");
   }
   return { path, endpoint, nat };
 }
@@ -135,9 +169,8 @@ export function walkReturn(
   out: OutboundResult,
   replyDest: Dest,
 ): PacketPath | undefined {
-  const hops: string[] = [];
-  const problems: PacketPath["problems"] = [];
-  const path: PacketPath = { direction: "return", subnet: s, dest: replyDest, hops, problems };
+  const path = newPath("return", s, replyDest);
+  const { hops, problems } = path;
   let rt: RouteTableNode | undefined;
   let az: string | undefined;
   if (out.nat) {
@@ -151,7 +184,8 @@ export function walkReturn(
     rt = g.edgeRt;
     if (!rt) {
       hops.push(`no edge route table on ${g.label}: implicit local route`);
-      hops.push(`${s.label}${azText(s.az)}`);
+      hops.push(`delivered to ${s.label}${azText(s.az)}`);
+      path.outcome = "delivered";
       problems.push({
         kind: "skips-inspection",
         text: `${g.label} has no edge route table, so replies reach ${s.label} without inspection`,
@@ -178,14 +212,17 @@ export function walkReturn(
     if (r.target.kind === "gwlbe") {
       const e = r.target.node as EndpointNode | undefined;
       hops.push(`${r.target.label}${azText(e?.az)} (inspected)`);
+      hops.push(applianceHop(e));
       if (seenEndpoint) {
         problems.push({
           kind: "loop",
           text: `the reply enters a second GWLB endpoint (${r.target.label})`,
         });
+        path.outcome = "loop";
         return path;
       }
       seenEndpoint = e;
+      path.inspectedBy = e ?? ({ label: r.target.label, p: {} } as unknown as EndpointNode);
       if (out.endpoint && e && out.endpoint.urn !== e.urn) {
         problems.push({
           kind: "different-endpoint",
@@ -204,8 +241,9 @@ export function walkReturn(
       hops.push(
         r.target.kind === "tgw"
           ? `exit: ${r.target.label} (to the spoke)`
-          : `${s.label}${azText(s.az)}`,
+          : `delivered to ${s.label}${azText(s.az)}`,
       );
+      path.outcome = "delivered";
       if (!seenEndpoint && out.endpoint) {
         problems.push({
           kind: "skips-inspection",
@@ -219,7 +257,14 @@ export function walkReturn(
       kind: "skips-inspection",
       text: `the reply is sent to ${r.target.label} instead of back to the source`,
     });
+    path.outcome = "misrouted";
     return path;
+  }
+  if (rt) {
+    problems.push({ kind: "loop", text: `the reply exceeds ${MAX_HOPS} route tables` });
+    path.outcome = "loop";
+  } else {
+    hops.push("the last hop's subnet has no route table (dropped)");
   }
   return path;
 }
@@ -264,6 +309,74 @@ export function spokeCidrs(t: Topology, vpc: VpcNode, extra: readonly string[] =
     if (c) out.set(c.text, c);
   }
   return [...out.values()];
+}
+
+export interface FollowOptions {
+  /** Subnets to walk from (default: all inspected subnets). */
+  readonly include?: (s: SubnetNode) => boolean;
+  /** Extra spoke CIDRs whose replies are walked for TGW attachment subnets. */
+  readonly spokeCidrs?: readonly string[];
+}
+
+/** One outbound walk from an inspected subnet and the walks of its replies. */
+export interface SubnetWalk {
+  readonly subnet: SubnetNode;
+  readonly outbound: OutboundResult;
+  readonly returns: PacketPath[];
+}
+
+/**
+ * Follow the packet over a whole topology: for every inspected subnet and every destination that
+ * leaves it, the outbound walk and the return walks (one per reply destination). Returns that
+ * cannot be decided (unknown during preview) or that have no way back are left out.
+ */
+export function followThePacket(t: Topology, opts: FollowOptions = {}): SubnetWalk[] {
+  const out: SubnetWalk[] = [];
+  for (const s of inspectedSubnets(t)) {
+    if (opts.include && !opts.include(s)) continue;
+    for (const dest of walkDestinations(s)) {
+      const outbound = walkOutbound(s, dest);
+      const returns: PacketPath[] = [];
+      for (const reply of replyDestinations(t, s, dest.family ?? 4, opts.spokeCidrs ?? [])) {
+        const back = walkReturn(s, outbound, reply);
+        if (back) returns.push(back);
+      }
+      out.push({ subnet: s, outbound, returns });
+    }
+  }
+  return out;
+}
+
+/** Plain verdict of a path, as shown by `npm run plan` and checked by `--check`. */
+export interface PathVerdict {
+  /** Passed a GWLB endpoint and nothing on the path skips inspection. */
+  readonly inspected: boolean;
+  /** No endpoint in another AZ, and the reply uses the endpoint the packet left through. */
+  readonly sameAz: boolean;
+  readonly delivered: boolean;
+  readonly text: string;
+}
+
+export function verdictOf(p: PacketPath): PathVerdict {
+  const inspected =
+    p.inspectedBy !== undefined && !p.problems.some((x) => x.kind === "skips-inspection");
+  const sameAz = !p.problems.some(
+    (x) => x.kind === "crosses-az" || x.kind === "different-endpoint",
+  );
+  const delivered = p.outcome === "delivered";
+  const text =
+    p.outcome === "unknown"
+      ? "UNDECIDED (unknown during preview)"
+      : !delivered
+        ? "NOT DELIVERED"
+        : !inspected
+          ? "NOT INSPECTED"
+          : p.problems.some((x) => x.kind === "different-endpoint")
+            ? "INSPECTED, RETURNS THROUGH ANOTHER ENDPOINT"
+            : !sameAz
+              ? "INSPECTED, CROSSES AZ"
+              : "inspected, same AZ";
+  return { inspected, sameAz, delivered, text };
 }
 
 /** Renders a path as numbered hop lines. */

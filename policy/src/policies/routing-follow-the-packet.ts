@@ -1,12 +1,4 @@
-import { inspectedSubnets } from "../model/topology";
-import {
-  PacketPath,
-  renderPath,
-  replyDestinations,
-  walkDestinations,
-  walkOutbound,
-  walkReturn,
-} from "../model/walk";
+import { followThePacket, PacketPath, renderPath } from "../model/walk";
 import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
 
 function describe(p: PacketPath, outbound?: PacketPath): string {
@@ -49,19 +41,18 @@ export const routingFollowThePacket = topologyPolicy(
   },
   (t, args, report) => {
     const cfg = args.getConfig<{ exemptSubnets?: string[]; spokeCidrs?: string[] }>();
-    for (const s of inspectedSubnets(t)) {
-      if (isListed(s, cfg.exemptSubnets) || !s.rt) continue;
-      for (const dest of walkDestinations(s)) {
-        const out = walkOutbound(s, dest);
-        if (out.path.problems.length > 0) {
-          reportOn(report, s, describe(out.path));
-          continue;
-        }
-        if (!out.endpoint) continue;
-        for (const reply of replyDestinations(t, s, dest.family ?? 4, cfg.spokeCidrs ?? [])) {
-          const back = walkReturn(s, out, reply);
-          if (back && back.problems.length > 0) reportOn(report, s, describe(back, out.path));
-        }
+    const walks = followThePacket(t, {
+      include: (s) => !isListed(s, cfg.exemptSubnets) && s.rt !== undefined,
+      spokeCidrs: cfg.spokeCidrs ?? [],
+    });
+    for (const { subnet: s, outbound: out, returns } of walks) {
+      if (out.path.problems.length > 0) {
+        reportOn(report, s, describe(out.path));
+        continue;
+      }
+      if (!out.endpoint) continue;
+      for (const back of returns) {
+        if (back.problems.length > 0) reportOn(report, s, describe(back, out.path));
       }
     }
   },

@@ -1,6 +1,7 @@
 /** Renders a run for people (text, grouped by policy, hop-by-hop paths) and machines (JSON). */
 import type { Policies } from "@pulumi/policy/policy";
 import type { RunResult, Violation } from "./runner";
+import { PacketPath, SubnetWalk, verdictOf } from "../model/walk";
 
 export interface Report {
   readonly source: string;
@@ -94,4 +95,45 @@ export function formatJson(r: Report): string {
     null,
     2,
   );
+}
+
+/** One walked path with its verdict, in the order {@link formatPacketWalks} prints them. */
+export interface WalkedPath {
+  readonly topology: "north-south" | "egress";
+  readonly path: PacketPath;
+  readonly verdict: ReturnType<typeof verdictOf>;
+}
+
+/** Flattens follow-the-packet walks: each outbound path followed by its return paths. */
+export function walkedPaths(walks: readonly SubnetWalk[]): WalkedPath[] {
+  const out: WalkedPath[] = [];
+  for (const w of walks) {
+    const topology = w.subnet.role === "attachment" ? "egress" : "north-south";
+    for (const path of [w.outbound.path, ...w.returns]) {
+      out.push({ topology, path, verdict: verdictOf(path) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Human-readable follow-the-packet report (`npm run plan`): per inspected subnet and direction a
+ * verdict line, then the hops, numbered, then the problems found (`!!`).
+ */
+export function formatPacketWalks(paths: readonly WalkedPath[]): string {
+  const lines: string[] = [];
+  let last = "";
+  for (const { topology, path: p, verdict } of paths) {
+    const s = p.subnet;
+    const head = `${topology}  ${s.res?.name ?? s.id ?? s.label} (${s.id ?? "id unknown"}, ${s.az ?? "AZ unknown"})`;
+    if (head !== last) {
+      lines.push("", head);
+      last = head;
+    }
+    const family = p.dest.family === 6 ? "ipv6" : "ipv4";
+    lines.push(`  ${p.direction} ${family} to ${p.dest.text}: ${verdict.text}`);
+    p.hops.forEach((h, i) => lines.push(`    ${String(i + 1).padStart(2)}. ${h}`));
+    for (const x of p.problems) lines.push(`    !! ${x.text}`);
+  }
+  return lines.join("\n").replace(/^\n/, "") + "\n";
 }
