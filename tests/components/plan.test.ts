@@ -5,25 +5,10 @@ import * as path from "path";
 import { PassThrough } from "stream";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
 import { planPaths, runPlan } from "../../scripts/plan";
+import { retarget } from "../policy/helpers";
 import { example } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../../..");
-
-type Dep = Awaited<ReturnType<typeof example>>["dep"];
-type Res = Dep["deployment"]["resources"][number];
-
-/** Points a route at another target, in inputs, outputs and property dependencies alike. */
-function retarget(route: Res, key: string, target: Res): void {
-  for (const bag of [route.inputs, route.outputs]) {
-    delete bag.vpcEndpointId;
-    delete bag.gatewayId;
-    bag[key] = target.id;
-  }
-  const deps = (route.propertyDependencies ??= {});
-  delete deps.vpcEndpointId;
-  delete deps.gatewayId;
-  deps[key] = [target.urn];
-}
 
 async function plan(
   args: string[],

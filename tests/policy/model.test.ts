@@ -1,14 +1,23 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseCidr } from "@tollgate/policy";
+import {
+  followThePacket,
+  formatPacketWalks,
+  linkStack,
+  parseCidr,
+  topologyOf,
+  walkedPaths,
+} from "@tollgate/policy";
 import { contains } from "@tollgate/policy/dist/model/cidr";
 import {
   captured,
   check,
   DeploymentV3,
   nameOf,
+  remove,
   res,
   ResourceV3,
+  retarget,
   show,
   unknownIds,
 } from "./helpers";
@@ -188,6 +197,101 @@ describe("IAM document parsing", () => {
     assert.ok(
       r.violations.some((v) => v.resourceName === "p" && /not valid JSON/.test(v.detail)),
       names.join("\n"),
+    );
+  });
+});
+
+describe("follow the packet (the model npm run plan and the policy share)", () => {
+  const walkedOf = (d: DeploymentV3) =>
+    walkedPaths(followThePacket(topologyOf(linkStack(d.deployment.resources))));
+
+  it("every path of a clean stack is delivered, inspected in its AZ, with the appliance hop", async () => {
+    const paths = walkedOf(await captured("north-south-3az-dualstack"));
+    assert.equal(paths.length, 3 * 4);
+    for (const { path: p, verdict } of paths) {
+      assert.equal(verdict.text, "inspected, same AZ", p.hops.join("\n"));
+      assert.equal(p.outcome, "delivered");
+      assert.ok(
+        p.hops.includes(
+          'GWLB "tollgate-inspection-gwlb" -> appliance (GENEVE udp/6081) -> back to the endpoint',
+        ),
+        p.hops.join("\n"),
+      );
+    }
+    const text = formatPacketWalks(paths);
+    assert.match(
+      text,
+      /^north-south {2}tollgate-ns-workload-us-east-1a \(subnet-\w+, us-east-1a\)\n/,
+    );
+    assert.match(text, /\n {2}return ipv6 to 2600:[0-9a-f:]+\/64: inspected, same AZ\n/);
+  });
+
+  it("verdicts name a crossed AZ, a skipped endpoint and a dropped packet", async () => {
+    const d = await captured("north-south-2az-ipv4");
+    retarget(
+      res(d, "tollgate-ns-workload-default-us-east-1a"),
+      "vpcEndpointId",
+      res(d, "tollgate-ns-gwlbe-us-east-1b"),
+    );
+    retarget(
+      res(d, "tollgate-ns-workload-default-us-east-1b"),
+      "gatewayId",
+      res(d, "tollgate-ns-igw"),
+    );
+    remove(d, "tollgate-ns-igw-edge-us-east-1a");
+    const out = (az: string) =>
+      walkedOf(d)
+        .filter((p) => p.path.subnet.az === az)
+        .map((p) => p.verdict.text);
+    // Without its edge route the reply takes the edge table's implicit local route.
+    assert.deepEqual(out("us-east-1a"), ["INSPECTED, CROSSES AZ", "NOT INSPECTED"]);
+    assert.deepEqual(out("us-east-1b"), ["NOT INSPECTED", "inspected, same AZ"]);
+    const text = formatPacketWalks(walkedOf(d));
+    assert.match(
+      text,
+      /!! GWLB endpoint "tollgate-ns-gwlbe-us-east-1b" \(vpce-\w+\) is in us-east-1b/,
+    );
+    assert.match(
+      text,
+      /10\.1\.0\.0\/24 -> local\n {5}\d\. delivered to subnet "tollgate-ns-workload-us-east-1a"/,
+    );
+    const dropped = await captured("north-south-2az-ipv4");
+    remove(dropped, "tollgate-ns-endpoint-default-us-east-1a");
+    const [outA] = walkedOf(dropped).filter((p) => p.path.subnet.az === "us-east-1a");
+    assert.equal(outA?.verdict.text, "NOT DELIVERED");
+    assert.equal(outA?.path.outcome, "dropped");
+    assert.match(outA?.path.hops.at(-1) ?? "", /: no route for 0\.0\.0\.0\/0 \(dropped\)$/);
+  });
+
+  it("an adopted subnet keeping its own route table is walked, and a bypass there is reported", async () => {
+    const d = await captured("adopt-2az-ipv4");
+    const kept = walkedOf(d).filter((p) => p.path.subnet.id === "subnet-0aaa0000000000002");
+    assert.deepEqual(
+      kept.map((p) => [p.path.direction, p.path.subnet.az, p.verdict.text]),
+      [
+        ["outbound", "us-east-1b", "inspected, same AZ"],
+        ["return", "us-east-1b", "inspected, same AZ"],
+      ],
+    );
+    assert.match(
+      kept[0]?.path.hops[1] ?? "",
+      /^route table rtb-0bbb0000000000002 \(outside the stack\)/,
+    );
+    const igw = res(d, "tollgate-ns-endpoint-default-us-east-1b");
+    retarget(
+      res(d, "tollgate-ns-workload-default-subnet-0aaa0000000000002"),
+      "gatewayId",
+      String(igw.inputs.gatewayId),
+    );
+    const r = await check(d);
+    assert.ok(
+      r.violations.some(
+        (v) =>
+          v.policyName === "tollgate-routing-follow-the-packet" &&
+          /subnet-0aaa0000000000002/.test(v.detail) &&
+          /without passing a GWLB endpoint/.test(v.detail),
+      ),
+      show(r),
     );
   });
 });
