@@ -30,6 +30,18 @@ export interface ApplianceConfig {
     /** Idle timeouts in seconds. Defaults to TCP 350 (reference `-i`), UDP 120, other 120. */
     readonly timeouts: FlowTimeouts;
   };
+  /**
+   * A new endpoint's packets are held until its listeners (rp_filter, CREATE hook, rules) have
+   * finished, then written to gwi-X in order.
+   */
+  readonly hold: {
+    /** Longest hold in seconds; then the packets are written anyway. 0 = no hold. Defaults to 3. */
+    readonly timeoutSeconds: number;
+    /** Most packets held per endpoint; newer ones are dropped. Defaults to 256. */
+    readonly maxPackets: number;
+    /** Most bytes held per endpoint. Defaults to 1048576. */
+    readonly maxBytes: number;
+  };
   readonly hooks: {
     /** CREATE hook argv (reference `-c`). */
     readonly create?: readonly string[];
@@ -84,6 +96,7 @@ export const DEFAULT_CONFIG: ApplianceConfig = {
   maxEndpoints: 4096,
   endpointIdleTimeoutSeconds: 0,
   flows: { maxEntries: 262_144, timeouts: { tcp: 350, udp: 120, other: 120 } },
+  hold: { timeoutSeconds: 3, maxPackets: 256, maxBytes: 1 << 20 },
   hooks: { timeoutSeconds: 30 },
   health: { address: "::", format: "text", detailed: true, windowSeconds: 10 },
   rpFilter: { manage: true, global: true, intervalSeconds: 5 },

@@ -35,6 +35,9 @@ export interface CliOptions {
   batchSize?: string;
   socketBuffer?: string;
   hookTimeout?: string;
+  holdTimeout?: string;
+  holdPackets?: string;
+  holdBytes?: string;
   healthAddress?: string;
   healthWindow?: string;
   rpFilter?: boolean;
@@ -98,6 +101,15 @@ export function addRunOptions(cmd: Command): Command {
   o("--batch-size <n>", "datagrams per recvmmsg / packets per tun drain (default: 64)");
   o("--socket-buffer <bytes>", "SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (default: 67108864)");
   o("--hook-timeout <seconds>", "kill a hook still running after this long (default: 30)");
+  o(
+    "--hold-timeout <seconds>",
+    "hold a new endpoint's packets until its CREATE hook and rules finished, at most this long; 0 = no hold (default: 3)",
+  );
+  o(
+    "--hold-packets <n>",
+    "most packets held per new endpoint; newer ones are dropped (default: 256)",
+  );
+  o("--hold-bytes <bytes>", "most bytes held per new endpoint (default: 1048576)");
   o("--health-address <address>", "address the health server listens on (default: ::, all)");
   o("--health-window <seconds>", "traffic window the health verdict looks at (default: 10)");
   o("--no-rp-filter", "do not touch rp_filter (then the hooks must disable it)");

@@ -263,6 +263,20 @@ export function resolveOptions(
         d.flows.maxEntries,
       timeouts: { tcp, udp, other },
     },
+    hold: {
+      timeoutSeconds:
+        num(problems, "--hold-timeout", cli.holdTimeout, { min: 0, max: 600 }) ??
+        f.hold?.timeout ??
+        d.hold.timeoutSeconds,
+      maxPackets:
+        num(problems, "--hold-packets", cli.holdPackets, intn(1, 65536)) ??
+        f.hold?.maxPackets ??
+        d.hold.maxPackets,
+      maxBytes:
+        num(problems, "--hold-bytes", cli.holdBytes, intn(1, 2 ** 30)) ??
+        f.hold?.maxBytes ??
+        d.hold.maxBytes,
+    },
     hooks: {
       ...(create ? { create } : {}),
       ...(destroy ? { destroy } : {}),

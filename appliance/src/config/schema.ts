@@ -12,6 +12,7 @@
  * flows:
  *   maxEntries: 262144
  *   idleTimeout: { tcp: 350, udp: 120, other: 120 }   # seconds, -i sets tcp
+ * hold: { timeout: 3, maxPackets: 256, maxBytes: 1048576 }   # new endpoints' first packets
  * hooks:
  *   create: /usr/local/bin/tunnel-hook.sh   # -c; a command string or an argv list
  *   destroy: [/usr/local/bin/tunnel-hook.sh]  # -r
@@ -65,6 +66,19 @@ export const configFileSchema = z
         idleTimeout: z
           .object({ tcp: seconds.optional(), udp: seconds.optional(), other: seconds.optional() })
           .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    hold: z
+      .object({
+        timeout: z.number().min(0).max(600).optional(),
+        maxPackets: z.number().int().min(1).max(65536).optional(),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 30)
           .optional(),
       })
       .strict()
