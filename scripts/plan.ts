@@ -110,7 +110,9 @@ export async function runPlan(
 
 /** Follow the packet over a captured deployment, with the policy pack's routing model. */
 export function planPaths(dep: DeploymentV3): WalkedPath[] {
-  return walkedPaths(followThePacket(topologyOf(linkStack(dep.deployment.resources))));
+  return walkedPaths(
+    followThePacket(topologyOf(linkStack(dep.deployment.resources)), { spokes: true }),
+  );
 }
 
 function summary(total: number, bad: number): string {

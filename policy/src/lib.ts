@@ -10,8 +10,9 @@ export type { StateResource, Violation, RunOptions, RunResult, Remediation } fro
 export { resolveConfig, PolicyConfigError, schemaDefaults } from "./runner/config";
 export type { PolicyPackConfigInput } from "./runner/config";
 export { topologyOf, inspectedSubnets } from "./model/topology";
-export { followThePacket, verdictOf } from "./model/walk";
-export type { FollowOptions, PacketPath, PathVerdict, SubnetWalk } from "./model/walk";
+export { followThePacket, verdictOf } from "./model/follow";
+export type { FollowOptions, PathVerdict, SubnetWalk } from "./model/follow";
+export type { PacketPath } from "./model/walk";
 export { formatPacketWalks, walkedPaths } from "./runner/format";
 export type { WalkedPath } from "./runner/format";
 export { parseCidr } from "./model/cidr";

@@ -119,6 +119,12 @@ describe("npm run plan", function () {
         assert.ok(v.sameAz, `${where} same AZ`);
         assert.ok(v.delivered, `${where} delivered`);
       }
+      const egress = (EXAMPLE_CONFIGS[name]!.egress as { enabled?: boolean } | undefined)?.enabled;
+      assert.strictEqual(
+        paths.some((p) => p.topology === "spoke"),
+        egress === true,
+        "spoke subnets are walked across the TGW when egress is on",
+      );
       const ipv6 = EXAMPLE_CONFIGS[name]!.ipv6 === true;
       assert.strictEqual(
         paths.some((p) => p.path.dest.family === 6),

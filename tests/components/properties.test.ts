@@ -57,8 +57,11 @@ describe("routing properties over random valid configs", function () {
         });
         const paths = planPaths(dep);
         // North-south: per workload subnet, out and back per family. Egress: per TGW attachment
-        // subnet (one per AZ), out to the internet, and back to each spoke.
-        const expected = c.azCount * (c.ipv6 ? 4 : 2) + (c.egress ? c.azCount * (1 + c.spokes) : 0);
+        // subnet (one per AZ), out to the internet and back to each spoke; per spoke subnet (one
+        // per spoke and AZ), out through the TGW and back.
+        const expected =
+          c.azCount * (c.ipv6 ? 4 : 2) +
+          (c.egress ? c.azCount * (1 + c.spokes) + c.spokes * c.azCount * 2 : 0);
         assert.strictEqual(paths.length, expected);
         for (const { path: p, verdict: v } of paths) {
           assert.ok(

@@ -263,6 +263,39 @@ describe("follow the packet (the model npm run plan and the policy share)", () =
     assert.match(outA?.path.hops.at(-1) ?? "", /: no route for 0\.0\.0\.0\/0 \(dropped\)$/);
   });
 
+  it("spoke subnets are walked across the Transit Gateway, out and back, naming its route tables", async () => {
+    const d = await captured("egress-2az");
+    const walks = (x: DeploymentV3) =>
+      walkedPaths(
+        followThePacket(topologyOf(linkStack(x.deployment.resources)), { spokes: true }),
+      ).filter((p) => p.topology === "spoke");
+    const clean = walks(d);
+    assert.equal(clean.length, 2 * 2 * 2, "2 spokes x 2 AZs, out and back");
+    for (const { path: p, verdict } of clean) {
+      assert.equal(verdict.text, "inspected, same AZ", p.hops.join("\n"));
+    }
+    const text = formatPacketWalks(clean);
+    assert.match(
+      text,
+      /TGW route table "tollgate-egress-tgw-spoke-rt" \(tgw-rtb-\w+\): 0\.0\.0\.0\/0 -> TGW attachment "tollgate-egress-hub-attach" \(tgw-attach-\w+\) \(appliance mode\)/,
+    );
+    assert.match(
+      text,
+      /TGW route table "tollgate-egress-tgw-hub-rt" \(tgw-rtb-\w+\): 10\.10\.0\.0\/16 -> TGW attachment "tollgate-egress-spoke-app-attach" \(tgw-attach-\w+\) \(propagated\)\n\s+\d+\. delivered to subnet "tollgate-egress-spoke-app-workload-eu-west-1a"/,
+    );
+    // Without the spoke route table's default route the TGW drops the packet.
+    remove(d, "tollgate-egress-tgw-spoke-default");
+    const broken = walks(d).filter((p) => p.path.direction === "outbound");
+    assert.equal(broken.length, 4);
+    for (const { path: p, verdict } of broken) {
+      assert.equal(verdict.text, "NOT DELIVERED");
+      assert.match(
+        p.hops.at(-1) ?? "",
+        /"tollgate-egress-tgw-spoke-rt".*: no route for 0\.0\.0\.0\/0 \(dropped\)$/,
+      );
+    }
+  });
+
   it("an adopted subnet keeping its own route table is walked, and a bypass there is reported", async () => {
     const d = await captured("adopt-2az-ipv4");
     const kept = walkedOf(d).filter((p) => p.path.subnet.id === "subnet-0aaa0000000000002");

@@ -110,6 +110,20 @@ export interface AttachmentNode extends Node {
   readonly subnets: SubnetNode[];
   readonly applianceMode?: string;
   readonly tgwKey: string;
+  /** The Transit Gateway route table the attachment is associated with. */
+  tgwRt?: TgwRouteTableNode;
+}
+
+/** A Transit Gateway route table: static routes and routes propagated from attachments. */
+export interface TgwRouteTableNode extends Node {
+  readonly routes: TgwRouteEntry[];
+}
+
+export interface TgwRouteEntry {
+  readonly dest: Dest;
+  /** Undefined for a blackhole route (or a target outside the stack). */
+  readonly attachment?: AttachmentNode;
+  readonly propagated: boolean;
 }
 
 export interface Topology {
@@ -118,6 +132,7 @@ export interface Topology {
   readonly routeTables: RouteTableNode[];
   readonly endpoints: EndpointNode[];
   readonly attachments: AttachmentNode[];
+  readonly tgwRouteTables: TgwRouteTableNode[];
   /** VPC CIDRs attached to each Transit Gateway (keyed by TGW key), for spoke detection. */
   readonly tgwVpcs: Map<string, VpcNode[]>;
   /** VPCs by key (the Vpc resource URN, or `id:<vpc-id>` for VPCs outside the stack). */

@@ -17,6 +17,7 @@ import type {
   SubnetNode,
   SubnetRole,
   Target,
+  TgwRouteTableNode,
   TargetKind,
   Topology,
   VpcNode,
@@ -367,6 +368,58 @@ function build(resources: readonly PolicyResource[]): Topology {
     }
   }
 
+  // Transit Gateway route tables: associations, static routes, propagations.
+  const tgwRts = new Map<string, TgwRouteTableNode>();
+  for (const r of ofType(T.tgwRouteTable)) {
+    tgwRts.set(r.urn, {
+      res: r,
+      p: bag(r.props),
+      id: str(bag(r.props).id),
+      urn: r.urn,
+      label: labelOf(r, "TGW route table"),
+      routes: [],
+    });
+  }
+  const attachmentsByUrn = new Map(attachments.map((a) => [a.urn, a]));
+  const tgwLink = (r: PolicyResource): { rt?: TgwRouteTableNode; attachment?: AttachmentNode } => {
+    const p = bag(r.props);
+    const rtRes = index.ref(r, "transitGatewayRouteTableId", p.transitGatewayRouteTableId, [
+      T.tgwRouteTable,
+    ]);
+    const aRes = index.ref(r, "transitGatewayAttachmentId", p.transitGatewayAttachmentId, [
+      T.tgwAttachment,
+    ]);
+    return {
+      rt: rtRes ? tgwRts.get(rtRes.urn) : undefined,
+      attachment: aRes ? attachmentsByUrn.get(aRes.urn) : undefined,
+    };
+  };
+  for (const r of ofType(T.tgwRtAssoc)) {
+    const { rt, attachment } = tgwLink(r);
+    if (rt && attachment) attachment.tgwRt = rt;
+  }
+  for (const r of ofType(T.tgwRoute)) {
+    const { rt, attachment } = tgwLink(r);
+    const cidr = parseCidr(str(bag(r.props).destinationCidrBlock));
+    if (rt && cidr)
+      rt.routes.push({
+        dest: { text: cidr.text, cidr, family: cidr.family },
+        attachment,
+        propagated: false,
+      });
+  }
+  for (const r of ofType(T.tgwRtPropagation)) {
+    const { rt, attachment } = tgwLink(r);
+    if (!rt || !attachment) continue;
+    for (const cidr of attachment.vpc.cidrs) {
+      rt.routes.push({
+        dest: { text: cidr.text, cidr, family: cidr.family },
+        attachment,
+        propagated: true,
+      });
+    }
+  }
+
   // Associations: subnet -> route table, gateway -> edge route table.
   for (const r of ofType(T.rtAssoc)) {
     const p = bag(r.props);
@@ -547,6 +600,7 @@ function build(resources: readonly PolicyResource[]): Topology {
     routeTables: [...rts.values()],
     endpoints: [...endpoints.values()].filter((e) => e.vpc.endpoints.includes(e)),
     attachments,
+    tgwRouteTables: [...tgwRts.values()],
     tgwVpcs,
     vpcByKey: vpcs,
     index,

@@ -3,7 +3,6 @@
  * Pure functions over the Topology; every step is a map lookup, so a walk is O(path length).
  */
 import {
-  inspectedSubnets,
   DEFAULT_V4,
   DEFAULT_V6,
   Dest,
@@ -14,6 +13,7 @@ import {
   RouteTableNode,
   SubnetNode,
   subnetDest,
+  TargetKind,
   Topology,
   VpcNode,
 } from "./topology";
@@ -36,18 +36,20 @@ export interface PacketPath {
   outcome: PathOutcome;
   /** The first GWLB endpoint the packet passed. */
   inspectedBy?: EndpointNode;
+  /** Where a delivered packet left the VPC (undefined when it stayed inside). */
+  exit?: TargetKind;
 }
 
 const MAX_HOPS = 12;
 
-const azText = (az: string | undefined): string => (az ? ` [${az}]` : "");
+export const azText = (az: string | undefined): string => (az ? ` [${az}]` : "");
 
 /** The hop after a GWLB endpoint: the load balancer hands the packet to an appliance and back. */
 function applianceHop(e: EndpointNode | undefined): string {
   return `${e?.gwlb?.label ?? "GWLB"} -> appliance (GENEVE udp/6081) -> back to the endpoint`;
 }
 
-function newPath(direction: PacketPath["direction"], s: SubnetNode, dest: Dest): PacketPath {
+export function newPath(direction: PacketPath["direction"], s: SubnetNode, dest: Dest): PacketPath {
   return { direction, subnet: s, dest, hops: [], problems: [], outcome: "dropped" };
 }
 
@@ -142,6 +144,7 @@ export function walkOutbound(s: SubnetNode, dest: Dest): OutboundResult {
           });
         }
         path.outcome = "delivered";
+        path.exit = r.target.kind;
         return {
           path,
           endpoint,
@@ -244,6 +247,7 @@ export function walkReturn(
           : `delivered to ${s.label}${azText(s.az)}`,
       );
       path.outcome = "delivered";
+      if (r.target.kind === "tgw") path.exit = "tgw";
       if (!seenEndpoint && out.endpoint) {
         problems.push({
           kind: "skips-inspection",
@@ -309,74 +313,6 @@ export function spokeCidrs(t: Topology, vpc: VpcNode, extra: readonly string[] =
     if (c) out.set(c.text, c);
   }
   return [...out.values()];
-}
-
-export interface FollowOptions {
-  /** Subnets to walk from (default: all inspected subnets). */
-  readonly include?: (s: SubnetNode) => boolean;
-  /** Extra spoke CIDRs whose replies are walked for TGW attachment subnets. */
-  readonly spokeCidrs?: readonly string[];
-}
-
-/** One outbound walk from an inspected subnet and the walks of its replies. */
-export interface SubnetWalk {
-  readonly subnet: SubnetNode;
-  readonly outbound: OutboundResult;
-  readonly returns: PacketPath[];
-}
-
-/**
- * Follow the packet over a whole topology: for every inspected subnet and every destination that
- * leaves it, the outbound walk and the return walks (one per reply destination). Returns that
- * cannot be decided (unknown during preview) or that have no way back are left out.
- */
-export function followThePacket(t: Topology, opts: FollowOptions = {}): SubnetWalk[] {
-  const out: SubnetWalk[] = [];
-  for (const s of inspectedSubnets(t)) {
-    if (opts.include && !opts.include(s)) continue;
-    for (const dest of walkDestinations(s)) {
-      const outbound = walkOutbound(s, dest);
-      const returns: PacketPath[] = [];
-      for (const reply of replyDestinations(t, s, dest.family ?? 4, opts.spokeCidrs ?? [])) {
-        const back = walkReturn(s, outbound, reply);
-        if (back) returns.push(back);
-      }
-      out.push({ subnet: s, outbound, returns });
-    }
-  }
-  return out;
-}
-
-/** Plain verdict of a path, as shown by `npm run plan` and checked by `--check`. */
-export interface PathVerdict {
-  /** Passed a GWLB endpoint and nothing on the path skips inspection. */
-  readonly inspected: boolean;
-  /** No endpoint in another AZ, and the reply uses the endpoint the packet left through. */
-  readonly sameAz: boolean;
-  readonly delivered: boolean;
-  readonly text: string;
-}
-
-export function verdictOf(p: PacketPath): PathVerdict {
-  const inspected =
-    p.inspectedBy !== undefined && !p.problems.some((x) => x.kind === "skips-inspection");
-  const sameAz = !p.problems.some(
-    (x) => x.kind === "crosses-az" || x.kind === "different-endpoint",
-  );
-  const delivered = p.outcome === "delivered";
-  const text =
-    p.outcome === "unknown"
-      ? "UNDECIDED (unknown during preview)"
-      : !delivered
-        ? "NOT DELIVERED"
-        : !inspected
-          ? "NOT INSPECTED"
-          : p.problems.some((x) => x.kind === "different-endpoint")
-            ? "INSPECTED, RETURNS THROUGH ANOTHER ENDPOINT"
-            : !sameAz
-              ? "INSPECTED, CROSSES AZ"
-              : "inspected, same AZ";
-  return { inspected, sameAz, delivered, text };
 }
 
 /** Renders a path as numbered hop lines. */

@@ -1,4 +1,5 @@
-import { followThePacket, PacketPath, renderPath } from "../model/walk";
+import { followThePacket } from "../model/follow";
+import { PacketPath, renderPath } from "../model/walk";
 import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
 
 function describe(p: PacketPath, outbound?: PacketPath): string {

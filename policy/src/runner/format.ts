@@ -1,7 +1,8 @@
 /** Renders a run for people (text, grouped by policy, hop-by-hop paths) and machines (JSON). */
 import type { Policies } from "@pulumi/policy/policy";
 import type { RunResult, Violation } from "./runner";
-import { PacketPath, SubnetWalk, verdictOf } from "../model/walk";
+import { SubnetWalk, verdictOf } from "../model/follow";
+import type { PacketPath } from "../model/walk";
 
 export interface Report {
   readonly source: string;
@@ -99,7 +100,7 @@ export function formatJson(r: Report): string {
 
 /** One walked path with its verdict, in the order {@link formatPacketWalks} prints them. */
 export interface WalkedPath {
-  readonly topology: "north-south" | "egress";
+  readonly topology: "north-south" | "egress" | "spoke";
   readonly path: PacketPath;
   readonly verdict: ReturnType<typeof verdictOf>;
 }
@@ -108,7 +109,7 @@ export interface WalkedPath {
 export function walkedPaths(walks: readonly SubnetWalk[]): WalkedPath[] {
   const out: WalkedPath[] = [];
   for (const w of walks) {
-    const topology = w.subnet.role === "attachment" ? "egress" : "north-south";
+    const topology = w.spoke ? "spoke" : w.subnet.role === "attachment" ? "egress" : "north-south";
     for (const path of [w.outbound.path, ...w.returns]) {
       out.push({ topology, path, verdict: verdictOf(path) });
     }

@@ -1,0 +1,90 @@
+/**
+ * The Transit Gateway leg of a path: from a VPC's attachment, through the route table the
+ * attachment is associated with, to the attachment (and its subnet in the packet's AZ) on the
+ * other side. Map lookups only, like the rest of the walk.
+ */
+import { contains } from "./cidr";
+import type {
+  AttachmentNode,
+  Dest,
+  SubnetNode,
+  TgwRouteEntry,
+  TgwRouteTableNode,
+  Topology,
+  VpcNode,
+} from "./nodes";
+import type { PacketPath } from "./walk";
+
+/** Longest-prefix match in a Transit Gateway route table. */
+export function tgwLookup(rt: TgwRouteTableNode, dest: Dest): TgwRouteEntry | undefined {
+  let best: TgwRouteEntry | undefined;
+  for (const r of rt.routes) {
+    if (!r.dest.cidr || !dest.cidr || !contains(r.dest.cidr, dest.cidr)) continue;
+    if (!best || r.dest.cidr.len > (best.dest.cidr?.len ?? -1)) best = r;
+  }
+  return best;
+}
+
+/**
+ * Spoke subnets: subnets (not endpoint, NAT or appliance subnets) of VPCs without GWLB endpoints
+ * that are attached to a Transit Gateway which also attaches a VPC with GWLB endpoints.
+ */
+export function spokeSubnets(t: Topology): SubnetNode[] {
+  const inspects = (a: AttachmentNode): boolean =>
+    (t.tgwVpcs.get(a.tgwKey) ?? []).some((v) => v.endpoints.length > 0);
+  return t.subnets.filter(
+    (s) =>
+      !s.external &&
+      (s.role === "workload" || s.role === "attachment") &&
+      s.vpc.endpoints.length === 0 &&
+      s.vpc.attachments.some(inspects),
+  );
+}
+
+export interface TgwLeg {
+  readonly hops: string[];
+  readonly problems: PacketPath["problems"];
+  /** The subnet of the receiving attachment where the packet enters the next VPC. */
+  readonly to?: SubnetNode;
+}
+
+/** Crosses the Transit Gateway from `from` towards `dest`, entering in `az` when possible. */
+export function crossTgw(from: VpcNode, dest: Dest, az: string | undefined): TgwLeg {
+  const hops: string[] = [];
+  const problems: PacketPath["problems"] = [];
+  const a = from.attachments[0];
+  if (!a) {
+    hops.push(`${from.label} has no Transit Gateway attachment (dropped)`);
+    return { hops, problems };
+  }
+  hops.push(`transit gateway via ${a.label}`);
+  if (!a.tgwRt) {
+    hops.push(`${a.label} is associated with no TGW route table (dropped)`);
+    return { hops, problems };
+  }
+  const r = tgwLookup(a.tgwRt, dest);
+  if (!r?.attachment) {
+    hops.push(`${a.tgwRt.label}: no route for ${dest.text} (dropped)`);
+    return { hops, problems };
+  }
+  const to = r.attachment;
+  const notes = [
+    ...(r.propagated ? ["propagated"] : []),
+    ...(to.applianceMode === "enable" ? ["appliance mode"] : []),
+  ];
+  hops.push(
+    `${a.tgwRt.label}: ${r.dest.text} -> ${to.label}${notes.length ? ` (${notes.join(", ")})` : ""}`,
+  );
+  const sub = to.subnets.find((s) => s.az !== undefined && s.az === az) ?? to.subnets[0];
+  if (!sub) {
+    hops.push(`${to.label} has no subnet (dropped)`);
+    return { hops, problems };
+  }
+  if (az && sub.az && sub.az !== az) {
+    problems.push({
+      kind: "crosses-az",
+      text: `${to.label} has no subnet in ${az}; the packet enters ${sub.label} in ${sub.az}`,
+    });
+  }
+  return { hops, problems, to: sub };
+}
