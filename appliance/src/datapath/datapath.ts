@@ -463,6 +463,7 @@ export class Datapath {
   private holdPacket(ep: Endpoint, off: number, len: number): void {
     const q = ep.hold!;
     const c = this.counters;
+    ep.lastSeen = this.lastActivity;
     if (q.packets.length >= this.holdMaxPackets || q.bytes + len > this.holdMaxBytes) {
       c.drops.HOLD_QUEUE_FULL++;
       return;
