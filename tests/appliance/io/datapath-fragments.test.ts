@@ -88,6 +88,38 @@ describe("data path: fragments routed by their first fragment (in-memory port)",
     });
   }
 
+  it("tells two flows between the same hosts apart by the first fragment's ports", () => {
+    const t = setup();
+    const [a] = generateFlows({ flows: 1 });
+    const b: EmulatedFlow = {
+      ...a!,
+      flowCookie: (a!.flowCookie ^ 0xffff) >>> 0,
+      inner: buildUdpPacket({ src: "10.100.0.1", dst: "10.200.0.1", srcPort: 3000, dstPort: 5001 }),
+    };
+    const da = t.send(a!);
+    const db = t.send(b);
+    const reply = (dstPort: number, id: number) =>
+      fragmentV4(
+        buildUdpPacket({
+          src: "10.200.0.1",
+          dst: "10.100.0.1",
+          srcPort: 5001,
+          dstPort,
+          dontFragment: false,
+          payload: Buffer.alloc(3000, 1),
+        }),
+        1480,
+        id,
+      );
+    const rb = t.back(b, reply(3000, 1));
+    const ra = t.back(a!, reply(1024, 2));
+    assert.equal(rb.length, 3);
+    assert.equal(ra.length, 3);
+    for (const r of rb) assert.deepEqual(r.payload.subarray(0, header(db).length), header(db));
+    for (const r of ra) assert.deepEqual(r.payload.subarray(0, header(da).length), header(da));
+    assert.notDeepEqual(header(da), header(db));
+  });
+
   it("counts a later fragment whose first fragment was never seen (FRAGMENT_UNKNOWN_FLOW)", () => {
     const t = setup();
     const [f] = generateFlows({ flows: 1 });
