@@ -1,0 +1,114 @@
+/**
+ * Root-only: the appliance's own kernel answers an inner UDP datagram with an ICMP port
+ * unreachable (nothing listens on the inner destination, which is local to the appliance
+ * namespace); the error leaves through gwo-X, its own addresses are no flow, and the daemon must
+ * send it back to the GWLB with the GENEVE header of the flow it quotes.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
+import { parsePacket } from "@tollgate/appliance/dist/packet/parse";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
+import {
+  createTestbed,
+  rootTierUnavailable,
+  spawnInNs,
+  waitFor,
+  type NsChild,
+  type Testbed,
+} from "./netns";
+
+const FIXTURES = path.join(__dirname, "fixtures");
+
+describe("appliance returns ICMP errors by the flow they quote (root)", function () {
+  this.timeout(60000);
+  let bed: Testbed | undefined;
+  let daemon: NsChild | undefined;
+  let dir = "";
+  let statusFile = "";
+  const status = (): DaemonStatus =>
+    JSON.parse(fs.readFileSync(statusFile, "utf8")) as DaemonStatus;
+
+  before(async function () {
+    const why = rootTierUnavailable();
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+      console.log(`    skipped: native addon not built (${NATIVE_ADDON_PATH}); run npm run build`);
+      this.skip();
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2f-icmp-"));
+    statusFile = path.join(dir, "status.json");
+    const hook = path.join(dir, "hook.sh");
+    // The inner destination is local here (nothing listens on its port), the inner source is
+    // routed out of gwo-X, and reverse-path filtering is off.
+    fs.writeFileSync(
+      hook,
+      [
+        "#!/bin/sh",
+        '[ "$1" = CREATE ] || exit 0',
+        "set -e",
+        "ip addr add 10.200.0.1/32 dev lo",
+        'ip route add 10.100.0.0/16 dev "$3"',
+        'for i in all default "$2" "$3"; do echo 0 > /proc/sys/net/ipv4/conf/$i/rp_filter; done',
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    bed = createTestbed("f");
+    daemon = spawnInNs(bed.ap, process.execPath, [
+      path.join(FIXTURES, "daemon.js"),
+      JSON.stringify({ hook, statusFile }),
+    ]);
+    await waitFor("daemon status", () =>
+      fs.existsSync(statusFile) && status().socketBound ? true : undefined,
+    ).catch((err) => {
+      throw new Error(`${String(err)}\ndaemon stderr:\n${daemon?.stderr()}`);
+    });
+  });
+
+  after(async function () {
+    await daemon?.stop();
+    bed?.destroy();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sends the kernel's port unreachable back with the UDP flow's GENEVE header", async function () {
+    const probe = spawnInNs(bed!.gw, process.execPath, [
+      path.join(FIXTURES, "icmp-probe.js"),
+      JSON.stringify({ local: bed!.gwAddress, target: bed!.apAddress }),
+    ]);
+    assert.equal(await probe.exited, 0, probe.stderr());
+    const out = JSON.parse(probe.stdout().trim().split("\n").pop()!) as {
+      sent: string;
+      received: string[];
+    };
+    const sent = Buffer.from(out.sent, "hex");
+    const d = decodeGeneve(sent);
+    assert.ok(d.ok);
+    const header = sent.subarray(0, d.headerLength);
+    const original = sent.subarray(d.headerLength);
+    const s = status();
+    assert.ok(out.received.length >= 1, `no reply; counters ${JSON.stringify(s.counters)}`);
+    const reply = Buffer.from(out.received[0]!, "hex");
+    assert.deepEqual(reply.subarray(0, header.length), header, "the flow's GENEVE header");
+    const inner = reply.subarray(header.length);
+    const p = parsePacket(inner);
+    assert.ok(p.ok);
+    assert.deepEqual([p.packet.proto, p.packet.src, p.packet.dst], [1, "10.200.0.1", "10.100.0.1"]);
+    const l4 = p.packet.l4Offset!;
+    assert.deepEqual([inner[l4], inner[l4 + 1]], [3, 3], "ICMP port unreachable");
+    assert.deepEqual(
+      inner.subarray(l4 + 8, l4 + 8 + 28),
+      original.subarray(0, 28),
+      "quotes the original datagram",
+    );
+    assert.ok(s.counters.icmpErrorsMatched >= 1);
+    assert.equal(s.counters.drops.ICMP_ERROR_UNKNOWN_FLOW, 0);
+  });
+});
