@@ -5,7 +5,6 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   gwlbEmuEndpointId,
@@ -16,10 +15,11 @@ import { hex17, tunNames } from "@tollgate/appliance/dist/naming";
 import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
 import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
 import {
-  createTestbed,
-  rootTierUnavailable,
+  datapathTierUnavailable,
   spawnInNs,
+  startDaemonBed,
   waitFor,
+  type DaemonBed,
   type NsChild,
   type Testbed,
 } from "./netns";
@@ -61,58 +61,37 @@ function linkStats(bed: Testbed, name: string): { mtu: number; up: boolean; rxPa
 
 describe("appliance data path in network namespaces (root)", function () {
   this.timeout(60000);
+  let tb: DaemonBed | undefined;
   let bed: Testbed | undefined;
   let daemon: NsChild | undefined;
-  let dir: string;
-  let statusFile: string;
-  let hookLog: string;
-
-  const status = (): DaemonStatus =>
-    JSON.parse(fs.readFileSync(statusFile, "utf8")) as DaemonStatus;
+  let hookLog = "";
+  const status = (): DaemonStatus => tb!.status();
 
   before(async function () {
-    const why = rootTierUnavailable();
+    const why = datapathTierUnavailable(NATIVE_ADDON_PATH);
     if (why) {
       console.log(`    skipped: ${why}`);
       this.skip();
     }
-    if (!fs.existsSync(NATIVE_ADDON_PATH)) {
-      console.log(`    skipped: native addon not built (${NATIVE_ADDON_PATH}); run npm run build`);
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2-it-"));
-    statusFile = path.join(dir, "status.json");
-    hookLog = path.join(dir, "hooks.log");
-    const hook = path.join(dir, "hook.sh");
     // gwlbtun-style hook: log the call, pass gwi-X straight to gwo-X (tc u32 + mirred).
-    fs.writeFileSync(
-      hook,
-      [
-        "#!/bin/sh",
-        `echo "$*" >> ${hookLog}`,
-        '[ "$1" = CREATE ] || exit 0',
-        'tc qdisc add dev "$2" ingress',
-        'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
-        "",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    bed = createTestbed("d");
-    daemon = spawnInNs(bed.ap, process.execPath, [
-      path.join(FIXTURES, "daemon.js"),
-      JSON.stringify({ hook, statusFile }),
-    ]);
-    await waitFor("daemon status", () =>
-      fs.existsSync(statusFile) && status().socketBound ? true : undefined,
-    ).catch((err) => {
-      throw new Error(`${String(err)}\ndaemon stderr:\n${daemon?.stderr()}`);
+    tb = await startDaemonBed({
+      tag: "d",
+      hookLines: (dir) => {
+        hookLog = path.join(dir, "hooks.log");
+        return [
+          `echo "$*" >> ${hookLog}`,
+          '[ "$1" = CREATE ] || exit 0',
+          'tc qdisc add dev "$2" ingress',
+          'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
+        ];
+      },
     });
+    bed = tb.bed;
+    daemon = tb.daemon;
   });
 
   after(async function () {
-    await daemon?.stop();
-    bed?.destroy();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await tb?.destroy();
   });
 
   let summary: Summary;

@@ -5,19 +5,16 @@
  * send it back to the GWLB with the GENEVE header of the flow it quotes.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
 import { parsePacket } from "@tollgate/appliance/dist/packet/parse";
 import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
 import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
 import {
-  createTestbed,
-  rootTierUnavailable,
+  datapathTierUnavailable,
   spawnInNs,
-  waitFor,
-  type NsChild,
+  startDaemonBed,
+  type DaemonBed,
   type Testbed,
 } from "./netns";
 
@@ -25,57 +22,33 @@ const FIXTURES = path.join(__dirname, "fixtures");
 
 describe("appliance returns ICMP errors by the flow they quote (root)", function () {
   this.timeout(60000);
+  let tb: DaemonBed | undefined;
   let bed: Testbed | undefined;
-  let daemon: NsChild | undefined;
-  let dir = "";
-  let statusFile = "";
-  const status = (): DaemonStatus =>
-    JSON.parse(fs.readFileSync(statusFile, "utf8")) as DaemonStatus;
+  const status = (): DaemonStatus => tb!.status();
 
   before(async function () {
-    const why = rootTierUnavailable();
+    const why = datapathTierUnavailable(NATIVE_ADDON_PATH);
     if (why) {
       console.log(`    skipped: ${why}`);
       this.skip();
     }
-    if (!fs.existsSync(NATIVE_ADDON_PATH)) {
-      console.log(`    skipped: native addon not built (${NATIVE_ADDON_PATH}); run npm run build`);
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2f-icmp-"));
-    statusFile = path.join(dir, "status.json");
-    const hook = path.join(dir, "hook.sh");
     // The inner destination is local here (nothing listens on its port), the inner source is
     // routed out of gwo-X, and reverse-path filtering is off.
-    fs.writeFileSync(
-      hook,
-      [
-        "#!/bin/sh",
+    tb = await startDaemonBed({
+      tag: "f",
+      hookLines: () => [
         '[ "$1" = CREATE ] || exit 0',
         "set -e",
         "ip addr add 10.200.0.1/32 dev lo",
         'ip route add 10.100.0.0/16 dev "$3"',
         'for i in all default "$2" "$3"; do echo 0 > /proc/sys/net/ipv4/conf/$i/rp_filter; done',
-        "",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    bed = createTestbed("f");
-    daemon = spawnInNs(bed.ap, process.execPath, [
-      path.join(FIXTURES, "daemon.js"),
-      JSON.stringify({ hook, statusFile }),
-    ]);
-    await waitFor("daemon status", () =>
-      fs.existsSync(statusFile) && status().socketBound ? true : undefined,
-    ).catch((err) => {
-      throw new Error(`${String(err)}\ndaemon stderr:\n${daemon?.stderr()}`);
+      ],
     });
+    bed = tb.bed;
   });
 
   after(async function () {
-    await daemon?.stop();
-    bed?.destroy();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await tb?.destroy();
   });
 
   it("sends the kernel's port unreachable back with the UDP flow's GENEVE header", async function () {

@@ -6,6 +6,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
 
 /** Why the root-only tier cannot run here, or undefined when it can. */
 export function rootTierUnavailable(): string | undefined {
@@ -128,5 +131,77 @@ export async function waitFor<T>(
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Why the data-path tier cannot run here (root tier, or the addon not built), or undefined. */
+export function datapathTierUnavailable(addonPath: string): string | undefined {
+  return (
+    rootTierUnavailable() ??
+    (fs.existsSync(addonPath)
+      ? undefined
+      : `native addon not built (${addonPath}); run npm run build`)
+  );
+}
+
+/** Writes an executable `/bin/sh` hook script made of `lines` into `dir`; returns its path. */
+export function writeHook(dir: string, lines: readonly string[]): string {
+  const hook = path.join(dir, "hook.sh");
+  fs.writeFileSync(hook, ["#!/bin/sh", ...lines, ""].join("\n"), { mode: 0o755 });
+  return hook;
+}
+
+/** A testbed with the daemon fixture (`fixtures/daemon.js`) running in its appliance namespace. */
+export interface DaemonBed {
+  readonly bed: Testbed;
+  readonly daemon: NsChild;
+  /** Scratch directory of this bed (removed by `destroy()`). */
+  readonly dir: string;
+  /** The daemon's status file, rewritten by the fixture. */
+  status(): DaemonStatus;
+  /** Stops `extra` children and the daemon, removes the namespaces and the scratch directory. */
+  destroy(extra?: readonly (NsChild | undefined)[]): Promise<void>;
+}
+
+/**
+ * Creates a testbed tagged `tag`, writes the hook from `hookLines` (given the scratch dir), runs
+ * `beforeDaemon` (e.g. to start a server in the appliance namespace) and starts the daemon
+ * fixture, resolving once its socket is bound. Cleans everything up itself if any step fails.
+ */
+export async function startDaemonBed(options: {
+  tag: string;
+  hookLines: (dir: string) => readonly string[];
+  beforeDaemon?: (bed: Testbed) => Promise<void>;
+}): Promise<DaemonBed> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tgc2${options.tag}-`));
+  const statusFile = path.join(dir, "status.json");
+  const status = (): DaemonStatus =>
+    JSON.parse(fs.readFileSync(statusFile, "utf8")) as DaemonStatus;
+  const hook = writeHook(dir, options.hookLines(dir));
+  let bed: Testbed | undefined;
+  let daemon: NsChild | undefined;
+  const destroy = async (extra: readonly (NsChild | undefined)[] = []): Promise<void> => {
+    for (const c of extra) await c?.stop();
+    await daemon?.stop();
+    bed?.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    bed = createTestbed(options.tag);
+    await options.beforeDaemon?.(bed);
+    const d = spawnInNs(bed.ap, process.execPath, [
+      path.join(__dirname, "fixtures", "daemon.js"),
+      JSON.stringify({ hook, statusFile }),
+    ]);
+    daemon = d;
+    await waitFor("daemon status", () =>
+      fs.existsSync(statusFile) && status().socketBound ? true : undefined,
+    ).catch((err) => {
+      throw new Error(`${String(err)}\ndaemon stderr:\n${d.stderr()}`);
+    });
+    return { bed, daemon: d, dir, status, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
   }
 }
