@@ -16,13 +16,15 @@
 # the machine and its load.
 #
 # Environment: RATE (20000) DUR (10) REPS (3) TRIAL (5) LO (5000) HI (120000) SIZE (512)
-#   FLOWS (64) PERF=1 (perf profile of the appliance at RATE) GWLB_EMU_DIR=dir (also run a
+#   FLOWS (64) RTT_RATES ("1000 5000": rates whose round-trip times are reported) PERF=1 (perf profile of the appliance at RATE) GWLB_EMU_DIR=dir (also run a
 #   gwlbtun-compatible gwlb-emu/reflect source tree's tools, e.g. ../shared/tools/gwlb-emu)
-#   APPLIANCE_CMD (default: the tollgate CLI with the mirred hook)
+#   APPLIANCE_CMD (default: the tollgate CLI with the mirred hook) TOLLGATE_ARGS (extra CLI options,
+#   e.g. "--rx-coalesce-us 100")
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 RATE=${RATE:-20000} DUR=${DUR:-10} REPS=${REPS:-3} TRIAL=${TRIAL:-5}
 LO=${LO:-5000} HI=${HI:-120000} SIZE=${SIZE:-512} FLOWS=${FLOWS:-64}
+RTT_RATES=${RTT_RATES:-1000 5000}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, tun, raw sockets); run: sudo npm run bench"
@@ -61,7 +63,7 @@ ip -n "$GW" link set gw0 up; ip -n "$AP" link set ap0 up
 if [ -n "${APPLIANCE_CMD:-}" ]; then
   TOLLGATE="$APPLIANCE_CMD"
 elif [ -f "$here/appliance/dist/cli.js" ] && [ -f "$here/appliance/bin/tollgate.js" ]; then
-  TOLLGATE="node $here/appliance/bin/tollgate.js -c $work/hook-mirred.sh -p 18081"
+  TOLLGATE="node $here/appliance/bin/tollgate.js -c $work/hook-mirred.sh -p 18081 ${TOLLGATE_ARGS:-}"
 else
   TOLLGATE="node $here/build/tests/appliance/integration/fixtures/daemon.js {\"hook\":\"$work/hook-mirred.sh\",\"statusFile\":\"$work/status.json\"}"
 fi
@@ -79,7 +81,7 @@ gen() { ip netns exec "$GW" taskset -c 0 "$work/loadgen" -d 10.251.0.2 -s "$SIZE
 ticks() { awk '{print $14+$15}' "/proc/$APPL_PID/stat"; }
 HZ=$(getconf CLK_TCK)
 
-cpu_run() { # NAME CMD... -> prints "cpu_us rx loss bad"
+cpu_run() { # NAME CMD... -> prints "cpu_us rx loss bad rtt_p50 rtt_p99"
   local name=$1; shift
   start_appl "$@"
   gen -r 1000 -t 1 -w 0 >/dev/null # endpoints and hooks in place before measuring
@@ -90,7 +92,7 @@ cpu_run() { # NAME CMD... -> prints "cpu_us rx loss bad"
   stop_appl
   node -e '
     const r = JSON.parse(process.argv[1]); const cpu = (process.argv[3] - process.argv[2]) / process.argv[4];
-    console.log((cpu * 1e6 / Math.max(r.rx, 1)).toFixed(2), r.rx, r.loss_pct, r.bad);' "$r" "$c0" "$c1" "$HZ"
+    console.log((cpu * 1e6 / Math.max(r.rx, 1)).toFixed(2), r.rx, r.loss_pct, r.bad, r.rtt_p50_us, r.rtt_p99_us);' "$r" "$c0" "$c1" "$HZ"
 }
 
 ndr_run() { # NAME CMD... -> highest rate with < 0.1% loss and no bad reply
@@ -121,16 +123,28 @@ echo "bench: tollgate = $TOLLGATE"
 ref_cpu="" tg_cpu=""
 for rep in $(seq 1 "$REPS"); do
   # shellcheck disable=SC2086
-  read -r c rx loss bad < <(cpu_run reflect $REFLECT)
-  echo "  rep $rep reflect : ${c} CPU-us/pkt (rx $rx, loss $loss%, bad $bad)"
+  read -r c rx loss bad p50 p99 < <(cpu_run reflect $REFLECT)
+  echo "  rep $rep reflect : ${c} CPU-us/pkt (rx $rx, loss $loss%, bad $bad, rtt p50 ${p50} p99 ${p99} us)"
   ref_cpu="$ref_cpu $c"
   # shellcheck disable=SC2086
-  read -r c rx loss bad < <(cpu_run tollgate $TOLLGATE)
-  echo "  rep $rep tollgate: ${c} CPU-us/pkt (rx $rx, loss $loss%, bad $bad)"
+  read -r c rx loss bad p50 p99 < <(cpu_run tollgate $TOLLGATE)
+  echo "  rep $rep tollgate: ${c} CPU-us/pkt (rx $rx, loss $loss%, bad $bad, rtt p50 ${p50} p99 ${p99} us)"
   tg_cpu="$tg_cpu $c"
   [ "$bad" = 0 ] || die "tollgate returned $bad corrupted replies"
 done
 ref_cpu=$(echo $ref_cpu | median); tg_cpu=$(echo $tg_cpu | median)
+
+# round-trip time at a light load (RTT_RATE pps), where a coalescing window would show most
+for rtt_rate in $RTT_RATES; do
+  for which in reflect tollgate; do
+    # shellcheck disable=SC2086
+    if [ "$which" = tollgate ]; then start_appl $TOLLGATE; else start_appl $REFLECT; fi
+    gen -r 1000 -t 1 -w 0 >/dev/null
+    r=$(gen -r "$rtt_rate" -t 3 -w 0 || true)
+    stop_appl
+    echo "  rtt at $rtt_rate pps, $which: p50 $(json "$r" rtt_p50_us) us, p99 $(json "$r" rtt_p99_us) us, loss $(json "$r" loss_pct)%"
+  done
+done
 
 # shellcheck disable=SC2086
 ref_ndr=$(ndr_run reflect $REFLECT)

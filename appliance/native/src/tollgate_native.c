@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -795,7 +796,19 @@ typedef struct {
     int active;
     dp_t *dp;       /* dpWatch: receive here, call JS only with a non-empty batch */
     napi_ref dpref; /* keeps the bound buffers alive */
+    uint64_t coalesce_ns; /* dpWatch: receive-side coalescing window (0: off) */
+    uint64_t idle_from;   /* when the last batch was handed over (CLOCK_MONOTONIC ns) */
+    int last_got;         /* size of the last batch */
 } watch_t;
+
+#define COALESCE_MAX_BATCH 4
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
@@ -803,8 +816,19 @@ static void on_poll(uv_poll_t *p, int status, int events)
     napi_env env = w->env;
     int got = 0;
     if (w->dp) {
+        /* Receive-side coalescing: when this datagram came within the window of the previous
+         * batch, traffic is dense enough that lingering for the window gathers several datagrams
+         * into one wake-up (one recvmmsg, one JS call, one sendmmsg). A sparse stream (a gap
+         * longer than the window) is received at once, so it pays no latency. After a batch of
+         * COALESCE_MAX_BATCH or more the rate is high enough to batch by itself: no wait, so the
+         * window never limits throughput. */
+        if (w->coalesce_ns && w->last_got < COALESCE_MAX_BATCH && mono_ns() - w->idle_from < w->coalesce_ns) {
+            struct timespec ts = { 0, (long)w->coalesce_ns };
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+        }
         got = dp_recv(w->dp, w->dp->batch);
         if (got == 0) return; /* spurious wake-up or already drained: no JS call */
+        w->last_got = got;
     }
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
@@ -815,6 +839,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
     /* make_callback: exceptions go to 'uncaughtException', microtasks run afterwards */
     napi_make_callback(env, w->ctx, recv, cb, 1, argv, &result);
     napi_close_handle_scope(env, scope);
+    if (w->coalesce_ns) w->idle_from = mono_ns();
 }
 
 static void on_close(uv_handle_t *h)
@@ -826,28 +851,44 @@ static void on_close(uv_handle_t *h)
     free(w);
 }
 
-static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv);
+static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv,
+                              uint32_t coalesce_us);
 
 static napi_value Watch(napi_env env, napi_callback_info info)
 {
     napi_value argv[2];
     int32_t fd;
     if (get_args(env, info, 2, argv) || get_i32(env, argv[0], &fd)) return NULL;
-    return watch_start(env, fd, argv[1], NULL, NULL);
+    return watch_start(env, fd, argv[1], NULL, NULL, 0);
 }
 
-/* dpWatch(h, callback): readiness of the bound GENEVE socket; on each wake-up the addon runs
- * recvmmsg itself and calls callback(n) only when n != 0 (n < 0: -errno). */
+/* dpWatch(h, callback[, coalesceUs]): readiness of the bound GENEVE socket; on each wake-up the
+ * addon runs recvmmsg itself and calls callback(n) only when n != 0 (n < 0: -errno). With
+ * coalesceUs > 0 (at most 10000), a wake-up within coalesceUs of the previous batch first waits
+ * coalesceUs so that more datagrams are received together. */
 static napi_value DpWatch(napi_env env, napi_callback_info info)
 {
-    napi_value argv[2];
-    if (get_args(env, info, 2, argv)) return NULL;
+    napi_value argv[3];
+    size_t argc = 3;
+    uint32_t coalesce = 0;
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
+        return throw_type(env, "missing arguments");
     dp_t *d = get_dp(env, argv[0]);
     if (!d) return NULL;
-    return watch_start(env, d->rxfd, argv[1], d, argv[0]);
+    if (argc >= 3) {
+        napi_valuetype t;
+        napi_typeof(env, argv[2], &t);
+        if (t != napi_undefined && get_u32(env, argv[2], &coalesce)) return NULL;
+        if (coalesce > 10000) {
+            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "coalesceUs must be 0-10000");
+            return NULL;
+        }
+    }
+    return watch_start(env, d->rxfd, argv[1], d, argv[0], coalesce);
 }
 
-static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv)
+static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv,
+                              uint32_t coalesce_us)
 {
     napi_value argv[2];
     argv[1] = cbv;
@@ -860,6 +901,7 @@ static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp
     if (!w) return throw_errno(env, "calloc", ENOMEM);
     w->env = env;
     w->dp = dp;
+    w->coalesce_ns = (uint64_t)coalesce_us * 1000u;
     if (dp) napi_create_reference(env, dpv, 1, &w->dpref);
     int r = uv_poll_init(loop, &w->poll, fd);
     if (r != 0) {

@@ -33,6 +33,7 @@ export interface CliOptions {
   maxEndpoints?: string;
   mtu?: string;
   batchSize?: string;
+  rxCoalesceUs?: string;
   socketBuffer?: string;
   hookTimeout?: string;
   holdTimeout?: string;
@@ -99,6 +100,10 @@ export function addRunOptions(cmd: Command): Command {
   o("--max-endpoints <n>", "most GWLB endpoints (tun pairs) at once (default: 4096)");
   o("--mtu <bytes>", "MTU of gwi-/gwo- interfaces (default: 8500, GWLB's maximum)");
   o("--batch-size <n>", "datagrams per recvmmsg / packets per tun drain (default: 64)");
+  o(
+    "--rx-coalesce-us <us>",
+    "under load, wait this long after a wake-up to receive more datagrams at once; 0 = off (default: 100)",
+  );
   o("--socket-buffer <bytes>", "SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (default: 67108864)");
   o("--hook-timeout <seconds>", "kill a hook still running after this long (default: 30)");
   o(

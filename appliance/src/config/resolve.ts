@@ -247,6 +247,10 @@ export function resolveOptions(
       d.socketBufferBytes,
     batchSize:
       num(problems, "--batch-size", cli.batchSize, intn(1, 1024)) ?? f.batchSize ?? d.batchSize,
+    rxCoalesceUs:
+      num(problems, "--rx-coalesce-us", cli.rxCoalesceUs, intn(0, 10000)) ??
+      f.rxCoalesceUs ??
+      d.rxCoalesceUs,
     mtu: num(problems, "--mtu", cli.mtu, intn(576, 9001)) ?? f.mtu ?? d.mtu,
     maxEndpoints:
       num(problems, "--max-endpoints", cli.maxEndpoints, intn(1, 65535)) ??

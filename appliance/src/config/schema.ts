@@ -6,6 +6,7 @@
  * listen: { address: 0.0.0.0, port: 6081 }
  * socketBufferBytes: 67108864
  * batchSize: 64
+ * rxCoalesceUs: 100               # microseconds; 0 = off
  * mtu: 8500
  * maxEndpoints: 4096
  * endpointIdleTimeout: 0          # seconds, -t
@@ -53,6 +54,7 @@ export const configFileSchema = z
       .max(2 ** 31 - 1)
       .optional(),
     batchSize: z.number().int().min(1).max(1024).optional(),
+    rxCoalesceUs: z.number().int().min(0).max(10000).optional(),
     mtu: z.number().int().min(576).max(9001).optional(),
     maxEndpoints: z.number().int().min(1).max(65535).optional(),
     endpointIdleTimeout: z

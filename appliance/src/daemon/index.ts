@@ -34,6 +34,7 @@ export async function startDaemon(
     socketBufferBytes: config.socketBufferBytes,
     datapath: {
       batchSize: config.batchSize,
+      rxCoalesceUs: config.rxCoalesceUs,
       mtu: config.mtu,
       maxEndpoints: config.maxEndpoints,
       endpointIdleTimeoutMs: config.endpointIdleTimeoutSeconds * 1000,

@@ -69,6 +69,12 @@ export interface FlowRecord {
 export interface DatapathOptions extends EndpointTableOptions {
   /** Datagrams per recvmmsg / packets per tun drain. Defaults to 64. */
   readonly batchSize?: number;
+  /**
+   * Receive-side coalescing window in microseconds (ports with watchSocketBatches): a datagram
+   * arriving within this long of the previous batch waits this long so more come with it. 0
+   * (the default) disables.
+   */
+  readonly rxCoalesceUs?: number;
   /** Flow table bound. Defaults to the flow cache's default (262144). */
   readonly maxFlows?: number;
   /** Idle timeouts in seconds. Defaults to TCP 350, UDP 120, other 120. */
@@ -115,6 +121,7 @@ export class Datapath {
   private readonly batch: number;
   private readonly clock: () => number;
   private readonly inlineDrain: boolean;
+  private readonly rxCoalesceUs: number;
   private readonly rxBuf: Buffer;
   private readonly rxMeta: Uint32Array;
   private readonly wFds: Int32Array;
@@ -142,6 +149,14 @@ export class Datapath {
     options: DatapathOptions = {},
   ) {
     this.batch = options.batchSize ?? 64;
+    this.rxCoalesceUs = options.rxCoalesceUs ?? 0;
+    if (
+      !Number.isInteger(this.rxCoalesceUs) ||
+      this.rxCoalesceUs < 0 ||
+      this.rxCoalesceUs > 10000
+    ) {
+      throw new RangeError(`rxCoalesceUs must be an integer 0-10000, got ${this.rxCoalesceUs}`);
+    }
     if (!Number.isInteger(this.batch) || this.batch < 1 || this.batch > 1024) {
       throw new RangeError(`batchSize must be an integer 1-1024, got ${this.batch}`);
     }
@@ -217,7 +232,7 @@ export class Datapath {
     this.running = true;
     const port = this.port;
     this.socketWatch = port.watchSocketBatches
-      ? port.watchSocketBatches((n) => this.onBatch(n))
+      ? port.watchSocketBatches((n) => this.onBatch(n), this.rxCoalesceUs)
       : port.watchSocket(() => this.onSocketReadable());
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {

@@ -69,7 +69,7 @@ export interface DatapathPort {
    * Optional, after bind(): the port receives a batch into the bound buffers on each wake-up of
    * the GENEVE socket and calls `onBatch(n)` (n > 0 datagrams, or -errno).
    */
-  watchSocketBatches?(onBatch: (n: number) => void): Watch;
+  watchSocketBatches?(onBatch: (n: number) => void, coalesceUs?: number): Watch;
   /**
    * Optional, after bind(): writeEach(n) then readEach(fd, max) in one call. Returns
    * writesOk * 65536 + packets read (65535 when the read failed).
@@ -117,8 +117,8 @@ export function nativePort(
       port.readEach = (fd, _buf, _base, _stride, _cap, max) => native.dpRead(h, fd, max);
       port.sendBatch = (_buf, _meta, n) => native.dpSend(h, n);
       port.writeRead = (n, fd, max) => native.dpWriteRead(h, n, fd, max);
-      port.watchSocketBatches = (onBatch) => {
-        const w = native.dpWatch(h, onBatch);
+      port.watchSocketBatches = (onBatch, coalesceUs) => {
+        const w = native.dpWatch(h, onBatch, coalesceUs ?? 0);
         let stopped = false;
         return {
           stop() {

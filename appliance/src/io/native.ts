@@ -99,9 +99,11 @@ export interface NativeAddon {
   dpWriteRead(h: NativeDatapath, n: number, fd: number, max: number): number;
   /**
    * Readiness of the bound GENEVE socket: on each wake-up the addon runs recvmmsg itself and calls
-   * `callback(n)` only when it received something (n > 0) or failed (n = -errno).
+   * `callback(n)` only when it received something (n > 0) or failed (n = -errno). With
+   * `coalesceUs` > 0 (at most 10000), a wake-up within that long of the previous batch first waits
+   * that long, so that several datagrams are received together.
    */
-  dpWatch(h: NativeDatapath, callback: (n: number) => void): NativeWatch;
+  dpWatch(h: NativeDatapath, callback: (n: number) => void, coalesceUs?: number): NativeWatch;
   /** Calls `callback` from the event loop whenever fd is readable (level-triggered). */
   watch(fd: number, callback: (status: number) => void): NativeWatch;
   unwatch(handle: NativeWatch): void;
