@@ -536,24 +536,23 @@ export class RulesEngine {
       if (spec) await attempt(() => runChecked(runner, spec.argv));
       else errors.push(`cannot restore tc filter ${f.dev} pref ${f.pref} (not recorded)`);
     }
-    const snapRules = new Set(snapshot.ipRules.map(ipRuleKey));
-    const nowRules = new Set(now.ipRules.map(ipRuleKey));
-    for (const r of now.ipRules)
-      if (!snapRules.has(ipRuleKey(r))) await attempt(() => runChecked(runner, ipRuleDel(r)));
-    for (const r of snapshot.ipRules)
-      if (!nowRules.has(ipRuleKey(r))) await attempt(() => runChecked(runner, ipRuleAdd(r)));
-    const snapAddrs = new Set(snapshot.ipAddrs.map(ipAddrKey));
-    const nowAddrs = new Set(now.ipAddrs.map(ipAddrKey));
-    for (const a of now.ipAddrs)
-      if (!snapAddrs.has(ipAddrKey(a))) await attempt(() => runChecked(runner, ipAddrDel(a)));
-    for (const a of snapshot.ipAddrs)
-      if (!nowAddrs.has(ipAddrKey(a))) await attempt(() => runChecked(runner, ipAddrAdd(a)));
-    const snapRoutes = new Set(snapshot.ipRoutes.map(ipRouteKey));
-    const nowRoutes = new Set(now.ipRoutes.map(ipRouteKey));
-    for (const r of now.ipRoutes)
-      if (!snapRoutes.has(ipRouteKey(r))) await attempt(() => runChecked(runner, ipRouteDel(r)));
-    for (const r of snapshot.ipRoutes)
-      if (!nowRoutes.has(ipRouteKey(r))) await attempt(() => runChecked(runner, ipRouteAdd(r)));
+    // Delete what is there now but was not in the snapshot, then add back what is missing.
+    const restoreList = async <T>(
+      before: readonly T[],
+      current: readonly T[],
+      key: (x: T) => string,
+      del: (x: T) => string[],
+      add: (x: T) => string[],
+    ): Promise<void> => {
+      const had = new Set(before.map(key));
+      const has = new Set(current.map(key));
+      for (const x of current)
+        if (!had.has(key(x))) await attempt(() => runChecked(runner, del(x)));
+      for (const x of before) if (!has.has(key(x))) await attempt(() => runChecked(runner, add(x)));
+    };
+    await restoreList(snapshot.ipRules, now.ipRules, ipRuleKey, ipRuleDel, ipRuleAdd);
+    await restoreList(snapshot.ipAddrs, now.ipAddrs, ipAddrKey, ipAddrDel, ipAddrAdd);
+    await restoreList(snapshot.ipRoutes, now.ipRoutes, ipRouteKey, ipRouteDel, ipRouteAdd);
     for (const [key, value] of snapshot.sysctls) {
       if (now.sysctls.get(key) !== value)
         await attempt(() => runChecked(runner, ["sysctl", "-q", "-w", `${key}=${value}`]));
