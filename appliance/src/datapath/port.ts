@@ -38,23 +38,10 @@ export interface DatapathPort {
   recvBatch(buf: Buffer, slot: number, max: number, meta: Uint32Array): number;
   /** Sends replies; see NativeAddon.sendRawBatch for `meta`. Returns how many were sent. */
   sendBatch(buf: Buffer, meta: Uint32Array, n: number): number;
-  writeEach(
-    fds: Int32Array,
-    buf: Buffer,
-    offs: Uint32Array,
-    lens: Uint32Array,
-    n: number,
-    errs: Int32Array,
-  ): number;
-  readEach(
-    fd: number,
-    buf: Buffer,
-    base: number,
-    stride: number,
-    cap: number,
-    max: number,
-    lens: Uint32Array,
-  ): number;
+  /** Batched tun writes; see NativeAddon.writeEach. */
+  writeEach: NativeAddon["writeEach"];
+  /** Batched tun reads; see NativeAddon.readEach. */
+  readEach: NativeAddon["readEach"];
   /** Creates, configures (MTU, up) and returns a tun interface. Throws on failure. */
   openTun(name: string, mtu: number): TunLike;
   watch(fd: number, onReadable: () => void): Watch;

@@ -3,23 +3,14 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
-import { ConfigError, resolveConfig } from "@tollgate/appliance/dist/config/resolve";
+import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
 import { buildProgram } from "@tollgate/appliance/dist/cli";
 import {
   DEFAULT_HOLD_MAX_BYTES,
   DEFAULT_HOLD_MAX_PACKETS,
   DEFAULT_HOLD_TIMEOUT_MS,
 } from "@tollgate/appliance/dist/datapath/datapath";
-
-function problems(f: () => unknown): string[] {
-  try {
-    f();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return [...err.problems];
-  }
-  assert.fail("expected a ConfigError");
-}
+import { problems } from "../helpers/config-problems";
 
 describe("hold queue configuration", () => {
   it("defaults to the data path's defaults (3 s, 256 packets, 1 MiB)", () => {

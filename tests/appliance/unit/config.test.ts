@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
 import {
-  ConfigError,
   levelFromLogging,
   parseConfigFile,
   parseCpuList,
@@ -9,16 +8,7 @@ import {
 } from "@tollgate/appliance/dist/config/resolve";
 import { buildProgram, type RunningDaemon, type StartDaemon } from "@tollgate/appliance/dist/cli";
 import type { ApplianceConfig } from "@tollgate/appliance/dist/config/config";
-
-function problems(f: () => unknown): string[] {
-  try {
-    f();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return [...err.problems];
-  }
-  assert.fail("expected a ConfigError");
-}
+import { problems } from "../helpers/config-problems";
 
 describe("configuration", () => {
   it("defaults match GWLB and the reference", () => {
