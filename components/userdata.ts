@@ -16,6 +16,11 @@ export interface UserDataInput {
   readonly tcpIdleTimeoutSeconds?: number;
   readonly logGroupName: string;
   readonly extraApplianceArgs?: readonly string[];
+  /**
+   * CIDRs of the GWLB's subnets: the only sources the appliance accepts GENEVE from (and the
+   * security group's GENEVE ingress). Passed by the fleet; rendered into the appliance config.
+   */
+  readonly gwlbSourceCidrs?: readonly string[];
 }
 
 export const SYSTEMD_UNIT = "tollgate-appliance.service";
