@@ -37,7 +37,7 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 
 /**
  * Typed, path-aware access to one config object. Every type error names the full key
- * (`tollgate:fleet.minSize`). Values given as strings (as `pulumi config set` stores them) are
+ * (`tollgate:fleet.minSizePerAz`). Values given as strings (as `pulumi config set` stores them) are
  * accepted for numbers and booleans.
  */
 export class ConfigReader {
@@ -67,6 +67,14 @@ export class ConfigReader {
             : `use one of ${allowed.join(", ")} (see docs/configuration.md)`,
         );
       }
+    }
+    return this;
+  }
+
+  /** Rejects keys that no longer exist, each with its own fix (what replaced it and why). */
+  retired(fixes: Readonly<Record<string, string>>): this {
+    for (const [k, fix] of Object.entries(fixes)) {
+      if (k in this.obj) throw new ConfigError(this.key(k), "is no longer a setting", fix);
     }
     return this;
   }

@@ -86,20 +86,29 @@ function inspection(r: ConfigReader): InspectionArgs {
   };
 }
 
+/** Fleet keys replaced when the fleet became one Auto Scaling group per AZ, with their fix. */
+const RETIRED_FLEET_KEYS: Readonly<Record<string, string>> = {
+  minSize:
+    "the fleet is one Auto Scaling group per AZ: set tollgate:fleet.minSizePerAz (instances each AZ keeps, at least 1)",
+  maxSize: "set tollgate:fleet.maxSizePerAz (the most instances in each AZ)",
+  desiredCapacity: "set tollgate:fleet.desiredCapacityPerAz (initial instances in each AZ)",
+  instanceRefreshMinHealthyPercentage:
+    "remove it: every replacement now launches the new instance before terminating the old one (100% minimum healthy)",
+};
+
 function fleet(r: ConfigReader): FleetArgs {
-  r.only([
+  r.retired(RETIRED_FLEET_KEYS).only([
     "instanceType",
     "architecture",
     "amiFamily",
     "amiId",
-    "minSize",
-    "maxSize",
-    "desiredCapacity",
+    "minSizePerAz",
+    "maxSizePerAz",
+    "desiredCapacityPerAz",
     "rootVolumeSizeGiB",
     "ebsKmsKeyArn",
     "nodeMajorVersion",
     "healthCheckGracePeriodSeconds",
-    "instanceRefreshMinHealthyPercentage",
     "scaling",
     "logRetentionDays",
     "extraApplianceArgs",
@@ -110,16 +119,15 @@ function fleet(r: ConfigReader): FleetArgs {
     architecture: r.enum("architecture", ["x86_64", "arm64"] as const),
     amiFamily: r.enum("amiFamily", ["ubuntu-22.04", "al2023"] as const),
     amiId: r.string("amiId"),
-    minSize: r.number("minSize"),
-    maxSize: r.number("maxSize"),
-    desiredCapacity: r.number("desiredCapacity"),
+    minSizePerAz: r.number("minSizePerAz"),
+    maxSizePerAz: r.number("maxSizePerAz"),
+    desiredCapacityPerAz: r.number("desiredCapacityPerAz"),
     rootVolumeSizeGiB: r.number("rootVolumeSizeGiB"),
     ebsKmsKeyArn: r.string("ebsKmsKeyArn"),
     nodeMajorVersion: r.number("nodeMajorVersion"),
     healthCheckGracePeriodSeconds: r.number("healthCheckGracePeriodSeconds"),
-    instanceRefreshMinHealthyPercentage: r.number("instanceRefreshMinHealthyPercentage"),
     scaling: {
-      metric: scaling.enum("metric", ["cpu", "network-in"] as const),
+      metric: scaling.enum("metric", ["datapath-cpu", "cpu", "network-in"] as const),
       targetValue: scaling.number("targetValue"),
     },
     logRetentionDays: r.number("logRetentionDays"),

@@ -3,7 +3,7 @@
  * `tollgate:` config key and says how to fix it, so `pulumi up` and `npm run plan` can print it as is.
  */
 export class ConfigError extends Error {
-  /** The config key path, e.g. `fleet.minSize` (without the `tollgate:` namespace). */
+  /** The config key path, e.g. `fleet.minSizePerAz` (without the `tollgate:` namespace). */
   readonly key: string;
 
   constructor(key: string, problem: string, fix: string) {

@@ -38,12 +38,18 @@ export interface ApplianceRolePolicyInput {
   readonly logGroupArn: string;
   /** KMS key ARNs the objects / volumes are encrypted with, if customer managed. */
   readonly kmsKeyArns?: readonly string[];
+  /**
+   * CloudWatch namespace the instance's agent publishes metrics into (the fleet's scaling signal).
+   * `cloudwatch:PutMetricData` has no resource-level permissions, so the grant is `Resource: *`
+   * conditioned to this one namespace. Defaults to none (no metric permission).
+   */
+  readonly metricNamespace?: string;
 }
 
 /**
  * The appliance instance role's inline policy: read exactly the delivered objects, write log
- * streams of its own log group, decrypt with the given keys. Nothing else (SSM comes from the
- * AmazonSSMManagedInstanceCore managed policy). Pure.
+ * streams of its own log group, publish metrics into one namespace, decrypt with the given keys.
+ * Nothing else (SSM comes from the AmazonSSMManagedInstanceCore managed policy). Pure.
  */
 export function applianceRolePolicy(input: ApplianceRolePolicyInput): PolicyDocument {
   for (const arn of input.objectArns) {
@@ -65,6 +71,15 @@ export function applianceRolePolicy(input: ApplianceRolePolicyInput): PolicyDocu
       Resource: [input.logGroupArn, `${input.logGroupArn}:log-stream:*`],
     },
   ];
+  if (input.metricNamespace !== undefined) {
+    statements.push({
+      Sid: "PublishApplianceMetrics",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutMetricData"],
+      Resource: ["*"],
+      Condition: { StringEquals: { "cloudwatch:namespace": input.metricNamespace } },
+    });
+  }
   if (input.kmsKeyArns && input.kmsKeyArns.length > 0) {
     statements.push({
       Sid: "DecryptArtifacts",

@@ -113,7 +113,8 @@ export interface TollgateOutputs {
   readonly targetGroupArn: pulumi.Output<string>;
   readonly endpointServiceName: pulumi.Output<string>;
   readonly endpointServiceId: pulumi.Output<string>;
-  readonly applianceAutoScalingGroup: pulumi.Output<string>;
+  /** Each AZ's appliance Auto Scaling group name, keyed by AZ. */
+  readonly applianceAutoScalingGroups: Record<string, pulumi.Output<string>>;
   readonly applianceBucket: pulumi.Output<string>;
   readonly appliancePackageKey: string;
   readonly rulesKey: string | undefined;
@@ -194,7 +195,7 @@ export function declareTollgate(
     targetGroupArn: inspection.targetGroupArn,
     endpointServiceName: service.serviceName,
     endpointServiceId: service.serviceId,
-    applianceAutoScalingGroup: inspection.autoScalingGroupName,
+    applianceAutoScalingGroups: inspection.autoScalingGroupNames,
     applianceBucket: delivery.bucketName,
     appliancePackageKey: delivery.packageKey,
     rulesKey: delivery.rulesKey,

@@ -35,7 +35,11 @@ export interface InspectionArgs {
   readonly deletionProtection?: boolean;
   /** Appliance health check. Defaults: see {@link HealthCheckArgs}. */
   readonly healthCheck?: HealthCheckArgs;
-  /** Seconds the GWLB drains a deregistering target (0-3600). Defaults to 300. */
+  /**
+   * Seconds the GWLB drains a deregistering target (0-3600) before the Auto Scaling group may
+   * terminate it. Defaults to the longest flow idle timeout: the TCP idle timeout (350 s unless
+   * `tcpIdleTimeoutSeconds` says otherwise), at least the 120 s of non-TCP flows, at most 3600.
+   */
   readonly deregistrationDelaySeconds?: number;
   /** Flow stickiness. Defaults to `5-tuple`. */
   readonly stickiness?: Stickiness;
@@ -72,6 +76,35 @@ export interface ResolvedInspectionArgs {
 
 /** GENEVE port the GWLB uses towards targets. */
 export const GENEVE_PORT = 6081;
+/** GWLB idle timeout of TCP flows unless the listener sets another (AWS default). */
+export const GWLB_TCP_IDLE_TIMEOUT_SECONDS = 350;
+/** GWLB idle timeout of non-TCP flows (fixed by AWS). */
+export const GWLB_OTHER_IDLE_TIMEOUT_SECONDS = 120;
+/** Longest deregistration delay a target group accepts. */
+export const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
+
+/**
+ * Drain time that lets every flow of a deregistering target end on its own: the longest flow idle
+ * timeout of the GWLB (a flow idle that long is gone from the GWLB's flow table anyway), capped at
+ * what a target group allows.
+ */
+export function drainSecondsFor(tcpIdleTimeoutSeconds: number | undefined): number {
+  return Math.min(
+    MAX_DEREGISTRATION_DELAY_SECONDS,
+    Math.max(
+      tcpIdleTimeoutSeconds ?? GWLB_TCP_IDLE_TIMEOUT_SECONDS,
+      GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
+    ),
+  );
+}
+
+/**
+ * IPv4 CIDRs of the GWLB's subnets, where its network interfaces (the only sources of GENEVE and
+ * health checks towards the appliances) live. The GWLB sits in the appliance subnets.
+ */
+export function gwlbSubnetCidrs(args: ResolvedInspectionArgs): string[] {
+  return args.applianceSubnets.map((c) => c.text);
+}
 export const INSPECTION_SUBNET_ROLES = ["appliance", "public"] as const;
 
 const K = "inspection";
@@ -135,6 +168,15 @@ export function resolveInspectionArgs(
       "remove tcpIdleTimeoutSeconds or set tollgate:inspection.stickiness to 5-tuple",
     );
   }
+  const tcpIdleTimeoutSeconds =
+    stickiness === "5-tuple"
+      ? checkInt(
+          `${K}.tcpIdleTimeoutSeconds`,
+          args.tcpIdleTimeoutSeconds ?? GWLB_TCP_IDLE_TIMEOUT_SECONDS,
+          60,
+          6000,
+        )
+      : undefined;
   return {
     availabilityZones,
     ipv6,
@@ -163,15 +205,12 @@ export function resolveInspectionArgs(
     },
     deregistrationDelaySeconds: checkInt(
       `${K}.deregistrationDelaySeconds`,
-      args.deregistrationDelaySeconds ?? 300,
+      args.deregistrationDelaySeconds ?? drainSecondsFor(tcpIdleTimeoutSeconds),
       0,
-      3600,
+      MAX_DEREGISTRATION_DELAY_SECONDS,
     ),
     stickiness,
-    tcpIdleTimeoutSeconds:
-      stickiness === "5-tuple"
-        ? checkInt(`${K}.tcpIdleTimeoutSeconds`, args.tcpIdleTimeoutSeconds ?? 350, 60, 6000)
-        : undefined,
+    tcpIdleTimeoutSeconds,
     targetFailover: args.targetFailover ?? "rebalance",
   };
 }

@@ -3,13 +3,58 @@ import { checkInt } from "../layout";
 
 export type AmiFamily = "ubuntu-22.04" | "al2023";
 export type Architecture = "x86_64" | "arm64";
-export type ScalingMetric = "cpu" | "network-in";
+export type ScalingMetric = "datapath-cpu" | "cpu" | "network-in";
 
-/** Target-tracking scaling of the appliance fleet. */
+/** What a scaling metric measures, its default target (if it has one) and the targets it accepts. */
+interface ScalingMetricSpec {
+  readonly unit: string;
+  readonly defaultTarget: number | undefined;
+  readonly min: number;
+  readonly max: number;
+  /** The fix when the target is missing or out of range. */
+  readonly fix: string;
+}
+
+/**
+ * The scaling metrics. Only `datapath-cpu` has a default target: the other two measure something
+ * whose saturation point depends on the instance type, so their target must be given explicitly
+ * (a target carried over from another metric would silently mean something else, e.g. 60 bytes).
+ */
+export const SCALING_METRICS: Readonly<Record<ScalingMetric, ScalingMetricSpec>> = {
+  "datapath-cpu": {
+    unit: "percent of one core used by the tollgate process",
+    // One core is what saturates the single-threaded data path; 60% leaves room for the load to
+    // grow by 1/0.6 = 1.67x while new instances boot (docs/configuration.md#scaling).
+    defaultTarget: 60,
+    min: 1,
+    max: 100,
+    fix: "use a percentage of one core from 1 to 100, e.g. 60",
+  },
+  cpu: {
+    unit: "percent of all vCPUs, instance average",
+    defaultTarget: undefined,
+    min: 1,
+    max: 100,
+    fix: "set it explicitly: the data path is one thread, so a saturated data path reads 100/<vCPUs> percent (50 on a 2-vCPU instance); e.g. 30 on c6in.large, or use metric datapath-cpu",
+  },
+  "network-in": {
+    unit: "bytes received per instance per minute",
+    defaultTarget: undefined,
+    min: 1_000_000,
+    max: Number.MAX_SAFE_INTEGER,
+    fix: "set it explicitly in bytes per instance per minute, at least 1000000, e.g. 3000000000 (about 400 Mbit/s)",
+  },
+};
+
+/** Target-tracking scaling of each AZ's appliance group. */
 export interface ScalingArgs {
-  /** Metric to track: average CPU (%) or average network bytes in per instance. Defaults to `cpu`. */
+  /**
+   * Metric to track: `datapath-cpu` (the tollgate process's CPU as a percentage of one core,
+   * published by the appliance's CloudWatch agent), `cpu` (instance CPU averaged over all vCPUs)
+   * or `network-in` (bytes received per instance per minute). Defaults to `datapath-cpu`.
+   */
   readonly metric?: ScalingMetric;
-  /** Target value (percent for cpu, bytes for network-in). Defaults to 60 (cpu) / 500000000 (network-in). */
+  /** Target value in the metric's unit. Defaults to 60 for `datapath-cpu`; required otherwise. */
   readonly targetValue?: number;
 }
 
@@ -23,22 +68,26 @@ export interface FleetArgs {
   readonly amiFamily?: AmiFamily;
   /** Pin an exact AMI id instead of the lookup. Defaults to the lookup. */
   readonly amiId?: string;
-  /** Minimum instances. Defaults to 2. */
-  readonly minSize?: number;
-  /** Maximum instances. Defaults to 4. */
-  readonly maxSize?: number;
-  /** Initial desired instances. Defaults to `minSize`. */
-  readonly desiredCapacity?: number;
+  /**
+   * Minimum instances in each AZ (the fleet is one Auto Scaling group per AZ, so every AZ of the
+   * GWLB always has an appliance). At least 1. Defaults to 1.
+   */
+  readonly minSizePerAz?: number;
+  /** Maximum instances in each AZ. Defaults to 3 (or `minSizePerAz` if larger). */
+  readonly maxSizePerAz?: number;
+  /** Initial desired instances in each AZ. Defaults to `minSizePerAz`. */
+  readonly desiredCapacityPerAz?: number;
   /** Root volume size in GiB (always gp3, encrypted). Defaults to 20. */
   readonly rootVolumeSizeGiB?: number;
   /** KMS key ARN for the root volume. Defaults to the account's EBS default key. */
   readonly ebsKmsKeyArn?: string;
   /** Node.js major version installed from NodeSource. Defaults to 20. */
   readonly nodeMajorVersion?: number;
-  /** Seconds ASG waits before ELB health counts. Defaults to 300. */
+  /**
+   * Seconds an Auto Scaling group waits before ELB health counts; also the instance warm-up of
+   * scaling, instance refresh and replacements. Defaults to 300.
+   */
   readonly healthCheckGracePeriodSeconds?: number;
-  /** Minimum healthy percentage during instance refresh. Defaults to 50. */
-  readonly instanceRefreshMinHealthyPercentage?: number;
   /** Target-tracking scaling. Defaults: see {@link ScalingArgs}. */
   readonly scaling?: ScalingArgs;
   /** Days the appliance log group keeps events. Defaults to 30. */
@@ -52,14 +101,13 @@ export interface ResolvedFleetArgs {
   readonly architecture: Architecture;
   readonly amiFamily: AmiFamily;
   readonly amiId: string | undefined;
-  readonly minSize: number;
-  readonly maxSize: number;
-  readonly desiredCapacity: number;
+  readonly minSizePerAz: number;
+  readonly maxSizePerAz: number;
+  readonly desiredCapacityPerAz: number;
   readonly rootVolumeSizeGiB: number;
   readonly ebsKmsKeyArn: string | undefined;
   readonly nodeMajorVersion: number;
   readonly healthCheckGracePeriodSeconds: number;
-  readonly instanceRefreshMinHealthyPercentage: number;
   readonly scaling: { readonly metric: ScalingMetric; readonly targetValue: number };
   readonly logRetentionDays: number;
   readonly extraApplianceArgs: readonly string[];
@@ -76,21 +124,33 @@ const K = "fleet";
 /** Applies every default of {@link FleetArgs} and validates it. Pure. */
 export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
   const architecture = args.architecture ?? "x86_64";
-  const minSize = checkInt(`${K}.minSize`, args.minSize ?? 2, 0, 100);
-  const maxSize = checkInt(`${K}.maxSize`, args.maxSize ?? Math.max(4, minSize), 1, 100);
-  if (minSize > maxSize) {
+  // At least 1: an AZ without an appliance blackholes its endpoints' flows (cross-zone off), and
+  // a group at 0 has no instance to publish the metric that would scale it out again.
+  const minSizePerAz = checkInt(`${K}.minSizePerAz`, args.minSizePerAz ?? 1, 1, 100);
+  const maxSizePerAz = checkInt(
+    `${K}.maxSizePerAz`,
+    args.maxSizePerAz ?? Math.max(3, minSizePerAz),
+    1,
+    100,
+  );
+  if (minSizePerAz > maxSizePerAz) {
     throw new ConfigError(
-      `${K}.minSize`,
-      `${minSize} is greater than tollgate:${K}.maxSize (${maxSize})`,
-      `lower minSize or raise maxSize to at least ${minSize}`,
+      `${K}.minSizePerAz`,
+      `${minSizePerAz} is greater than tollgate:${K}.maxSizePerAz (${maxSizePerAz})`,
+      `lower minSizePerAz or raise maxSizePerAz to at least ${minSizePerAz}`,
     );
   }
-  const desiredCapacity = checkInt(`${K}.desiredCapacity`, args.desiredCapacity ?? minSize, 0, 100);
-  if (desiredCapacity < minSize || desiredCapacity > maxSize) {
+  const desiredCapacityPerAz = checkInt(
+    `${K}.desiredCapacityPerAz`,
+    args.desiredCapacityPerAz ?? minSizePerAz,
+    1,
+    100,
+  );
+  if (desiredCapacityPerAz < minSizePerAz || desiredCapacityPerAz > maxSizePerAz) {
     throw new ConfigError(
-      `${K}.desiredCapacity`,
-      `${desiredCapacity} is outside ${minSize}..${maxSize}`,
-      "pick a value between tollgate:fleet.minSize and tollgate:fleet.maxSize",
+      `${K}.desiredCapacityPerAz`,
+      `${desiredCapacityPerAz} is outside ${minSizePerAz}..${maxSizePerAz}`,
+      "pick a value between tollgate:fleet.minSizePerAz and tollgate:fleet.maxSizePerAz",
     );
   }
   if (args.amiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.amiId)) {
@@ -109,15 +169,7 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
       "use a name like c6in.large",
     );
   }
-  const metric = args.scaling?.metric ?? "cpu";
-  const targetValue = args.scaling?.targetValue ?? (metric === "cpu" ? 60 : 500_000_000);
-  if (!(targetValue > 0) || (metric === "cpu" && targetValue > 100)) {
-    throw new ConfigError(
-      `${K}.scaling.targetValue`,
-      `${targetValue} is out of range for ${metric}`,
-      metric === "cpu" ? "use a percentage from 1 to 100" : "use a positive number of bytes",
-    );
-  }
+  const scaling = resolveScaling(args.scaling ?? {});
   const logRetentionDays = args.logRetentionDays ?? 30;
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
     throw new ConfigError(
@@ -138,9 +190,9 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
     architecture,
     amiFamily: args.amiFamily ?? "ubuntu-22.04",
     amiId: args.amiId,
-    minSize,
-    maxSize,
-    desiredCapacity,
+    minSizePerAz,
+    maxSizePerAz,
+    desiredCapacityPerAz,
     rootVolumeSizeGiB: checkInt(`${K}.rootVolumeSizeGiB`, args.rootVolumeSizeGiB ?? 20, 8, 16384),
     ebsKmsKeyArn: args.ebsKmsKeyArn,
     nodeMajorVersion: checkInt(`${K}.nodeMajorVersion`, args.nodeMajorVersion ?? 20, 20, 24),
@@ -150,16 +202,34 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
       0,
       7200,
     ),
-    instanceRefreshMinHealthyPercentage: checkInt(
-      `${K}.instanceRefreshMinHealthyPercentage`,
-      args.instanceRefreshMinHealthyPercentage ?? 50,
-      0,
-      100,
-    ),
-    scaling: { metric, targetValue },
+    scaling,
     logRetentionDays,
     extraApplianceArgs: args.extraApplianceArgs ?? [],
   };
+}
+
+function resolveScaling(args: ScalingArgs): {
+  readonly metric: ScalingMetric;
+  readonly targetValue: number;
+} {
+  const metric = args.metric ?? "datapath-cpu";
+  const spec = SCALING_METRICS[metric];
+  const targetValue = args.targetValue ?? spec.defaultTarget;
+  if (targetValue === undefined) {
+    throw new ConfigError(
+      `${K}.scaling.targetValue`,
+      `is required with metric ${metric} (${spec.unit})`,
+      spec.fix,
+    );
+  }
+  if (!(targetValue >= spec.min && targetValue <= spec.max)) {
+    throw new ConfigError(
+      `${K}.scaling.targetValue`,
+      `${targetValue} is out of range for ${metric} (${spec.unit})`,
+      spec.fix,
+    );
+  }
+  return { metric, targetValue };
 }
 
 /** Name filter and owner of the newest AMI of a family (Canonical / Amazon). */

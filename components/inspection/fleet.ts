@@ -1,9 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DATAPATH_CPU_METRIC } from "../appliance-metric";
 import { AwsContext } from "../common";
 import { applianceRolePolicy, ec2AssumeRolePolicy, ssmManagedPolicyArn } from "../iam";
 import { renderUserData } from "../userdata";
-import { GENEVE_PORT, ResolvedInspectionArgs } from "./args";
+import { GENEVE_PORT, gwlbSubnetCidrs, ResolvedInspectionArgs } from "./args";
 import { amiFilter, ResolvedFleetArgs } from "./fleet-args";
 
 /** What the fleet needs from the delivery component (outputs only). */
@@ -16,57 +17,103 @@ export interface FleetArtifacts {
   readonly kmsKeyArns?: readonly string[];
 }
 
+/** Everything {@link buildFleet} needs. */
+export interface FleetInputs {
+  readonly parent: pulumi.Resource;
+  /** Component name; every resource name starts with it. */
+  readonly name: string;
+  /** Resolved inspection settings: AZs, GWLB subnets, health check, idle timeout. */
+  readonly net: ResolvedInspectionArgs;
+  readonly fleet: ResolvedFleetArgs;
+  readonly aws: AwsContext;
+  readonly vpcId: pulumi.Input<string>;
+  /** Appliance subnet ids, one per AZ, in the order of `net.availabilityZones`. */
+  readonly subnetIds: readonly pulumi.Input<string>[];
+  readonly targetGroupArn: pulumi.Input<string>;
+  readonly artifacts: FleetArtifacts;
+  readonly tags: (name: string) => Record<string, string>;
+}
+
 export interface Fleet {
   readonly securityGroup: aws.ec2.SecurityGroup;
   readonly role: aws.iam.Role;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly launchTemplate: aws.ec2.LaunchTemplate;
-  readonly autoScalingGroup: aws.autoscaling.Group;
+  /** One Auto Scaling group per AZ, keyed by AZ name. */
+  readonly autoScalingGroups: Readonly<Record<string, aws.autoscaling.Group>>;
 }
 
-/** Appliance fleet: security group, IAM role (SSM only, no SSH), launch template, ASG and scaling. */
-export function buildFleet(
-  parent: pulumi.Resource,
-  name: string,
-  net: ResolvedInspectionArgs,
-  fleet: ResolvedFleetArgs,
-  ctx: AwsContext,
-  vpcId: pulumi.Input<string>,
-  subnetIds: pulumi.Input<string>[],
-  targetGroupArn: pulumi.Input<string>,
-  artifacts: FleetArtifacts,
-  tags: (name: string) => Record<string, string>,
-): Fleet {
-  const p = { parent };
-  const vpcCidr = net.vpcCidr.text;
-  const securityGroup = new aws.ec2.SecurityGroup(
-    `${name}-appliance-sg`,
+/**
+ * Every replacement (instance refresh, health-check replacement) launches the new instance and
+ * waits for it to be in service before terminating the old one: healthy capacity in an AZ never
+ * drops below the group's desired capacity, even for a group of one.
+ */
+export const LAUNCH_BEFORE_TERMINATE = { minHealthyPercentage: 100, maxHealthyPercentage: 200 };
+
+/**
+ * Appliance fleet: security group (GENEVE and health checks from the GWLB's subnets only), IAM
+ * role (SSM only, no SSH), one launch template, and per AZ an Auto Scaling group with its own
+ * target-tracking policy, so every AZ of the GWLB keeps at least `minSizePerAz` appliances and
+ * scales on its own load (with cross-zone load balancing off, an AZ's flows stay in that AZ).
+ */
+export function buildFleet(i: FleetInputs): Fleet {
+  const securityGroup = applianceSecurityGroup(i);
+  // Stack name included: two stacks of one account and region must not share a log group.
+  const logGroupName = `/tollgate/${pulumi.getStack()}/${i.name}/appliance`;
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${i.name}-appliance-logs`,
     {
-      vpcId,
-      description: "Tollgate appliances: GENEVE and health checks from the GWLB only; no SSH",
+      name: logGroupName,
+      retentionInDays: i.fleet.logRetentionDays,
+      tags: i.tags(`${i.name}-appliance-logs`),
+    },
+    { parent: i.parent },
+  );
+  const { role, profile } = applianceRole(i, logGroup);
+  const launchTemplate = applianceLaunchTemplate(i, securityGroup, profile, logGroupName);
+  const autoScalingGroups: Record<string, aws.autoscaling.Group> = {};
+  i.net.availabilityZones.forEach((az, n) => {
+    const subnetId = i.subnetIds[n];
+    if (subnetId === undefined) throw new Error(`no appliance subnet for AZ ${az}`);
+    autoScalingGroups[az] = azGroup(i, az, subnetId, launchTemplate);
+  });
+  return { securityGroup, role, logGroup, launchTemplate, autoScalingGroups };
+}
+
+function applianceSecurityGroup(i: FleetInputs): aws.ec2.SecurityGroup {
+  // The GWLB's network interfaces live in its subnets: GENEVE and health checks come from there
+  // and nowhere else. The daemon enforces the same list (user data `gwlbSourceCidrs`).
+  const gwlb = gwlbSubnetCidrs(i.net);
+  const port = i.net.healthCheck.port;
+  return new aws.ec2.SecurityGroup(
+    `${i.name}-appliance-sg`,
+    {
+      vpcId: i.vpcId,
+      description:
+        "Tollgate appliances: GENEVE and health checks from the GWLB subnets only; no SSH",
       ingress: [
         {
-          description: "GENEVE from the GWLB",
+          description: "GENEVE from the GWLB subnets",
           protocol: "udp",
           fromPort: GENEVE_PORT,
           toPort: GENEVE_PORT,
-          cidrBlocks: [vpcCidr],
+          cidrBlocks: gwlb,
         },
         {
-          description: "GWLB health check",
+          description: "GWLB health check from the GWLB subnets",
           protocol: "tcp",
-          fromPort: net.healthCheck.port,
-          toPort: net.healthCheck.port,
-          cidrBlocks: [vpcCidr],
+          fromPort: port,
+          toPort: port,
+          cidrBlocks: gwlb,
         },
       ],
       egress: [
         {
-          description: "GENEVE replies to the GWLB",
+          description: "GENEVE replies to the GWLB subnets",
           protocol: "udp",
           fromPort: GENEVE_PORT,
           toPort: GENEVE_PORT,
-          cidrBlocks: [vpcCidr],
+          cidrBlocks: gwlb,
         },
         {
           description: "HTTPS: S3, SSM, CloudWatch Logs, NodeSource",
@@ -75,7 +122,7 @@ export function buildFleet(
           toPort: 443,
           cidrBlocks: ["0.0.0.0/0"],
         },
-        ...(fleet.amiFamily === "ubuntu-22.04"
+        ...(i.fleet.amiFamily === "ubuntu-22.04"
           ? [
               {
                 description: "HTTP: Ubuntu apt mirrors",
@@ -87,42 +134,37 @@ export function buildFleet(
             ]
           : []),
       ],
-      tags: tags(`${name}-appliance-sg`),
+      tags: i.tags(`${i.name}-appliance-sg`),
     },
-    p,
+    { parent: i.parent },
   );
+}
 
-  // Stack name included: two stacks of one account and region must not share a log group.
-  const logGroupName = `/tollgate/${pulumi.getStack()}/${name}/appliance`;
-  const logGroup = new aws.cloudwatch.LogGroup(
-    `${name}-appliance-logs`,
-    {
-      name: logGroupName,
-      retentionInDays: fleet.logRetentionDays,
-      tags: tags(`${name}-appliance-logs`),
-    },
-    p,
-  );
+function applianceRole(
+  i: FleetInputs,
+  logGroup: aws.cloudwatch.LogGroup,
+): { role: aws.iam.Role; profile: aws.iam.InstanceProfile } {
+  const p = { parent: i.parent };
   const role = new aws.iam.Role(
-    `${name}-appliance-role`,
+    `${i.name}-appliance-role`,
     {
       assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()),
       description: "Tollgate appliance instances",
-      tags: tags(`${name}-appliance-role`),
+      tags: i.tags(`${i.name}-appliance-role`),
     },
     p,
   );
   new aws.iam.RolePolicyAttachment(
-    `${name}-appliance-ssm`,
-    { role: role.name, policyArn: ssmManagedPolicyArn(ctx.partition) },
+    `${i.name}-appliance-ssm`,
+    { role: role.name, policyArn: ssmManagedPolicyArn(i.aws.partition) },
     p,
   );
   const objectArns = [
-    artifacts.packageObjectArn,
-    ...(artifacts.rulesObjectArn ? [artifacts.rulesObjectArn] : []),
+    i.artifacts.packageObjectArn,
+    ...(i.artifacts.rulesObjectArn ? [i.artifacts.rulesObjectArn] : []),
   ];
   new aws.iam.RolePolicy(
-    `${name}-appliance-policy`,
+    `${i.name}-appliance-policy`,
     {
       role: role.id,
       policy: pulumi.all([pulumi.all(objectArns), logGroup.arn]).apply(([arns, lg]) =>
@@ -131,9 +173,10 @@ export function buildFleet(
             objectArns: arns,
             logGroupArn: lg.replace(/:\*$/, ""),
             kmsKeyArns: [
-              ...(artifacts.kmsKeyArns ?? []),
-              ...(fleet.ebsKmsKeyArn ? [fleet.ebsKmsKeyArn] : []),
+              ...(i.artifacts.kmsKeyArns ?? []),
+              ...(i.fleet.ebsKmsKeyArn ? [i.fleet.ebsKmsKeyArn] : []),
             ],
+            metricNamespace: DATAPATH_CPU_METRIC.namespace,
           }),
         ),
       ),
@@ -141,11 +184,20 @@ export function buildFleet(
     p,
   );
   const profile = new aws.iam.InstanceProfile(
-    `${name}-appliance-profile`,
-    { role: role.name, tags: tags(`${name}-appliance-profile`) },
+    `${i.name}-appliance-profile`,
+    { role: role.name, tags: i.tags(`${i.name}-appliance-profile`) },
     p,
   );
+  return { role, profile };
+}
 
+function applianceLaunchTemplate(
+  i: FleetInputs,
+  securityGroup: aws.ec2.SecurityGroup,
+  profile: aws.iam.InstanceProfile,
+  logGroupName: string,
+): aws.ec2.LaunchTemplate {
+  const { fleet, net } = i;
   const filter = amiFilter(fleet.amiFamily, fleet.architecture);
   const imageId =
     fleet.amiId ??
@@ -161,30 +213,31 @@ export function buildFleet(
             { name: "root-device-type", values: ["ebs"] },
           ],
         },
-        { parent },
+        { parent: i.parent },
       )
       .apply((ami) => ami.id);
 
-  const userData = pulumi.output(artifacts.bucketName).apply((bucket) =>
+  const userData = pulumi.output(i.artifacts.bucketName).apply((bucket) =>
     Buffer.from(
       renderUserData({
         amiFamily: fleet.amiFamily,
         architecture: fleet.architecture,
-        region: ctx.region,
+        region: i.aws.region,
         nodeMajorVersion: fleet.nodeMajorVersion,
         bucket,
-        packageKey: artifacts.packageKey,
-        rulesKey: artifacts.rulesKey,
+        packageKey: i.artifacts.packageKey,
+        rulesKey: i.artifacts.rulesKey,
         healthPort: net.healthCheck.port,
         tcpIdleTimeoutSeconds: net.tcpIdleTimeoutSeconds,
         logGroupName,
         extraApplianceArgs: fleet.extraApplianceArgs,
+        gwlbSourceCidrs: gwlbSubnetCidrs(net),
       }),
     ).toString("base64"),
   );
 
-  const launchTemplate = new aws.ec2.LaunchTemplate(
-    `${name}-appliance-lt`,
+  return new aws.ec2.LaunchTemplate(
+    `${i.name}-appliance-lt`,
     {
       description: "Tollgate appliance",
       imageId,
@@ -219,58 +272,100 @@ export function buildFleet(
       userData,
       updateDefaultVersion: true,
       tagSpecifications: [
-        { resourceType: "instance", tags: tags(`${name}-appliance`) },
-        { resourceType: "volume", tags: tags(`${name}-appliance`) },
+        { resourceType: "instance", tags: i.tags(`${i.name}-appliance`) },
+        { resourceType: "volume", tags: i.tags(`${i.name}-appliance`) },
       ],
-      tags: tags(`${name}-appliance-lt`),
+      tags: i.tags(`${i.name}-appliance-lt`),
     },
-    p,
+    { parent: i.parent },
   );
+}
 
-  const autoScalingGroup = new aws.autoscaling.Group(
-    `${name}-appliance-asg`,
+/**
+ * One AZ's appliances: an Auto Scaling group in that AZ's appliance subnet only (so it can never
+ * leave the AZ empty by placing its instances elsewhere) and its target-tracking policy.
+ *
+ * Scale-in drains without a lifecycle hook: a group attached to a target group deregisters the
+ * instance first and terminates it only when the target group's deregistration delay has passed
+ * (activity "WaitingForELBConnectionDraining"); the delay defaults to the flow idle timeout.
+ */
+function azGroup(
+  i: FleetInputs,
+  az: string,
+  subnetId: pulumi.Input<string>,
+  launchTemplate: aws.ec2.LaunchTemplate,
+): aws.autoscaling.Group {
+  const { fleet } = i;
+  const warmup = fleet.healthCheckGracePeriodSeconds;
+  const group = new aws.autoscaling.Group(
+    `${i.name}-appliance-asg-${az}`,
     {
-      vpcZoneIdentifiers: subnetIds,
-      minSize: fleet.minSize,
-      maxSize: fleet.maxSize,
-      desiredCapacity: fleet.desiredCapacity,
+      vpcZoneIdentifiers: [subnetId],
+      minSize: fleet.minSizePerAz,
+      maxSize: fleet.maxSizePerAz,
+      desiredCapacity: fleet.desiredCapacityPerAz,
       launchTemplate: {
         id: launchTemplate.id,
         version: launchTemplate.latestVersion.apply(String),
       },
-      targetGroupArns: [targetGroupArn],
+      targetGroupArns: [i.targetGroupArn],
       healthCheckType: "ELB",
-      healthCheckGracePeriod: fleet.healthCheckGracePeriodSeconds,
+      healthCheckGracePeriod: warmup,
+      // New instances are left out of the scaling metric until they serve traffic.
+      defaultInstanceWarmup: warmup,
+      instanceMaintenancePolicy: LAUNCH_BEFORE_TERMINATE,
       instanceRefresh: {
         strategy: "Rolling",
-        preferences: {
-          minHealthyPercentage: fleet.instanceRefreshMinHealthyPercentage,
-          instanceWarmup: String(fleet.healthCheckGracePeriodSeconds),
-        },
+        // Stated again here: the provider's own refresh default is 90% minimum healthy.
+        preferences: { ...LAUNCH_BEFORE_TERMINATE, instanceWarmup: String(warmup) },
       },
-      tags: Object.entries(tags(`${name}-appliance`)).map(([key, value]) => ({
+      tags: Object.entries(i.tags(`${i.name}-appliance`)).map(([key, value]) => ({
         key,
         value,
         propagateAtLaunch: true,
       })),
     },
     // Target tracking owns the desired capacity after creation; a deploy must not reset it.
-    { parent, ignoreChanges: ["desiredCapacity"] },
+    { parent: i.parent, ignoreChanges: ["desiredCapacity"] },
   );
   new aws.autoscaling.Policy(
-    `${name}-appliance-scaling`,
+    `${i.name}-appliance-scaling-${az}`,
     {
-      autoscalingGroupName: autoScalingGroup.name,
+      autoscalingGroupName: group.name,
       policyType: "TargetTrackingScaling",
-      targetTrackingConfiguration: {
-        predefinedMetricSpecification: {
-          predefinedMetricType:
-            fleet.scaling.metric === "cpu" ? "ASGAverageCPUUtilization" : "ASGAverageNetworkIn",
-        },
-        targetValue: fleet.scaling.targetValue,
-      },
+      targetTrackingConfiguration: targetTracking(fleet.scaling, group.name),
     },
-    p,
+    { parent: i.parent },
   );
-  return { securityGroup, role, logGroup, launchTemplate, autoScalingGroup };
+  return group;
+}
+
+/** The target-tracking configuration of one AZ's group for the chosen metric. Pure. */
+export function targetTracking(
+  scaling: ResolvedFleetArgs["scaling"],
+  groupName: pulumi.Input<string>,
+): aws.types.input.autoscaling.PolicyTargetTrackingConfiguration {
+  const targetValue = scaling.targetValue;
+  switch (scaling.metric) {
+    case "datapath-cpu":
+      return {
+        customizedMetricSpecification: {
+          namespace: DATAPATH_CPU_METRIC.namespace,
+          metricName: DATAPATH_CPU_METRIC.name,
+          metricDimensions: [{ name: DATAPATH_CPU_METRIC.dimension, value: groupName }],
+          statistic: "Average",
+        },
+        targetValue,
+      };
+    case "cpu":
+      return {
+        predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" },
+        targetValue,
+      };
+    case "network-in":
+      return {
+        predefinedMetricSpecification: { predefinedMetricType: "ASGAverageNetworkIn" },
+        targetValue,
+      };
+  }
 }

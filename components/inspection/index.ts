@@ -9,6 +9,7 @@ import { buildInspectionNetwork } from "./network";
 export * from "./args";
 export * from "./fleet-args";
 export type { FleetArtifacts } from "./fleet";
+export { LAUNCH_BEFORE_TERMINATE, targetTracking } from "./fleet";
 
 /** {@link InspectionArgs} (`tollgate:inspection`) plus the fleet and what the program supplies. */
 export interface InspectionComponentArgs extends InspectionArgs {
@@ -32,7 +33,8 @@ export class Inspection extends pulumi.ComponentResource {
   readonly applianceSubnetIds: pulumi.Output<string>[];
   readonly gatewayLoadBalancerArn: pulumi.Output<string>;
   readonly targetGroupArn: pulumi.Output<string>;
-  readonly autoScalingGroupName: pulumi.Output<string>;
+  /** Name of each AZ's appliance Auto Scaling group, keyed by AZ. */
+  readonly autoScalingGroupNames: Record<string, pulumi.Output<string>>;
   readonly applianceRoleArn: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
 
@@ -44,24 +46,26 @@ export class Inspection extends pulumi.ComponentResource {
     const net = buildInspectionNetwork(this, name, settings, tags, args.aws.region);
     const subnetIds = net.applianceSubnets.map((s) => s.id);
     const gwlb = buildGwlb(this, name, settings, net.vpc.id, subnetIds, tags);
-    const fleet = buildFleet(
-      this,
+    const fleet = buildFleet({
+      parent: this,
       name,
-      settings,
-      fleetSettings,
-      args.aws,
-      net.vpc.id,
+      net: settings,
+      fleet: fleetSettings,
+      aws: args.aws,
+      vpcId: net.vpc.id,
       subnetIds,
-      gwlb.targetGroup.arn,
-      args.artifacts,
+      targetGroupArn: gwlb.targetGroup.arn,
+      artifacts: args.artifacts,
       tags,
-    );
+    });
 
     this.vpcId = net.vpc.id;
     this.applianceSubnetIds = subnetIds;
     this.gatewayLoadBalancerArn = gwlb.loadBalancer.arn;
     this.targetGroupArn = gwlb.targetGroup.arn;
-    this.autoScalingGroupName = fleet.autoScalingGroup.name;
+    this.autoScalingGroupNames = Object.fromEntries(
+      Object.entries(fleet.autoScalingGroups).map(([az, g]) => [az, g.name]),
+    );
     this.applianceRoleArn = fleet.role.arn;
     this.logGroupName = fleet.logGroup.name;
     this.registerOutputs({
@@ -69,7 +73,7 @@ export class Inspection extends pulumi.ComponentResource {
       applianceSubnetIds: this.applianceSubnetIds,
       gatewayLoadBalancerArn: this.gatewayLoadBalancerArn,
       targetGroupArn: this.targetGroupArn,
-      autoScalingGroupName: this.autoScalingGroupName,
+      autoScalingGroupNames: this.autoScalingGroupNames,
       applianceRoleArn: this.applianceRoleArn,
       logGroupName: this.logGroupName,
     });

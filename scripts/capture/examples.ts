@@ -26,12 +26,17 @@ export const EXAMPLE_CONFIGS: Record<string, Record<string, unknown>> = {
       ],
     },
   },
-  /** Both topologies, 3 AZs, three spokes, rules file, AL2023 fleet. */
+  /** Both topologies, 3 AZs, three spokes, rules file, AL2023 fleet of 1-2 per AZ scaling on instance CPU. */
   "both-3az": {
     "aws:region": "eu-west-1",
     azCount: 3,
     appliance: { rulesFile: "rules/tollgate.yaml" },
-    fleet: { amiFamily: "al2023", minSize: 3, maxSize: 6 },
+    fleet: {
+      amiFamily: "al2023",
+      minSizePerAz: 1,
+      maxSizePerAz: 2,
+      scaling: { metric: "cpu", targetValue: 30 },
+    },
     egress: {
       enabled: true,
       spokes: [

@@ -4,7 +4,12 @@ import { resolveDeliveryArgs } from "../../components/delivery/args";
 import { resolveEgressArgs } from "../../components/egress/args";
 import { resolveEndpointServiceArgs } from "../../components/endpoint-service/args";
 import { AdoptVpcArgs, resolveInspectedVpcArgs } from "../../components/inspected-vpc/args";
-import { resolveInspectionArgs, stickinessAttribute } from "../../components/inspection/args";
+import {
+  drainSecondsFor,
+  gwlbSubnetCidrs,
+  resolveInspectionArgs,
+  stickinessAttribute,
+} from "../../components/inspection/args";
 import { amiFilter, resolveFleetArgs } from "../../components/inspection/fleet-args";
 import { resolveTollgate } from "../../components/program";
 
@@ -100,10 +105,26 @@ describe("resolveInspectionArgs", () => {
       healthyThreshold: 3,
       unhealthyThreshold: 3,
     });
-    assert.strictEqual(r.deregistrationDelaySeconds, 300);
+    // Drains as long as the TCP idle timeout: every idle-but-open flow ends on its own.
+    assert.strictEqual(r.deregistrationDelaySeconds, 350);
     assert.strictEqual(r.stickiness, "5-tuple");
     assert.strictEqual(r.tcpIdleTimeoutSeconds, 350);
     assert.strictEqual(r.targetFailover, "rebalance");
+    assert.deepStrictEqual(gwlbSubnetCidrs(r), ["10.100.0.0/24", "10.100.1.0/24"]);
+  });
+  it("matches the drain time to the longest flow idle timeout, within what AWS allows", () => {
+    const drain = (a: Parameters<typeof resolveInspectionArgs>[0]): number =>
+      resolveInspectionArgs(a, AZ2, false).deregistrationDelaySeconds;
+    assert.strictEqual(drain({ tcpIdleTimeoutSeconds: 600 }), 600);
+    // Non-TCP flows idle out after 120 s: a shorter TCP timeout does not shorten the drain.
+    assert.strictEqual(drain({ tcpIdleTimeoutSeconds: 60 }), 120);
+    // A target group drains at most 3600 s.
+    assert.strictEqual(drain({ tcpIdleTimeoutSeconds: 6000 }), 3600);
+    // 3-/2-tuple stickiness: the listener keeps AWS's 350 s TCP idle timeout.
+    assert.strictEqual(drain({ stickiness: "3-tuple" }), 350);
+    // An explicit value wins.
+    assert.strictEqual(drain({ deregistrationDelaySeconds: 30 }), 30);
+    assert.deepStrictEqual([undefined, 60, 350, 6000].map(drainSecondsFor), [350, 120, 350, 3600]);
   });
   it("maps stickiness to AWS snake_case types", () => {
     assert.deepStrictEqual(stickinessAttribute("5-tuple"), {
@@ -180,33 +201,64 @@ describe("resolveFleetArgs", () => {
       architecture: "x86_64",
       amiFamily: "ubuntu-22.04",
       amiId: undefined,
-      minSize: 2,
-      maxSize: 4,
-      desiredCapacity: 2,
+      minSizePerAz: 1,
+      maxSizePerAz: 3,
+      desiredCapacityPerAz: 1,
       rootVolumeSizeGiB: 20,
       ebsKmsKeyArn: undefined,
       nodeMajorVersion: 20,
       healthCheckGracePeriodSeconds: 300,
-      instanceRefreshMinHealthyPercentage: 50,
-      scaling: { metric: "cpu", targetValue: 60 },
+      scaling: { metric: "datapath-cpu", targetValue: 60 },
       logRetentionDays: 30,
       extraApplianceArgs: [],
     });
     assert.strictEqual(resolveFleetArgs({ architecture: "arm64" }).instanceType, "c7gn.large");
-    assert.strictEqual(resolveFleetArgs({ minSize: 6 }).maxSize, 6);
-    assert.strictEqual(
-      resolveFleetArgs({ scaling: { metric: "network-in" } }).scaling.targetValue,
-      500_000_000,
+    assert.strictEqual(resolveFleetArgs({ minSizePerAz: 6 }).maxSizePerAz, 6);
+    assert.strictEqual(resolveFleetArgs({ minSizePerAz: 2 }).desiredCapacityPerAz, 2);
+  });
+  it("keeps at least one appliance in every AZ, and min <= desired <= max", () => {
+    throwsExactly(
+      () => resolveFleetArgs({ minSizePerAz: 0 }),
+      "tollgate:fleet.minSizePerAz: 0 is out of range. Fix: use a whole number from 1 to 100.",
+    );
+    throwsExactly(
+      () => resolveFleetArgs({ minSizePerAz: 5, maxSizePerAz: 3 }),
+      "tollgate:fleet.minSizePerAz: 5 is greater than tollgate:fleet.maxSizePerAz (3). Fix: lower minSizePerAz or raise maxSizePerAz to at least 5.",
+    );
+    throwsExactly(
+      () => resolveFleetArgs({ minSizePerAz: 2, maxSizePerAz: 3, desiredCapacityPerAz: 4 }),
+      "tollgate:fleet.desiredCapacityPerAz: 4 is outside 2..3. Fix: pick a value between tollgate:fleet.minSizePerAz and tollgate:fleet.maxSizePerAz.",
     );
   });
-  it("rejects min > max and desired outside the range", () => {
+  it("has a default target only for the data-path metric; others must say theirs", () => {
+    assert.deepStrictEqual(resolveFleetArgs({ scaling: { targetValue: 75 } }).scaling, {
+      metric: "datapath-cpu",
+      targetValue: 75,
+    });
+    // Switching metric without a target would silently mean 60 percent of all vCPUs or 60 bytes.
     throwsExactly(
-      () => resolveFleetArgs({ minSize: 5, maxSize: 3 }),
-      "tollgate:fleet.minSize: 5 is greater than tollgate:fleet.maxSize (3). Fix: lower minSize or raise maxSize to at least 5.",
+      () => resolveFleetArgs({ scaling: { metric: "network-in" } }),
+      "tollgate:fleet.scaling.targetValue: is required with metric network-in (bytes received per instance per minute). Fix: set it explicitly in bytes per instance per minute, at least 1000000, e.g. 3000000000 (about 400 Mbit/s).",
     );
     throwsExactly(
-      () => resolveFleetArgs({ minSize: 2, maxSize: 3, desiredCapacity: 4 }),
-      "tollgate:fleet.desiredCapacity: 4 is outside 2..3. Fix: pick a value between tollgate:fleet.minSize and tollgate:fleet.maxSize.",
+      () => resolveFleetArgs({ scaling: { metric: "cpu" } }),
+      "tollgate:fleet.scaling.targetValue: is required with metric cpu (percent of all vCPUs, instance average). Fix: set it explicitly: the data path is one thread, so a saturated data path reads 100/<vCPUs> percent (50 on a 2-vCPU instance); e.g. 30 on c6in.large, or use metric datapath-cpu.",
+    );
+    throwsExactly(
+      () => resolveFleetArgs({ scaling: { metric: "network-in", targetValue: 60 } }),
+      "tollgate:fleet.scaling.targetValue: 60 is out of range for network-in (bytes received per instance per minute). Fix: set it explicitly in bytes per instance per minute, at least 1000000, e.g. 3000000000 (about 400 Mbit/s).",
+    );
+    assert.deepStrictEqual(
+      resolveFleetArgs({ scaling: { metric: "cpu", targetValue: 30 } }).scaling,
+      { metric: "cpu", targetValue: 30 },
+    );
+    throwsExactly(
+      () => resolveFleetArgs({ scaling: { targetValue: 150 } }),
+      "tollgate:fleet.scaling.targetValue: 150 is out of range for datapath-cpu (percent of one core used by the tollgate process). Fix: use a percentage of one core from 1 to 100, e.g. 60.",
+    );
+    throwsExactly(
+      () => resolveFleetArgs({ scaling: { targetValue: 0 } }),
+      "tollgate:fleet.scaling.targetValue: 0 is out of range for datapath-cpu (percent of one core used by the tollgate process). Fix: use a percentage of one core from 1 to 100, e.g. 60.",
     );
   });
   it("rejects bad identifiers and values", () => {
@@ -217,10 +269,6 @@ describe("resolveFleetArgs", () => {
     throwsExactly(
       () => resolveFleetArgs({ instanceType: "big" }),
       'tollgate:fleet.instanceType: "big" is not an instance type. Fix: use a name like c6in.large.',
-    );
-    throwsExactly(
-      () => resolveFleetArgs({ scaling: { targetValue: 150 } }),
-      "tollgate:fleet.scaling.targetValue: 150 is out of range for cpu. Fix: use a percentage from 1 to 100.",
     );
     assert.throws(
       () => resolveFleetArgs({ logRetentionDays: 10 }),

@@ -81,8 +81,8 @@ describe("capture helper (deployment v3)", function () {
 
   it("rejects a bad config with the ConfigError and recovers for the next capture", async () => {
     await assert.rejects(
-      captureStack({ config: { fleet: { minSize: 3, maxSize: 1 } } }),
-      /tollgate:fleet.minSize: 3 is greater than tollgate:fleet.maxSize \(1\)/,
+      captureStack({ config: { fleet: { minSizePerAz: 3, maxSizePerAz: 1 } } }),
+      /tollgate:fleet.minSizePerAz: 3 is greater than tollgate:fleet.maxSizePerAz \(1\)/,
     );
     const ok = await captureStack({ config: { azCount: 2 } });
     assert.ok(ok.deployment.resources.length > 50);
@@ -91,13 +91,13 @@ describe("capture helper (deployment v3)", function () {
   it("flattens config like Pulumi stores it", () => {
     assert.deepStrictEqual(
       flattenConfig(
-        { azCount: 2, "aws:region": "eu-west-1", fleet: { minSize: 1 }, namePrefix: "x" },
+        { azCount: 2, "aws:region": "eu-west-1", fleet: { minSizePerAz: 1 }, namePrefix: "x" },
         "tollgate",
       ),
       {
         "tollgate:azCount": "2",
         "aws:region": "eu-west-1",
-        "tollgate:fleet": '{"minSize":1}',
+        "tollgate:fleet": '{"minSizePerAz":1}',
         "tollgate:namePrefix": "x",
       },
     );

@@ -24,7 +24,8 @@ describe("parseTollgateConfig (typed config reader)", () => {
     assert.strictEqual(cfg.ipv6, false);
     assert.strictEqual(cfg.inspection?.healthCheck?.port, 8080);
     assert.strictEqual(cfg.inspection?.stickiness, "5-tuple");
-    assert.strictEqual(cfg.fleet?.scaling?.metric, "cpu");
+    assert.strictEqual(cfg.fleet?.scaling?.metric, "datapath-cpu");
+    assert.strictEqual(cfg.fleet?.minSizePerAz, 1);
     assert.strictEqual(cfg.egress?.enabled, false);
     assert.deepStrictEqual(
       cfg.egress?.spokes?.map((s) => s.name),
@@ -37,13 +38,13 @@ describe("parseTollgateConfig (typed config reader)", () => {
     const cfg = parseTollgateConfig({
       azCount: "3",
       ipv6: "true",
-      fleet: JSON.stringify({ minSize: "2", maxSize: 5 }),
+      fleet: JSON.stringify({ minSizePerAz: "2", maxSizePerAz: 5 }),
       egress: '{"enabled": true, "spokes": [{"name": "a", "cidr": "10.9.0.0/16"}]}',
     });
     assert.strictEqual(cfg.azCount, 3);
     assert.strictEqual(cfg.ipv6, true);
-    assert.strictEqual(cfg.fleet?.minSize, 2);
-    assert.strictEqual(cfg.fleet?.maxSize, 5);
+    assert.strictEqual(cfg.fleet?.minSizePerAz, 2);
+    assert.strictEqual(cfg.fleet?.maxSizePerAz, 5);
     assert.strictEqual(cfg.egress?.spokes?.[0]?.cidr, "10.9.0.0/16");
   });
 
@@ -82,10 +83,21 @@ describe("parseTollgateConfig (typed config reader)", () => {
     );
   });
 
+  it("says what replaced a retired fleet key", () => {
+    throwsExactly(
+      () => parseTollgateConfig({ fleet: { minSize: 2 } }),
+      "tollgate:fleet.minSize: is no longer a setting. Fix: the fleet is one Auto Scaling group per AZ: set tollgate:fleet.minSizePerAz (instances each AZ keeps, at least 1).",
+    );
+    throwsExactly(
+      () => parseTollgateConfig({ fleet: { instanceRefreshMinHealthyPercentage: 50 } }),
+      "tollgate:fleet.instanceRefreshMinHealthyPercentage: is no longer a setting. Fix: remove it: every replacement now launches the new instance before terminating the old one (100% minimum healthy).",
+    );
+  });
+
   it("rejects unknown keys and suggests the closest one", () => {
     throwsExactly(
-      () => parseTollgateConfig({ fleet: { minSze: 2 } }),
-      "tollgate:fleet.minSze: is not a known setting. Fix: did you mean tollgate:fleet.minSize.",
+      () => parseTollgateConfig({ fleet: { minSizePerA: 2 } }),
+      "tollgate:fleet.minSizePerA: is not a known setting. Fix: did you mean tollgate:fleet.minSizePerAz.",
     );
     throwsExactly(
       () => parseTollgateConfig({ azcount: 2 }),
@@ -132,14 +144,13 @@ describe("parseTollgateConfig (typed config reader)", () => {
       "fleet.architecture",
       "fleet.amiFamily",
       "fleet.amiId",
-      "fleet.minSize",
-      "fleet.maxSize",
-      "fleet.desiredCapacity",
+      "fleet.minSizePerAz",
+      "fleet.maxSizePerAz",
+      "fleet.desiredCapacityPerAz",
       "fleet.rootVolumeSizeGiB",
       "fleet.ebsKmsKeyArn",
       "fleet.nodeMajorVersion",
       "fleet.healthCheckGracePeriodSeconds",
-      "fleet.instanceRefreshMinHealthyPercentage",
       "fleet.scaling.metric",
       "fleet.scaling.targetValue",
       "fleet.logRetentionDays",

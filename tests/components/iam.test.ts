@@ -48,6 +48,27 @@ describe("IAM policy documents", () => {
     );
   });
 
+  it("publishes metrics only into the given namespace", () => {
+    const doc = applianceRolePolicy({
+      objectArns: [OBJ],
+      logGroupArn: LOGS,
+      metricNamespace: "Tollgate",
+    });
+    assert.deepStrictEqual(doc.Statement[2], {
+      Sid: "PublishApplianceMetrics",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutMetricData"],
+      Resource: ["*"],
+      Condition: { StringEquals: { "cloudwatch:namespace": "Tollgate" } },
+    });
+    assert.ok(
+      !applianceRolePolicy({ objectArns: [OBJ], logGroupArn: LOGS }).Statement.some((st) =>
+        st.Action.includes("cloudwatch:PutMetricData"),
+      ),
+      "no metric permission unless a namespace is given",
+    );
+  });
+
   it("never grants a mutating action on a * resource, and refuses wildcard inputs", () => {
     const doc = applianceRolePolicy({ objectArns: [OBJ, RULES], logGroupArn: LOGS });
     for (const st of doc.Statement) {

@@ -91,13 +91,13 @@ describe("npm run plan", function () {
     const file = path.join(tmp, "bad.yaml");
     fs.writeFileSync(
       file,
-      "config:\n  aws:region: us-east-1\n  tollgate:fleet:\n    minSize: 5\n    maxSize: 2\n",
+      "config:\n  aws:region: us-east-1\n  tollgate:fleet:\n    minSizePerAz: 5\n    maxSizePerAz: 2\n",
     );
     const r = await plan(["--config", file]);
     assert.strictEqual(r.code, 2);
     assert.strictEqual(
       r.err,
-      "plan: tollgate:fleet.minSize: 5 is greater than tollgate:fleet.maxSize (2). Fix: lower minSize or raise maxSize to at least 5.\n",
+      "plan: tollgate:fleet.minSizePerAz: 5 is greater than tollgate:fleet.maxSizePerAz (2). Fix: lower minSizePerAz or raise maxSizePerAz to at least 5.\n",
     );
     assert.strictEqual(r.out, "");
     const missing = await plan(["--config", path.join(tmp, "nope.yaml")]);

@@ -77,9 +77,14 @@ function sorted<T>(rows: T[]): T[] {
   return [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
-function policyDocs(
-  s: Stack,
-): { Statement: { Action: string[]; Resource?: string[]; Effect: string }[] }[] {
+function policyDocs(s: Stack): {
+  Statement: {
+    Action: string[];
+    Resource?: string[];
+    Effect: string;
+    Condition?: { StringEquals?: Record<string, string> };
+  }[];
+}[] {
   return [
     ...s.ofType("aws:iam/rolePolicy:RolePolicy").map((r) => JSON.parse(r.inputs.policy as string)),
     ...s.ofType("aws:iam/role:Role").map((r) => JSON.parse(r.inputs.assumeRolePolicy as string)),
@@ -132,7 +137,6 @@ describe("component wiring under mocks", function () {
           enabled: false,
           type: "source_ip_dest_ip_proto",
         });
-        assert.strictEqual(tg.inputs.deregistrationDelay, 300);
         const listener = s.ofType("aws:lb/listener:Listener")[0]!;
         assert.strictEqual(listener.inputs.loadBalancerArn, lb[0]!.id);
         assert.deepStrictEqual(listener.inputs.defaultActions, [
@@ -158,26 +162,75 @@ describe("component wiring under mocks", function () {
         const ebs = (lt.inputs.blockDeviceMappings as { ebs: Record<string, unknown> }[])[0]!.ebs;
         assert.strictEqual(ebs.encrypted, "true");
         assert.match(String(lt.inputs.imageId), /^ami-[0-9a-f]{17}$/);
-        const asg = s.ofType("aws:autoscaling/group:Group")[0]!;
-        assert.strictEqual(asg.inputs.healthCheckType, "ELB");
-        assert.deepStrictEqual(asg.inputs.targetGroupArns, [
-          s.ofType("aws:lb/targetGroup:TargetGroup")[0]!.id,
-        ]);
-        assert.strictEqual(
-          (asg.inputs.instanceRefresh as { strategy: string }).strategy,
-          "Rolling",
+        // One Auto Scaling group per AZ, each in that AZ's appliance subnet only.
+        const azs = s.component("pulumi:pulumi:Stack").outputs.availabilityZones as string[];
+        const groups = s.ofType("aws:autoscaling/group:Group");
+        assert.strictEqual(groups.length, azs.length);
+        const tg = s.ofType("aws:lb/targetGroup:TargetGroup")[0]!;
+        const policies = s.ofType("aws:autoscaling/policy:Policy");
+        const fleetCfg = (EXAMPLE_CONFIGS[name]!.fleet ?? {}) as {
+          minSizePerAz?: number;
+          maxSizePerAz?: number;
+          scaling?: { metric?: string };
+        };
+        for (const az of azs) {
+          const asg = s.named(`tollgate-inspection-appliance-asg-${az}`);
+          const subnets = asg.inputs.vpcZoneIdentifiers as string[];
+          assert.strictEqual(subnets.length, 1, az);
+          assert.strictEqual(s.azOfSubnet(subnets[0]!), az);
+          assert.ok(s.byId(subnets[0]!)!.urn.endsWith(`::tollgate-inspection-appliance-${az}`));
+          assert.deepStrictEqual(
+            [asg.inputs.minSize, asg.inputs.maxSize, asg.inputs.desiredCapacity],
+            [fleetCfg.minSizePerAz ?? 1, fleetCfg.maxSizePerAz ?? 3, fleetCfg.minSizePerAz ?? 1],
+          );
+          assert.strictEqual(asg.inputs.healthCheckType, "ELB");
+          assert.deepStrictEqual(asg.inputs.targetGroupArns, [tg.id]);
+          assert.deepStrictEqual((asg.inputs.launchTemplate as { id: string }).id, lt.id);
+          // Launch before terminate, for refreshes and health replacements alike.
+          assert.deepStrictEqual(asg.inputs.instanceMaintenancePolicy, {
+            minHealthyPercentage: 100,
+            maxHealthyPercentage: 200,
+          });
+          assert.deepStrictEqual(asg.inputs.instanceRefresh, {
+            strategy: "Rolling",
+            preferences: {
+              minHealthyPercentage: 100,
+              maxHealthyPercentage: 200,
+              instanceWarmup: "300",
+            },
+          });
+          assert.strictEqual(asg.inputs.defaultInstanceWarmup, 300);
+          const pol = s.named(`tollgate-inspection-appliance-scaling-${az}`);
+          assert.strictEqual(pol.inputs.policyType, "TargetTrackingScaling");
+          assert.strictEqual(pol.inputs.autoscalingGroupName, asg.outputs.name);
+          const tt = pol.inputs.targetTrackingConfiguration as Record<string, unknown>;
+          if ((fleetCfg.scaling?.metric ?? "datapath-cpu") === "datapath-cpu") {
+            assert.deepStrictEqual(tt, {
+              customizedMetricSpecification: {
+                namespace: "Tollgate",
+                metricName: "DataPathCpuPercent",
+                metricDimensions: [{ name: "AutoScalingGroupName", value: asg.outputs.name }],
+                statistic: "Average",
+              },
+              targetValue: 60,
+            });
+          }
+        }
+        assert.strictEqual(policies.length, azs.length);
+        // Drains for as long as a flow may sit idle before the GWLB forgets it.
+        const idle =
+          (EXAMPLE_CONFIGS[name]!.inspection as { tcpIdleTimeoutSeconds?: number } | undefined)
+            ?.tcpIdleTimeoutSeconds ?? 350;
+        assert.strictEqual(tg.inputs.deregistrationDelay, idle);
+        // GENEVE and health checks only from the GWLB's subnets (where its interfaces live).
+        const lb = s.ofType("aws:lb/loadBalancer:LoadBalancer")[0]!;
+        const gwlbCidrs = (lb.inputs.subnets as string[]).map(
+          (id) => s.byId(id)!.inputs.cidrBlock as string,
         );
-        assert.deepStrictEqual((asg.inputs.launchTemplate as { id: string }).id, lt.id);
-        const applianceSubnets = s
-          .ofType(SUBNET)
-          .filter((x) => x.urn.includes("-inspection-appliance-"));
         assert.deepStrictEqual(
-          [...(asg.inputs.vpcZoneIdentifiers as string[])].sort(),
-          applianceSubnets.map((x) => x.id).sort(),
+          gwlbCidrs,
+          azs.map((_, i) => `10.100.${i}.0/24`),
         );
-        const pol = s.ofType("aws:autoscaling/policy:Policy")[0]!;
-        assert.strictEqual(pol.inputs.policyType, "TargetTrackingScaling");
-        assert.strictEqual(pol.inputs.autoscalingGroupName, asg.id);
         const sg = s.ofType("aws:ec2/securityGroup:SecurityGroup")[0]!;
         const ingress = sg.inputs.ingress as {
           protocol: string;
@@ -188,10 +241,12 @@ describe("component wiring under mocks", function () {
         assert.deepStrictEqual(
           ingress.map((r) => [r.protocol, r.fromPort, r.toPort, r.cidrBlocks]),
           [
-            ["udp", 6081, 6081, ["10.100.0.0/16"]],
-            ["tcp", 8080, 8080, ["10.100.0.0/16"]],
+            ["udp", 6081, 6081, gwlbCidrs],
+            ["tcp", 8080, 8080, gwlbCidrs],
           ],
         );
+        const egress = sg.inputs.egress as { fromPort: number; cidrBlocks: string[] }[];
+        assert.deepStrictEqual(egress.find((r) => r.fromPort === 6081)!.cidrBlocks, gwlbCidrs);
         assert.ok(!ingress.some((r) => r.fromPort <= 22 && r.toPort >= 22), "no SSH");
         assert.deepStrictEqual(
           s
@@ -256,7 +311,19 @@ describe("component wiring under mocks", function () {
           logGroup.outputs.arn,
           `${logGroup.outputs.arn}:log-stream:*`,
         ]);
-        assert.strictEqual(doc.Statement.length, 2);
+        // The agent publishes the scaling metric into its one namespace (PutMetricData has no
+        // resource-level permissions, hence * with a namespace condition).
+        assert.deepStrictEqual(
+          doc.Statement.find((st) => st.Sid === "PublishApplianceMetrics"),
+          {
+            Sid: "PublishApplianceMetrics",
+            Effect: "Allow",
+            Action: ["cloudwatch:PutMetricData"],
+            Resource: ["*"],
+            Condition: { StringEquals: { "cloudwatch:namespace": "Tollgate" } },
+          },
+        );
+        assert.strictEqual(doc.Statement.length, 3);
         // User data fetches exactly these objects.
         const lt = s.ofType("aws:ec2/launchTemplate:LaunchTemplate")[0]!;
         const userData = Buffer.from(lt.inputs.userData as string, "base64").toString("utf8");
@@ -283,6 +350,9 @@ describe("component wiring under mocks", function () {
                 ?.tcpIdleTimeoutSeconds ?? 350,
             logGroupName: String(logGroup.inputs.name),
             extraApplianceArgs: [],
+            gwlbSourceCidrs: (
+              s.ofType("aws:lb/loadBalancer:LoadBalancer")[0]!.inputs.subnets as string[]
+            ).map((id) => String(s.byId(id)!.inputs.cidrBlock)),
           }),
         );
       });
@@ -293,7 +363,15 @@ describe("component wiring under mocks", function () {
           for (const st of doc.Statement) {
             if (st.Effect !== "Allow") continue;
             const bare = (st.Resource ?? []).includes("*");
-            assert.ok(!(bare && st.Action.some(isMutatingAction)), JSON.stringify(st));
+            // The one exception: metric publishing, which has no resource-level permissions,
+            // limited to one CloudWatch namespace.
+            const namespaced =
+              st.Condition?.StringEquals?.["cloudwatch:namespace"] !== undefined &&
+              st.Action.every((a) => a === "cloudwatch:PutMetricData");
+            assert.ok(
+              !(bare && !namespaced && st.Action.some(isMutatingAction)),
+              JSON.stringify(st),
+            );
           }
         }
       });
@@ -618,9 +696,11 @@ describe("component wiring under mocks", function () {
       fleet: {
         architecture: "arm64",
         amiFamily: "al2023",
-        minSize: 1,
-        maxSize: 3,
-        scaling: { metric: "network-in" },
+        minSizePerAz: 2,
+        maxSizePerAz: 4,
+        desiredCapacityPerAz: 3,
+        healthCheckGracePeriodSeconds: 600,
+        scaling: { metric: "network-in", targetValue: 2_000_000_000 },
       },
       endpointService: {
         acceptanceRequired: false,
@@ -671,16 +751,24 @@ describe("component wiring under mocks", function () {
     );
     const userData = Buffer.from(lt.inputs.userData as string, "base64").toString("utf8");
     assert.match(userData, /tollgate run --port 9090$/m);
-    const asg = s.ofType("aws:autoscaling/group:Group")[0]!;
-    assert.deepStrictEqual(
-      [asg.inputs.minSize, asg.inputs.maxSize, asg.inputs.desiredCapacity],
-      [1, 3, 1],
-    );
-    const pol = s.ofType("aws:autoscaling/policy:Policy")[0]!;
-    assert.deepStrictEqual(pol.inputs.targetTrackingConfiguration, {
-      predefinedMetricSpecification: { predefinedMetricType: "ASGAverageNetworkIn" },
-      targetValue: 500000000,
-    });
+    const groups = s.ofType("aws:autoscaling/group:Group");
+    assert.strictEqual(groups.length, 2);
+    for (const asg of groups) {
+      assert.deepStrictEqual(
+        [asg.inputs.minSize, asg.inputs.maxSize, asg.inputs.desiredCapacity],
+        [2, 4, 3],
+      );
+      assert.strictEqual(asg.inputs.healthCheckGracePeriod, 600);
+      assert.strictEqual(asg.inputs.defaultInstanceWarmup, 600);
+    }
+    const policies = s.ofType("aws:autoscaling/policy:Policy");
+    assert.strictEqual(policies.length, 2);
+    for (const pol of policies) {
+      assert.deepStrictEqual(pol.inputs.targetTrackingConfiguration, {
+        predefinedMetricSpecification: { predefinedMetricType: "ASGAverageNetworkIn" },
+        targetValue: 2_000_000_000,
+      });
+    }
     const svc = s.ofType("aws:ec2/vpcEndpointService:VpcEndpointService")[0]!;
     assert.strictEqual(svc.inputs.acceptanceRequired, false);
     assert.deepStrictEqual(svc.inputs.allowedPrincipals, ["arn:aws:iam::210987654321:root"]);
