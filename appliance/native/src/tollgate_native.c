@@ -4,7 +4,8 @@
  * Node has no API for tun descriptors, batched datagram syscalls (recvmmsg/sendmmsg) or a raw
  * socket, so this file provides exactly those and nothing else; every per-packet decision
  * (GENEVE decoding, flow lookup, encapsulation) stays in TypeScript. All packet data lives in
- * caller-owned Buffers addressed by offsets, so no call allocates per packet.
+ * caller-owned Buffers that a data path binds once and addresses by offsets, so no call
+ * allocates per packet, and the batch calls report their outcome in a bound result block.
  *
  *   tunOpen(name, multiQueue)            -> { fd, name }   O_NONBLOCK, IFF_TUN | IFF_NO_PI
  *   ifConfigure(name, mtu, up, noQueue)                    SIOCSIFMTU + SIOCSIFFLAGS (+ default qdisc noqueue)
@@ -12,13 +13,8 @@
  *   udpOpen(address, port, bufBytes)      -> { fd, rcvbuf, sndbuf }   bound, O_NONBLOCK, IP_PKTINFO
  *   rawOpen(bufBytes)                     -> { fd, sndbuf }   AF_INET/SOCK_RAW/IPPROTO_RAW, send only
  *   closeFd(fd)
- *   recvBatch(fd, buf, slot, max, meta)   -> n             recvmmsg; meta[4k..4k+3] = len (bit 31: truncated),
- *                                                          source address, source port, local address
- *   writeEach(fds, buf, offs, lens, n, errs) -> ok         write() per packet, errs[k] = errno or 0
- *   readEach(fd, buf, base, stride, cap, max, lens) -> n   read() until EAGAIN or max; -errno on error
- *   sendRawBatch(fd, buf, meta, n)        -> sent          meta[6k..6k+5] = offset, length, saddr, daddr,
- *                                                          sport, dport: writes IPv4 + UDP headers (with the
- *                                                          UDP checksum) in the 28 bytes before offset, sendmmsg
+ *   dpBind, dpWatch, dpWrite, dpRead, dpWriteRead, dpSend: the bound data path (see "the bound
+ *                                                          data path" below); layout: its field indices
  *   watch(fd, callback)                   -> handle        libuv poll (readable) calling callback()
  *   unwatch(handle)
  * Addresses are IPv4 as unsigned 32-bit numbers in host order (10.0.0.1 = 0x0a000001).
@@ -38,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -103,29 +100,6 @@ static int get_u32(napi_env env, napi_value v, uint32_t *out)
 {
     if (napi_get_value_uint32(env, v, out) != napi_ok) {
         throw_type(env, "expected a number");
-        return -1;
-    }
-    return 0;
-}
-
-static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len)
-{
-    void *d;
-    if (napi_get_buffer_info(env, v, &d, len) != napi_ok) {
-        throw_type(env, "expected a Buffer");
-        return -1;
-    }
-    *data = d;
-    return 0;
-}
-
-static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len)
-{
-    napi_typedarray_type t;
-    napi_value ab;
-    size_t off;
-    if (napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != want) {
-        throw_type(env, want == napi_uint32_array ? "expected a Uint32Array" : "expected an Int32Array");
         return -1;
     }
     return 0;
@@ -329,49 +303,212 @@ static napi_value CloseFd(napi_env env, napi_callback_info info)
     return NULL;
 }
 
-/* ---------- batched I/O ---------- */
+/* ---------- the layout shared with TypeScript ----------
+ *
+ * Field indices of the typed arrays a data path binds (dpBind); appliance/src/io/layout.ts
+ * (Result, RxMeta, TxMeta) mirrors these, and the module exports them as `layout` so that a test
+ * compares both.
+ */
+#define PORT_RESULT(X)                                                                                      \
+    X(RESULT, RECEIVED) X(RESULT, RECV_ERRNO) X(RESULT, WRITTEN) X(RESULT, READ) X(RESULT, READ_ERRNO)     \
+    X(RESULT, SENT) X(RESULT, FIELDS)
+#define RX_META(X) X(RXM, LENGTH) X(RXM, SOURCE) X(RXM, SOURCE_PORT) X(RXM, LOCAL) X(RXM, WORDS)
+#define TX_META(X)                                                                                          \
+    X(TXM, OFFSET) X(TXM, LENGTH) X(TXM, SOURCE) X(TXM, DESTINATION) X(TXM, SOURCE_PORT)                    \
+    X(TXM, DESTINATION_PORT) X(TXM, WORDS)
+#define AS_ENUM(prefix, name) prefix##_##name,
+enum port_result { PORT_RESULT(AS_ENUM) };
+enum rx_meta { RX_META(AS_ENUM) };
+enum tx_meta { TX_META(AS_ENUM) };
+#undef AS_ENUM
+#define RX_TRUNCATED 0x80000000u /* in RXM_LENGTH: the datagram was longer than its slot */
 
-static struct mmsghdr g_msgs[MAX_BATCH];
-static struct iovec g_iov[MAX_BATCH];
-static struct sockaddr_in g_addr[MAX_BATCH];
-static union {
+static napi_value layout_value(napi_env env)
+{
+    napi_value layout, o;
+    napi_create_object(env, &layout);
+#define AS_PROP(prefix, name) napi_set_named_property(env, o, #name, num(env, prefix##_##name));
+    napi_create_object(env, &o);
+    PORT_RESULT(AS_PROP)
+    napi_set_named_property(env, layout, "result", o);
+    napi_create_object(env, &o);
+    RX_META(AS_PROP)
+    napi_set_named_property(env, layout, "rxMeta", o);
+    napi_create_object(env, &o);
+    TX_META(AS_PROP)
+    napi_set_named_property(env, layout, "txMeta", o);
+#undef AS_PROP
+    napi_set_named_property(env, layout, "rxTruncated", num(env, RX_TRUNCATED));
+    napi_set_named_property(env, layout, "rawHeaderRoom", num(env, HDR_ROOM));
+    return layout;
+}
+
+/* ---------- the bound data path ----------
+ *
+ * A data path binds its buffers once (dpBind): unpacking a Buffer or a typed array costs more than
+ * the work at one packet per call, so the batch calls then take integers only. They work on the
+ * bound buffers and put their outcome into the bound result block (enum port_result); the receive
+ * message headers are prepared once.
+ *
+ *   dpBind(rxFd, txFd, buffers) -> handle    buffers: rxBuf, slot, rxMeta, wFds, wOffs, wLens, wErrs,
+ *                                            txBuf, txBase, txStride, txCap, txLens, txMeta, result
+ *   dpWatch(h, callback, coalesceUs) -> watch  readiness of rxFd: recvmmsg into rxBuf/rxMeta, then
+ *                                            callback() (see on_socket for the coalescing window)
+ *   dpWrite(h, n)                            write() rxBuf[wOffs[k], +wLens[k]) to wFds[k]; errno in wErrs[k]
+ *   dpRead(h, fd, max)                       read() into txBuf at txBase + k * txStride (txCap bytes), txLens[k]
+ *   dpWriteRead(h, n, fd, max)               dpWrite then dpRead (one endpoint in the batch: the usual case)
+ *   dpSend(h, n)                             IPv4 + UDP headers in front of each txMeta payload, sendmmsg
+ */
+#define DP_ARRAYS 10
+
+typedef union {
     char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
     struct cmsghdr align;
-} g_ctl[MAX_BATCH];
+} pktinfo_ctl_t;
 
-static napi_value RecvBatch(napi_env env, napi_callback_info info)
+typedef struct {
+    int rxfd, txfd;
+    uint32_t batch; /* wFds.length */
+    uint8_t *rx;
+    size_t rxlen;
+    uint32_t slot, *rxmeta;
+    int32_t *wfds, *werrs;
+    uint32_t *woffs, *wlens;
+    uint8_t *tx;
+    size_t txlen;
+    uint32_t txbase, txstride, txcap, *txlens, *txmeta;
+    int32_t *res;
+    napi_ref refs[DP_ARRAYS]; /* keeps the bound arrays alive */
+    struct mmsghdr *rmsg, *smsg;
+    struct iovec *riov, *siov;
+    struct sockaddr_in *raddr, *saddr;
+    pktinfo_ctl_t *ctl;
+} dp_t;
+
+static void dp_finalize(napi_env env, void *data, void *hint)
 {
-    napi_value argv[5];
-    int32_t fd;
-    uint32_t slot, max;
-    uint8_t *buf;
-    size_t blen, mlen;
-    uint32_t *meta;
-    if (get_args(env, info, 5, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
-        get_u32(env, argv[2], &slot) || get_u32(env, argv[3], &max) ||
-        get_typed(env, argv[4], napi_uint32_array, (void **)&meta, &mlen))
-        return NULL;
-    if (max > MAX_BATCH) max = MAX_BATCH;
-    if (slot == 0 || (size_t)slot * max > blen || (size_t)max * 4 > mlen) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "buffer or meta array too small for the batch");
+    dp_t *d = data;
+    for (int i = 0; i < DP_ARRAYS; i++)
+        if (d->refs[i]) napi_delete_reference(env, d->refs[i]);
+    free(d->rmsg);
+    free(d->smsg);
+    free(d->riov);
+    free(d->siov);
+    free(d->raddr);
+    free(d->saddr);
+    free(d->ctl);
+    free(d);
+}
+
+/* buffers[name]: a Buffer (type < 0) or a typed array of `type` (element count in *len), referenced */
+static int bind_array(napi_env env, napi_value obj, const char *name, int type, void **data, size_t *len,
+                      napi_ref *ref)
+{
+    napi_value v;
+    bool is = false;
+    int ok = napi_get_named_property(env, obj, name, &v) == napi_ok;
+    if (ok && type < 0) {
+        ok = napi_is_buffer(env, v, &is) == napi_ok && is && napi_get_buffer_info(env, v, data, len) == napi_ok;
+    } else if (ok) {
+        napi_typedarray_type t;
+        napi_value ab;
+        size_t off;
+        ok = napi_is_typedarray(env, v, &is) == napi_ok && is &&
+             napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok && (int)t == type;
+    }
+    if (!ok) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "buffers.%s: expected %s", name,
+                 type < 0 ? "a Buffer" : type == napi_int32_array ? "an Int32Array" : "a Uint32Array");
+        throw_type(env, msg);
+        return -1;
+    }
+    return napi_create_reference(env, v, 1, ref) == napi_ok ? 0 : -1;
+}
+
+static int bind_u32(napi_env env, napi_value obj, const char *name, uint32_t *out)
+{
+    napi_value v;
+    if (napi_get_named_property(env, obj, name, &v) != napi_ok || napi_get_value_uint32(env, v, out) != napi_ok) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "buffers.%s: expected a number", name);
+        throw_type(env, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static napi_value DpBind(napi_env env, napi_callback_info info)
+{
+    napi_value a[3];
+    if (get_args(env, info, 3, a)) return NULL;
+    dp_t *d = calloc(1, sizeof *d);
+    if (!d) return throw_errno(env, "calloc", ENOMEM);
+    size_t n_rxmeta, n_wfds, n_woffs, n_wlens, n_werrs, n_txlens, n_txmeta, n_res;
+    napi_value b = a[2];
+    napi_ref *r = d->refs; /* one reference per array, in the order bound */
+    if (get_i32(env, a[0], &d->rxfd) || get_i32(env, a[1], &d->txfd) ||
+        bind_array(env, b, "rxBuf", -1, (void **)&d->rx, &d->rxlen, r++) || bind_u32(env, b, "slot", &d->slot) ||
+        bind_array(env, b, "rxMeta", napi_uint32_array, (void **)&d->rxmeta, &n_rxmeta, r++) ||
+        bind_array(env, b, "wFds", napi_int32_array, (void **)&d->wfds, &n_wfds, r++) ||
+        bind_array(env, b, "wOffs", napi_uint32_array, (void **)&d->woffs, &n_woffs, r++) ||
+        bind_array(env, b, "wLens", napi_uint32_array, (void **)&d->wlens, &n_wlens, r++) ||
+        bind_array(env, b, "wErrs", napi_int32_array, (void **)&d->werrs, &n_werrs, r++) ||
+        bind_array(env, b, "txBuf", -1, (void **)&d->tx, &d->txlen, r++) ||
+        bind_u32(env, b, "txBase", &d->txbase) || bind_u32(env, b, "txStride", &d->txstride) ||
+        bind_u32(env, b, "txCap", &d->txcap) ||
+        bind_array(env, b, "txLens", napi_uint32_array, (void **)&d->txlens, &n_txlens, r++) ||
+        bind_array(env, b, "txMeta", napi_uint32_array, (void **)&d->txmeta, &n_txmeta, r++) ||
+        bind_array(env, b, "result", napi_int32_array, (void **)&d->res, &n_res, r++)) {
+        dp_finalize(env, d, NULL);
         return NULL;
     }
-    for (uint32_t k = 0; k < max; k++) {
-        g_iov[k].iov_base = buf + (size_t)k * slot;
-        g_iov[k].iov_len = slot;
-        g_msgs[k].msg_hdr = (struct msghdr){ .msg_name = &g_addr[k], .msg_namelen = sizeof g_addr[k],
-                                             .msg_iov = &g_iov[k], .msg_iovlen = 1,
-                                             .msg_control = g_ctl[k].buf, .msg_controllen = sizeof g_ctl[k].buf };
-        g_msgs[k].msg_len = 0;
+    d->batch = (uint32_t)n_wfds;
+    if (d->slot == 0 || d->batch == 0 || d->batch > MAX_BATCH || (size_t)d->slot * d->batch > d->rxlen ||
+        n_rxmeta < RXM_WORDS * (size_t)d->batch || n_woffs < d->batch || n_wlens < d->batch ||
+        n_werrs < d->batch || n_txlens < d->batch || n_txmeta < TXM_WORDS * (size_t)d->batch ||
+        n_res < RESULT_FIELDS || d->txbase < HDR_ROOM ||
+        (size_t)d->txbase + (size_t)d->txstride * (d->batch - 1) + d->txcap > d->txlen) {
+        dp_finalize(env, d, NULL);
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "data path buffers do not match the batch size");
+        return NULL;
     }
-    int r = recvmmsg(fd, g_msgs, max, MSG_DONTWAIT, NULL);
+    d->rmsg = calloc(d->batch, sizeof *d->rmsg);
+    d->smsg = calloc(d->batch, sizeof *d->smsg);
+    d->riov = calloc(d->batch, sizeof *d->riov);
+    d->siov = calloc(d->batch, sizeof *d->siov);
+    d->raddr = calloc(d->batch, sizeof *d->raddr);
+    d->saddr = calloc(d->batch, sizeof *d->saddr);
+    d->ctl = calloc(d->batch, sizeof *d->ctl);
+    if (!d->rmsg || !d->smsg || !d->riov || !d->siov || !d->raddr || !d->saddr || !d->ctl) {
+        dp_finalize(env, d, NULL);
+        return throw_errno(env, "calloc", ENOMEM);
+    }
+    for (uint32_t k = 0; k < d->batch; k++) {
+        d->riov[k].iov_base = d->rx + (size_t)k * d->slot;
+        d->riov[k].iov_len = d->slot;
+        d->rmsg[k].msg_hdr = (struct msghdr){ .msg_name = &d->raddr[k], .msg_namelen = sizeof d->raddr[k],
+                                              .msg_iov = &d->riov[k], .msg_iovlen = 1,
+                                              .msg_control = d->ctl[k].buf, .msg_controllen = sizeof d->ctl[k].buf };
+    }
+    napi_value ext;
+    napi_create_external(env, d, dp_finalize, NULL, &ext);
+    return ext;
+}
+
+/* recvmmsg of up to a batch into the rxBuf slots; RESULT_RECEIVED (returned) and RESULT_RECV_ERRNO */
+static int dp_recv(dp_t *d)
+{
+    int r = recvmmsg(d->rxfd, d->rmsg, d->batch, MSG_DONTWAIT, NULL);
     if (r < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return num(env, 0);
-        return num(env, -errno);
+        int e = errno;
+        d->res[RESULT_RECEIVED] = 0;
+        d->res[RESULT_RECV_ERRNO] = (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) ? 0 : e;
+        return 0;
     }
     for (int k = 0; k < r; k++) {
-        struct msghdr *h = &g_msgs[k].msg_hdr;
-        uint32_t local = 0;
+        struct msghdr *h = &d->rmsg[k].msg_hdr;
+        uint32_t local = 0, *m = d->rxmeta + (size_t)k * RXM_WORDS;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
             if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
                 struct in_pktinfo pi;
@@ -379,72 +516,57 @@ static napi_value RecvBatch(napi_env env, napi_callback_info info)
                 local = ntohl(pi.ipi_addr.s_addr);
             }
         }
-        meta[k * 4] = g_msgs[k].msg_len | ((h->msg_flags & MSG_TRUNC) ? 0x80000000u : 0);
-        meta[k * 4 + 1] = ntohl(g_addr[k].sin_addr.s_addr);
-        meta[k * 4 + 2] = ntohs(g_addr[k].sin_port);
-        meta[k * 4 + 3] = local;
+        m[RXM_LENGTH] = d->rmsg[k].msg_len | ((h->msg_flags & MSG_TRUNC) ? RX_TRUNCATED : 0);
+        m[RXM_SOURCE] = ntohl(d->raddr[k].sin_addr.s_addr);
+        m[RXM_SOURCE_PORT] = ntohs(d->raddr[k].sin_port);
+        m[RXM_LOCAL] = local;
+        /* the kernel rewrote these: restore for the next call */
+        h->msg_namelen = sizeof d->raddr[k];
+        h->msg_controllen = sizeof d->ctl[k].buf;
+        h->msg_flags = 0;
     }
-    return num(env, r);
+    d->res[RESULT_RECEIVED] = r;
+    d->res[RESULT_RECV_ERRNO] = 0;
+    return r;
 }
 
-static napi_value WriteEach(napi_env env, napi_callback_info info)
+/* write() per packet from rxBuf; RESULT_WRITTEN, errno (or 0) in wErrs[k] */
+static void dp_write(dp_t *d, uint32_t n)
 {
-    napi_value argv[6];
-    int32_t *fds, *errs;
-    uint32_t *offs, *lens, n;
-    uint8_t *buf;
-    size_t blen, nf, no, nl, ne;
-    if (get_args(env, info, 6, argv) || get_typed(env, argv[0], napi_int32_array, (void **)&fds, &nf) ||
-        get_buffer(env, argv[1], &buf, &blen) || get_typed(env, argv[2], napi_uint32_array, (void **)&offs, &no) ||
-        get_typed(env, argv[3], napi_uint32_array, (void **)&lens, &nl) || get_u32(env, argv[4], &n) ||
-        get_typed(env, argv[5], napi_int32_array, (void **)&errs, &ne))
-        return NULL;
-    if (n > nf || n > no || n > nl || n > ne) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds an array");
-        return NULL;
-    }
-    int ok = 0;
+    if (n > d->batch) n = d->batch;
+    int32_t ok = 0;
     for (uint32_t k = 0; k < n; k++) {
-        if ((size_t)offs[k] + lens[k] > blen) {
-            errs[k] = EFAULT;
+        if ((size_t)d->woffs[k] + d->wlens[k] > d->rxlen) {
+            d->werrs[k] = EFAULT;
             continue;
         }
-        ssize_t w = write(fds[k], buf + offs[k], lens[k]);
-        if (w < 0) errs[k] = errno;
+        ssize_t w = write(d->wfds[k], d->rx + d->woffs[k], d->wlens[k]);
+        if (w < 0) d->werrs[k] = errno;
         else {
-            errs[k] = 0;
+            d->werrs[k] = 0;
             ok++;
         }
     }
-    return num(env, ok);
+    d->res[RESULT_WRITTEN] = ok;
 }
 
-static napi_value ReadEach(napi_env env, napi_callback_info info)
+/* read() until EAGAIN or max packets into txBuf; RESULT_READ, RESULT_READ_ERRNO (first read failed) */
+static void dp_read(dp_t *d, int fd, uint32_t max)
 {
-    napi_value argv[7];
-    int32_t fd;
-    uint32_t base, stride, cap, max, *lens;
-    uint8_t *buf;
-    size_t blen, nl;
-    if (get_args(env, info, 7, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
-        get_u32(env, argv[2], &base) || get_u32(env, argv[3], &stride) || get_u32(env, argv[4], &cap) ||
-        get_u32(env, argv[5], &max) || get_typed(env, argv[6], napi_uint32_array, (void **)&lens, &nl))
-        return NULL;
-    if (max > nl || (max > 0 && (size_t)base + (size_t)stride * (max - 1) + cap > blen)) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "buffer or length array too small");
-        return NULL;
-    }
+    if (max > d->batch) max = d->batch;
     uint32_t n = 0;
+    int err = 0;
     while (n < max) {
-        ssize_t r = read(fd, buf + base + (size_t)stride * n, cap);
+        ssize_t r = read(fd, d->tx + d->txbase + (size_t)d->txstride * n, d->txcap);
         if (r < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK || n > 0) break;
-            return num(env, -errno);
+            if (errno != EAGAIN && errno != EWOULDBLOCK && n == 0) err = errno;
+            break;
         }
-        lens[n++] = (uint32_t)r;
+        d->txlens[n++] = (uint32_t)r;
     }
-    return num(env, n);
+    d->res[RESULT_READ] = (int32_t)n;
+    d->res[RESULT_READ_ERRNO] = err;
 }
 
 static inline uint32_t csum_partial(const uint8_t *p, size_t len, uint64_t sum)
@@ -487,15 +609,19 @@ static inline uint16_t csum_fold(uint32_t s)
     return (uint16_t)s;
 }
 
-static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta, uint32_t n)
+
+/* IPv4 + UDP headers (UDP checksum included) in the HDR_ROOM bytes before each txMeta payload, then
+ * sendmmsg; RESULT_SENT. A datagram the kernel refuses (buffer full, unreachable) is dropped. */
+static void dp_send(dp_t *d, uint32_t n)
 {
+    if (n > d->batch) n = d->batch;
     uint32_t m = 0;
     for (uint32_t k = 0; k < n; k++) {
-        const uint32_t *d = meta + k * 6;
-        uint32_t off = d[0], len = d[1];
-        if (off < HDR_ROOM || (size_t)off + len > blen || len + HDR_ROOM > 65535) continue;
-        uint8_t *h = buf + off - HDR_ROOM;
-        uint32_t saddr = htonl(d[2]), daddr = htonl(d[3]);
+        const uint32_t *t = d->txmeta + (size_t)k * TXM_WORDS;
+        uint32_t off = t[TXM_OFFSET], len = t[TXM_LENGTH];
+        if (off < HDR_ROOM || (size_t)off + len > d->txlen || len + HDR_ROOM > 65535) continue;
+        uint8_t *h = d->tx + off - HDR_ROOM;
+        uint32_t saddr = htonl(t[TXM_SOURCE]), daddr = htonl(t[TXM_DESTINATION]);
         uint16_t ulen = htons((uint16_t)(len + 8));
         /* IPv4 header: kernel fills total length, id (when 0) and header checksum */
         h[0] = 0x45;
@@ -509,7 +635,7 @@ static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta
         memcpy(h + 12, &saddr, 4);
         memcpy(h + 16, &daddr, 4);
         uint8_t *u = h + 20;
-        uint16_t sport = htons((uint16_t)d[4]), dport = htons((uint16_t)d[5]);
+        uint16_t sport = htons((uint16_t)t[TXM_SOURCE_PORT]), dport = htons((uint16_t)t[TXM_DESTINATION_PORT]);
         memcpy(u, &sport, 2);
         memcpy(u + 2, &dport, 2);
         memcpy(u + 4, &ulen, 2);
@@ -519,247 +645,46 @@ static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta
         uint16_t c = (uint16_t)~csum_fold(csum_partial(u, len + 8, s));
         if (c == 0) c = 0xffff;
         memcpy(u + 6, &c, 2);
-        g_iov[m].iov_base = h;
-        g_iov[m].iov_len = len + HDR_ROOM;
-        g_addr[m] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = daddr };
-        g_msgs[m].msg_hdr = (struct msghdr){ .msg_name = &g_addr[m], .msg_namelen = sizeof g_addr[m],
-                                             .msg_iov = &g_iov[m], .msg_iovlen = 1 };
+        d->siov[m].iov_base = h;
+        d->siov[m].iov_len = len + HDR_ROOM;
+        d->saddr[m] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = daddr };
+        d->smsg[m].msg_hdr = (struct msghdr){ .msg_name = &d->saddr[m], .msg_namelen = sizeof d->saddr[m],
+                                              .msg_iov = &d->siov[m], .msg_iovlen = 1 };
         m++;
     }
     uint32_t sent = 0, done = 0;
     while (done < m) {
-        int r = sendmmsg(fd, g_msgs + done, m - done, MSG_DONTWAIT);
+        int r = sendmmsg(d->txfd, d->smsg + done, m - done, MSG_DONTWAIT);
         if (r < 0) {
             if (errno == EINTR) continue;
-            done++; /* this datagram failed (buffer full, unreachable...): drop it, go on */
+            done++; /* this datagram failed: drop it, go on */
             continue;
         }
         sent += r;
         done += r;
     }
-    return sent;
+    d->res[RESULT_SENT] = (int32_t)sent;
 }
 
-static napi_value SendRawBatch(napi_env env, napi_callback_info info)
-{
-    napi_value argv[4];
-    int32_t fd;
-    uint32_t n, *meta;
-    uint8_t *buf;
-    size_t blen, mlen;
-    if (get_args(env, info, 4, argv) || get_i32(env, argv[0], &fd) || get_buffer(env, argv[1], &buf, &blen) ||
-        get_typed(env, argv[2], napi_uint32_array, (void **)&meta, &mlen) || get_u32(env, argv[3], &n))
-        return NULL;
-    if (n > MAX_BATCH || (size_t)n * 6 > mlen) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds the batch or the meta array");
-        return NULL;
-    }
-    return num(env, send_raw(fd, buf, blen, meta, n));
-}
-
-/* ---------- bound fast path ----------
- *
- * The calls above take their buffers as arguments, and unpacking a Buffer or a typed array costs
- * more than the copy itself at one packet per call. The data path binds its buffers once
- * (dpBind) and then calls with integers only; the receive message headers are prepared once too.
- *
- *   dpBind(rxFd, txFd, rxBuf, slot, rxMeta, wFds, wOffs, wLens, wErrs, txBuf, txBase, txStride,
- *          txCap, txLens, txMeta) -> handle
- *   dpRecv(h, max) -> n          like recvBatch into rxBuf/rxMeta
- *   dpWrite(h, n) -> ok          like writeEach from rxBuf with wFds/wOffs/wLens/wErrs
- *   dpRead(h, fd, max) -> n      like readEach into txBuf (txBase, txStride, txCap) and txLens
- *   dpSend(h, n) -> sent         like sendRawBatch from txBuf with txMeta
- */
-typedef struct {
-    int rxfd, txfd;
-    uint8_t *rx;
-    size_t rxlen;
-    uint32_t slot, batch, *rxmeta;
-    int32_t *wfds, *werrs;
-    uint32_t *woffs, *wlens;
-    uint8_t *tx;
-    size_t txlen;
-    uint32_t txbase, txstride, txcap, *txlens, *txmeta;
-    napi_ref refs[9];
-    struct mmsghdr *msgs;
-    struct iovec *iov;
-    struct sockaddr_in *addr;
-    union {
-        char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-        struct cmsghdr align;
-    } *ctl;
-} dp_t;
-
-static void dp_finalize(napi_env env, void *data, void *hint)
-{
-    dp_t *d = data;
-    for (int i = 0; i < 9; i++)
-        if (d->refs[i]) napi_delete_reference(env, d->refs[i]);
-    free(d->msgs);
-    free(d->iov);
-    free(d->addr);
-    free(d->ctl);
-    free(d);
-}
-
-static dp_t *get_dp(napi_env env, napi_value v)
+/* the handle (argument 0) and `want` arguments in total, or NULL with an exception pending */
+static dp_t *dp_args(napi_env env, napi_callback_info info, size_t want, napi_value *a)
 {
     void *p = NULL;
-    if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-        throw_type(env, "expected a data path handle");
+    if (get_args(env, info, want, a)) return NULL;
+    if (napi_get_value_external(env, a[0], &p) != napi_ok || !p) {
+        throw_type(env, "expected a data path handle (DatapathPort.bind first)");
         return NULL;
     }
     return p;
 }
 
-static napi_value DpBind(napi_env env, napi_callback_info info)
-{
-    napi_value a[15];
-    if (get_args(env, info, 15, a)) return NULL;
-    dp_t *d = calloc(1, sizeof *d);
-    if (!d) return throw_errno(env, "calloc", ENOMEM);
-    size_t n_meta, n_wfds, n_woffs, n_wlens, n_werrs, n_txlens, n_txmeta;
-    if (get_i32(env, a[0], &d->rxfd) || get_i32(env, a[1], &d->txfd) || get_buffer(env, a[2], &d->rx, &d->rxlen) ||
-        get_u32(env, a[3], &d->slot) || get_typed(env, a[4], napi_uint32_array, (void **)&d->rxmeta, &n_meta) ||
-        get_typed(env, a[5], napi_int32_array, (void **)&d->wfds, &n_wfds) ||
-        get_typed(env, a[6], napi_uint32_array, (void **)&d->woffs, &n_woffs) ||
-        get_typed(env, a[7], napi_uint32_array, (void **)&d->wlens, &n_wlens) ||
-        get_typed(env, a[8], napi_int32_array, (void **)&d->werrs, &n_werrs) || get_buffer(env, a[9], &d->tx, &d->txlen) ||
-        get_u32(env, a[10], &d->txbase) || get_u32(env, a[11], &d->txstride) || get_u32(env, a[12], &d->txcap) ||
-        get_typed(env, a[13], napi_uint32_array, (void **)&d->txlens, &n_txlens) ||
-        get_typed(env, a[14], napi_uint32_array, (void **)&d->txmeta, &n_txmeta)) {
-        free(d);
-        return NULL;
-    }
-    d->batch = (uint32_t)n_wfds;
-    if (d->slot == 0 || d->batch == 0 || d->batch > MAX_BATCH || (size_t)d->slot * d->batch > d->rxlen ||
-        n_meta < 4 * (size_t)d->batch || n_woffs < d->batch || n_wlens < d->batch || n_werrs < d->batch ||
-        n_txlens < d->batch || n_txmeta < 6 * (size_t)d->batch || d->txbase < HDR_ROOM ||
-        (size_t)d->txbase + (size_t)d->txstride * (d->batch - 1) + d->txcap > d->txlen) {
-        free(d);
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "data path buffers do not match the batch size");
-        return NULL;
-    }
-    d->msgs = calloc(d->batch, sizeof *d->msgs);
-    d->iov = calloc(d->batch, sizeof *d->iov);
-    d->addr = calloc(d->batch, sizeof *d->addr);
-    d->ctl = calloc(d->batch, sizeof *d->ctl);
-    if (!d->msgs || !d->iov || !d->addr || !d->ctl) {
-        dp_finalize(env, d, NULL);
-        return throw_errno(env, "calloc", ENOMEM);
-    }
-    for (uint32_t k = 0; k < d->batch; k++) {
-        d->iov[k].iov_base = d->rx + (size_t)k * d->slot;
-        d->iov[k].iov_len = d->slot;
-        d->msgs[k].msg_hdr = (struct msghdr){ .msg_name = &d->addr[k], .msg_namelen = sizeof d->addr[k],
-                                              .msg_iov = &d->iov[k], .msg_iovlen = 1,
-                                              .msg_control = d->ctl[k].buf, .msg_controllen = sizeof d->ctl[k].buf };
-    }
-    const int keep[9] = { 2, 4, 5, 6, 7, 8, 9, 13, 14 };
-    for (int i = 0; i < 9; i++) napi_create_reference(env, a[keep[i]], 1, &d->refs[i]);
-    napi_value ext;
-    napi_create_external(env, d, dp_finalize, NULL, &ext);
-    return ext;
-}
-
-static int dp_recv(dp_t *d, uint32_t max)
-{
-    if (max > d->batch) max = d->batch;
-    int r = recvmmsg(d->rxfd, d->msgs, max, MSG_DONTWAIT, NULL);
-    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
-    for (int k = 0; k < r; k++) {
-        struct msghdr *h = &d->msgs[k].msg_hdr;
-        uint32_t local = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-                struct in_pktinfo pi;
-                memcpy(&pi, CMSG_DATA(c), sizeof pi);
-                local = ntohl(pi.ipi_addr.s_addr);
-            }
-        }
-        d->rxmeta[k * 4] = d->msgs[k].msg_len | ((h->msg_flags & MSG_TRUNC) ? 0x80000000u : 0);
-        d->rxmeta[k * 4 + 1] = ntohl(d->addr[k].sin_addr.s_addr);
-        d->rxmeta[k * 4 + 2] = ntohs(d->addr[k].sin_port);
-        d->rxmeta[k * 4 + 3] = local;
-        /* the kernel rewrote these: restore for the next call */
-        h->msg_namelen = sizeof d->addr[k];
-        h->msg_controllen = sizeof d->ctl[k].buf;
-        h->msg_flags = 0;
-    }
-    return r;
-}
-
-static napi_value DpRecv(napi_env env, napi_callback_info info)
-{
-    napi_value a[2];
-    uint32_t max;
-    if (get_args(env, info, 2, a)) return NULL;
-    dp_t *d = get_dp(env, a[0]);
-    if (!d || get_u32(env, a[1], &max)) return NULL;
-    return num(env, dp_recv(d, max));
-}
-
-static uint32_t dp_write(dp_t *d, uint32_t n);
-static int dp_read(dp_t *d, int fd, uint32_t max);
-
 static napi_value DpWrite(napi_env env, napi_callback_info info)
 {
     napi_value a[2];
     uint32_t n;
-    if (get_args(env, info, 2, a)) return NULL;
-    dp_t *d = get_dp(env, a[0]);
-    if (!d || get_u32(env, a[1], &n)) return NULL;
-    return num(env, dp_write(d, n));
-}
-
-static uint32_t dp_write(dp_t *d, uint32_t n)
-{
-    if (n > d->batch) n = d->batch;
-    uint32_t ok = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        if ((size_t)d->woffs[k] + d->wlens[k] > d->rxlen) {
-            d->werrs[k] = EFAULT;
-            continue;
-        }
-        ssize_t w = write(d->wfds[k], d->rx + d->woffs[k], d->wlens[k]);
-        if (w < 0) d->werrs[k] = errno;
-        else {
-            d->werrs[k] = 0;
-            ok++;
-        }
-    }
-    return ok;
-}
-
-static int dp_read(dp_t *d, int fd, uint32_t max)
-{
-    if (max > d->batch) max = d->batch;
-    uint32_t n = 0;
-    while (n < max) {
-        ssize_t r = read(fd, d->tx + d->txbase + (size_t)d->txstride * n, d->txcap);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK || n > 0) break;
-            return -errno;
-        }
-        d->txlens[n++] = (uint32_t)r;
-    }
-    return (int)n;
-}
-
-/* dpWriteRead(h, n, fd, max): dpWrite(h, n) then dpRead(h, fd, max) in one call (the usual batch
- * for a single endpoint). Returns writesOk * 65536 + (read count, or 65535 on a read error). */
-static napi_value DpWriteRead(napi_env env, napi_callback_info info)
-{
-    napi_value a[4];
-    uint32_t n, max;
-    int32_t fd;
-    if (get_args(env, info, 4, a)) return NULL;
-    dp_t *d = get_dp(env, a[0]);
-    if (!d || get_u32(env, a[1], &n) || get_i32(env, a[2], &fd) || get_u32(env, a[3], &max)) return NULL;
-    uint32_t ok = dp_write(d, n);
-    int r = dp_read(d, fd, max);
-    return num(env, (double)ok * 65536 + (r < 0 ? 65535 : r));
+    dp_t *d = dp_args(env, info, 2, a);
+    if (d && !get_u32(env, a[1], &n)) dp_write(d, n);
+    return NULL;
 }
 
 static napi_value DpRead(napi_env env, napi_callback_info info)
@@ -767,35 +692,46 @@ static napi_value DpRead(napi_env env, napi_callback_info info)
     napi_value a[3];
     int32_t fd;
     uint32_t max;
-    if (get_args(env, info, 3, a)) return NULL;
-    dp_t *d = get_dp(env, a[0]);
-    if (!d || get_i32(env, a[1], &fd) || get_u32(env, a[2], &max)) return NULL;
-    return num(env, dp_read(d, fd, max));
+    dp_t *d = dp_args(env, info, 3, a);
+    if (d && !get_i32(env, a[1], &fd) && !get_u32(env, a[2], &max)) dp_read(d, fd, max);
+    return NULL;
 }
 
-static uint32_t send_raw(int fd, uint8_t *buf, size_t blen, const uint32_t *meta, uint32_t n);
+static napi_value DpWriteRead(napi_env env, napi_callback_info info)
+{
+    napi_value a[4];
+    uint32_t n, max;
+    int32_t fd;
+    dp_t *d = dp_args(env, info, 4, a);
+    if (d && !get_u32(env, a[1], &n) && !get_i32(env, a[2], &fd) && !get_u32(env, a[3], &max)) {
+        dp_write(d, n);
+        dp_read(d, fd, max);
+    }
+    return NULL;
+}
 
 static napi_value DpSend(napi_env env, napi_callback_info info)
 {
     napi_value a[2];
     uint32_t n;
-    if (get_args(env, info, 2, a)) return NULL;
-    dp_t *d = get_dp(env, a[0]);
-    if (!d || get_u32(env, a[1], &n)) return NULL;
-    if (n > d->batch) n = d->batch;
-    return num(env, send_raw(d->txfd, d->tx, d->txlen, d->txmeta, n));
+    dp_t *d = dp_args(env, info, 2, a);
+    if (d && !get_u32(env, a[1], &n)) dp_send(d, n);
+    return NULL;
 }
 
 /* ---------- readiness (libuv poll) ---------- */
 
 typedef struct {
-    uv_poll_t poll;
+    uv_poll_t poll;   /* readiness of the descriptor */
+    uv_poll_t window; /* dpWatch with coalescing: readiness of tfd, the end of a window */
+    int tfd;          /* timerfd of the coalescing window; -1 without coalescing */
+    int handles;      /* libuv handles initialised and not yet closed */
+    int active;
     napi_env env;
     napi_ref cb;
     napi_async_context ctx;
-    int active;
-    dp_t *dp;       /* dpWatch: receive here, call JS only with a non-empty batch */
-    napi_ref dpref; /* keeps the bound buffers alive */
+    dp_t *dp;             /* dpWatch: receive here, call JS only with a non-empty batch or an error */
+    napi_ref dpref;       /* keeps the bound buffers alive */
     uint64_t coalesce_ns; /* dpWatch: receive-side coalescing window (0: off) */
     uint64_t idle_from;   /* when the last batch was handed over (CLOCK_MONOTONIC ns) */
     int last_got;         /* size of the last batch */
@@ -810,49 +746,137 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void on_poll(uv_poll_t *p, int status, int events)
+static void call_js(watch_t *w)
 {
-    watch_t *w = p->data;
     napi_env env = w->env;
-    int got = 0;
-    if (w->dp) {
-        /* Receive-side coalescing: when this datagram came within the window of the previous
-         * batch, traffic is dense enough that lingering for the window gathers several datagrams
-         * into one wake-up (one recvmmsg, one JS call, one sendmmsg). A sparse stream (a gap
-         * longer than the window) is received at once, so it pays no latency. After a batch of
-         * COALESCE_MAX_BATCH or more the rate is high enough to batch by itself: no wait, so the
-         * window never limits throughput. */
-        if (w->coalesce_ns && w->last_got < COALESCE_MAX_BATCH && mono_ns() - w->idle_from < w->coalesce_ns) {
-            struct timespec ts = { 0, (long)w->coalesce_ns };
-            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-        }
-        got = dp_recv(w->dp, w->dp->batch);
-        if (got == 0) return; /* spurious wake-up or already drained: no JS call */
-        w->last_got = got;
-    }
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
-    napi_value cb, recv, result, argv[1];
+    napi_value cb, recv, result;
     napi_get_reference_value(env, w->cb, &cb);
     napi_get_global(env, &recv);
-    napi_create_int32(env, w->dp ? got : status, &argv[0]);
     /* make_callback: exceptions go to 'uncaughtException', microtasks run afterwards */
-    napi_make_callback(env, w->ctx, recv, cb, 1, argv, &result);
+    napi_make_callback(env, w->ctx, recv, cb, 0, NULL, &result);
     napi_close_handle_scope(env, scope);
-    if (w->coalesce_ns) w->idle_from = mono_ns();
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    call_js(p->data);
+}
+
+/* dpWatch: receive a batch and hand it to JS (nothing received and no error: no JS call) */
+static void deliver(watch_t *w)
+{
+    int got = dp_recv(w->dp);
+    if (got == 0 && w->dp->res[RESULT_RECV_ERRNO] == 0) return; /* spurious wake-up or already drained */
+    w->last_got = got;
+    call_js(w);
+    if (w->tfd >= 0) w->idle_from = mono_ns();
+}
+
+/*
+ * dpWatch, the GENEVE socket is readable. Receive-side coalescing: when this wake-up came within the
+ * window of the previous batch, traffic is dense enough that letting the window pass gathers several
+ * datagrams into one wake-up (one recvmmsg, one JS call, one sendmmsg). The socket is unwatched and a
+ * timerfd ends the window (on_window_end), so the event loop goes on with other work meanwhile (tun
+ * readiness, timers, health and metrics requests) instead of sleeping. A sparse stream (a gap longer
+ * than the window) is received at once, so it pays no latency. After a batch of COALESCE_MAX_BATCH or
+ * more the rate is high enough to batch by itself: no wait, so the window never limits throughput.
+ */
+static void on_socket(uv_poll_t *p, int status, int events)
+{
+    watch_t *w = p->data;
+    if (w->tfd >= 0 && w->last_got < COALESCE_MAX_BATCH && mono_ns() - w->idle_from < w->coalesce_ns) {
+        struct itimerspec t = { .it_value = { .tv_sec = 0, .tv_nsec = (long)w->coalesce_ns } };
+        if (timerfd_settime(w->tfd, 0, &t, NULL) == 0) {
+            uv_poll_stop(&w->poll);
+            return;
+        }
+        /* the timer could not be armed: receive at once */
+    }
+    deliver(w);
+}
+
+static void on_window_end(uv_poll_t *p, int status, int events)
+{
+    watch_t *w = p->data;
+    uint64_t expirations;
+    if (read(w->tfd, &expirations, sizeof expirations) != (ssize_t)sizeof expirations) return; /* not yet */
+    uv_poll_start(&w->poll, UV_READABLE, on_socket);
+    deliver(w);
+}
+
+static void free_watch(watch_t *w)
+{
+    napi_delete_reference(w->env, w->cb);
+    if (w->dpref) napi_delete_reference(w->env, w->dpref);
+    napi_async_destroy(w->env, w->ctx);
+    if (w->tfd >= 0) close(w->tfd);
+    free(w);
 }
 
 static void on_close(uv_handle_t *h)
 {
     watch_t *w = h->data;
-    napi_delete_reference(w->env, w->cb);
-    if (w->dpref) napi_delete_reference(w->env, w->dpref);
-    napi_async_destroy(w->env, w->ctx);
-    free(w);
+    if (--w->handles == 0) free_watch(w);
+}
+
+static void close_handles(watch_t *w)
+{
+    uv_close((uv_handle_t *)&w->poll, on_close);
+    if (w->handles == 2) uv_close((uv_handle_t *)&w->window, on_close);
 }
 
 static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv,
-                              uint32_t coalesce_us);
+                              uint32_t coalesce_us)
+{
+    napi_valuetype t;
+    napi_typeof(env, cbv, &t);
+    if (t != napi_function) return throw_type(env, "expected a callback");
+    uv_loop_t *loop;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_type(env, "no event loop");
+    watch_t *w = calloc(1, sizeof *w);
+    if (!w) return throw_errno(env, "calloc", ENOMEM);
+    w->env = env;
+    w->dp = dp;
+    w->tfd = -1;
+    w->coalesce_ns = (uint64_t)coalesce_us * 1000u;
+    napi_create_reference(env, cbv, 1, &w->cb);
+    if (dp) napi_create_reference(env, dpv, 1, &w->dpref);
+    napi_value res_name, resource;
+    napi_create_string_utf8(env, "tollgate:poll", NAPI_AUTO_LENGTH, &res_name);
+    napi_create_object(env, &resource);
+    napi_async_init(env, resource, res_name, &w->ctx);
+    if (w->coalesce_ns && (w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
+        int e = errno;
+        free_watch(w);
+        return throw_errno(env, "timerfd_create", e);
+    }
+    int r = uv_poll_init(loop, &w->poll, fd);
+    if (r != 0) {
+        free_watch(w);
+        return throw_errno(env, "uv_poll_init", -r);
+    }
+    w->poll.data = w;
+    w->handles = 1;
+    if (w->tfd >= 0) {
+        r = uv_poll_init(loop, &w->window, w->tfd);
+        if (r == 0) {
+            w->window.data = w;
+            w->handles = 2;
+            r = uv_poll_start(&w->window, UV_READABLE, on_window_end);
+        }
+    }
+    if (r == 0) r = uv_poll_start(&w->poll, UV_READABLE, dp ? on_socket : on_readable);
+    if (r != 0) {
+        close_handles(w);
+        return throw_errno(env, "uv_poll_start", -r);
+    }
+    w->active = 1;
+    napi_value ext;
+    napi_create_external(env, w, NULL, NULL, &ext);
+    return ext;
+}
 
 static napi_value Watch(napi_env env, napi_callback_info info)
 {
@@ -862,68 +886,18 @@ static napi_value Watch(napi_env env, napi_callback_info info)
     return watch_start(env, fd, argv[1], NULL, NULL, 0);
 }
 
-/* dpWatch(h, callback[, coalesceUs]): readiness of the bound GENEVE socket; on each wake-up the
- * addon runs recvmmsg itself and calls callback(n) only when n != 0 (n < 0: -errno). With
- * coalesceUs > 0 (at most 10000), a wake-up within coalesceUs of the previous batch first waits
- * coalesceUs so that more datagrams are received together. */
+/* dpWatch(h, callback, coalesceUs): see on_socket */
 static napi_value DpWatch(napi_env env, napi_callback_info info)
 {
-    napi_value argv[3];
-    size_t argc = 3;
-    uint32_t coalesce = 0;
-    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
-        return throw_type(env, "missing arguments");
-    dp_t *d = get_dp(env, argv[0]);
-    if (!d) return NULL;
-    if (argc >= 3) {
-        napi_valuetype t;
-        napi_typeof(env, argv[2], &t);
-        if (t != napi_undefined && get_u32(env, argv[2], &coalesce)) return NULL;
-        if (coalesce > 10000) {
-            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "coalesceUs must be 0-10000");
-            return NULL;
-        }
+    napi_value a[3];
+    uint32_t coalesce;
+    dp_t *d = dp_args(env, info, 3, a);
+    if (!d || get_u32(env, a[2], &coalesce)) return NULL;
+    if (coalesce > 10000) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "coalesceUs must be 0-10000");
+        return NULL;
     }
-    return watch_start(env, d->rxfd, argv[1], d, argv[0], coalesce);
-}
-
-static napi_value watch_start(napi_env env, int32_t fd, napi_value cbv, dp_t *dp, napi_value dpv,
-                              uint32_t coalesce_us)
-{
-    napi_value argv[2];
-    argv[1] = cbv;
-    napi_valuetype t;
-    napi_typeof(env, argv[1], &t);
-    if (t != napi_function) return throw_type(env, "expected a callback");
-    uv_loop_t *loop;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_type(env, "no event loop");
-    watch_t *w = calloc(1, sizeof *w);
-    if (!w) return throw_errno(env, "calloc", ENOMEM);
-    w->env = env;
-    w->dp = dp;
-    w->coalesce_ns = (uint64_t)coalesce_us * 1000u;
-    if (dp) napi_create_reference(env, dpv, 1, &w->dpref);
-    int r = uv_poll_init(loop, &w->poll, fd);
-    if (r != 0) {
-        if (w->dpref) napi_delete_reference(env, w->dpref);
-        free(w);
-        return throw_errno(env, "uv_poll_init", -r);
-    }
-    w->poll.data = w;
-    napi_create_reference(env, argv[1], 1, &w->cb);
-    napi_value res_name, resource;
-    napi_create_string_utf8(env, "tollgate:poll", NAPI_AUTO_LENGTH, &res_name);
-    napi_create_object(env, &resource);
-    napi_async_init(env, resource, res_name, &w->ctx);
-    r = uv_poll_start(&w->poll, UV_READABLE, on_poll);
-    if (r != 0) {
-        uv_close((uv_handle_t *)&w->poll, on_close);
-        return throw_errno(env, "uv_poll_start", -r);
-    }
-    w->active = 1;
-    napi_value ext;
-    napi_create_external(env, w, NULL, NULL, &ext);
-    return ext;
+    return watch_start(env, d->rxfd, a[1], d, a[0], coalesce);
 }
 
 static napi_value Unwatch(napi_env env, napi_callback_info info)
@@ -936,7 +910,8 @@ static napi_value Unwatch(napi_env env, napi_callback_info info)
     if (!w->active) return NULL;
     w->active = 0;
     uv_poll_stop(&w->poll);
-    uv_close((uv_handle_t *)&w->poll, on_close);
+    if (w->handles == 2) uv_poll_stop(&w->window);
+    close_handles(w);
     return NULL;
 }
 
@@ -951,19 +926,15 @@ static napi_value Init(napi_env env, napi_value exports)
         { "udpOpen", NULL, UdpOpen, NULL, NULL, NULL, napi_enumerable, NULL },
         { "rawOpen", NULL, RawOpen, NULL, NULL, NULL, napi_enumerable, NULL },
         { "closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "recvBatch", NULL, RecvBatch, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "writeEach", NULL, WriteEach, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "readEach", NULL, ReadEach, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "sendRawBatch", NULL, SendRawBatch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "dpBind", NULL, DpBind, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "dpRecv", NULL, DpRecv, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpWatch", NULL, DpWatch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "dpWrite", NULL, DpWrite, NULL, NULL, NULL, napi_enumerable, NULL },
         { "dpRead", NULL, DpRead, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "dpSend", NULL, DpSend, NULL, NULL, NULL, napi_enumerable, NULL },
         { "dpWriteRead", NULL, DpWriteRead, NULL, NULL, NULL, napi_enumerable, NULL },
-        { "dpWatch", NULL, DpWatch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "dpSend", NULL, DpSend, NULL, NULL, NULL, napi_enumerable, NULL },
         { "watch", NULL, Watch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "layout", NULL, NULL, NULL, NULL, layout_value(env), napi_enumerable, NULL },
     };
     napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
     return exports;

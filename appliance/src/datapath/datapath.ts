@@ -35,6 +35,7 @@ import { flowKeyFromScratch, fragmentKeyFromScratch } from "../flow/key";
 import { createPacketScratch, locatePacket, type PacketScratch } from "../packet/parse";
 import { icmpErrorQuoteOffset } from "../packet/icmp-error";
 import type { Watch } from "../io/poll";
+import { RAW_HEADER_ROOM, Result, RX_TRUNCATED, RxMeta, TxMeta } from "../io/layout";
 import { createCounters, type DatapathCounters, type DatapathDropReason } from "./counters";
 import {
   EndpointTable,
@@ -52,7 +53,6 @@ export const TX_HEADROOM = 320;
 /** Largest packet read from a tun (the MTU is 8500; anything larger is dropped). */
 export const TX_CAP = 9216;
 const TX_STRIDE = TX_HEADROOM + TX_CAP;
-const RAW_ROOM = 28;
 
 /** What the forward path remembers per flow. */
 export interface FlowRecord {
@@ -70,7 +70,7 @@ export interface DatapathOptions extends EndpointTableOptions {
   /** Datagrams per recvmmsg / packets per tun drain. Defaults to 64. */
   readonly batchSize?: number;
   /**
-   * Receive-side coalescing window in microseconds (ports with watchSocketBatches): a datagram
+   * Receive-side coalescing window in microseconds (DatapathPort.watchReceive): a datagram
    * arriving within this long of the previous batch waits this long so more come with it. 0
    * (the default) disables.
    */
@@ -131,6 +131,8 @@ export class Datapath {
   private readonly txBuf: Buffer;
   private readonly txLens: Uint32Array;
   private readonly txMeta: Uint32Array;
+  /** The outcome of the last port call of each kind (io/layout Result). */
+  private readonly result = new Int32Array(Result.FIELDS);
   private readonly geneve: GeneveScratch = createGeneveScratch();
   private readonly pkt: PacketScratch = createPacketScratch();
   private readonly quoted: PacketScratch = createPacketScratch();
@@ -201,15 +203,15 @@ export class Datapath {
     );
     const b = this.batch;
     this.rxBuf = Buffer.alloc(RX_SLOT * b);
-    this.rxMeta = new Uint32Array(4 * b);
+    this.rxMeta = new Uint32Array(RxMeta.WORDS * b);
     this.wFds = new Int32Array(b);
     this.wOffs = new Uint32Array(b);
     this.wLens = new Uint32Array(b);
     this.wErrs = new Int32Array(b);
     this.txBuf = Buffer.alloc(TX_STRIDE * b);
     this.txLens = new Uint32Array(b);
-    this.txMeta = new Uint32Array(6 * b);
-    port.bind?.({
+    this.txMeta = new Uint32Array(TxMeta.WORDS * b);
+    port.bind({
       rxBuf: this.rxBuf,
       slot: RX_SLOT,
       rxMeta: this.rxMeta,
@@ -223,6 +225,7 @@ export class Datapath {
       txCap: TX_CAP,
       txLens: this.txLens,
       txMeta: this.txMeta,
+      result: this.result,
     });
   }
 
@@ -231,9 +234,7 @@ export class Datapath {
     if (this.running) return;
     this.running = true;
     const port = this.port;
-    this.socketWatch = port.watchSocketBatches
-      ? port.watchSocketBatches((n) => this.onBatch(n), this.rxCoalesceUs)
-      : port.watchSocket(() => this.onSocketReadable());
+    this.socketWatch = port.watchReceive(() => this.onBatch(), this.rxCoalesceUs);
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
         const now = this.clock();
@@ -262,32 +263,15 @@ export class Datapath {
     this.fragments.clear();
   }
 
-  /** Receives and forwards until the socket is empty (bounded so the event loop stays fair). */
-  onSocketReadable(): void {
-    try {
-      for (let round = 0; round < 16 && this.running; round++) {
-        const n = this.port.recvBatch(this.rxBuf, RX_SLOT, this.batch, this.rxMeta);
-        if (n <= 0) {
-          if (n < 0) this.counters.rxErrors++;
-          break;
-        }
-        this.forward(n);
-        if (n < this.batch) break;
-      }
-    } catch (err) {
-      this.internalError(err);
-    }
-  }
-
-  /** A batch the port already received into rxBuf (watchSocketBatches). */
-  private onBatch(n: number): void {
+  /** A batch the port received into rxBuf (watchReceive). */
+  private onBatch(): void {
     if (!this.running) return;
-    if (n < 0) {
+    if (this.result[Result.RECV_ERRNO] !== 0) {
       this.counters.rxErrors++;
       return;
     }
     try {
-      this.forward(n);
+      this.forward(this.result[Result.RECEIVED]!);
     } catch (err) {
       this.internalError(err);
     }
@@ -307,10 +291,11 @@ export class Datapath {
     c.rxDatagrams += n;
     this.lastActivity = now;
     for (let k = 0; k < n; k++) {
-      const lenWord = meta[4 * k]!;
+      const m = RxMeta.WORDS * k;
+      const lenWord = meta[m + RxMeta.LENGTH]!;
       const off = k * RX_SLOT;
-      c.rxBytes += lenWord & 0x7fffffff;
-      if (lenWord & 0x80000000) {
+      c.rxBytes += lenWord & ~RX_TRUNCATED;
+      if (lenWord & RX_TRUNCATED) {
         c.drops.TRUNCATED++;
         continue;
       }
@@ -329,7 +314,7 @@ export class Datapath {
         continue;
       }
       if (pkt.fragment) {
-        this.rememberFragment(ep, off, g.headerLength, k, now);
+        this.rememberFragment(ep, off, g.headerLength, m, now);
       } else {
         this.remember(
           flowKeyFromScratch(buf, pkt, ep.tag),
@@ -337,9 +322,9 @@ export class Datapath {
           ep,
           off,
           g.headerLength,
-          meta[4 * k + 1]!,
-          meta[4 * k + 2]!,
-          meta[4 * k + 3]!,
+          meta[m + RxMeta.SOURCE]!,
+          meta[m + RxMeta.SOURCE_PORT]!,
+          meta[m + RxMeta.LOCAL]!,
           now,
         );
       }
@@ -359,20 +344,17 @@ export class Datapath {
       ep.batchCount++;
     }
     const touched = this.touched;
-    // One endpoint in the batch (the usual case): write and read back in one addon call.
-    let preread = -1;
+    // One endpoint in the batch (the usual case): write and read back in one port call.
+    let preread = false;
     if (w > 0) {
-      let ok: number;
-      const port = this.port;
-      if (port.writeRead !== undefined && this.inlineDrain && touched.length === 1) {
+      if (this.inlineDrain && touched.length === 1) {
         const ep = touched[0]!;
-        const r = port.writeRead(w, ep.gwo.fd, Math.min(ep.batchCount, this.batch));
-        ok = Math.floor(r / 65536);
-        preread = r % 65536;
-        if (preread === 65535) preread = -2;
+        this.port.writeRead(w, ep.gwo.fd, Math.min(ep.batchCount, this.batch));
+        preread = true;
       } else {
-        ok = port.writeEach(this.wFds, buf, this.wOffs, this.wLens, w, this.wErrs);
+        this.port.write(w);
       }
+      const ok = this.result[Result.WRITTEN]!;
       c.tunTxPackets += ok;
       if (ok < w) {
         c.drops.TUN_WRITE_ERROR += w - ok;
@@ -388,7 +370,7 @@ export class Datapath {
       // that many saves the read() that would only return EAGAIN. Anything else is picked up by
       // readiness.
       if (this.inlineDrain && !ep.closed) {
-        this.drain(ep, ep.gwo.fd, ep.batchCount, now, i === 0 ? preread : -1);
+        this.drain(ep, ep.gwo.fd, ep.batchCount, now, i === 0 && preread);
       }
     }
     touched.length = 0;
@@ -431,12 +413,12 @@ export class Datapath {
   }
 
   /**
-   * Forward path, a fragment of datagram k of the batch (in this.pkt): the first fragment
+   * Forward path, a fragment (in this.pkt; its datagram's rxMeta from m): the first fragment
    * (ports present) is remembered as its flow and maps the datagram to it; a later fragment
    * refreshes the flow its first fragment mapped (it carries the same GENEVE header), or, when
    * that was not seen, is remembered by addresses and protocol like any port-less packet.
    */
-  private rememberFragment(ep: Endpoint, off: number, hlen: number, k: number, now: number): void {
+  private rememberFragment(ep: Endpoint, off: number, hlen: number, m: number, now: number): void {
     const buf = this.rxBuf;
     const pkt = this.pkt;
     const meta = this.rxMeta;
@@ -454,9 +436,9 @@ export class Datapath {
       ep,
       off,
       hlen,
-      meta[4 * k + 1]!,
-      meta[4 * k + 2]!,
-      meta[4 * k + 3]!,
+      meta[m + RxMeta.SOURCE]!,
+      meta[m + RxMeta.SOURCE_PORT]!,
+      meta[m + RxMeta.LOCAL]!,
       now,
     );
     if (pkt.l4Offset >= 0) this.fragments.set(fk, rec, pkt.proto, now);
@@ -523,7 +505,8 @@ export class Datapath {
         this.wOffs[w] = off;
         this.wLens[w] = p.length;
       }
-      const ok = this.port.writeEach(this.wFds, buf, this.wOffs, this.wLens, w, this.wErrs);
+      this.port.write(w);
+      const ok = this.result[Result.WRITTEN]!;
       c.tunTxPackets += ok;
       c.holdFlushed += ok;
       if (ok < w) c.drops.TUN_WRITE_ERROR += w - ok;
@@ -633,26 +616,22 @@ export class Datapath {
 
   /**
    * Reads queued packets from fd (a tun of ep) and sends them to the GWLB: until the queue is
-   * empty, or after `expect` packets when fewer than a batch are expected.
+   * empty, or after `expect` packets when fewer than a batch are expected. `preread`: the first
+   * read was already made (by writeRead), its outcome is in the result block.
    */
-  drain(ep: Endpoint, fd: number, expect: number, at?: number, preread = -1): void {
+  drain(ep: Endpoint, fd: number, expect: number, at?: number, preread = false): void {
     const c = this.counters;
+    const res = this.result;
     const buf = this.txBuf;
     const lens = this.txLens;
     const meta = this.txMeta;
     const pkt = this.pkt;
     const flows = this.flows;
     for (let round = 0; round < 16; round++) {
-      const want = expect < this.batch ? expect : this.batch;
-      // preread: packets already read by writeRead (-2: that read failed)
-      const n =
-        round === 0 && preread !== -1
-          ? preread === -2
-            ? -1
-            : preread
-          : this.port.readEach(fd, buf, TX_HEADROOM, TX_STRIDE, TX_CAP, want, lens);
-      if (n <= 0) {
-        if (n < 0) ep.readErrors++;
+      if (round > 0 || !preread) this.port.read(fd, expect < this.batch ? expect : this.batch);
+      const n = res[Result.READ]!;
+      if (n === 0) {
+        if (res[Result.READ_ERRNO] !== 0) ep.readErrors++;
         return;
       }
       const now = round === 0 && at !== undefined ? at : this.clock();
@@ -685,19 +664,20 @@ export class Datapath {
         const h = rec.header;
         const start = off - h.length;
         buf.set(h, start); // TypedArray copy: no C++ call for a 40-byte header
-        const j = 6 * m;
-        meta[j] = start;
-        meta[j + 1] = h.length + len;
-        meta[j + 2] = rec.localAddress;
-        meta[j + 3] = rec.gwlbAddress;
-        meta[j + 4] = rec.gwlbPort;
-        meta[j + 5] = GENEVE_UDP_PORT;
+        const j = TxMeta.WORDS * m;
+        meta[j + TxMeta.OFFSET] = start;
+        meta[j + TxMeta.LENGTH] = h.length + len;
+        meta[j + TxMeta.SOURCE] = rec.localAddress;
+        meta[j + TxMeta.DESTINATION] = rec.gwlbAddress;
+        meta[j + TxMeta.SOURCE_PORT] = rec.gwlbPort;
+        meta[j + TxMeta.DESTINATION_PORT] = GENEVE_UDP_PORT;
         m++;
       }
       if (m > 0) {
-        const sent = this.port.sendBatch(buf, meta, m);
+        this.port.send(m);
+        const sent = res[Result.SENT]!;
         c.txDatagrams += sent;
-        for (let k = 0; k < m; k++) c.txBytes += meta[6 * k + 1]!;
+        for (let k = 0; k < m; k++) c.txBytes += meta[TxMeta.WORDS * k + TxMeta.LENGTH]!;
         if (sent < m) c.drops.SEND_ERROR += m - sent;
         this.lastActivity = now;
       }
@@ -709,7 +689,7 @@ export class Datapath {
 }
 
 // Compile-time guarantee that the headroom fits the raw headers and the largest GENEVE header.
-const _headroomCheck: true = (TX_HEADROOM >= RAW_ROOM + GENEVE_MAX_HEADER_LENGTH) as true;
+const _headroomCheck: true = (TX_HEADROOM >= RAW_HEADER_ROOM + GENEVE_MAX_HEADER_LENGTH) as true;
 void _headroomCheck;
 
 export type { DatapathDropReason };

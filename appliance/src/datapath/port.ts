@@ -1,7 +1,10 @@
 import type { GeneveSockets } from "../io/udp";
-import { loadNative, type NativeAddon } from "../io/native";
+import type { DatapathBuffers } from "../io/layout";
+import { loadNative, type NativeAddon, type NativeDatapath } from "../io/native";
 import { TunDevice } from "../io/tun";
-import { watchReadable, type Watch } from "../io/poll";
+import { stoppable, watchReadable, type Watch } from "../io/poll";
+
+export type { DatapathBuffers } from "../io/layout";
 
 /** A tun interface as the data path sees it. */
 export interface TunLike {
@@ -11,57 +14,37 @@ export interface TunLike {
   close(): void;
 }
 
-/** The data path's buffers, the same in every call (see DatapathPort.bind). */
-export interface DatapathBuffers {
-  readonly rxBuf: Buffer;
-  readonly slot: number;
-  readonly rxMeta: Uint32Array;
-  readonly wFds: Int32Array;
-  readonly wOffs: Uint32Array;
-  readonly wLens: Uint32Array;
-  readonly wErrs: Int32Array;
-  readonly txBuf: Buffer;
-  readonly txBase: number;
-  readonly txStride: number;
-  readonly txCap: number;
-  readonly txLens: Uint32Array;
-  readonly txMeta: Uint32Array;
-}
-
 /**
- * Everything the data path does to the outside world, in batches over caller-owned buffers. The
- * native implementation ({@link nativePort}) maps one call to one addon call; unit tests use an
- * in-memory fake, so the per-packet logic is tested without root.
+ * Everything the data path does to the outside world. One convention: the data path binds its
+ * buffers once ({@link DatapathPort.bind}); every batch call then takes integers only, works on
+ * those buffers and puts its outcome into `buffers.result` (field indices: io/layout `Result`).
+ * The native implementation ({@link nativePort}) maps each call to one addon call; unit tests
+ * use an in-memory port with the same interface, so the per-packet logic is tested without root
+ * through the same calls production makes.
  */
 export interface DatapathPort {
-  /** recvmmsg on the GENEVE socket; see NativeAddon.recvBatch for `meta`. */
-  recvBatch(buf: Buffer, slot: number, max: number, meta: Uint32Array): number;
-  /** Sends replies; see NativeAddon.sendRawBatch for `meta`. Returns how many were sent. */
-  sendBatch(buf: Buffer, meta: Uint32Array, n: number): number;
-  /** Batched tun writes; see NativeAddon.writeEach. */
-  writeEach: NativeAddon["writeEach"];
-  /** Batched tun reads; see NativeAddon.readEach. */
-  readEach: NativeAddon["readEach"];
+  /** Binds the data path's buffers; called once, before any call below. */
+  bind(buffers: DatapathBuffers): void;
+  /**
+   * Readiness of the GENEVE socket: on each wake-up the port receives up to a batch into rxBuf /
+   * rxMeta (Result.RECEIVED, RECV_ERRNO) and calls `onBatch()` when it received something or the
+   * receive failed. `coalesceUs` (0-10000, 0 = off): a wake-up within that long of the previous
+   * small batch waits that long first (without blocking the event loop), so that several
+   * datagrams come together.
+   */
+  watchReceive(onBatch: () => void, coalesceUs: number): Watch;
+  /** Writes rxBuf[wOffs[k], +wLens[k]) to wFds[k] for k < n; wErrs[k]; Result.WRITTEN. */
+  write(n: number): void;
+  /** Reads up to `max` packets from fd into txBuf / txLens; Result.READ, READ_ERRNO. */
+  read(fd: number, max: number): void;
+  /** write(n) then read(fd, max) in one call. */
+  writeRead(n: number, fd: number, max: number): void;
+  /** Sends the n replies described by txMeta (payloads in txBuf); Result.SENT. */
+  send(n: number): void;
   /** Creates, configures (MTU, up) and returns a tun interface. Throws on failure. */
   openTun(name: string, mtu: number): TunLike;
+  /** Calls `onReadable` while fd (a tun) has data. */
   watch(fd: number, onReadable: () => void): Watch;
-  /** Readiness of the GENEVE socket. */
-  watchSocket(onReadable: () => void): Watch;
-  /**
-   * Optional: the data path announces its buffers once and then always passes these same ones,
-   * so a port may bind them natively and ignore the buffer arguments of later calls.
-   */
-  bind?(buffers: DatapathBuffers): void;
-  /**
-   * Optional, after bind(): the port receives a batch into the bound buffers on each wake-up of
-   * the GENEVE socket and calls `onBatch(n)` (n > 0 datagrams, or -errno).
-   */
-  watchSocketBatches?(onBatch: (n: number) => void, coalesceUs?: number): Watch;
-  /**
-   * Optional, after bind(): writeEach(n) then readEach(fd, max) in one call. Returns
-   * writesOk * 65536 + packets read (65535 when the read failed).
-   */
-  writeRead?(n: number, fd: number, max: number): number;
 }
 
 /** The real port: the GENEVE sockets and tun devices through the tollgate_native addon. */
@@ -69,53 +52,47 @@ export function nativePort(
   sockets: GeneveSockets,
   native: NativeAddon = loadNative(),
 ): DatapathPort {
-  const rx = sockets.rxFd;
-  const tx = sockets.txFd;
-  const port: DatapathPort = {
-    recvBatch: (buf, slot, max, meta) => native.recvBatch(rx, buf, slot, max, meta),
-    sendBatch: (buf, meta, n) => native.sendRawBatch(tx, buf, meta, n),
-    writeEach: (fds, buf, offs, lens, n, errs) => native.writeEach(fds, buf, offs, lens, n, errs),
-    readEach: (fd, buf, base, stride, cap, max, lens) =>
-      native.readEach(fd, buf, base, stride, cap, max, lens),
-    openTun: (name, mtu) => TunDevice.open(name, { mtu }, native),
-    watch: (fd, cb) => watchReadable(fd, cb, native),
-    watchSocket: (cb) => watchReadable(rx, cb, native),
-    bind(b) {
-      const h = native.dpBind(
-        rx,
-        tx,
-        b.rxBuf,
-        b.slot,
-        b.rxMeta,
-        b.wFds,
-        b.wOffs,
-        b.wLens,
-        b.wErrs,
-        b.txBuf,
-        b.txBase,
-        b.txStride,
-        b.txCap,
-        b.txLens,
-        b.txMeta,
-      );
-      // From now on the hot calls pass integers only; the buffer arguments are the bound ones.
-      port.recvBatch = (_buf, _slot, max) => native.dpRecv(h, max);
-      port.writeEach = (_fds, _buf, _offs, _lens, n) => native.dpWrite(h, n);
-      port.readEach = (fd, _buf, _base, _stride, _cap, max) => native.dpRead(h, fd, max);
-      port.sendBatch = (_buf, _meta, n) => native.dpSend(h, n);
-      port.writeRead = (n, fd, max) => native.dpWriteRead(h, n, fd, max);
-      port.watchSocketBatches = (onBatch, coalesceUs) => {
-        const w = native.dpWatch(h, onBatch, coalesceUs ?? 0);
-        let stopped = false;
-        return {
-          stop() {
-            if (stopped) return;
-            stopped = true;
-            native.unwatch(w);
-          },
-        };
-      };
-    },
-  };
-  return port;
+  return new NativePort(sockets, native);
+}
+
+class NativePort implements DatapathPort {
+  /** Set by bind(); a call before it fails in the addon ("expected a data path handle"). */
+  private h!: NativeDatapath;
+
+  constructor(
+    private readonly sockets: GeneveSockets,
+    private readonly native: NativeAddon,
+  ) {}
+
+  bind(buffers: DatapathBuffers): void {
+    this.h = this.native.dpBind(this.sockets.rxFd, this.sockets.txFd, buffers);
+  }
+
+  watchReceive(onBatch: () => void, coalesceUs: number): Watch {
+    return stoppable(this.native, this.native.dpWatch(this.h, onBatch, coalesceUs));
+  }
+
+  write(n: number): void {
+    this.native.dpWrite(this.h, n);
+  }
+
+  read(fd: number, max: number): void {
+    this.native.dpRead(this.h, fd, max);
+  }
+
+  writeRead(n: number, fd: number, max: number): void {
+    this.native.dpWriteRead(this.h, n, fd, max);
+  }
+
+  send(n: number): void {
+    this.native.dpSend(this.h, n);
+  }
+
+  openTun(name: string, mtu: number): TunLike {
+    return TunDevice.open(name, { mtu }, this.native);
+  }
+
+  watch(fd: number, onReadable: () => void): Watch {
+    return watchReadable(fd, onReadable, this.native);
+  }
 }

@@ -1,3 +1,4 @@
+export * from "./layout";
 export * from "./native";
 export * from "./tun";
 export * from "./poll";

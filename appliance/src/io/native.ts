@@ -1,10 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { DatapathBuffers, PortLayout } from "./layout";
 
 /**
  * The tollgate_native addon (appliance/native): only what Node has no API for — tun descriptors,
- * interface ioctls, batched datagram syscalls, a send-only raw socket and libuv readiness. Every
- * call works on caller-owned buffers addressed by offsets, so nothing allocates per packet.
+ * interface ioctls, batched datagram syscalls, a send-only raw socket and libuv readiness. The
+ * batched calls work on caller-owned buffers bound once (dpBind) and addressed by offsets, so
+ * nothing allocates per packet.
  * IPv4 addresses are unsigned 32-bit numbers in host order (10.0.0.1 is 0x0a000001).
  */
 export interface NativeAddon {
@@ -29,84 +31,47 @@ export interface NativeAddon {
   rawOpen(bufferBytes: number): { fd: number; sndbuf: number };
   closeFd(fd: number): void;
   /**
-   * recvmmsg into `buf` slots of `slot` bytes; per datagram k, meta[4k] = length (bit 31 set when
-   * truncated), meta[4k+1] = source address, meta[4k+2] = source port, meta[4k+3] = local
-   * (destination) address. Returns the count, 0 when nothing is queued, -errno on error.
+   * Binds a data path's buffers to its GENEVE sockets once (the receive message headers are
+   * prepared once too); the calls below then take integers only, read and write these buffers
+   * only, and put their outcome into `buffers.result` (fields: io/layout Result). Unpacking a
+   * Buffer or typed-array argument costs more than the work at one packet per call. The handle
+   * keeps the buffers alive. `buffers.wFds.length` is the batch size.
    */
-  recvBatch(fd: number, buf: Buffer, slot: number, max: number, meta: Uint32Array): number;
-  /** write() of buf[offs[k], offs[k]+lens[k]) to fds[k]; errs[k] = errno or 0. Returns writes that succeeded. */
-  writeEach(
-    fds: Int32Array,
-    buf: Buffer,
-    offs: Uint32Array,
-    lens: Uint32Array,
-    n: number,
-    errs: Int32Array,
-  ): number;
+  dpBind(rxFd: number, txFd: number, buffers: DatapathBuffers): NativeDatapath;
   /**
-   * read() until EAGAIN or `max` packets; packet k goes to base + k*stride (at most cap bytes),
-   * its length to lens[k]. Returns the count, or -errno when the first read fails.
+   * Readiness of the bound GENEVE socket: on each wake-up the addon receives up to a batch itself
+   * (recvmmsg into rxBuf slots of `slot` bytes, rxMeta per io/layout RxMeta; Result.RECEIVED and
+   * RECV_ERRNO) and calls `callback()` only when it received something or the receive failed.
+   * With `coalesceUs` > 0 (at most 10000), a wake-up within that long of the previous batch (of
+   * fewer than 4 datagrams) first lets that long pass, so that several datagrams are received
+   * together: the socket is unwatched meanwhile and a timerfd ends the window, so the event loop
+   * keeps running.
    */
-  readEach(
-    fd: number,
-    buf: Buffer,
-    base: number,
-    stride: number,
-    cap: number,
-    max: number,
-    lens: Uint32Array,
-  ): number;
+  dpWatch(h: NativeDatapath, callback: () => void, coalesceUs: number): NativeWatch;
   /**
-   * For each k, meta[6k..6k+5] = offset, length, source address, destination address, source
-   * port, destination port: writes an IPv4 + UDP header (UDP checksum computed) into the 28 bytes
-   * before `offset` and sends the datagrams with sendmmsg. Returns how many were sent.
+   * write() of rxBuf[wOffs[k], wOffs[k] + wLens[k]) to wFds[k] for k < n; wErrs[k] = errno or 0.
+   * Result.WRITTEN = writes that succeeded.
    */
-  sendRawBatch(fd: number, buf: Buffer, meta: Uint32Array, n: number): number;
+  dpWrite(h: NativeDatapath, n: number): void;
   /**
-   * Binds a data path's buffers once, so the hot calls below take integers only (unpacking
-   * Buffer and typed-array arguments costs more than the work at one packet per call). The
-   * buffers are kept alive by the handle. wFds.length is the batch size.
+   * read() from fd until EAGAIN or `max` packets; packet k goes to txBuf at txBase + k * txStride
+   * (at most txCap bytes), its length to txLens[k]. Result.READ = packets read; READ_ERRNO =
+   * errno when the first read failed (EAGAIN: 0).
    */
-  dpBind(
-    rxFd: number,
-    txFd: number,
-    rxBuf: Buffer,
-    slot: number,
-    rxMeta: Uint32Array,
-    wFds: Int32Array,
-    wOffs: Uint32Array,
-    wLens: Uint32Array,
-    wErrs: Int32Array,
-    txBuf: Buffer,
-    txBase: number,
-    txStride: number,
-    txCap: number,
-    txLens: Uint32Array,
-    txMeta: Uint32Array,
-  ): NativeDatapath;
-  /** recvBatch into the bound rxBuf/rxMeta. */
-  dpRecv(h: NativeDatapath, max: number): number;
-  /** writeEach of the bound wFds/wOffs/wLens from rxBuf, errors in wErrs. */
-  dpWrite(h: NativeDatapath, n: number): number;
-  /** readEach into the bound txBuf (txBase + k * txStride, txCap bytes) and txLens. */
-  dpRead(h: NativeDatapath, fd: number, max: number): number;
-  /** sendRawBatch of the bound txBuf with txMeta. */
-  dpSend(h: NativeDatapath, n: number): number;
+  dpRead(h: NativeDatapath, fd: number, max: number): void;
+  /** dpWrite(h, n) then dpRead(h, fd, max) in one call (the usual batch: one endpoint). */
+  dpWriteRead(h: NativeDatapath, n: number, fd: number, max: number): void;
   /**
-   * dpWrite(h, n) then dpRead(h, fd, max) in one call. Returns writesOk * 65536 + packets read
-   * (65535 when the read failed).
+   * For each k < n, txMeta per io/layout TxMeta: writes an IPv4 + UDP header (UDP checksum
+   * computed) into the RAW_HEADER_ROOM bytes before the offset and sends the datagrams with
+   * sendmmsg from the raw socket. Result.SENT = datagrams sent.
    */
-  dpWriteRead(h: NativeDatapath, n: number, fd: number, max: number): number;
-  /**
-   * Readiness of the bound GENEVE socket: on each wake-up the addon runs recvmmsg itself and calls
-   * `callback(n)` only when it received something (n > 0) or failed (n = -errno). With
-   * `coalesceUs` > 0 (at most 10000), a wake-up within that long of the previous batch first waits
-   * that long, so that several datagrams are received together.
-   */
-  dpWatch(h: NativeDatapath, callback: (n: number) => void, coalesceUs?: number): NativeWatch;
+  dpSend(h: NativeDatapath, n: number): void;
   /** Calls `callback` from the event loop whenever fd is readable (level-triggered). */
-  watch(fd: number, callback: (status: number) => void): NativeWatch;
+  watch(fd: number, callback: () => void): NativeWatch;
   unwatch(handle: NativeWatch): void;
+  /** The field indices the addon uses (its C enums); the same as io/layout's PORT_LAYOUT. */
+  readonly layout: PortLayout;
 }
 
 /** Opaque bound data path buffers (see NativeAddon.dpBind). */
@@ -114,9 +79,6 @@ export type NativeDatapath = { readonly __nativeDatapath: unique symbol };
 
 /** Opaque libuv poll handle. */
 export type NativeWatch = { readonly __nativeWatch: unique symbol };
-
-/** Bytes the raw sender writes in front of each payload (IPv4 20 + UDP 8). */
-export const RAW_HEADER_ROOM = 28;
 
 /** Interface flag bits (linux/if.h). */
 export const IFF_UP = 0x1;

@@ -10,7 +10,12 @@ export interface Watch {
  * callback must drain the descriptor or it is called again at once.
  */
 export function watchReadable(fd: number, onReadable: () => void, native = loadNative()): Watch {
-  return new PollWatch(native, native.watch(fd, onReadable));
+  return stoppable(native, native.watch(fd, onReadable));
+}
+
+/** An addon watch handle (watch, dpWatch) as a Watch whose stop() may be called more than once. */
+export function stoppable(native: NativeAddon, handle: NativeWatch): Watch {
+  return new PollWatch(native, handle);
 }
 
 class PollWatch implements Watch {

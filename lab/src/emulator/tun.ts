@@ -1,25 +1,25 @@
+import * as fs from "node:fs";
 import { loadNative, type NativeAddon } from "@tollgate/appliance/dist/io/native";
 import { watchReadable, type Watch } from "@tollgate/appliance/dist/io/poll";
 import { TunDevice } from "@tollgate/appliance/dist/io/tun";
 
-const STRIDE = 9216;
+/** Largest packet read (the tun MTU is at most 8500). */
+const MAX_PACKET = 9216;
+/** Packets read per readiness wake-up, at most (the event loop stays fair). */
 const BATCH = 64;
 /** Safety net: also drain on a timer, so a missed readiness wake-up can never stall the lab. */
 const SAFETY_POLL_MS = 20;
 
 /**
  * The emulator's endpoint device: a tun interface opened with the appliance's io wrappers (Node
- * has no API for tun descriptors). Packets are whole IP packets (IFF_NO_PI).
+ * has no API for tun descriptors). Packets are whole IP packets (IFF_NO_PI), one per read() and
+ * write() on its non-blocking descriptor, done with node:fs (the appliance's batched calls are
+ * bound to its data path's buffers).
  */
 export class EndpointTun {
   private watch: Watch | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly readBuf = Buffer.alloc(STRIDE * BATCH);
-  private readonly lens = new Uint32Array(BATCH);
-  private readonly fds: Int32Array;
-  private readonly offs = new Uint32Array([0]);
-  private readonly wlens = new Uint32Array(1);
-  private readonly errs = new Int32Array(1);
+  private readonly readBuf = Buffer.alloc(MAX_PACKET);
   rxPackets = 0;
   txPackets = 0;
   txErrors = 0;
@@ -27,9 +27,7 @@ export class EndpointTun {
   private constructor(
     private readonly native: NativeAddon,
     private readonly tun: TunDevice,
-  ) {
-    this.fds = new Int32Array([tun.fd]);
-  }
+  ) {}
 
   get name(): string {
     return this.tun.name;
@@ -44,32 +42,34 @@ export class EndpointTun {
   /** Calls `onPacket` with a copy of each packet read. */
   start(onPacket: (packet: Buffer) => void): void {
     const drain = () => {
-      for (;;) {
-        const n = this.native.readEach(
-          this.tun.fd,
-          this.readBuf,
-          0,
-          STRIDE,
-          STRIDE,
-          BATCH,
-          this.lens,
-        );
-        if (n <= 0) return;
-        for (let k = 0; k < n; k++) {
-          this.rxPackets++;
-          onPacket(Buffer.from(this.readBuf.subarray(k * STRIDE, k * STRIDE + this.lens[k]!)));
-        }
-        if (n < BATCH) return;
+      for (let k = 0; k < BATCH; k++) {
+        const len = this.readOne();
+        if (len < 0) return;
+        this.rxPackets++;
+        onPacket(Buffer.from(this.readBuf.subarray(0, len)));
       }
     };
     this.watch = watchReadable(this.tun.fd, drain, this.native);
     this.timer = setInterval(drain, SAFETY_POLL_MS);
   }
 
+  /** One packet's length in readBuf, or -1 when none is queued (EAGAIN) or the read failed. */
+  private readOne(): number {
+    try {
+      return fs.readSync(this.tun.fd, this.readBuf, 0, MAX_PACKET, null);
+    } catch {
+      return -1;
+    }
+  }
+
   /** Writes one IP packet into the kernel; false (and counted) when the write failed. */
   write(packet: Buffer): boolean {
-    this.wlens[0] = packet.length;
-    const ok = this.native.writeEach(this.fds, packet, this.offs, this.wlens, 1, this.errs) === 1;
+    let ok: boolean;
+    try {
+      ok = fs.writeSync(this.tun.fd, packet) === packet.length;
+    } catch {
+      ok = false;
+    }
     if (ok) this.txPackets++;
     else this.txErrors++;
     return ok;

@@ -44,8 +44,8 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
 
-function setup(options: ConstructorParameters<typeof Datapath>[1] = {}, bound = false) {
-  const port = bound ? new FakePort().withBoundPath() : new FakePort();
+function setup(options: ConstructorParameters<typeof Datapath>[1] = {}) {
+  const port = new FakePort();
   const g = gate();
   const dp = new Datapath(port, { listeners: [g.listener], ...options });
   dp.start(0);
@@ -61,35 +61,33 @@ function setup(options: ConstructorParameters<typeof Datapath>[1] = {}, bound = 
 }
 
 describe("data path hold queue for new endpoints (in-memory port)", () => {
-  for (const bound of [false, true]) {
-    it(`holds packets until created() finished, then writes them in order (${bound ? "bound" : "plain"} port)`, async () => {
-      const t = setup({}, bound);
-      const flows = generateFlows({ flows: 3 });
-      const inners = flows.flatMap((f) => [stampSequence(f, 1), stampSequence(f, 2)]);
-      for (let i = 0; i < inners.length; i++) t.send(flows[Math.floor(i / 2)]!, inners[i]);
-      const { gwi } = tunNames(flows[0]!.endpointId);
-      assert.deepEqual(t.g.calls, [`created ${gwi}`]);
-      assert.equal(t.port.tuns.get(gwi)!.written.length, 0, "nothing written before created()");
-      assert.equal(t.port.sent.length, 0);
-      assert.equal(t.dp.counters.holdQueued, 6);
-      t.g.open();
-      await settle();
-      assert.deepEqual(t.port.tuns.get(gwi)!.written, inners, "flushed in arrival order");
-      assert.equal(t.port.sent.length, 6, "replies of the flushed packets (mirror)");
-      assert.deepEqual(
-        t.port.sent.map((r) => r.payload.subarray(-inners[0]!.length)),
-        inners,
-        "returned with their flows' headers, in order",
-      );
-      assert.equal(t.dp.counters.holdFlushed, 6);
-      assert.equal(t.dp.counters.tunTxPackets, 6);
-      assert.equal(totalDrops(t.dp.counters), 0);
-      t.send(flows[0]!, stampSequence(flows[0]!, 3));
-      assert.equal(t.port.tuns.get(gwi)!.written.length, 7, "later packets go straight through");
-      assert.equal(t.dp.counters.holdQueued, 6);
-      await t.dp.stop();
-    });
-  }
+  it("holds packets until created() finished, then writes them in order", async () => {
+    const t = setup();
+    const flows = generateFlows({ flows: 3 });
+    const inners = flows.flatMap((f) => [stampSequence(f, 1), stampSequence(f, 2)]);
+    for (let i = 0; i < inners.length; i++) t.send(flows[Math.floor(i / 2)]!, inners[i]);
+    const { gwi } = tunNames(flows[0]!.endpointId);
+    assert.deepEqual(t.g.calls, [`created ${gwi}`]);
+    assert.equal(t.port.tuns.get(gwi)!.written.length, 0, "nothing written before created()");
+    assert.equal(t.port.sent.length, 0);
+    assert.equal(t.dp.counters.holdQueued, 6);
+    t.g.open();
+    await settle();
+    assert.deepEqual(t.port.tuns.get(gwi)!.written, inners, "flushed in arrival order");
+    assert.equal(t.port.sent.length, 6, "replies of the flushed packets (mirror)");
+    assert.deepEqual(
+      t.port.sent.map((r) => r.payload.subarray(-inners[0]!.length)),
+      inners,
+      "returned with their flows' headers, in order",
+    );
+    assert.equal(t.dp.counters.holdFlushed, 6);
+    assert.equal(t.dp.counters.tunTxPackets, 6);
+    assert.equal(totalDrops(t.dp.counters), 0);
+    t.send(flows[0]!, stampSequence(flows[0]!, 3));
+    assert.equal(t.port.tuns.get(gwi)!.written.length, 7, "later packets go straight through");
+    assert.equal(t.dp.counters.holdQueued, 6);
+    await t.dp.stop();
+  });
 
   it("drops the newest packets when the packet limit is reached (HOLD_QUEUE_FULL)", async () => {
     const t = setup({ holdMaxPackets: 2 });

@@ -20,9 +20,9 @@ import { FakePort } from "./fake-port";
 const GWLB = 0x0a000001; // 10.0.0.1
 const ME = 0x0a000002;
 
-function setup(options: ConstructorParameters<typeof Datapath>[1] = {}, bound = false) {
+function setup(options: ConstructorParameters<typeof Datapath>[1] = {}) {
   let now = 1000;
-  const port = bound ? new FakePort().withBoundPath() : new FakePort();
+  const port = new FakePort();
   const events: string[] = [];
   const listener = {
     created: async (e: EndpointInfo) => void events.push(`created ${e.gwi} ${e.gwo} ${e.idHex17}`),
@@ -66,8 +66,8 @@ describe("data path (in-memory port)", () => {
     assert.equal(t.dp.counters.rxBytes, d.length);
   });
 
-  it("gives the same results through the bound-buffer port path (batch callback, writeRead)", () => {
-    const t = setup({}, true);
+  it("writes and reads back in one port call when a batch has one endpoint (writeRead)", () => {
+    const t = setup();
     const flows = generateFlows({ flows: 8, endpoints: 2 });
     const sent = flows.map((f) => GwlbPeer.encapsulate(f, f.inner));
     for (const d of sent) t.port.queue(d, GWLB, 40000, ME);
@@ -257,22 +257,22 @@ describe("data path (in-memory port)", () => {
     await t.dp.stop();
     assert.equal(t.events.filter((e) => e.startsWith("destroyed")).length, 2);
     assert.ok([...t.port.tuns.values()].every((x) => x.closed));
-    assert.equal(t.port.socketCallback, undefined);
+    assert.equal(t.port.batchCallback, undefined);
     assert.equal(t.dp.flows.size, 0);
   });
 
   it("survives an exception in per-packet code: counted, the next batch is handled", () => {
     const t = setup();
     const [f] = generateFlows({ flows: 1 });
-    const real = t.port.recvBatch.bind(t.port);
+    const real = t.port.writeRead.bind(t.port);
     let calls = 0;
-    t.port.recvBatch = (...args) => {
+    t.port.writeRead = (...args) => {
       if (calls++ === 0) throw new Error("boom");
-      return real(...args);
+      real(...args);
     };
     assert.doesNotThrow(() => t.send(f!));
     assert.equal(t.dp.counters.internalErrors, 1);
-    t.port.pump();
+    t.send(f!);
     assert.equal(t.port.sent.length, 1);
   });
 

@@ -1,7 +1,9 @@
 /**
- * In-memory {@link DatapathPort}: datagrams queued for recvBatch, tun interfaces as queues, and
- * a record of every reply handed to sendBatch. `mirror` makes what is written to gwi-X appear on
- * gwo-X at once, like the tc mirred hook. Lets the data path's per-packet logic run without root.
+ * In-memory {@link DatapathPort}: datagrams queued for the receive watch, tun interfaces as
+ * queues, and a record of every reply sent. `mirror` makes what is written to gwi-X appear on
+ * gwo-X at once, like the tc mirred hook. It implements the same interface as the native port
+ * (buffers bound once, outcomes in the result block), so the data path's per-packet logic runs
+ * without root through the calls production makes.
  */
 import type {
   DatapathBuffers,
@@ -9,6 +11,7 @@ import type {
   TunLike,
 } from "@tollgate/appliance/dist/datapath/port";
 import type { Watch } from "@tollgate/appliance/dist/io/poll";
+import { Result, RX_TRUNCATED, RxMeta, TxMeta } from "@tollgate/appliance/dist/io/layout";
 
 export interface QueuedDatagram {
   readonly data: Buffer;
@@ -50,14 +53,20 @@ export class FakePort implements DatapathPort {
   readonly tuns = new Map<string, FakeTun>();
   readonly byFd = new Map<number, FakeTun>();
   readonly watched = new Map<number, () => void>();
-  socketCallback: (() => void) | undefined;
+  /** The data path's receive callback while it is watching (watchReceive). */
+  batchCallback: (() => void) | undefined;
+  /** The coalescing window the data path asked for (the fake delivers at once). */
+  coalesceUs: number | undefined;
   /** gwi-X writes show up on gwo-X (tc mirred pass-through). */
   mirror = true;
   /** Names for which openTun throws. */
   readonly failing = new Set<string>();
-  /** Make sendBatch refuse this many datagrams per call (kernel buffer full). */
+  /** Make send refuse this many datagrams per call (kernel buffer full). */
   refuseSends = 0;
+  /** Calls of writeRead (one endpoint in a batch). */
+  writeReadCalls = 0;
   private nextFd = 100;
+  private b: DatapathBuffers | undefined;
 
   queue(
     data: Buffer,
@@ -69,82 +78,104 @@ export class FakePort implements DatapathPort {
     this.rx.push({ data, from, port, local, truncated });
   }
 
-  recvBatch(buf: Buffer, slot: number, max: number, meta: Uint32Array): number {
+  bind(buffers: DatapathBuffers): void {
+    this.b = buffers;
+  }
+
+  /** The bound buffers (bind() must have been called, as the addon requires). */
+  private get bound(): DatapathBuffers {
+    if (this.b === undefined) throw new TypeError("expected a data path handle (bind first)");
+    return this.b;
+  }
+
+  watchReceive(onBatch: () => void, coalesceUs: number): Watch {
+    this.batchCallback = onBatch;
+    this.coalesceUs = coalesceUs;
+    return { stop: () => (this.batchCallback = undefined) };
+  }
+
+  /** Delivers everything queued, a batch per call of the receive callback, as the addon does. */
+  pump(): void {
+    while (this.batchCallback !== undefined && this.rx.length > 0) {
+      this.receive();
+      this.batchCallback();
+    }
+  }
+
+  /** Moves up to a batch of queued datagrams into rxBuf / rxMeta (the addon's recvmmsg). */
+  private receive(): void {
+    const { rxBuf, slot, rxMeta, wFds, result } = this.bound;
     let n = 0;
-    while (n < max && this.rx.length > 0) {
+    while (n < wFds.length && this.rx.length > 0) {
       const d = this.rx.shift()!;
       const len = Math.min(d.data.length, slot);
-      d.data.copy(buf, n * slot, 0, len);
-      meta[4 * n] = (len | (d.truncated ? 0x80000000 : 0)) >>> 0;
-      meta[4 * n + 1] = d.from;
-      meta[4 * n + 2] = d.port;
-      meta[4 * n + 3] = d.local;
+      const m = RxMeta.WORDS * n;
+      d.data.copy(rxBuf, n * slot, 0, len);
+      rxMeta[m + RxMeta.LENGTH] = (len | (d.truncated ? RX_TRUNCATED : 0)) >>> 0;
+      rxMeta[m + RxMeta.SOURCE] = d.from;
+      rxMeta[m + RxMeta.SOURCE_PORT] = d.port;
+      rxMeta[m + RxMeta.LOCAL] = d.local;
       n++;
     }
-    return n;
+    result[Result.RECEIVED] = n;
+    result[Result.RECV_ERRNO] = 0;
   }
 
-  sendBatch(buf: Buffer, meta: Uint32Array, n: number): number {
-    const ok = Math.max(0, n - this.refuseSends);
-    for (let k = 0; k < ok; k++) {
-      const off = meta[6 * k]!;
-      const len = meta[6 * k + 1]!;
-      this.sent.push({
-        payload: Buffer.from(buf.subarray(off, off + len)),
-        saddr: meta[6 * k + 2]!,
-        daddr: meta[6 * k + 3]!,
-        sport: meta[6 * k + 4]!,
-        dport: meta[6 * k + 5]!,
-      });
-    }
-    return ok;
-  }
-
-  writeEach(
-    fds: Int32Array,
-    buf: Buffer,
-    offs: Uint32Array,
-    lens: Uint32Array,
-    n: number,
-    errs: Int32Array,
-  ): number {
+  write(n: number): void {
+    const { rxBuf, wFds, wOffs, wLens, wErrs, result } = this.bound;
     let ok = 0;
     for (let k = 0; k < n; k++) {
-      const tun = this.byFd.get(fds[k]!);
+      const tun = this.byFd.get(wFds[k]!);
       if (!tun || tun.closed) {
-        errs[k] = 9; // EBADF
+        wErrs[k] = 9; // EBADF
         continue;
       }
-      const pkt = Buffer.from(buf.subarray(offs[k]!, offs[k]! + lens[k]!));
+      const pkt = Buffer.from(rxBuf.subarray(wOffs[k]!, wOffs[k]! + wLens[k]!));
       tun.written.push(pkt);
       if (this.mirror && tun.name.startsWith("gwi-")) {
         this.tuns.get(`gwo-${tun.name.slice(4)}`)?.readable.push(pkt);
       }
-      errs[k] = 0;
+      wErrs[k] = 0;
       ok++;
     }
-    return ok;
+    result[Result.WRITTEN] = ok;
   }
 
-  readEach(
-    fd: number,
-    buf: Buffer,
-    base: number,
-    stride: number,
-    cap: number,
-    max: number,
-    lens: Uint32Array,
-  ): number {
+  read(fd: number, max: number): void {
+    const { txBuf, txBase, txStride, txCap, txLens, result } = this.bound;
     const tun = this.byFd.get(fd);
-    if (!tun) return -9;
     let n = 0;
-    while (n < max && tun.readable.length > 0) {
+    while (tun !== undefined && n < max && tun.readable.length > 0) {
       const p = tun.readable.shift()!;
-      const len = Math.min(p.length, cap);
-      p.copy(buf, base + n * stride, 0, len);
-      lens[n++] = len;
+      const len = Math.min(p.length, txCap);
+      p.copy(txBuf, txBase + n * txStride, 0, len);
+      txLens[n++] = len;
     }
-    return n;
+    result[Result.READ] = n;
+    result[Result.READ_ERRNO] = tun === undefined ? 9 : 0; // EBADF
+  }
+
+  writeRead(n: number, fd: number, max: number): void {
+    this.writeReadCalls++;
+    this.write(n);
+    this.read(fd, max);
+  }
+
+  send(n: number): void {
+    const { txBuf, txMeta, result } = this.bound;
+    const ok = Math.max(0, n - this.refuseSends);
+    for (let k = 0; k < ok; k++) {
+      const m = TxMeta.WORDS * k;
+      const off = txMeta[m + TxMeta.OFFSET]!;
+      this.sent.push({
+        payload: Buffer.from(txBuf.subarray(off, off + txMeta[m + TxMeta.LENGTH]!)),
+        saddr: txMeta[m + TxMeta.SOURCE]!,
+        daddr: txMeta[m + TxMeta.DESTINATION]!,
+        sport: txMeta[m + TxMeta.SOURCE_PORT]!,
+        dport: txMeta[m + TxMeta.DESTINATION_PORT]!,
+      });
+    }
+    result[Result.SENT] = ok;
   }
 
   openTun(name: string, mtu: number): TunLike {
@@ -158,52 +189,6 @@ export class FakePort implements DatapathPort {
   watch(fd: number, onReadable: () => void): Watch {
     this.watched.set(fd, onReadable);
     return { stop: () => this.watched.delete(fd) };
-  }
-
-  watchSocket(onReadable: () => void): Watch {
-    this.socketCallback = onReadable;
-    return { stop: () => (this.socketCallback = undefined) };
-  }
-
-  /** Delivers everything queued, as the event loop would. */
-  pump(): void {
-    if (this.batchCallback && this.bound) {
-      const b = this.bound;
-      for (;;) {
-        const n = this.recvBatch(b.rxBuf, b.slot, b.wFds.length, b.rxMeta);
-        if (n === 0) break;
-        this.batchCallback(n);
-      }
-      return;
-    }
-    this.socketCallback?.();
-  }
-
-  bound: DatapathBuffers | undefined;
-  batchCallback: ((n: number) => void) | undefined;
-  writeReadCalls = 0;
-
-  /**
-   * Adds the optional bound-buffer methods the native port has (bind, watchSocketBatches,
-   * writeRead), implemented over the same queues.
-   */
-  withBoundPath(): this {
-    const self = this as DatapathPort & this;
-    self.bind = (b) => {
-      this.bound = b;
-    };
-    self.watchSocketBatches = (cb) => {
-      this.batchCallback = cb;
-      return { stop: () => (this.batchCallback = undefined) };
-    };
-    self.writeRead = (n, fd, max) => {
-      const b = this.bound!;
-      this.writeReadCalls++;
-      const ok = this.writeEach(b.wFds, b.rxBuf, b.wOffs, b.wLens, n, b.wErrs);
-      const r = this.readEach(fd, b.txBuf, b.txBase, b.txStride, b.txCap, max, b.txLens);
-      return ok * 65536 + (r < 0 ? 65535 : r);
-    };
-    return this;
   }
 
   /** Puts a packet on a tun (as if the kernel routed it out of that interface) and signals it. */
