@@ -12,6 +12,7 @@ import {
   runLabSession,
   type LabSessionResult,
 } from "@tollgate/lab/dist/session";
+import { settlesWithin } from "../wait";
 
 /**
  * End-to-end tier: the lab's scripted demo in network namespaces made by the test (root only).
@@ -109,7 +110,8 @@ describe("lab end to end (root, network namespaces)", function () {
     const rules = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tgl-rules-")), "allow.yaml");
     fs.writeFileSync(rules, "version: 1\ndefaults: { mode: inspect, policy: allow }\n");
     try {
-      const r = await session(prefix, rules, "reflector");
+      // A bounded wait, not a timing assertion: the whole session (up, demo, down) must finish.
+      const r = await settlesWithin("the lab session", session(prefix, rules, "reflector"), 60_000);
       assert.equal(r.error, undefined);
       for (const id of ["http", "udp-echo", "tcp-echo", "failover", "after-failover"])
         expectPass(r, id);
@@ -117,7 +119,6 @@ describe("lab end to end (root, network namespaces)", function () {
       assert.equal(byId(r, "blocked").status, "skip", "an allow-all file blocks nothing");
       assert.ok(r.report.some((l) => l.startsWith("Follow the packet: HTTP GET (tcp 10.10.1.10:")));
       assert.ok(r.report.some((l) => /^timing: up .* s \(target < 30 s\)$/.test(l)));
-      assert.ok(r.timings.totalMs < 60_000, `lab took ${r.timings.totalMs} ms`);
       assert.deepEqual(r.teardown?.leftovers, []);
       assert.deepEqual(hostLeftovers(prefix), []);
     } finally {

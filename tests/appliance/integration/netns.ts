@@ -119,20 +119,9 @@ export function spawnInNs(ns: string, cmd: string, args: string[]): NsChild {
   };
 }
 
-/** Polls `check` every 50 ms until it returns a value or `timeoutMs` passes. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined,
-  timeoutMs = 5000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitFor } from "../../wait";
+
+export { waitFor };
 
 /** Why the data-path tier cannot run here (root tier, or the addon not built), or undefined. */
 export function datapathTierUnavailable(addonPath: string): string | undefined {

@@ -10,6 +10,7 @@ import {
   type ExecResult,
 } from "@tollgate/appliance/dist/hooks/runner";
 import { endpointInfo } from "@tollgate/appliance/dist/naming";
+import { settlesWithin, waitFor } from "../../wait";
 
 const EP = endpointInfo(0x2b8ee1d4db0c51c4n);
 
@@ -26,6 +27,16 @@ function fakeExec(result: Partial<ExecResult> = {}, delayMs = 0) {
     return { code: 0, signal: null, stdout: "", stderr: "", timedOut: false, ...result };
   };
   return { exec, calls };
+}
+
+/** True while `pid` is a live process (a zombie waiting for its parent counts as gone). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 function memLogger() {
@@ -182,13 +193,21 @@ describe("HookRunner", () => {
     });
 
     it("kills a timed-out hook's children too", async () => {
-      const started = Date.now();
-      const r = await execFileRunner("/bin/sh", ["-c", "sleep 20; echo never"], {
+      const pidFile = join(dir, "grandchild.pid");
+      const run = execFileRunner("/bin/sh", ["-c", `sleep 20 & echo $! > '${pidFile}'; wait`], {
         timeoutMs: 100,
         env: process.env,
       });
+      // The grandchild sleeps 20 s with the hook's output open: the run must not wait for it.
+      const r = await settlesWithin(
+        "the timed-out hook (its grandchild holds the output)",
+        run,
+        5000,
+      );
       assert.equal(r.timedOut, true);
-      assert.ok(Date.now() - started < 5000, "the sleeping grandchild did not hold the hook open");
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      assert.ok(pid > 0, "the hook wrote its grandchild's pid");
+      await waitFor("the grandchild to be killed", () => (running(pid) ? undefined : true), 3000);
     });
 
     it("kills a hook that outlives its timeout", async () => {
