@@ -13,8 +13,8 @@ import { traced, verdictText, type DemoContext, type DemoStep, type StepSource }
 export const SCRIPT: readonly StepSource[] = [
   http,
   http6,
-  udpEcho,
-  tcpEcho,
+  echo("udp"),
+  echo("tcp"),
   ping,
   blocked,
   failover,
@@ -81,54 +81,41 @@ async function seenByServer<R>(
   return { r, seen: after - before };
 }
 
-function udpEcho(c: DemoContext): DemoStep[] {
-  const x = c.expect("udp", SERVER_ECHO_PORT);
-  return [
-    {
-      id: "udp-echo",
-      does: `UDP echo ${c.server}:${SERVER_ECHO_PORT}`,
-      expect: x,
-      async run() {
-        const { r, seen } = await seenByServer(c, `udp/${SERVER_ECHO_PORT}`, () =>
-          c.probe<UdpResult>({
-            kind: "udp",
-            host: c.server,
-            port: SERVER_ECHO_PORT,
-            payload: "tollgate lab udp echo",
-            timeoutMs: 1500,
-          }),
-        );
-        return traced(judgeUdp(x, r, seen), x, r.localPort, {
-          title: "UDP echo",
-          protocol: 17,
-          serverPort: SERVER_ECHO_PORT,
-        });
+/** Echo on the server's echo port over UDP or TCP; the server counts what reached it. */
+function echo(proto: "udp" | "tcp"): StepSource {
+  return (c) => {
+    const x = c.expect(proto, SERVER_ECHO_PORT);
+    const target = {
+      host: c.server,
+      port: SERVER_ECHO_PORT,
+      payload: `tollgate lab ${proto} echo`,
+    };
+    const key = `${proto}/${SERVER_ECHO_PORT}`;
+    return [
+      {
+        id: `${proto}-echo`,
+        does: `${proto.toUpperCase()} echo ${c.server}:${SERVER_ECHO_PORT}`,
+        expect: x,
+        async run() {
+          if (proto === "tcp") {
+            const timeoutMs = c.settings.blockedTimeoutMs;
+            const { r, seen } = await seenByServer(c, key, () =>
+              c.probe<TcpResult>({ kind: "tcp", ...target, timeoutMs }),
+            );
+            return judgeTcp(x, r, seen);
+          }
+          const { r, seen } = await seenByServer(c, key, () =>
+            c.probe<UdpResult>({ kind: "udp", ...target, timeoutMs: 1500 }),
+          );
+          return traced(judgeUdp(x, r, seen), x, r.localPort, {
+            title: "UDP echo",
+            protocol: 17,
+            serverPort: SERVER_ECHO_PORT,
+          });
+        },
       },
-    },
-  ];
-}
-
-function tcpEcho(c: DemoContext): DemoStep[] {
-  const x = c.expect("tcp", SERVER_ECHO_PORT);
-  return [
-    {
-      id: "tcp-echo",
-      does: `TCP echo ${c.server}:${SERVER_ECHO_PORT}`,
-      expect: x,
-      async run() {
-        const { r, seen } = await seenByServer(c, `tcp/${SERVER_ECHO_PORT}`, () =>
-          c.probe<TcpResult>({
-            kind: "tcp",
-            host: c.server,
-            port: SERVER_ECHO_PORT,
-            timeoutMs: c.settings.blockedTimeoutMs,
-            payload: "tollgate lab tcp echo",
-          }),
-        );
-        return judgeTcp(x, r, seen);
-      },
-    },
-  ];
+    ];
+  };
 }
 
 function ping(c: DemoContext): DemoStep[] {

@@ -4,15 +4,8 @@
  */
 import type { PolicyResource } from "@pulumi/policy/policy";
 import { parseCidr } from "./cidr";
-import { Graph, inferRole, taggedRole } from "./graph";
-import type {
-  AttachmentNode,
-  EndpointNode,
-  GatewayNode,
-  NatNode,
-  RouteTableNode,
-  SubnetNode,
-} from "./nodes";
+import { type Graph, inferRole, taggedRole } from "./graph";
+import type * as N from "./nodes";
 import { destOf, targetOf } from "./route-entry";
 import { labelOf } from "./stack-index";
 import { T } from "./types";
@@ -34,7 +27,7 @@ function addSubnet(g: Graph, r: PolicyResource): void {
   const p = bag(r.props);
   const vpc = g.vpcOf(r, "vpcId");
   const ipv6Raw = unwrap(p.ipv6CidrBlock);
-  const s: SubnetNode = {
+  const s: N.SubnetNode = {
     res: r,
     p,
     id: str(p.id),
@@ -61,7 +54,7 @@ function addRouteTable(g: Graph, r: PolicyResource): void {
   const vpc = isDefault
     ? g.vpcFor(r, g.index.ref(r, "defaultRouteTableId", undefined, [T.vpc]), str(p.vpcId))
     : g.vpcOf(r, "vpcId");
-  const rt: RouteTableNode = {
+  const rt: N.RouteTableNode = {
     res: r,
     p,
     id: str(p.id),
@@ -80,7 +73,7 @@ function addInternetGateway(g: Graph, r: PolicyResource): void {
   const p = bag(r.props);
   const attached = str(p.vpcId) || r.propertyDependencies?.vpcId?.length;
   const vpc = attached ? g.vpcOf(r, "vpcId") : undefined;
-  const gw: GatewayNode = {
+  const gw: N.GatewayNode = {
     res: r,
     p,
     id: str(p.id),
@@ -105,7 +98,7 @@ function addEndpoint(g: Graph, r: PolicyResource): void {
         ? g.subnetOf(r, "subnetIds", subnetIds[0], vpc)
         : undefined;
   const isGwlb = str(p.vpcEndpointType) === "GatewayLoadBalancer";
-  const e: EndpointNode = {
+  const e: N.EndpointNode = {
     res: r,
     p,
     id: str(p.id),
@@ -126,7 +119,7 @@ function addEndpoint(g: Graph, r: PolicyResource): void {
 }
 
 /** The Gateway Load Balancer of an endpoint's service, when the stack declares both. */
-function gwlbBehind(g: Graph, endpoint: PolicyResource): EndpointNode["gwlb"] {
+function gwlbBehind(g: Graph, endpoint: PolicyResource): N.EndpointNode["gwlb"] {
   const service = g.index.ref(endpoint, "serviceName", bag(endpoint.props).serviceName, [
     T.vpceService,
   ]);
@@ -139,7 +132,7 @@ function gwlbBehind(g: Graph, endpoint: PolicyResource): EndpointNode["gwlb"] {
 function addNatGateway(g: Graph, r: PolicyResource): void {
   const p = bag(r.props);
   const subnet = g.subnetOf(r, "subnetId", p.subnetId);
-  const n: NatNode = {
+  const n: N.NatNode = {
     res: r,
     p,
     id: str(p.id),
@@ -178,7 +171,7 @@ function addTgwAttachment(g: Graph, r: PolicyResource): void {
   const p = bag(r.props);
   const vpc = g.vpcOf(r, "vpcId");
   const subnetIds = arr(p.subnetIds);
-  const subs = new Map<string, SubnetNode>();
+  const subs = new Map<string, N.SubnetNode>();
   for (const s of g.subnetsOf(g.index.refs(r, "subnetIds", subnetIds, [T.subnet])))
     subs.set(s.urn!, s);
   if (subs.size === 0) {
@@ -189,7 +182,7 @@ function addTgwAttachment(g: Graph, r: PolicyResource): void {
   }
   const tgwRes = g.index.ref(r, "transitGatewayId", p.transitGatewayId, [T.tgw]);
   const tgwKey = tgwRes?.urn ?? str(p.transitGatewayId) ?? `unknown:${r.urn}`;
-  const a: AttachmentNode = {
+  const a: N.AttachmentNode = {
     res: r,
     p,
     id: str(p.id),
@@ -272,13 +265,13 @@ function addRtAssociation(g: Graph, r: PolicyResource): void {
 }
 
 /** The gateway of an edge association (a gateway outside the stack joins the table's VPC). */
-function edgeGateway(g: Graph, r: PolicyResource, rt: RouteTableNode): GatewayNode | undefined {
+function edgeGateway(g: Graph, r: PolicyResource, rt: N.RouteTableNode): N.GatewayNode | undefined {
   const p = bag(r.props);
   const gwRes = g.index.ref(r, "gatewayId", p.gatewayId, [T.igw]);
   const known = gwRes ? g.igws.get(gwRes.urn) : undefined;
   const literal = str(p.gatewayId);
   if (known || !literal) return known;
-  const gw: GatewayNode = {
+  const gw: N.GatewayNode = {
     p: {},
     id: literal,
     label: `gateway ${literal} (outside the stack)`,
