@@ -501,6 +501,20 @@ const CASES: Case[] = [
       ),
   },
   {
+    name: "appliance GENEVE ingress from the whole inspection VPC, not only the GWLB subnets",
+    base: NS,
+    policy: "tollgate-exposure-appliance-security-group",
+    names: "tollgate-inspection-appliance-sg",
+    text: /allows 10\.100\.0\.0\/16, wider than the Gateway Load Balancer's subnets \(10\.100\.0\.0\/24, /,
+    mutate: (d) =>
+      patchList(
+        d,
+        "tollgate-inspection-appliance-sg",
+        "ingress",
+        (l) => ((l[0] as Record<string, unknown>).cidrBlocks = ["10.100.0.0/16"]),
+      ),
+  },
+  {
     name: "appliance security group accepts an extra port",
     base: EG,
     policy: "tollgate-exposure-appliance-security-group",

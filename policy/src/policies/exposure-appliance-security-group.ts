@@ -1,5 +1,6 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy/policy";
-import { contains, parseCidr } from "../model/cidr";
+import { Cidr, contains, parseCidr } from "../model/cidr";
+import type { StackIndex } from "../model/stack-index";
 import { topologyOf } from "../model/topology";
 import { T } from "../model/types";
 import { arr, bag, Bag, num, str } from "../model/values";
@@ -54,19 +55,56 @@ function ruleOf(r: PolicyResource, p: Bag): Rule {
 }
 
 /**
+ * CIDRs of the subnets of each VPC's Gateway Load Balancers (where their network interfaces, the
+ * only senders of GENEVE and health checks, live), keyed by VPC URN. A VPC maps to undefined when
+ * one of those CIDRs is not known (preview), so callers fall back to the VPC check.
+ */
+function gwlbSubnetCidrsByVpc(
+  resources: readonly PolicyResource[],
+  idx: StackIndex,
+): Map<string, Cidr[] | undefined> {
+  const out = new Map<string, Cidr[] | undefined>();
+  for (const lb of resources) {
+    const p = bag(lb.props);
+    if (lb.type !== T.lb || str(p.loadBalancerType) !== "gateway") continue;
+    const mapped = arr(p.subnetMappings).map((m) => bag(m).subnetId);
+    const subnets = [
+      ...idx.refs(lb, "subnets", arr(p.subnets), [T.subnet]),
+      ...idx.refs(lb, "subnetMappings", mapped, [T.subnet]),
+    ];
+    for (const sn of subnets) {
+      const sp = bag(sn.props);
+      const vpc = idx.ref(sn, "vpcId", sp.vpcId, [T.vpc]);
+      if (!vpc) continue;
+      const cidrs = [str(sp.cidrBlock), str(sp.ipv6CidrBlock)].filter((c) => c !== undefined);
+      const parsed = cidrs.map(parseCidr);
+      const known = out.has(vpc.urn) ? out.get(vpc.urn) : [];
+      out.set(
+        vpc.urn,
+        known && str(sp.cidrBlock) !== undefined && parsed.every((c) => c !== undefined)
+          ? [...known, ...(parsed as Cidr[])]
+          : undefined,
+      );
+    }
+  }
+  return out;
+}
+
+/**
  * Appliance security groups (those used by launch templates) accept only UDP 6081 and the health
- * check port, and only from inside the inspection VPC.
+ * check port, and only from the subnets of the VPC's Gateway Load Balancer (from inside the VPC
+ * when the stack does not show them).
  *
  * Severity: high. AWS: {@link AWS_DOCS.applianceSecurityGroups}
  */
 export const exposureApplianceSecurityGroup: StackValidationPolicy = {
   name: "tollgate-exposure-appliance-security-group",
   description:
-    "Appliance security groups must accept only UDP 6081 (GENEVE) and the health-check port, only from inside the inspection VPC.",
+    "Appliance security groups must accept only UDP 6081 (GENEVE) and the health-check port, only from the Gateway Load Balancer's subnets (or, when the stack does not show them, from inside the inspection VPC).",
   severity: "high",
   url: AWS_DOCS.applianceSecurityGroups,
   remediationSteps:
-    "Keep two ingress rules: UDP 6081 and TCP <health port>, both from the inspection VPC CIDR; remove every other rule (management goes through SSM).",
+    "Keep two ingress rules: UDP 6081 and TCP <health port>, both from the CIDRs of the GWLB's subnets; remove every other rule (management goes through SSM).",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -84,6 +122,7 @@ export const exposureApplianceSecurityGroup: StackValidationPolicy = {
     const t = topologyOf(args.resources);
     const idx = t.index;
     const ports = new Set<number>(healthPorts);
+    const gwlbCidrs = gwlbSubnetCidrsByVpc(args.resources, idx);
     const applianceSgs = new Map<string, PolicyResource>();
     const rules = new Map<string, Rule[]>();
     for (const r of args.resources) {
@@ -110,6 +149,7 @@ export const exposureApplianceSecurityGroup: StackValidationPolicy = {
     for (const sg of applianceSgs.values()) {
       const vpcRes = idx.ref(sg, "vpcId", bag(sg.props).vpcId, [T.vpc]);
       const vpc = vpcRes ? t.vpcByKey.get(vpcRes.urn) : undefined;
+      const gwlb = vpcRes ? gwlbCidrs.get(vpcRes.urn) : undefined;
       for (const rule of [...inlineRules(sg), ...(rules.get(sg.urn) ?? [])]) {
         const single = rule.from !== undefined && rule.from === rule.to ? rule.from : undefined;
         const okPort =
@@ -135,10 +175,15 @@ export const exposureApplianceSecurityGroup: StackValidationPolicy = {
         }
         for (const c of rule.cidrs) {
           const parsed = parseCidr(c);
-          if (!parsed || !vpc || vpc.cidrs.length === 0) continue;
-          if (!vpc.cidrs.some((v) => contains(v, parsed))) {
+          if (!parsed) continue;
+          if (vpc && vpc.cidrs.length > 0 && !vpc.cidrs.some((v) => contains(v, parsed))) {
             report(
               `${rule.label} on appliance security group "${sg.name}" allows ${c}, outside ${vpc.label} (${vpc.cidrs.map((v) => v.text).join(", ")}).`,
+              rule.where.urn,
+            );
+          } else if (gwlb && gwlb.length > 0 && !gwlb.some((g) => contains(g, parsed))) {
+            report(
+              `${rule.label} on appliance security group "${sg.name}" allows ${c}, wider than the Gateway Load Balancer's subnets (${gwlb.map((g) => g.text).join(", ")}); only the GWLB sends GENEVE and health checks.`,
               rule.where.urn,
             );
           }
