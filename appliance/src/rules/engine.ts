@@ -4,20 +4,19 @@
  *
  * Apply order: ipsets (fill + swap) -> iptables-restore --noflush (atomic per commit) ->
  * ip6tables-restore -> tc -> ip rules/routes -> sysctls -> drop stale sets -> verify.
+ * What each kind of resource does in each phase is one row of RESOURCE_KINDS (resources.ts);
+ * this file reads the live state, runs the commands and keeps the transaction.
  */
 import { promises as fs, statSync } from "node:fs";
 import path from "node:path";
 import { detectCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
-import { finalizeRestore, ipsetRollback, restoreDocument } from "./finalize";
-import { renderIpsetRestore } from "./ipset";
 import { withApplyLock } from "./lock";
 import {
   foreignRules,
   ipAddrKey,
   ipRouteKey,
   ipRuleKey,
-  parseIptablesSave,
   readLiveState,
   type LiveState,
 } from "./live";
@@ -29,10 +28,16 @@ import {
   type Capabilities,
   type CompiledRuleset,
   type EndpointRef,
-  type Family,
-  type TcSpec,
 } from "./model";
 import type { LoadedRules } from "./parse";
+import {
+  PLAN_SECTIONS,
+  RESOURCE_KINDS,
+  normaliseRule,
+  type Command,
+  type ResourceKind,
+  type SavedState,
+} from "./resources";
 import { CommandError, runChecked, type CommandRunner } from "./runner";
 
 export interface EngineOptions {
@@ -68,7 +73,6 @@ export class ApplyError extends Error {
   }
 }
 
-const RESTORE: Record<Family, string> = { ipv4: "iptables-restore", ipv6: "ip6tables-restore" };
 export const STATE_DIR = "/run/tollgate";
 
 /**
@@ -92,116 +96,6 @@ export function stateFileForNetns(netns: string): string {
     return `${STATE_DIR}/rules-state.${netns}.json`;
   }
 }
-
-interface SavedState {
-  tc: TcSpec[];
-}
-
-function families(compiled: CompiledRuleset): Family[] {
-  return compiled.ip6tablesRestore === "" ? ["ipv4"] : ["ipv4", "ipv6"];
-}
-
-/** Protocol names iptables-save takes from /etc/protocols; the compiler writes numbers. */
-const PROTO_NAMES: Record<string, string> = {
-  igmp: "2",
-  ipencap: "4",
-  ipv6: "41",
-  gre: "47",
-  pim: "103",
-  vrrp: "112",
-  l2tp: "115",
-};
-
-/** Normalises an iptables-save line for comparison with generated lines. */
-export function normaliseRule(line: string): string {
-  return line.replace(/ -p ([a-z][a-z0-9-]*)/, (m, name: string) =>
-    PROTO_NAMES[name] ? ` -p ${PROTO_NAMES[name]}` : m,
-  );
-}
-
-/** Line diff of own chains: desired (generated) vs live (iptables-save). */
-function chainDiff(compiled: CompiledRuleset, live: LiveState, fam: Family): string[] {
-  const out: string[] = [];
-  const doc = fam === "ipv4" ? compiled.iptablesRestore : compiled.ip6tablesRestore;
-  const desired = parseIptablesSave(doc.replace(/^-F .*$/gm, ""));
-  const have = live.iptables[fam];
-  for (const t of TABLES) {
-    const names = new Set([...desired.chains[t].keys(), ...have.chains[t].keys()]);
-    for (const c of [...names].sort()) {
-      const want = desired.chains[t].get(c);
-      const got = have.chains[t].get(c)?.map(normaliseRule);
-      if (!got) {
-        out.push(`  + ${t} ${c} (new chain, ${want!.length} rules)`);
-        for (const l of want!) out.push(`    + ${l}`);
-        continue;
-      }
-      if (!want) {
-        out.push(`  - ${t} ${c} (chain removed, ${got.length} rules)`);
-        continue;
-      }
-      const gotSet = new Set(got);
-      const wantSet = new Set(want);
-      const add = want.filter((l) => !gotSet.has(l));
-      const del = got.filter((l) => !wantSet.has(l));
-      const reordered = add.length === 0 && del.length === 0 && want.join("\n") !== got.join("\n");
-      if (add.length || del.length || reordered) {
-        out.push(`  ~ ${t} ${c}: +${add.length} -${del.length}${reordered ? " (reordered)" : ""}`);
-        for (const l of del) out.push(`    - ${l}`);
-        for (const l of add) out.push(`    + ${l}`);
-      }
-    }
-    for (const j of compiled.jumps.filter((j) => j.table === t)) {
-      const n = have.jumps[t].get(`${j.from} ${j.to}`) ?? 0;
-      if (n !== 1)
-        out.push(
-          `  ${n === 0 ? "+" : "~"} ${t} jump ${j.from} -> ${j.to} (present ${n}x, want 1x)`,
-        );
-    }
-  }
-  return out;
-}
-
-function tcDiff(
-  compiled: CompiledRuleset,
-  live: LiveState,
-): { add: TcSpec[]; del: { dev: string; pref: number }[] } {
-  const liveKey = new Set(live.tc.map((f) => `${f.dev}/${f.pref}/${f.cookie ?? ""}`));
-  const want = compiled.tcSpecs.filter((s) => s.kind === "filter");
-  const wantKey = new Set(want.map((s) => `${s.dev}/${s.pref!}/${s.cookie ?? ""}`));
-  const add = want.filter((s) => !liveKey.has(`${s.dev}/${s.pref!}/${s.cookie ?? ""}`));
-  const del = live.tc.filter((f) => !wantKey.has(`${f.dev}/${f.pref}/${f.cookie ?? ""}`));
-  return { add, del };
-}
-
-function ipDiff(compiled: CompiledRuleset, live: LiveState) {
-  const liveRules = new Set(live.ipRules.map(ipRuleKey));
-  const wantRules = new Set(compiled.ipRuleSpecs.map(ipRuleKey));
-  const liveRoutes = new Set(live.ipRoutes.map(ipRouteKey));
-  const wantRoutes = new Set(compiled.ipRouteSpecs.map(ipRouteKey));
-  const liveAddrs = new Set(live.ipAddrs.map(ipAddrKey));
-  const wantAddrs = new Set(compiled.ipAddrSpecs.map(ipAddrKey));
-  return {
-    addAddrs: compiled.ipAddrSpecs.filter((a) => !liveAddrs.has(ipAddrKey(a))),
-    delAddrs: live.ipAddrs.filter((a) => !wantAddrs.has(ipAddrKey(a))),
-    addRules: compiled.ipRuleSpecs.filter((r) => !liveRules.has(ipRuleKey(r))),
-    delRules: live.ipRules.filter((r) => !wantRules.has(ipRuleKey(r))),
-    addRoutes: compiled.ipRouteSpecs.filter((r) => !liveRoutes.has(ipRouteKey(r))),
-    delRoutes: live.ipRoutes.filter((r) => !wantRoutes.has(ipRouteKey(r))),
-  };
-}
-
-function setContents(save: string): Map<string, string> {
-  const sets = new Map<string, string[]>();
-  for (const line of save.split("\n")) {
-    const m = /^add (\S+) (.*)$/.exec(line);
-    if (m) sets.get(m[1]!)?.push(m[2]!);
-    const c = /^create (\S+)/.exec(line);
-    if (c) sets.set(c[1]!, []);
-  }
-  return new Map([...sets].map(([k, v]) => [k, [...v].sort().join(",")]));
-}
-
-const fl = (f: Family) => (f === "ipv4" ? "-4" : "-6");
 
 export class RulesEngine {
   private caps?: Capabilities;
@@ -268,50 +162,15 @@ export class RulesEngine {
       return { compiled, changes: -1, text: `${lines.join("\n")}\n` };
     }
     const live = await this.live(compiled);
+    const caps = await this.capabilities();
     let changes = 0;
-    for (const fam of families(compiled)) {
-      const d = chainDiff(compiled, live, fam);
-      lines.push(`${fam === "ipv4" ? "iptables" : "ip6tables"}:${d.length ? "" : " no changes"}`);
-      lines.push(...d);
-      changes += d.filter((l) => /^ {2}[+~-]/.test(l)).length;
+    for (const section of PLAN_SECTIONS) {
+      const kinds = this.kinds(compiled, caps).filter((k) => k.section === section);
+      if (kinds.length === 0) continue;
+      const body = kinds.flatMap((k) => k.plan(compiled, live));
+      lines.push(`${section}:${body.length ? "" : " no changes"}`, ...body);
+      changes += body.filter((l) => /^ {2}[+~-]/.test(l)).length;
     }
-    const liveSets = setContents(live.ipsetSave);
-    const wantSets = new Set(compiled.ipsets.map((s) => s.name));
-    const setLines: string[] = [];
-    for (const s of compiled.ipsets) {
-      const have = liveSets.get(s.name);
-      const want = [...s.entries].sort().join(",");
-      if (have === undefined)
-        setLines.push(`  + ${s.name} (${s.type}, ${s.entries.length} entries)`);
-      else if (have !== want)
-        setLines.push(`  ~ ${s.name} (${s.entries.length} entries, swapped atomically)`);
-    }
-    for (const n of live.ipsets) if (!wantSets.has(n)) setLines.push(`  - ${n}`);
-    lines.push(`ipset:${setLines.length ? "" : " no changes"}`, ...setLines);
-    changes += setLines.length;
-    const tc = tcDiff(compiled, live);
-    const qd = compiled.tcSpecs.filter((s) => s.kind === "qdisc" && !live.ingress.includes(s.dev));
-    lines.push(`tc:${tc.add.length + tc.del.length + qd.length ? "" : " no changes"}`);
-    for (const q of qd) lines.push(`  + ${q.describe}`);
-    for (const d of tc.del) lines.push(`  - ${d.dev}: filter pref ${d.pref}`);
-    for (const a of tc.add) lines.push(`  + ${a.describe}`);
-    changes += tc.add.length + tc.del.length + qd.length;
-    const ip = ipDiff(compiled, live);
-    const ipLines = [
-      ...ip.delAddrs.map((a) => `  - address ${ipAddrKey(a)}`),
-      ...ip.addAddrs.map((a) => `  + address ${ipAddrKey(a)}`),
-      ...ip.delRules.map((r) => `  - rule ${ipRuleKey(r)}`),
-      ...ip.addRules.map((r) => `  + rule ${ipRuleKey(r)}`),
-      ...ip.delRoutes.map((r) => `  - route ${ipRouteKey(r)}`),
-      ...ip.addRoutes.map((r) => `  + route ${ipRouteKey(r)}`),
-    ];
-    lines.push(`ip rule/route:${ipLines.length ? "" : " no changes"}`, ...ipLines);
-    changes += ipLines.length;
-    const sys = compiled.sysctls.filter((s) => live.sysctls.get(s.key) !== s.value);
-    lines.push(`sysctl:${sys.length ? "" : " no changes"}`);
-    for (const s of sys)
-      lines.push(`  ~ ${s.key}: ${live.sysctls.get(s.key) ?? "(missing)"} -> ${s.value}`);
-    changes += sys.length;
     lines.push(changes === 0 ? "Up to date." : `${changes} change(s).`);
     return { compiled, changes, text: `${lines.join("\n")}\n` };
   }
@@ -333,107 +192,30 @@ export class RulesEngine {
     return withApplyLock(this.stateFile, () => this.applyLocked(compiled));
   }
 
+  /** The resource kinds that take part for this ruleset, in apply order. */
+  private kinds(compiled: CompiledRuleset, caps: Capabilities): ResourceKind[] {
+    return RESOURCE_KINDS.filter((k) => k.inUse?.(compiled, caps) ?? true);
+  }
+
   private async applyLocked(compiled: CompiledRuleset): Promise<ApplyResult> {
     const t0 = performance.now();
     const steps: { step: string; ms: number }[] = [];
     const caps = await this.capabilities();
     const snapshot = await this.live(compiled);
     steps.push({ step: "snapshot", ms: performance.now() - t0 });
-    const runner = this.opts.runner;
     let changes = 0;
-    const step = async (name: string, fn: () => Promise<void>) => {
-      const s = performance.now();
-      await fn();
-      steps.push({ step: name, ms: performance.now() - s });
-    };
     try {
-      if (compiled.ipsets.length > 0) {
-        await step("ipset", async () => {
-          const doc = renderIpsetRestore(compiled.ipsets, new Set(snapshot.ipsets));
-          await runChecked(runner, ["ipset", "restore"], doc);
-        });
+      for (const kind of this.kinds(compiled, caps)) {
+        const start = performance.now();
+        const todo = kind.apply(compiled, snapshot);
+        if (!todo) continue;
+        for (const c of todo.commands) await runChecked(this.opts.runner, c.argv, c.input);
+        changes += todo.changes;
+        steps.push({ step: kind.step, ms: performance.now() - start });
       }
-      for (const fam of families(compiled)) {
-        await step(RESTORE[fam], async () => {
-          const doc = finalizeRestore(
-            fam === "ipv4" ? compiled.iptablesRestore : compiled.ip6tablesRestore,
-            compiled.chains[fam],
-            compiled.jumps,
-            snapshot.iptables[fam],
-          );
-          await runChecked(runner, [RESTORE[fam], "--noflush"], doc);
-        });
-      }
-      await step("tc", async () => {
-        for (const q of compiled.tcSpecs.filter((s) => s.kind === "qdisc")) {
-          if (!snapshot.ingress.includes(q.dev)) await runChecked(runner, q.argv);
-        }
-        const tc = tcDiff(compiled, snapshot);
-        for (const d of tc.del) {
-          await runChecked(runner, [
-            "tc",
-            "filter",
-            "del",
-            "dev",
-            d.dev,
-            "ingress",
-            "pref",
-            String(d.pref),
-          ]);
-        }
-        for (const a of tc.add) {
-          if (
-            snapshot.tc.some((f) => f.dev === a.dev && f.pref === a.pref) &&
-            !tc.del.some((d) => d.dev === a.dev && d.pref === a.pref)
-          ) {
-            await runChecked(runner, [
-              "tc",
-              "filter",
-              "del",
-              "dev",
-              a.dev,
-              "ingress",
-              "pref",
-              String(a.pref!),
-            ]);
-          }
-          await runChecked(runner, a.argv);
-        }
-        changes += tc.add.length + tc.del.length;
-      });
-      await step("ip", async () => {
-        const ip = ipDiff(compiled, snapshot);
-        for (const a of ip.delAddrs) await runChecked(runner, ipAddrDel(a));
-        for (const a of ip.addAddrs) await runChecked(runner, a.argv);
-        for (const r of ip.delRules) await runChecked(runner, ipRuleDel(r));
-        for (const r of ip.addRules) await runChecked(runner, r.argv);
-        for (const r of ip.delRoutes) await runChecked(runner, ipRouteDel(r));
-        for (const r of ip.addRoutes) await runChecked(runner, r.argv);
-        changes +=
-          ip.addAddrs.length +
-          ip.delAddrs.length +
-          ip.addRules.length +
-          ip.delRules.length +
-          ip.addRoutes.length +
-          ip.delRoutes.length;
-      });
-      await step("sysctl", async () => {
-        for (const s of compiled.sysctls) {
-          if (snapshot.sysctls.get(s.key) !== s.value) {
-            await runChecked(runner, ["sysctl", "-q", "-w", `${s.key}=${s.value}`]);
-            changes++;
-          }
-        }
-      });
-      if (caps.ipset) {
-        await step("ipset-cleanup", async () => {
-          const want = new Set(compiled.ipsets.map((s) => s.name));
-          for (const n of snapshot.ipsets) {
-            if (!want.has(n)) await runChecked(runner, ["ipset", "destroy", n]);
-          }
-        });
-      }
-      await step("verify", () => this.verify(compiled));
+      const start = performance.now();
+      await this.verify(compiled);
+      steps.push({ step: "verify", ms: performance.now() - start });
       await this.saveState({ tc: compiled.tcSpecs.filter((s) => s.kind === "filter") });
     } catch (err) {
       this.log(`apply failed, rolling back: ${(err as Error).message}`);
@@ -450,116 +232,34 @@ export class RulesEngine {
         err,
       );
     }
-    return { compiled, changes, ms: performance.now() - t0, steps };
+    return { compiled, changes, ms: performance.now() - t0, steps: mergeSteps(steps) };
   }
 
   /** Reads the state back: every own chain has the expected rule count, jumps exactly once, tc and ip rules in place. */
   async verify(compiled: CompiledRuleset): Promise<void> {
     const live = await this.live(compiled, false);
-    const problems: string[] = [];
-    for (const fam of families(compiled)) {
-      const st = live.iptables[fam];
-      for (const t of TABLES) {
-        for (const c of compiled.chains[fam][t]) {
-          const want = compiled.ruleCounts[fam][`${t}/${c}`] ?? 0;
-          const got = st.chains[t].get(c)?.length;
-          if (got !== want)
-            problems.push(`${fam} ${t} ${c}: ${got ?? "missing"} rules, expected ${want}`);
-        }
-        for (const c of st.chains[t].keys()) {
-          if (!compiled.chains[fam][t].includes(c))
-            problems.push(`${fam} ${t} ${c}: stale chain still present`);
-        }
-        for (const j of compiled.jumps.filter((j) => j.table === t)) {
-          const n = st.jumps[t].get(`${j.from} ${j.to}`) ?? 0;
-          if (n !== 1) problems.push(`${fam} ${t}: jump ${j.from} -> ${j.to} present ${n} times`);
-        }
-      }
-    }
-    const tc = tcDiff(compiled, live);
-    for (const a of tc.add) problems.push(`tc filter missing: ${a.describe}`);
-    for (const d of tc.del) problems.push(`stale tc filter: ${d.dev} pref ${d.pref}`);
-    const ip = ipDiff(compiled, live);
-    for (const r of ip.addRules) problems.push(`ip rule missing: ${ipRuleKey(r)}`);
-    for (const r of ip.delRules) problems.push(`stale ip rule: ${ipRuleKey(r)}`);
-    for (const r of ip.addRoutes) problems.push(`ip route missing: ${ipRouteKey(r)}`);
-    for (const a of ip.addAddrs) problems.push(`address missing: ${ipAddrKey(a)}`);
-    const sets = new Set(live.ipsets);
-    for (const s of compiled.ipsets)
-      if (!sets.has(s.name)) problems.push(`ipset missing: ${s.name}`);
+    const caps = await this.capabilities();
+    const problems = this.kinds(compiled, caps).flatMap((k) => k.verify(compiled, live));
     if (problems.length > 0) throw new Error(`verification failed: ${problems.join("; ")}`);
   }
 
+  /** Puts every kind back to the snapshot, attempting every command; throws what failed. */
   private async rollback(compiled: CompiledRuleset, snapshot: LiveState): Promise<void> {
-    const runner = this.opts.runner;
     const now = await this.live(compiled);
-    const errors: string[] = [];
-    const attempt = async (fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-      } catch (e) {
-        errors.push((e as Error).message);
-      }
-    };
-    if (snapshot.ipsetSave)
-      await attempt(() =>
-        runChecked(runner, ["ipset", "restore"], ipsetRollback(snapshot.ipsetSave)),
-      );
-    for (const fam of families(compiled)) {
-      const doc = restoreDocument(snapshot.iptables[fam], compiled.jumps, now.iptables[fam]);
-      if (doc) await attempt(() => runChecked(runner, [RESTORE[fam], "--noflush"], doc));
-    }
-    // tc: drop what is there now, re-add what was recorded for the snapshot's filters.
     const saved = await this.loadState();
-    const snapKeys = new Set(snapshot.tc.map((f) => `${f.dev}/${f.pref}/${f.cookie ?? ""}`));
-    const nowKeys = new Set(now.tc.map((f) => `${f.dev}/${f.pref}/${f.cookie ?? ""}`));
-    for (const f of now.tc) {
-      if (!snapKeys.has(`${f.dev}/${f.pref}/${f.cookie ?? ""}`)) {
-        await attempt(() =>
-          runChecked(runner, [
-            "tc",
-            "filter",
-            "del",
-            "dev",
-            f.dev,
-            "ingress",
-            "pref",
-            String(f.pref),
-          ]),
-        );
+    const caps = await this.capabilities();
+    const errors: string[] = [];
+    for (const kind of this.kinds(compiled, caps)) {
+      const todo = kind.rollback({ compiled, snapshot, now, saved });
+      for (const c of todo.commands) {
+        try {
+          await runChecked(this.opts.runner, c.argv, c.input);
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
       }
+      errors.push(...todo.errors);
     }
-    for (const f of snapshot.tc) {
-      const key = `${f.dev}/${f.pref}/${f.cookie ?? ""}`;
-      if (nowKeys.has(key)) continue;
-      const spec = saved?.tc.find((s) => `${s.dev}/${s.pref!}/${s.cookie ?? ""}` === key);
-      if (spec) await attempt(() => runChecked(runner, spec.argv));
-      else errors.push(`cannot restore tc filter ${f.dev} pref ${f.pref} (not recorded)`);
-    }
-    // Delete what is there now but was not in the snapshot, then add back what is missing.
-    const restoreList = async <T>(
-      before: readonly T[],
-      current: readonly T[],
-      key: (x: T) => string,
-      del: (x: T) => string[],
-      add: (x: T) => string[],
-    ): Promise<void> => {
-      const had = new Set(before.map(key));
-      const has = new Set(current.map(key));
-      for (const x of current)
-        if (!had.has(key(x))) await attempt(() => runChecked(runner, del(x)));
-      for (const x of before) if (!has.has(key(x))) await attempt(() => runChecked(runner, add(x)));
-    };
-    await restoreList(snapshot.ipRules, now.ipRules, ipRuleKey, ipRuleDel, ipRuleAdd);
-    await restoreList(snapshot.ipAddrs, now.ipAddrs, ipAddrKey, ipAddrDel, ipAddrAdd);
-    await restoreList(snapshot.ipRoutes, now.ipRoutes, ipRouteKey, ipRouteDel, ipRouteAdd);
-    for (const [key, value] of snapshot.sysctls) {
-      if (now.sysctls.get(key) !== value)
-        await attempt(() => runChecked(runner, ["sysctl", "-q", "-w", `${key}=${value}`]));
-    }
-    const snapSets = new Set(snapshot.ipsets);
-    for (const n of now.ipsets)
-      if (!snapSets.has(n)) await attempt(() => runChecked(runner, ["ipset", "destroy", n]));
     if (errors.length > 0) throw new Error(errors.join("; "));
   }
 
@@ -568,27 +268,10 @@ export class RulesEngine {
     const empty: LoadedRules = { file: { version: 1, defaults: {} }, endpoints: new Map() };
     const compiled = await this.compile(empty, []);
     const live = await this.live(compiled);
-    const runner = this.opts.runner;
-    for (const fam of families(compiled)) {
-      const none = parseIptablesSave("");
-      const doc = restoreDocument(none, compiled.jumps, live.iptables[fam]);
-      if (doc) await runChecked(runner, [RESTORE[fam], "--noflush"], doc);
-    }
-    for (const f of live.tc)
-      await runChecked(runner, [
-        "tc",
-        "filter",
-        "del",
-        "dev",
-        f.dev,
-        "ingress",
-        "pref",
-        String(f.pref),
-      ]);
-    for (const r of live.ipRules) await runChecked(runner, ipRuleDel(r));
-    for (const r of live.ipRoutes) await runChecked(runner, ipRouteDel(r));
-    for (const a of live.ipAddrs) await runChecked(runner, ipAddrDel(a));
-    for (const n of live.ipsets) await runChecked(runner, ["ipset", "destroy", n]);
+    const commands: Command[] = this.kinds(compiled, await this.capabilities()).flatMap((k) =>
+      k.remove(compiled, live),
+    );
+    for (const c of commands) await runChecked(this.opts.runner, c.argv, c.input);
   }
 
   /** Human-readable dump of the live own state. */
@@ -642,85 +325,15 @@ export class RulesEngine {
   }
 }
 
-function ipAddrDel(a: { family: Family; dev: string; address: string }): string[] {
-  return ["ip", fl(a.family), "addr", "del", a.address, "dev", a.dev];
-}
-function ipAddrAdd(a: { family: Family; dev: string; address: string }): string[] {
-  return [
-    "ip",
-    fl(a.family),
-    "addr",
-    "replace",
-    a.address,
-    "dev",
-    a.dev,
-    ...(a.family === "ipv6" ? ["nodad"] : ["scope", "link"]),
-  ];
-}
-function ipRuleSel(r: { pref: number; iif?: string; fwmark?: string; table: string }): string[] {
-  return [
-    "pref",
-    String(r.pref),
-    ...(r.iif ? ["iif", r.iif] : []),
-    ...(r.fwmark ? ["fwmark", r.fwmark] : []),
-    "lookup",
-    r.table,
-    "proto",
-    String(ROUTE_PROTO),
-  ];
-}
-function ipRuleDel(r: {
-  family: Family;
-  pref: number;
-  iif?: string;
-  fwmark?: string;
-  table: string;
-}): string[] {
-  return ["ip", fl(r.family), "rule", "del", ...ipRuleSel(r)];
-}
-function ipRuleAdd(r: {
-  family: Family;
-  pref: number;
-  iif?: string;
-  fwmark?: string;
-  table: string;
-}): string[] {
-  return ["ip", fl(r.family), "rule", "add", ...ipRuleSel(r)];
-}
-function ipRouteSel(r: {
-  type: string;
-  dst: string;
-  dev: string;
-  table: string | number;
-}): string[] {
-  return [
-    r.type === "local" ? "local" : "unicast",
-    r.dst,
-    "dev",
-    r.dev,
-    "table",
-    String(r.table),
-    "proto",
-    String(ROUTE_PROTO),
-  ];
-}
-function ipRouteDel(r: {
-  family: Family;
-  type: string;
-  dst: string;
-  dev: string;
-  table: string | number;
-}): string[] {
-  return ["ip", fl(r.family), "route", "del", ...ipRouteSel(r)];
-}
-function ipRouteAdd(r: {
-  family: Family;
-  type: string;
-  dst: string;
-  dev: string;
-  table: string | number;
-}): string[] {
-  return ["ip", fl(r.family), "route", "replace", ...ipRouteSel(r)];
+/** Steps of the same name that follow each other (the ip address, rule and route kinds) as one. */
+function mergeSteps(steps: { step: string; ms: number }[]): { step: string; ms: number }[] {
+  const out: { step: string; ms: number }[] = [];
+  for (const s of steps) {
+    const last = out[out.length - 1];
+    if (last?.step === s.step) last.ms += s.ms;
+    else out.push({ ...s });
+  }
+  return out;
 }
 
-export { CommandError, foreignRules, CHAIN_PREFIX };
+export { CommandError, foreignRules, normaliseRule, CHAIN_PREFIX };

@@ -3,6 +3,7 @@
  * filters (by preference range and cookie), ip rules/routes (by protocol), sysctls.
  * Parsers are pure; `readLiveState` does the I/O through a CommandRunner.
  */
+import { ipArgv } from "./commands";
 import { SET_PREFIX, TEMP_SUFFIX } from "./ipset";
 import {
   CHAIN_PREFIX,
@@ -12,6 +13,9 @@ import {
   TC_PREF_FIRST,
   TC_PREF_REDIRECT,
   type Family,
+  type IpAddr,
+  type IpRoute,
+  type IpRule,
   type Table,
 } from "./model";
 import { runChecked, type CommandRunner } from "./runner";
@@ -97,13 +101,7 @@ export function parseTcFilters(dev: string, json: string): LiveTcFilter[] {
   return [...byPref.values()].sort((a, b) => a.pref - b.pref);
 }
 
-export interface LiveIpRule {
-  readonly family: Family;
-  readonly pref: number;
-  readonly iif?: string;
-  readonly fwmark?: string;
-  readonly table: string;
-}
+export type LiveIpRule = IpRule;
 
 interface RuleJson {
   priority?: number;
@@ -115,13 +113,7 @@ interface RuleJson {
 }
 
 /** Normalised identity of an ip rule. */
-export function ipRuleKey(r: {
-  family: Family;
-  pref: number;
-  iif?: string;
-  fwmark?: string;
-  table: string;
-}): string {
+export function ipRuleKey(r: IpRule): string {
   return `${r.family} pref ${r.pref}${r.iif ? ` iif ${r.iif}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""} lookup ${r.table}`;
 }
 
@@ -140,11 +132,7 @@ export function parseIpRules(family: Family, json: string): LiveIpRule[] {
     });
 }
 
-export interface LiveIpRoute {
-  readonly family: Family;
-  readonly type: string;
-  readonly dst: string;
-  readonly dev: string;
+export interface LiveIpRoute extends IpRoute {
   readonly table: string;
 }
 
@@ -155,13 +143,7 @@ interface RouteJson {
   table?: string;
 }
 
-export function ipRouteKey(r: {
-  family: Family;
-  type: string;
-  dst: string;
-  dev: string;
-  table: string | number;
-}): string {
+export function ipRouteKey(r: IpRoute): string {
   const dst = r.dst === "default" ? (r.family === "ipv4" ? "0.0.0.0/0" : "::/0") : r.dst;
   return `${r.family} ${r.type} ${dst} dev ${r.dev} table ${r.table}`;
 }
@@ -177,13 +159,9 @@ export function parseIpRoutes(family: Family, json: string): LiveIpRoute[] {
   }));
 }
 
-export interface LiveIpAddr {
-  readonly family: Family;
-  readonly dev: string;
-  readonly address: string;
-}
+export type LiveIpAddr = IpAddr;
 
-export function ipAddrKey(a: { family: Family; dev: string; address: string }): string {
+export function ipAddrKey(a: IpAddr): string {
   return `${a.family} ${a.address} dev ${a.dev}`;
 }
 
@@ -251,20 +229,10 @@ export async function readLiveState(runner: CommandRunner, opts: ReadOptions): P
       Promise.all(FAMILIES.map((f) => (fams.includes(f) ? out([SAVE[f]]) : Promise.resolve("")))),
       opts.ipset ? out(["ipset", "list", "-n"]) : Promise.resolve(""),
       out(["ip", "-j", "link", "show"]),
-      Promise.all(fams.map((f) => out(["ip", f === "ipv4" ? "-4" : "-6", "-j", "rule", "show"]))),
+      Promise.all(fams.map((f) => out(ipArgv(f, "-j", "rule", "show")))),
       Promise.all(
         fams.map((f) =>
-          out([
-            "ip",
-            f === "ipv4" ? "-4" : "-6",
-            "-j",
-            "route",
-            "show",
-            "table",
-            "all",
-            "proto",
-            String(ROUTE_PROTO),
-          ]),
+          out(ipArgv(f, "-j", "route", "show", "table", "all", "proto", String(ROUTE_PROTO))),
         ),
       ),
       out(["ip", "-j", "addr", "show"]),

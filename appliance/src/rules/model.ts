@@ -75,7 +75,8 @@ export interface TcSpec {
   readonly describe: string;
 }
 
-export interface IpRuleSpec {
+/** What identifies one of Tollgate's ip rules (desired or live). */
+export interface IpRule {
   readonly family: Family;
   readonly pref: number;
   readonly iif?: string;
@@ -83,14 +84,23 @@ export interface IpRuleSpec {
   readonly fwmark?: string;
   /** Table number, or "main". */
   readonly table: string;
+}
+
+export interface IpRuleSpec extends IpRule {
   readonly argv: readonly string[];
 }
 
-export interface IpRouteSpec {
+/** What identifies one of Tollgate's ip routes (desired or live). */
+export interface IpRoute {
   readonly family: Family;
-  readonly type: "unicast" | "local";
+  readonly type: string;
   readonly dst: string;
   readonly dev: string;
+  readonly table: string | number;
+}
+
+export interface IpRouteSpec extends IpRoute {
+  readonly type: "unicast" | "local";
   readonly table: number;
   readonly argv: readonly string[];
 }
@@ -99,11 +109,14 @@ export interface IpRouteSpec {
  * An address Tollgate puts on gwi-X so REDIRECT has a local address to redirect to (tun
  * interfaces have none): 169.254.<zone>/32 and fe80::7467:<zone>/128.
  */
-export interface IpAddrSpec {
+export interface IpAddr {
   readonly family: Family;
   readonly dev: string;
   /** With prefix length. */
   readonly address: string;
+}
+
+export interface IpAddrSpec extends IpAddr {
   readonly argv: readonly string[];
 }
 
