@@ -12,7 +12,7 @@ import { Command, CommanderError } from "commander";
 import type { ApplianceConfig } from "./config/config";
 import { createLogger, type Logger } from "./config/logger";
 import { addRunOptions, givenOptions, type CliOptions } from "./config/options";
-import { ConfigError, resolveWithFile } from "./config/resolve";
+import { ConfigError, forwardingProblems, resolveWithFile } from "./config/resolve";
 import { registerEmulatorCommand } from "./emulator/cli";
 import { registerRulesCommands } from "./rules/cli";
 
@@ -51,6 +51,8 @@ export async function runCommand(cli: CliOptions, start?: StartDaemon): Promise<
   try {
     const text = cli.config !== undefined ? readFileSync(cli.config, "utf8") : undefined;
     config = resolveWithFile(cli, text);
+    const refused = forwardingProblems(config);
+    if (refused.length > 0) throw new ConfigError(refused);
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
     for (const p of problems) process.stderr.write(`tollgate: ${p}\n`);

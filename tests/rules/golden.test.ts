@@ -94,6 +94,12 @@ const CASES: Case[] = [
     endpoints: ONE,
     caps: MINIMAL_CAPABILITIES,
   },
+  {
+    name: "default-example",
+    file: "examples/rules/default.yaml",
+    endpoints: ONE,
+    caps: MINIMAL_CAPABILITIES,
+  },
 ];
 
 /** Everything the compiler returns, as reviewable text. */

@@ -78,6 +78,18 @@ export interface ApplianceConfig {
   };
   /** Rules file applied per endpoint (see `tollgate rules`). */
   readonly rulesFile?: string;
+  /**
+   * The user says gwi-X -> gwo-X forwarding is wired outside the daemon (no rules file, no CREATE
+   * hook needed). Without it, `tollgate run` refuses to start with neither (see
+   * forwardingProblems). Defaults to false.
+   */
+  readonly externalForwarding: boolean;
+  /**
+   * IPv4 CIDRs GENEVE is accepted from (the GWLB's subnets); datagrams from other sources are
+   * dropped (SOURCE_NOT_ALLOWED). Empty: any source, as the reference does (logged as a warning
+   * and shown in health details). Defaults to [].
+   */
+  readonly gwlbCidrs: readonly string[];
   /** Defaults to "info" ("debug" with `-d`). */
   readonly logLevel: LogLevel;
   /**
@@ -107,6 +119,8 @@ export const DEFAULT_CONFIG: ApplianceConfig = {
   hooks: { timeoutSeconds: 30 },
   health: { address: "::", format: "text", detailed: true, windowSeconds: 10 },
   rpFilter: { manage: true, global: true, intervalSeconds: 5 },
+  externalForwarding: false,
+  gwlbCidrs: [],
   logLevel: "info",
   threads: {},
 };

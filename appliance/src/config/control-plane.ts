@@ -10,7 +10,7 @@ import { HookRunner, type ExecFn } from "../hooks/runner";
 import { RpFilterKeeper, type SysctlFs } from "../sysctl/rp-filter";
 import { HealthEvaluator } from "../health/evaluate";
 import { startHealthServer, type HealthServer } from "../health/server";
-import type { DatapathStatusProvider, ExtraHealthCheck } from "../health/status";
+import type { DatapathStatusProvider, ExtraHealthCheck, HealthCheckResult } from "../health/status";
 import { createMetrics, type ApplianceMetrics } from "../metrics/registry";
 import { createRulesListener } from "../rules/listener";
 import type { ApplianceConfig } from "./config";
@@ -40,6 +40,34 @@ export interface ControlPlane {
   ): Promise<void>;
   /** Stops the HTTP server and keeper, waits for running hooks. Idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * What the daemon accepts and relies on without checking it, said in the start-up log and in
+ * the health details: GENEVE from any source (no `gwlbCidrs`), forwarding wired outside the
+ * daemon (`externalForwarding`). These never make the appliance unhealthy.
+ */
+export function exposureNotes(config: ApplianceConfig): HealthCheckResult[] {
+  const notes: HealthCheckResult[] = [
+    config.gwlbCidrs.length > 0
+      ? { name: "geneve-sources", ok: true, detail: `only from ${config.gwlbCidrs.join(", ")}` }
+      : {
+          name: "geneve-sources",
+          ok: true,
+          detail:
+            "ANY source accepted (no --gwlb-cidr / gwlbCidrs): any host that reaches UDP port " +
+            `${config.listen.port} can inject traffic; give the GWLB subnets' CIDRs`,
+        },
+  ];
+  if (config.externalForwarding) {
+    notes.push({
+      name: "forwarding",
+      ok: true,
+      detail:
+        "external (--external-forwarding / externalForwarding): gwi-X -> gwo-X is set up outside the daemon, which does not verify it",
+    });
+  }
+  return notes;
 }
 
 export function createControlPlane(
@@ -92,6 +120,12 @@ export function createControlPlane(
     },
     async start(datapath, options = {}) {
       if (rpFilter) await rpFilter.start();
+      const notes = exposureNotes(config);
+      for (const n of notes) {
+        if (n.name === "geneve-sources" && config.gwlbCidrs.length === 0)
+          logger.warn({ geneveSources: "any" }, `GENEVE sources: ${n.detail}`);
+        else logger.info({}, `${n.name}: ${n.detail}`);
+      }
       if (
         config.threads.udp !== undefined ||
         config.threads.tun !== undefined ||
@@ -104,7 +138,7 @@ export function createControlPlane(
         );
       }
       if (config.health.port === undefined) return;
-      const checks: ExtraHealthCheck[] = [];
+      const checks: ExtraHealthCheck[] = notes.map((n) => () => n);
       if (rpFilter) {
         checks.push(() => {
           const p = [...rpFilter.problems];

@@ -23,6 +23,8 @@ export interface CliOptions {
   logging?: string;
   config?: string;
   rules?: string;
+  externalForwarding?: boolean;
+  gwlbCidr?: string[];
   logLevel?: string;
   listen?: string;
   genevePort?: string;
@@ -89,7 +91,20 @@ export function addRunOptions(cmd: Command): Command {
     "--config <file>",
     "YAML configuration file (keys documented in the README); command-line options override it",
   );
-  o("--rules <file>", "rules file applied to every endpoint (see `tollgate rules --help`)");
+  o(
+    "--rules <file>",
+    "rules file applied to every endpoint (see `tollgate rules --help`; examples/rules/default.yaml inspects and allows everything)",
+  );
+  o(
+    "--external-forwarding",
+    "forwarding gwi-X -> gwo-X is set up outside the daemon: start without --rules and -c (otherwise refused)",
+  );
+  cmd.addOption(
+    new Option(
+      "--gwlb-cidr <cidr>",
+      "accept GENEVE only from this IPv4 CIDR (the GWLB's subnets); repeatable; default: any source (warned)",
+    ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+  );
   o("--log-level <level>", "trace, debug, info, warn, error, fatal or silent (default: info)");
   o("--listen <address>", "IPv4 address to receive GENEVE on (default: 0.0.0.0)");
   o("--geneve-port <port>", "UDP port to receive GENEVE on (default: 6081)");

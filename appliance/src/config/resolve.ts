@@ -10,6 +10,7 @@ import { splitCommand } from "../hooks/split";
 import { DEFAULT_CONFIG, LOG_LEVELS, type ApplianceConfig, type LogLevel } from "./config";
 import { addRunOptions, givenOptions, type CliOptions } from "./options";
 import { configFileSchema, type ConfigFile } from "./schema";
+import { ipv4CidrProblem } from "./cidr";
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -233,6 +234,14 @@ export function resolveOptions(
     cli.tunaffinity ?? f.threads?.tunAffinity,
   );
 
+  const gwlbCidrs = cli.gwlbCidr ?? f.gwlbCidrs ?? d.gwlbCidrs;
+  if (cli.gwlbCidr) {
+    for (const c of cli.gwlbCidr) {
+      const problem = ipv4CidrProblem(c);
+      if (problem) problems.push(`--gwlb-cidr: ${problem}`);
+    }
+  }
+
   const config: ApplianceConfig = {
     listen: {
       address: cli.listen ?? f.listen?.address ?? d.listen.address,
@@ -308,6 +317,8 @@ export function resolveOptions(
         d.rpFilter.intervalSeconds,
     },
     ...((cli.rules ?? f.rules) ? { rulesFile: cli.rules ?? f.rules } : {}),
+    externalForwarding: cli.externalForwarding ?? f.externalForwarding ?? d.externalForwarding,
+    gwlbCidrs,
     logLevel,
     threads: {
       ...(udpThreads !== undefined ? { udp: udpThreads } : {}),
@@ -319,6 +330,24 @@ export function resolveOptions(
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Why this configuration cannot forward anything (empty when it can): with neither a rules file
+ * nor a CREATE hook, nothing connects gwi-X to gwo-X and every packet the GWLB sends is lost
+ * while the daemon looks alive. `tollgate run` refuses such a configuration unless the user says
+ * forwarding is wired outside the daemon.
+ */
+export function forwardingProblems(config: ApplianceConfig): string[] {
+  if (config.rulesFile || config.hooks.create || config.externalForwarding) return [];
+  return [
+    [
+      "no forwarding path: without a rules file or a CREATE hook nothing forwards gwi-X to gwo-X and every packet the GWLB sends is dropped. Add one of:",
+      "  --rules FILE (YAML `rules: FILE`); examples/rules/default.yaml inspects and allows all traffic",
+      "  -c/--cmdnew COMMAND (YAML `hooks.create`), a CREATE hook that sets up forwarding",
+      "  --external-forwarding (YAML `externalForwarding: true`) if forwarding is wired outside the daemon",
+    ].join("\n"),
+  ];
 }
 
 /** A fresh `run` command with every option, throwing instead of exiting on errors. */

@@ -26,12 +26,15 @@
  *   window: 10                    # seconds
  * rpFilter: { manage: true, global: true, interval: 5 }
  * rules: /etc/tollgate/rules.yaml
+ * externalForwarding: false       # true: no rules/hook, something else forwards gwi-X -> gwo-X
+ * gwlbCidrs: [10.0.1.0/28]         # accept GENEVE only from these sources (the GWLB's subnets)
  * logLevel: info
  * threads: { udp: 2, udpAffinity: "0-1", tun: 2, tunAffinity: "0-1" }
  * ```
  */
 import { z } from "zod";
 import { LOG_LEVELS } from "./config";
+import { ipv4CidrProblem } from "./cidr";
 
 const port = z.number().int().min(1).max(65535);
 const seconds = z
@@ -112,6 +115,15 @@ export const configFileSchema = z
       .strict()
       .optional(),
     rules: z.string().min(1).optional(),
+    externalForwarding: z.boolean().optional(),
+    gwlbCidrs: z
+      .array(
+        z.string().superRefine((text, ctx) => {
+          const problem = ipv4CidrProblem(text);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+      )
+      .optional(),
     logLevel: z.enum(LOG_LEVELS).optional(),
     threads: z
       .object({

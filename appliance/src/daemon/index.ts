@@ -43,6 +43,7 @@ export async function startDaemon(
       holdTimeoutMs: config.hold.timeoutSeconds * 1000,
       holdMaxPackets: config.hold.maxPackets,
       holdMaxBytes: config.hold.maxBytes,
+      geneveSources: config.gwlbCidrs,
     },
     listeners: plane.listeners,
     logger: logger.child({ component: "datapath" }),

@@ -6,6 +6,11 @@ import { GENEVE_DROP_REASONS } from "../geneve/codec";
  */
 export const DATAPATH_DROP_REASONS = [
   ...GENEVE_DROP_REASONS,
+  /**
+   * A datagram from a source outside the allowed GWLB CIDRs (`--gwlb-cidr` / `gwlbCidrs`): never
+   * decoded nor forwarded, so no other host can inject traffic or have replies sent to itself.
+   */
+  "SOURCE_NOT_ALLOWED",
   /** Datagram larger than the receive slot (9216 bytes): cut short by the kernel. */
   "TRUNCATED",
   /** The endpoint's interfaces could not be created (retried after a back-off). */

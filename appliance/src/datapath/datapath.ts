@@ -36,6 +36,7 @@ import { createPacketScratch, locatePacket, type PacketScratch } from "../packet
 import { icmpErrorQuoteOffset } from "../packet/icmp-error";
 import type { Watch } from "../io/poll";
 import { RAW_HEADER_ROOM, Result, RX_TRUNCATED, RxMeta, TxMeta } from "../io/layout";
+import { compileSourceAllowList, sourceAllowed, type SourceAllowList } from "../config/cidr";
 import { createCounters, type DatapathCounters, type DatapathDropReason } from "./counters";
 import {
   EndpointTable,
@@ -99,6 +100,11 @@ export interface DatapathOptions extends EndpointTableOptions {
   readonly maxFragments?: number;
   /** Seconds a fragment-id -> flow mapping lives after its last use. Defaults to 10. */
   readonly fragmentTimeout?: number;
+  /**
+   * IPv4 CIDRs GENEVE is accepted from (the GWLB's subnets); datagrams from any other source
+   * are dropped as SOURCE_NOT_ALLOWED before decoding. Empty or absent: any source.
+   */
+  readonly geneveSources?: readonly string[];
 }
 
 export const DEFAULT_HOLD_TIMEOUT_MS = 3000;
@@ -137,6 +143,8 @@ export class Datapath {
   private readonly pkt: PacketScratch = createPacketScratch();
   private readonly quoted: PacketScratch = createPacketScratch();
   private readonly holdMs: number;
+  /** Allowed GENEVE sources; undefined accepts any. */
+  private readonly sources: SourceAllowList | undefined;
   private readonly holdMaxPackets: number;
   private readonly holdMaxBytes: number;
   private readonly touched: Endpoint[] = [];
@@ -180,6 +188,10 @@ export class Datapath {
       timeouts: { tcp: fragTimeout, udp: fragTimeout, other: fragTimeout },
       clock: this.clock,
     });
+    this.sources =
+      options.geneveSources && options.geneveSources.length > 0
+        ? compileSourceAllowList(options.geneveSources)
+        : undefined;
     this.holdMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
     this.holdMaxPackets = options.holdMaxPackets ?? DEFAULT_HOLD_MAX_PACKETS;
     this.holdMaxBytes = options.holdMaxBytes ?? DEFAULT_HOLD_MAX_BYTES;
@@ -284,6 +296,7 @@ export class Datapath {
     const buf = this.rxBuf;
     const g = this.geneve;
     const pkt = this.pkt;
+    const sources = this.sources;
     const now = this.clock();
     const seq = ++this.batchSeq;
     let w = 0;
@@ -295,6 +308,10 @@ export class Datapath {
       const lenWord = meta[m + RxMeta.LENGTH]!;
       const off = k * RX_SLOT;
       c.rxBytes += lenWord & ~RX_TRUNCATED;
+      if (sources !== undefined && !sourceAllowed(sources, meta[m + RxMeta.SOURCE]!)) {
+        c.drops.SOURCE_NOT_ALLOWED++;
+        continue;
+      }
       if (lenWord & RX_TRUNCATED) {
         c.drops.TRUNCATED++;
         continue;

@@ -21,6 +21,7 @@ import type { DatapathStatus, HealthCheckResult } from "./status";
  */
 const INPUT_DROPS: ReadonlySet<string> = new Set<string>([
   ...GENEVE_DROP_REASONS,
+  "SOURCE_NOT_ALLOWED",
   "TRUNCATED",
   "INNER_UNPARSEABLE",
 ]);

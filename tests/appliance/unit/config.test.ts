@@ -6,8 +6,8 @@ import {
   parseCpuList,
   resolveConfig,
 } from "@tollgate/appliance/dist/config/resolve";
-import { buildProgram, type RunningDaemon, type StartDaemon } from "@tollgate/appliance/dist/cli";
-import type { ApplianceConfig } from "@tollgate/appliance/dist/config/config";
+import { buildProgram } from "@tollgate/appliance/dist/cli";
+import { runCli } from "../helpers/cli";
 import { problems } from "../helpers/config-problems";
 
 describe("configuration", () => {
@@ -197,47 +197,28 @@ describe("configuration", () => {
 });
 
 describe("tollgate CLI", () => {
-  async function run(argv: string[]) {
-    let got: ApplianceConfig | undefined;
-    let stop!: () => void;
-    const start: StartDaemon = async (config) => {
-      got = config;
-      const stopped = new Promise<void>((r) => (stop = r));
-      const d: RunningDaemon = { stop: async () => stop(), stopped };
-      setImmediate(() => stop());
-      return d;
-    };
-    const program = buildProgram(start);
-    program.exitOverride();
-    program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
-    const saved = process.exitCode;
-    await program.parseAsync(["node", "tollgate", ...argv]);
-    const code = process.exitCode;
-    process.exitCode = saved;
-    return { config: got, code };
-  }
-
   it("runs the daemon as the default command with reference flags", async () => {
-    const r = await run(["-c", "/hook.sh", "-p", "8080", "--log-level", "silent"]);
+    const r = await runCli(["-c", "/hook.sh", "-p", "8080", "--log-level", "silent"]);
     assert.equal(r.code, 0);
     assert.deepEqual(r.config?.hooks.create, ["/hook.sh"]);
     assert.equal(r.config?.health.port, 8080);
-    const r2 = await run(["run", "--geneve-port", "7000", "--log-level", "silent"]);
+    const r2 = await runCli([
+      "run",
+      "--geneve-port",
+      "7000",
+      "--rules",
+      "/etc/tollgate/rules.yaml",
+      "--log-level",
+      "silent",
+    ]);
     assert.equal(r2.config?.listen.port, 7000);
   });
 
   it("exits 2 without starting on a bad configuration", async () => {
-    const write = process.stderr.write;
-    const errs: string[] = [];
-    process.stderr.write = ((s: string) => (errs.push(s), true)) as typeof process.stderr.write;
-    try {
-      const r = await run(["-p", "0"]);
-      assert.equal(r.code, 2);
-      assert.equal(r.config, undefined);
-      assert.match(errs.join(""), /-p\/--port/);
-    } finally {
-      process.stderr.write = write;
-    }
+    const r = await runCli(["-p", "0"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.config, undefined);
+    assert.match(r.stderr, /-p\/--port/);
   });
 
   it("documents every option in --help", () => {
@@ -261,6 +242,8 @@ describe("tollgate CLI", () => {
       "--tunaffinity",
       "--config",
       "--rules",
+      "--external-forwarding",
+      "--gwlb-cidr",
       "--log-level",
       "--max-flows",
       "--flow-timeout-tcp",

@@ -1,25 +1,13 @@
 import { strict as assert } from "node:assert";
-import * as http from "node:http";
 import { Writable } from "node:stream";
 import { DEFAULT_CONFIG, type ApplianceConfig } from "@tollgate/appliance/dist/config/config";
 import { createControlPlane } from "@tollgate/appliance/dist/config/control-plane";
 import { createLogger } from "@tollgate/appliance/dist/config/logger";
 import type { ExecFn } from "@tollgate/appliance/dist/hooks/runner";
 import type { SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
-import type { DatapathStatus } from "@tollgate/appliance/dist/health/status";
+import { fetchText } from "../helpers/http";
+import { idleStatus } from "../helpers/status";
 import { endpointInfo } from "@tollgate/appliance/dist/naming";
-
-function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path }, (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on("error", reject);
-  });
-}
 
 describe("control plane assembly", () => {
   it("wires rp_filter, hooks, health and metrics from the config", async () => {
@@ -61,22 +49,7 @@ describe("control plane assembly", () => {
     assert.equal(cp.listeners[0], cp.rpFilter);
     assert.equal(cp.listeners[1], cp.hooks);
 
-    const status: DatapathStatus = {
-      running: true,
-      socketBound: true,
-      endpoints: [{ id: ep.idHex17, gwi: ep.gwi, gwo: ep.gwo, up: true }],
-      flows: 0,
-      idleMs: undefined,
-      counters: {
-        rxDatagrams: 0,
-        rxBytes: 0,
-        tunTxPackets: 0,
-        tunRxPackets: 0,
-        txDatagrams: 0,
-        txBytes: 0,
-        drops: {},
-      },
-    };
+    const status = idleStatus([{ id: ep.idHex17, gwi: ep.gwi, gwo: ep.gwo, up: true }]);
     await cp.start({ status: () => status }, { dropReasons: ["UNKNOWN_FLOW"] });
     assert.equal(files.get("/proc/sys/net/ipv4/conf/all/rp_filter"), "0");
     for (const l of cp.listeners) await l.created(ep);
@@ -113,24 +86,7 @@ describe("control plane assembly", () => {
     );
     assert.equal(cp.rpFilter, undefined);
     assert.equal(cp.listeners.length, 1);
-    await cp.start({
-      status: () => ({
-        running: true,
-        socketBound: true,
-        endpoints: [],
-        flows: 0,
-        idleMs: undefined,
-        counters: {
-          rxDatagrams: 0,
-          rxBytes: 0,
-          tunTxPackets: 0,
-          tunRxPackets: 0,
-          txDatagrams: 0,
-          txBytes: 0,
-          drops: {},
-        },
-      }),
-    });
+    await cp.start({ status: () => idleStatus() });
     assert.equal(cp.health, undefined);
     await cp.stop();
   });
