@@ -140,7 +140,10 @@ describe("default rules file and GENEVE source filter with the real daemon (root
     ];
     assert.equal(counted.length, 2, `one default rule per endpoint:\n${chain}`);
     const total = counted.reduce((n, m) => n + Number(m[1]), 0);
-    assert.ok(total > 0, `the default rule counted the new connections:\n${chain}`);
+    assert.ok(
+      total > 0,
+      `the default rule counted the new connections:\n${chain}\ndaemon log:\n${daemon!.stdout()}`,
+    );
   });
 
   it("reports the forwarded traffic and the allowed sources in health and metrics", async () => {
