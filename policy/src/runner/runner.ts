@@ -159,39 +159,231 @@ export async function runPolicies(
   resources: readonly StateResource[],
   opts: RunOptions = {},
 ): Promise<RunResult> {
-  const policies = opts.policies ?? tollgatePolicies;
-  const packName = opts.packName ?? "tollgate";
-  const packVersion = opts.packVersion ?? "0.1.0";
-  const config = resolveConfig(policies, opts.config, opts.packEnforcementLevel ?? "advisory");
-  const stackTags = opts.stackTags ?? new Map<string, string>();
-  const live = resources.filter((r) => r.delete !== true);
-  const violations: Violation[] = [];
-  const notApplicable: RunResult["notApplicable"] = [];
-  const remediations: Remediation[] = [];
-  const policyFrom = (kind: string, name: string): string =>
-    `${kind} '${name}' from policy pack '${packName}@v${packVersion}'`;
-  const cfgOf = (name: string): ResolvedPolicyConfig => config.get(name) as ResolvedPolicyConfig;
+  const run = new PolicyRun(resources, opts);
+  for (const r of run.live) await run.resource(r);
+  await run.stack();
+  return run.result();
+}
 
-  const reporter = (
-    p: ResourceValidationPolicy | StackValidationPolicy,
+type AnyPolicy = ResourceValidationPolicy | StackValidationPolicy;
+type Props = Record<string, unknown>;
+type ResourceArgs = (props: Props, policyName: string) => ResourceValidationArgs;
+
+/** Level a policy reports at, or undefined when disabled ("remediate" reports as mandatory). */
+function reportLevel(level: EnforcementLevel): EnforcementLevel | undefined {
+  if (level === "disabled") return undefined;
+  return level === "remediate" ? "mandatory" : level;
+}
+
+/** One run of a pack over a stack: the configuration, and what the policies reported so far. */
+class PolicyRun {
+  readonly live: readonly StateResource[];
+  private readonly resourcePolicies: readonly ResourceValidationPolicy[];
+  private readonly stackPolicies: readonly StackValidationPolicy[];
+  private readonly packName: string;
+  private readonly packVersion: string;
+  private readonly config: Map<string, ResolvedPolicyConfig>;
+  private readonly stackTags: ReadonlyMap<string, string>;
+  private readonly byUrn = new Map<string, StateResource>();
+  private readonly violations: Violation[] = [];
+  private readonly notApplicable: RunResult["notApplicable"] = [];
+  private readonly remediations: Remediation[] = [];
+
+  constructor(resources: readonly StateResource[], opts: RunOptions) {
+    const policies = opts.policies ?? tollgatePolicies;
+    this.resourcePolicies = policies.filter(
+      (p): p is ResourceValidationPolicy => !("validateStack" in p),
+    );
+    this.stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
+    this.packName = opts.packName ?? "tollgate";
+    this.packVersion = opts.packVersion ?? "0.1.0";
+    this.config = resolveConfig(policies, opts.config, opts.packEnforcementLevel ?? "advisory");
+    this.stackTags = opts.stackTags ?? new Map<string, string>();
+    this.live = resources.filter((r) => r.delete !== true);
+    for (const r of this.live) this.byUrn.set(r.urn, r);
+  }
+
+  result(): RunResult {
+    const { violations, notApplicable, remediations } = this;
+    return { violations, notApplicable, remediations, resourceCount: this.live.length };
+  }
+
+  /** Resource policies on one resource's inputs: remediations first, then validations. */
+  async resource(r: StateResource): Promise<void> {
+    const args = this.resourceArgs(r);
+    const inputs = proxy.unknownCheckingProxy(
+      (deserialize(r.inputs ?? {}) ?? {}) as Record<string, unknown>,
+    );
+    const props = await this.remediate(r, inputs, args);
+    await this.validate(r, props, args);
+  }
+
+  /** What a resource policy is called with, given the props and the policy (for its config). */
+  private resourceArgs(r: StateResource): ResourceArgs {
+    const name = nameFromUrn(r.urn);
+    const provider = providerOf(r, this.byUrn);
+    return (props, policyName) => ({
+      type: r.type,
+      urn: r.urn,
+      name,
+      opts: options(r),
+      ...(provider ? { provider } : {}),
+      stackTags: this.stackTags,
+      isType: (cls) => typeOf(cls) === r.type,
+      asType: ((cls: unknown) =>
+        typeOf(cls) === r.type ? props : undefined) as ResourceValidationArgs["asType"],
+      getConfig: <T extends object>() => structuredClone(this.cfgOf(policyName).properties) as T,
+      notApplicable: throwNotApplicable,
+      props,
+    });
+  }
+
+  /** Policies at level "remediate", in order, each seeing the previous one's result. */
+  private async remediate(r: StateResource, props: Props, args: ResourceArgs): Promise<Props> {
+    for (const p of this.resourcePolicies) {
+      if (this.cfgOf(p.name).enforcementLevel !== "remediate" || !p.remediateResource) continue;
+      const t = typeOf(p.remediateResource);
+      if (t && t !== r.type) continue;
+      try {
+        const result = await Promise.resolve(p.remediateResource(args(props, p.name)));
+        if (result) {
+          this.remediations.push({
+            policyName: p.name,
+            urn: r.urn,
+            properties: result as Record<string, unknown>,
+          });
+          props = proxy.unknownCheckingProxy(deserialize(result) as Record<string, unknown>);
+        }
+      } catch (e) {
+        this.settle(e, p, "resource", r.urn);
+      }
+    }
+    return props;
+  }
+
+  /** Resource validations on the (remediated) props. */
+  private async validate(r: StateResource, props: Props, args: ResourceArgs): Promise<void> {
+    for (const p of this.resourcePolicies) {
+      const level = reportLevel(this.cfgOf(p.name).enforcementLevel);
+      if (!level || !p.validateResource) continue;
+      if (!Array.isArray(p.validateResource)) {
+        const t = typeOf(p.validateResource);
+        if (t && t !== r.type) continue;
+      }
+      const validations = Array.isArray(p.validateResource)
+        ? p.validateResource
+        : [p.validateResource];
+      const report = this.reporter(p, level, "resource", r.urn);
+      for (const v of validations) {
+        try {
+          await Promise.resolve(v(args(props, p.name), report));
+        } catch (e) {
+          this.settle(e, p, "resource", r.urn, "Error validating resource with");
+        }
+      }
+    }
+  }
+
+  /** Stack policies on the outputs, resources linked by URN. */
+  async stack(): Promise<void> {
+    if (this.stackPolicies.length === 0) return;
+    const resources = linkStack(this.live);
+    for (const p of this.stackPolicies) {
+      const level = reportLevel(this.cfgOf(p.name).enforcementLevel);
+      if (!level) continue;
+      const t = typeOf(p.validateStack);
+      if (t && !this.live.some((r) => r.type === t)) {
+        this.notApplicable.push({
+          policyName: p.name,
+          reason: `Policy only applies to resources of type '${t}'`,
+        });
+        continue;
+      }
+      const args: StackValidationArgs = {
+        resources,
+        stackTags: this.stackTags,
+        getConfig: <T extends object>() => structuredClone(this.cfgOf(p.name).properties) as T,
+        notApplicable: throwNotApplicable,
+      };
+      try {
+        await Promise.resolve(p.validateStack(args, this.reporter(p, level, "stack", undefined)));
+      } catch (e) {
+        this.settle(e, p, "stack", undefined, "Error validating stack with");
+      }
+    }
+  }
+
+  private cfgOf(name: string): ResolvedPolicyConfig {
+    return this.config.get(name) as ResolvedPolicyConfig;
+  }
+
+  private policyFrom(kind: string, name: string): string {
+    return `${kind} '${name}' from policy pack '${this.packName}@v${this.packVersion}'`;
+  }
+
+  /** Where a violation points: the pack, and the resource when there is one. */
+  private at(urn: string | undefined) {
+    return {
+      policyPackName: this.packName,
+      policyPackVersion: this.packVersion,
+      urn,
+      resourceName: urn ? nameFromUrn(urn) : undefined,
+      resourceType: urn ? this.byUrn.get(urn)?.type : undefined,
+    };
+  }
+
+  /**
+   * What a policy's throw means: "not applicable" and an unknown value (preview) are reported;
+   * anything else fails the run (wrapped with `failure` naming the policy, when given).
+   */
+  private settle(
+    e: unknown,
+    p: AnyPolicy,
+    kind: Violation["kind"],
+    urn: string | undefined,
+    failure?: string,
+  ): void {
+    if (e instanceof NotApplicableError) {
+      this.notApplicable.push({ policyName: p.name, reason: e.reason });
+    } else if (e instanceof proxy.UnknownValueError) {
+      const { policyPackName, policyPackVersion, resourceName, resourceType } = this.at(urn);
+      this.violations.push({
+        policyName: p.name,
+        policyPackName,
+        policyPackVersion,
+        description: p.description,
+        message: `can't run ${this.policyFrom("policy", p.name)} during preview: ${e.message}`,
+        detail: e.message,
+        urn,
+        resourceName,
+        resourceType,
+        enforcementLevel: "advisory",
+        severity: p.severity,
+        kind,
+      });
+    } else if (failure) {
+      throw new Error(`${failure} ${this.policyFrom("policy", p.name)}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    } else {
+      throw e;
+    }
+  }
+
+  /** The `reportViolation` a policy gets: a message, or a violation object overriding fields. */
+  private reporter(
+    p: AnyPolicy,
     level: EnforcementLevel,
     kind: Violation["kind"],
     fixedUrn: string | undefined,
-  ): ReportViolation =>
-    ((message: string | Record<string, unknown>, urn?: string) => {
+  ): ReportViolation {
+    return ((message: string | Record<string, unknown>, urn?: string) => {
       const target = fixedUrn ?? urn;
-      const base = {
-        policyPackName: packName,
-        policyPackVersion: packVersion,
-        urn: target,
-        resourceName: target ? nameFromUrn(target) : undefined,
-        resourceType: target ? byUrn.get(target)?.type : undefined,
-        kind,
-      };
+      const base = { ...this.at(target), kind };
       if (typeof message === "object" && message !== null) {
         const info = message;
         const description = String(info.description ?? p.description);
-        violations.push({
+        this.violations.push({
           ...base,
           policyName: String(info.name ?? p.name),
           description,
@@ -203,7 +395,7 @@ export async function runPolicies(
         });
         return;
       }
-      violations.push({
+      this.violations.push({
         ...base,
         policyName: p.name,
         description: p.description,
@@ -213,144 +405,7 @@ export async function runPolicies(
         severity: p.severity,
       });
     }) as ReportViolation;
-
-  const cantRun = (
-    p: ResourceValidationPolicy | StackValidationPolicy,
-    e: Error,
-    kind: Violation["kind"],
-    urn?: string,
-  ): void => {
-    violations.push({
-      policyName: p.name,
-      policyPackName: packName,
-      policyPackVersion: packVersion,
-      description: p.description,
-      message: `can't run ${policyFrom("policy", p.name)} during preview: ${e.message}`,
-      detail: e.message,
-      urn,
-      resourceName: urn ? nameFromUrn(urn) : undefined,
-      resourceType: urn ? byUrn.get(urn)?.type : undefined,
-      enforcementLevel: "advisory",
-      severity: p.severity,
-      kind,
-    });
-  };
-
-  const byUrn = new Map<string, StateResource>();
-  for (const r of live) byUrn.set(r.urn, r);
-
-  // Resource policies (remediate, then analyze), resource by resource, on inputs.
-  const resourcePolicies = policies.filter(
-    (p): p is ResourceValidationPolicy => !("validateStack" in p),
-  );
-  for (const r of live) {
-    const name = nameFromUrn(r.urn);
-    const provider = providerOf(r, byUrn);
-    let props = proxy.unknownCheckingProxy(
-      (deserialize(r.inputs ?? {}) ?? {}) as Record<string, unknown>,
-    );
-    const baseArgs = (policyName: string): Omit<ResourceValidationArgs, "props"> => ({
-      type: r.type,
-      urn: r.urn,
-      name,
-      opts: options(r),
-      ...(provider ? { provider } : {}),
-      stackTags,
-      isType: (cls) => typeOf(cls) === r.type,
-      asType: ((cls: unknown) =>
-        typeOf(cls) === r.type ? props : undefined) as ResourceValidationArgs["asType"],
-      getConfig: <T extends object>() => structuredClone(cfgOf(policyName).properties) as T,
-      notApplicable: throwNotApplicable,
-    });
-    for (const p of resourcePolicies) {
-      if (cfgOf(p.name).enforcementLevel !== "remediate" || !p.remediateResource) continue;
-      const t = typeOf(p.remediateResource);
-      if (t && t !== r.type) continue;
-      try {
-        const result = await Promise.resolve(p.remediateResource({ ...baseArgs(p.name), props }));
-        if (result) {
-          remediations.push({
-            policyName: p.name,
-            urn: r.urn,
-            properties: result as Record<string, unknown>,
-          });
-          props = proxy.unknownCheckingProxy(deserialize(result) as Record<string, unknown>);
-        }
-      } catch (e) {
-        if (e instanceof NotApplicableError)
-          notApplicable.push({ policyName: p.name, reason: e.reason });
-        else if (e instanceof proxy.UnknownValueError) cantRun(p, e, "resource", r.urn);
-        else throw e;
-      }
-    }
-    for (const p of resourcePolicies) {
-      let level = cfgOf(p.name).enforcementLevel;
-      if (level === "disabled" || !p.validateResource) continue;
-      if (level === "remediate") level = "mandatory";
-      if (!Array.isArray(p.validateResource)) {
-        const t = typeOf(p.validateResource);
-        if (t && t !== r.type) continue;
-      }
-      const validations = Array.isArray(p.validateResource)
-        ? p.validateResource
-        : [p.validateResource];
-      const report = reporter(p, level, "resource", r.urn);
-      for (const v of validations) {
-        try {
-          await Promise.resolve(
-            v({ ...baseArgs(p.name), props } as ResourceValidationArgs, report),
-          );
-        } catch (e) {
-          if (e instanceof NotApplicableError)
-            notApplicable.push({ policyName: p.name, reason: e.reason });
-          else if (e instanceof proxy.UnknownValueError) cantRun(p, e, "resource", r.urn);
-          else
-            throw new Error(
-              `Error validating resource with ${policyFrom("policy", p.name)}: ${(e as Error).message}`,
-              { cause: e },
-            );
-        }
-      }
-    }
   }
-
-  // Stack policies on outputs, resources linked by URN.
-  const stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
-  if (stackPolicies.length > 0) {
-    const stackResources = linkStack(live);
-    for (const p of stackPolicies) {
-      let level = cfgOf(p.name).enforcementLevel;
-      if (level === "disabled") continue;
-      if (level === "remediate") level = "mandatory";
-      const t = typeOf(p.validateStack);
-      if (t && !live.some((r) => r.type === t)) {
-        notApplicable.push({
-          policyName: p.name,
-          reason: `Policy only applies to resources of type '${t}'`,
-        });
-        continue;
-      }
-      const args: StackValidationArgs = {
-        resources: stackResources,
-        stackTags,
-        getConfig: <T extends object>() => structuredClone(cfgOf(p.name).properties) as T,
-        notApplicable: throwNotApplicable,
-      };
-      try {
-        await Promise.resolve(p.validateStack(args, reporter(p, level, "stack", undefined)));
-      } catch (e) {
-        if (e instanceof NotApplicableError)
-          notApplicable.push({ policyName: p.name, reason: e.reason });
-        else if (e instanceof proxy.UnknownValueError) cantRun(p, e, "stack");
-        else
-          throw new Error(
-            `Error validating stack with ${policyFrom("policy", p.name)}: ${(e as Error).message}`,
-            { cause: e },
-          );
-      }
-    }
-  }
-  return { violations, notApplicable, remediations, resourceCount: live.length };
 }
 
 /** Builds the engine's PolicyResource list: outputs behind the unknown proxy, links by URN. */
