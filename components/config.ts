@@ -107,7 +107,6 @@ function fleet(r: ConfigReader): FleetArgs {
     "desiredCapacityPerAz",
     "rootVolumeSizeGiB",
     "ebsKmsKeyArn",
-    "nodeMajorVersion",
     "healthCheckGracePeriodSeconds",
     "scaling",
     "logRetentionDays",
@@ -117,14 +116,13 @@ function fleet(r: ConfigReader): FleetArgs {
   return {
     instanceType: r.string("instanceType"),
     architecture: r.enum("architecture", ["x86_64", "arm64"] as const),
-    amiFamily: r.enum("amiFamily", ["ubuntu-22.04", "al2023"] as const),
+    amiFamily: r.enum("amiFamily", ["ubuntu-22.04", "al2023", "debian-12"] as const),
     amiId: r.string("amiId"),
     minSizePerAz: r.number("minSizePerAz"),
     maxSizePerAz: r.number("maxSizePerAz"),
     desiredCapacityPerAz: r.number("desiredCapacityPerAz"),
     rootVolumeSizeGiB: r.number("rootVolumeSizeGiB"),
     ebsKmsKeyArn: r.string("ebsKmsKeyArn"),
-    nodeMajorVersion: r.number("nodeMajorVersion"),
     healthCheckGracePeriodSeconds: r.number("healthCheckGracePeriodSeconds"),
     scaling: {
       metric: scaling.enum("metric", ["datapath-cpu", "cpu", "network-in"] as const),

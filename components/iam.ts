@@ -41,7 +41,8 @@ export interface ApplianceRolePolicyInput {
   /**
    * CloudWatch namespace the instance's agent publishes metrics into (the fleet's scaling signal).
    * `cloudwatch:PutMetricData` has no resource-level permissions, so the grant is `Resource: *`
-   * conditioned to this one namespace. Defaults to none (no metric permission).
+   * conditioned to this one namespace. The agent also reads the instance's own tags
+   * (ec2:DescribeTags, read-only) to add the AutoScalingGroupName dimension. Defaults to none.
    */
   readonly metricNamespace?: string;
 }
@@ -72,13 +73,21 @@ export function applianceRolePolicy(input: ApplianceRolePolicyInput): PolicyDocu
     },
   ];
   if (input.metricNamespace !== undefined) {
-    statements.push({
-      Sid: "PublishApplianceMetrics",
-      Effect: "Allow",
-      Action: ["cloudwatch:PutMetricData"],
-      Resource: ["*"],
-      Condition: { StringEquals: { "cloudwatch:namespace": input.metricNamespace } },
-    });
+    statements.push(
+      {
+        Sid: "PublishApplianceMetrics",
+        Effect: "Allow",
+        Action: ["cloudwatch:PutMetricData"],
+        Resource: ["*"],
+        Condition: { StringEquals: { "cloudwatch:namespace": input.metricNamespace } },
+      },
+      {
+        Sid: "ReadInstanceTags",
+        Effect: "Allow",
+        Action: ["ec2:DescribeTags"],
+        Resource: ["*"],
+      },
+    );
   }
   if (input.kmsKeyArns && input.kmsKeyArns.length > 0) {
     statements.push({

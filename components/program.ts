@@ -6,7 +6,7 @@ import { parseTollgateConfig, rawPulumiConfig, TollgateConfig } from "./config";
 import {
   ApplianceDelivery,
   ArtifactSource,
-  npmArtifactSource,
+  releaseArtifactSource,
   resolveDeliveryArgs,
   ResolvedDeliveryArgs,
 } from "./delivery";
@@ -86,7 +86,7 @@ export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): Resolv
 }
 
 export interface ProgramOptions {
-  /** How artifacts are produced. Defaults to `npm pack` of the appliance package. */
+  /** How artifacts are produced. Defaults to building the release (components/release). */
   readonly artifacts?: ArtifactSource;
 }
 
@@ -116,8 +116,8 @@ export interface TollgateOutputs {
   /** Each AZ's appliance Auto Scaling group name, keyed by AZ. */
   readonly applianceAutoScalingGroups: Record<string, pulumi.Output<string>>;
   readonly applianceBucket: pulumi.Output<string>;
-  readonly appliancePackageKey: string;
-  readonly rulesKey: string | undefined;
+  readonly appliancePackageKey: pulumi.Output<string>;
+  readonly rulesKey: string;
   readonly northSouth?: {
     vpcId: pulumi.Output<string>;
     endpointIds: Record<string, pulumi.Output<string>>;
@@ -146,7 +146,8 @@ export function declareTollgate(
   const common = { availabilityZones: r.availabilityZones, tags: r.tags };
   const delivery = new ApplianceDelivery(`${n}-delivery`, {
     ...config.appliance,
-    artifacts: options.artifacts ?? npmArtifactSource(),
+    artifacts: options.artifacts ?? releaseArtifactSource(),
+    architecture: r.fleet.architecture,
     tags: r.tags,
   });
   const inspection = new Inspection(`${n}-inspection`, {
@@ -158,8 +159,10 @@ export function declareTollgate(
     artifacts: {
       bucketName: delivery.bucketName,
       packageKey: delivery.packageKey,
+      packageSha256: delivery.packageSha256,
       packageObjectArn: delivery.packageObjectArn,
       rulesKey: delivery.rulesKey,
+      rulesSha256: delivery.rulesSha256,
       rulesObjectArn: delivery.rulesObjectArn,
       kmsKeyArns: r.delivery.bucketKmsKeyArn ? [r.delivery.bucketKmsKeyArn] : [],
     },

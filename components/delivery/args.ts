@@ -2,9 +2,12 @@ import { ConfigError } from "../errors";
 
 /** Appliance delivery settings (`tollgate:appliance`). */
 export interface DeliveryArgs {
-  /** Directory of the appliance npm package, packed at deploy time. Defaults to `appliance`. */
+  /** Directory of the appliance package, built into a release at deploy time. Defaults to `appliance`. */
   readonly packageDir?: string;
-  /** Rules file delivered next to the package. Defaults to none (the appliance's built-in rules). */
+  /**
+   * Rules file delivered next to the release. Defaults to {@link DEFAULT_RULES_FILE}: traffic is
+   * inspected by the kernel and allowed, so a first deploy passes traffic and shows it in metrics.
+   */
   readonly rulesFile?: string;
   /** KMS key ARN for bucket encryption (SSE-KMS). Defaults to SSE-S3 (AES256). */
   readonly bucketKmsKeyArn?: string;
@@ -12,9 +15,12 @@ export interface DeliveryArgs {
   readonly forceDestroyBucket?: boolean;
 }
 
+/** The rules file delivered when `tollgate:appliance.rulesFile` is not set (relative to the repository). */
+export const DEFAULT_RULES_FILE = "examples/rules/default.yaml";
+
 export interface ResolvedDeliveryArgs {
   readonly packageDir: string;
-  readonly rulesFile: string | undefined;
+  readonly rulesFile: string;
   readonly bucketKmsKeyArn: string | undefined;
   readonly forceDestroyBucket: boolean;
 }
@@ -48,7 +54,7 @@ export function resolveDeliveryArgs(args: DeliveryArgs): ResolvedDeliveryArgs {
   }
   return {
     packageDir,
-    rulesFile: args.rulesFile,
+    rulesFile: args.rulesFile ?? DEFAULT_RULES_FILE,
     bucketKmsKeyArn: args.bucketKmsKeyArn,
     forceDestroyBucket: args.forceDestroyBucket ?? false,
   };

@@ -2,36 +2,43 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
 import { tlsOnlyBucketPolicy } from "../iam";
+import type { Architecture } from "../inspection/fleet-args";
 import { DeliveryArgs, resolveDeliveryArgs } from "./args";
-import { ArtifactSource, artifactKey, npmArtifactSource } from "./pack";
+import { ArtifactSource, artifactKey, releaseArtifactSource } from "./pack";
 
 export * from "./args";
 export * from "./pack";
 
 /** {@link DeliveryArgs} (`tollgate:appliance`) plus what the program supplies. */
 export interface ApplianceDeliveryArgs extends DeliveryArgs {
-  /** Produces the tarball and rules file. Defaults to `npm pack` in the working directory. */
+  /** Produces the release and rules file. Defaults to {@link releaseArtifactSource}. */
   readonly artifacts?: ArtifactSource;
+  /** The fleet's instance architecture: the release built and uploaded. Defaults to `x86_64`. */
+  readonly architecture?: Architecture;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**
- * Private, encrypted S3 bucket holding the packed appliance and its rules file. Object keys are
- * content addressed, so changed content means new keys (and a fleet instance refresh).
+ * Private, encrypted S3 bucket holding the appliance release (components/release, for the fleet's
+ * architecture) and the rules file. Object keys are content addressed, so changed content means
+ * new keys (and a fleet instance refresh).
  */
 export class ApplianceDelivery extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
-  readonly packageKey: string;
+  readonly packageKey: pulumi.Output<string>;
+  /** SHA-256 of the release (hex); the bootstrap checks it after download. */
+  readonly packageSha256: pulumi.Output<string>;
   readonly packageObjectArn: pulumi.Output<string>;
-  readonly rulesKey: string | undefined;
-  readonly rulesObjectArn: pulumi.Output<string> | undefined;
+  readonly rulesKey: string;
+  readonly rulesSha256: string;
+  readonly rulesObjectArn: pulumi.Output<string>;
 
   constructor(name: string, args: ApplianceDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:delivery:ApplianceDelivery", name, {}, opts);
     const s = resolveDeliveryArgs(args);
-    const artifacts = args.artifacts ?? npmArtifactSource();
+    const artifacts = args.artifacts ?? releaseArtifactSource();
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "delivery");
     const p = { parent: this };
 
@@ -86,14 +93,15 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
     );
     const ready = [pab, ownership, sse, versioning, policy];
 
-    const pkg = artifacts.packAppliance(s.packageDir);
-    this.packageKey = artifactKey("appliance", pkg);
+    const release = pulumi.output(artifacts.release(s.packageDir, args.architecture ?? "x86_64"));
+    this.packageKey = release.apply((a) => artifactKey("appliance", a));
+    this.packageSha256 = release.apply((a) => a.sha256);
     const pkgObject = new aws.s3.BucketObjectv2(
       `${name}-package`,
       {
         bucket: bucket.id,
         key: this.packageKey,
-        source: new pulumi.asset.FileAsset(pkg.path),
+        source: release.apply((a) => new pulumi.asset.FileAsset(a.path)),
         contentType: "application/gzip",
         tags: tags(`${name}-package`),
       },
@@ -101,22 +109,21 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
     );
     this.packageObjectArn = pulumi.interpolate`${bucket.arn}/${pkgObject.key}`;
 
-    if (s.rulesFile !== undefined) {
-      const rules = artifacts.rulesFile(s.rulesFile);
-      this.rulesKey = artifactKey("rules", rules);
-      const rulesObject = new aws.s3.BucketObjectv2(
-        `${name}-rules`,
-        {
-          bucket: bucket.id,
-          key: this.rulesKey,
-          source: new pulumi.asset.FileAsset(rules.path),
-          contentType: "text/plain",
-          tags: tags(`${name}-rules`),
-        },
-        { parent: this, dependsOn: ready },
-      );
-      this.rulesObjectArn = pulumi.interpolate`${bucket.arn}/${rulesObject.key}`;
-    }
+    const rules = artifacts.rulesFile(s.rulesFile);
+    this.rulesKey = artifactKey("rules", rules);
+    this.rulesSha256 = rules.sha256;
+    const rulesObject = new aws.s3.BucketObjectv2(
+      `${name}-rules`,
+      {
+        bucket: bucket.id,
+        key: this.rulesKey,
+        source: new pulumi.asset.FileAsset(rules.path),
+        contentType: "text/plain",
+        tags: tags(`${name}-rules`),
+      },
+      { parent: this, dependsOn: ready },
+    );
+    this.rulesObjectArn = pulumi.interpolate`${bucket.arn}/${rulesObject.key}`;
 
     this.bucketName = bucket.id;
     this.bucketArn = bucket.arn;
@@ -124,8 +131,10 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
       bucketName: this.bucketName,
       bucketArn: this.bucketArn,
       packageKey: this.packageKey,
+      packageSha256: this.packageSha256,
       packageObjectArn: this.packageObjectArn,
       rulesKey: this.rulesKey,
+      rulesSha256: this.rulesSha256,
       rulesObjectArn: this.rulesObjectArn,
     });
   }

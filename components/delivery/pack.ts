@@ -1,7 +1,8 @@
-import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import type { Architecture } from "../inspection/fleet-args";
+import { buildRelease } from "../release";
 
 /** A local file to upload, with its content hash (so S3 keys change whenever content does). */
 export interface Artifact {
@@ -9,27 +10,20 @@ export interface Artifact {
   readonly sha256: string;
 }
 
-/** Produces the artifacts at deploy time. Injected so tests and `npm run plan` never run `npm pack`. */
+/**
+ * Produces the artifacts at deploy time. Injected so tests and `npm run plan` never build a
+ * release: {@link fakeArtifactSource} answers from names alone.
+ */
 export interface ArtifactSource {
-  /** Packs the appliance package and returns the tarball. */
-  packAppliance(packageDir: string): Artifact;
+  /** The self-contained release of the appliance package in `packageDir` for `arch`. */
+  release(packageDir: string, arch: Architecture): Promise<Artifact>;
   /** Returns the rules file. */
   rulesFile(file: string): Artifact;
 }
 
-/** The file name `npm pack` gives a package: `@tollgate/appliance@0.1.0` -> `tollgate-appliance-0.1.0.tgz`. */
-export function tarballName(pkg: { name: string; version: string }): string {
-  return `${pkg.name.replace(/^@/, "").replace(/\//g, "-")}-${pkg.version}.tgz`;
-}
-
-/** Where the tarball of the package in `packageDir` lands: `<outDir>/<tarballName>`. Pure. */
-export function tarballPath(pkg: { name: string; version: string }, outDir: string): string {
-  return path.join(outDir, tarballName(pkg));
-}
-
 /**
- * The S3 key of an artifact: content addressed, so a changed package or rules file yields a new key,
- * new user data, a new launch template version and an instance refresh. Pure.
+ * The S3 key of an artifact: content addressed, so a changed release or rules file yields a new
+ * key, new user data, a new launch template version and an instance refresh. Pure.
  */
 export function artifactKey(kind: "appliance" | "rules", artifact: Artifact): string {
   return `${kind}/${artifact.sha256.slice(0, 16)}/${path.basename(artifact.path)}`;
@@ -39,38 +33,24 @@ function sha256File(file: string): string {
   return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
-/** The real source: `npm pack` into `.tollgate/` (argv, no shell), hash the results. */
-export function npmArtifactSource(root: string = process.cwd()): ArtifactSource {
+/** The real source: {@link buildRelease} (cached by input hash) and rules files from disk. */
+export function releaseArtifactSource(root: string = process.cwd()): ArtifactSource {
   return {
-    packAppliance(packageDir) {
+    async release(packageDir, arch) {
       const dir = path.resolve(root, packageDir);
-      const pkgFile = path.join(dir, "package.json");
-      if (!fs.existsSync(pkgFile)) {
+      if (!fs.existsSync(path.join(dir, "package.json"))) {
         throw new Error(
           `tollgate:appliance.packageDir: ${dir} has no package.json. Fix: point it at the appliance package (default "appliance").`,
         );
       }
-      const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8")) as { name: string; version: string };
-      const outDir = path.resolve(root, ".tollgate");
-      fs.mkdirSync(outDir, { recursive: true });
-      try {
-        execFileSync("npm", ["pack", dir, "--pack-destination", outDir, "--silent"], {
-          stdio: ["ignore", "ignore", "pipe"],
-        });
-      } catch (err) {
-        const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? "";
-        throw new Error(
-          `tollgate:appliance.packageDir: npm pack ${dir} failed${stderr ? `: ${stderr}` : ""}. Fix: build the package (npm run build) and check its package.json.`,
-        );
-      }
-      const file = tarballPath(pkg, outDir);
-      return { path: file, sha256: sha256File(file) };
+      const r = await buildRelease({ arch, root, packageDir });
+      return { path: r.path, sha256: r.sha256 };
     },
     rulesFile(file) {
       const p = path.resolve(root, file);
       if (!fs.existsSync(p)) {
         throw new Error(
-          `tollgate:appliance.rulesFile: ${p} does not exist. Fix: create it or remove the key to use the appliance's built-in rules.`,
+          `tollgate:appliance.rulesFile: ${p} does not exist. Fix: create it, or remove the key to deliver the default rules (examples/rules/default.yaml).`,
         );
       }
       return { path: p, sha256: sha256File(p) };
@@ -82,9 +62,9 @@ export function npmArtifactSource(root: string = process.cwd()): ArtifactSource 
 export function fakeArtifactSource(): ArtifactSource {
   const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
   return {
-    packAppliance(packageDir) {
-      const p = tarballPath({ name: "@tollgate/appliance", version: "0.1.0" }, ".tollgate");
-      return { path: p, sha256: hash(`appliance:${packageDir}`) };
+    release(packageDir, arch) {
+      const p = path.join(".tollgate", "releases", `tollgate-appliance-0.1.0-linux-${arch}.tar.gz`);
+      return Promise.resolve({ path: p, sha256: hash(`release:${packageDir}:${arch}`) });
     },
     rulesFile(file) {
       return { path: file, sha256: hash(`rules:${file}`) };

@@ -1,7 +1,7 @@
 import { ConfigError } from "../errors";
 import { checkInt } from "../layout";
 
-export type AmiFamily = "ubuntu-22.04" | "al2023";
+export type AmiFamily = "ubuntu-22.04" | "al2023" | "debian-12";
 export type Architecture = "x86_64" | "arm64";
 export type ScalingMetric = "datapath-cpu" | "cpu" | "network-in";
 
@@ -81,8 +81,6 @@ export interface FleetArgs {
   readonly rootVolumeSizeGiB?: number;
   /** KMS key ARN for the root volume. Defaults to the account's EBS default key. */
   readonly ebsKmsKeyArn?: string;
-  /** Node.js major version installed from NodeSource. Defaults to 20. */
-  readonly nodeMajorVersion?: number;
   /**
    * Seconds an Auto Scaling group waits before ELB health counts; also the instance warm-up of
    * scaling, instance refresh and replacements. Defaults to 300.
@@ -92,7 +90,10 @@ export interface FleetArgs {
   readonly scaling?: ScalingArgs;
   /** Days the appliance log group keeps events. Defaults to 30. */
   readonly logRetentionDays?: number;
-  /** Extra arguments appended to the appliance's `tollgate run` command line. Defaults to none. */
+  /**
+   * Extra arguments appended to the appliance's `tollgate run` command line (through
+   * /etc/tollgate/tollgate.env; one word per item, no whitespace). Defaults to none.
+   */
   readonly extraApplianceArgs?: readonly string[];
 }
 
@@ -106,7 +107,6 @@ export interface ResolvedFleetArgs {
   readonly desiredCapacityPerAz: number;
   readonly rootVolumeSizeGiB: number;
   readonly ebsKmsKeyArn: string | undefined;
-  readonly nodeMajorVersion: number;
   readonly healthCheckGracePeriodSeconds: number;
   readonly scaling: { readonly metric: ScalingMetric; readonly targetValue: number };
   readonly logRetentionDays: number;
@@ -185,6 +185,15 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
       "use arn:aws:kms:<region>:<account>:key/<id>",
     );
   }
+  const extraApplianceArgs = args.extraApplianceArgs ?? [];
+  const spaced = extraApplianceArgs.find((a) => a === "" || /\s/.test(a));
+  if (spaced !== undefined) {
+    throw new ConfigError(
+      `${K}.extraApplianceArgs`,
+      `${JSON.stringify(spaced)} is empty or contains whitespace (the unit splits TOLLGATE_ARGS at whitespace)`,
+      "give each word separately, e.g. --log-level debug as two items, or use --option=value",
+    );
+  }
   return {
     instanceType,
     architecture,
@@ -195,7 +204,6 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
     desiredCapacityPerAz,
     rootVolumeSizeGiB: checkInt(`${K}.rootVolumeSizeGiB`, args.rootVolumeSizeGiB ?? 20, 8, 16384),
     ebsKmsKeyArn: args.ebsKmsKeyArn,
-    nodeMajorVersion: checkInt(`${K}.nodeMajorVersion`, args.nodeMajorVersion ?? 20, 20, 24),
     healthCheckGracePeriodSeconds: checkInt(
       `${K}.healthCheckGracePeriodSeconds`,
       args.healthCheckGracePeriodSeconds ?? 300,
@@ -204,7 +212,7 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
     ),
     scaling,
     logRetentionDays,
-    extraApplianceArgs: args.extraApplianceArgs ?? [],
+    extraApplianceArgs,
   };
 }
 
@@ -232,7 +240,7 @@ function resolveScaling(args: ScalingArgs): {
   return { metric, targetValue };
 }
 
-/** Name filter and owner of the newest AMI of a family (Canonical / Amazon). */
+/** Name filter and owner of the newest AMI of a family (Canonical / Amazon / Debian). */
 export function amiFilter(
   family: AmiFamily,
   arch: Architecture,
@@ -249,6 +257,14 @@ export function amiFilter(
       return {
         owner: "amazon",
         namePattern: `al2023-ami-2023.*-kernel-*-${arch}`,
+        rootDevice: "/dev/xvda",
+      };
+    case "debian-12":
+      // Debian's official AMIs (wiki.debian.org/Cloud/AmazonEC2Image/Bookworm), published by the
+      // Debian cloud team's account; `debian-12-<arch>-<date>-<build>` (not the backports images).
+      return {
+        owner: "136693071363",
+        namePattern: `debian-12-${ubuntuArch}-*`,
         rootDevice: "/dev/xvda",
       };
   }

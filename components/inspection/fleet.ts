@@ -3,17 +3,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { DATAPATH_CPU_METRIC } from "../appliance-metric";
 import { AwsContext } from "../common";
 import { applianceRolePolicy, ec2AssumeRolePolicy, ssmManagedPolicyArn } from "../iam";
-import { renderUserData } from "../userdata";
+import { cloudWatchAgentObject, renderUserData } from "../userdata";
 import { GENEVE_PORT, gwlbSubnetCidrs, ResolvedInspectionArgs } from "./args";
 import { amiFilter, ResolvedFleetArgs } from "./fleet-args";
 
 /** What the fleet needs from the delivery component (outputs only). */
 export interface FleetArtifacts {
   readonly bucketName: pulumi.Input<string>;
-  readonly packageKey: string;
+  /** S3 key and SHA-256 of the release artifact for the fleet's architecture. */
+  readonly packageKey: pulumi.Input<string>;
+  readonly packageSha256: pulumi.Input<string>;
   readonly packageObjectArn: pulumi.Input<string>;
-  readonly rulesKey?: string;
-  readonly rulesObjectArn?: pulumi.Input<string>;
+  readonly rulesKey: string;
+  readonly rulesSha256: string;
+  readonly rulesObjectArn: pulumi.Input<string>;
   readonly kmsKeyArns?: readonly string[];
 }
 
@@ -116,16 +119,16 @@ function applianceSecurityGroup(i: FleetInputs): aws.ec2.SecurityGroup {
           cidrBlocks: gwlb,
         },
         {
-          description: "HTTPS: S3, SSM, CloudWatch Logs, NodeSource",
+          description: "HTTPS: S3, SSM, CloudWatch, the distribution's package repositories",
           protocol: "tcp",
           fromPort: 443,
           toPort: 443,
           cidrBlocks: ["0.0.0.0/0"],
         },
-        ...(i.fleet.amiFamily === "ubuntu-22.04"
+        ...(i.fleet.amiFamily !== "al2023"
           ? [
               {
-                description: "HTTP: Ubuntu apt mirrors",
+                description: "HTTP: Ubuntu/Debian apt mirrors (signed packages)",
                 protocol: "tcp",
                 fromPort: 80,
                 toPort: 80,
@@ -159,9 +162,15 @@ function applianceRole(
     { role: role.name, policyArn: ssmManagedPolicyArn(i.aws.partition) },
     p,
   );
+  // Ubuntu/Debian fetch the CloudWatch agent from AWS's regional bucket with the same signed
+  // transport, which needs the role to allow that one object (AL2023 installs it with dnf).
+  const agent = cloudWatchAgentObject(i.aws.region, i.fleet.architecture);
   const objectArns = [
     i.artifacts.packageObjectArn,
-    ...(i.artifacts.rulesObjectArn ? [i.artifacts.rulesObjectArn] : []),
+    i.artifacts.rulesObjectArn,
+    ...(i.fleet.amiFamily === "al2023"
+      ? []
+      : [`arn:${i.aws.partition}:s3:::${agent.bucket}/${agent.key}`]),
   ];
   new aws.iam.RolePolicy(
     `${i.name}-appliance-policy`,
@@ -217,24 +226,27 @@ function applianceLaunchTemplate(
       )
       .apply((ami) => ami.id);
 
-  const userData = pulumi.output(i.artifacts.bucketName).apply((bucket) =>
-    Buffer.from(
-      renderUserData({
-        amiFamily: fleet.amiFamily,
-        architecture: fleet.architecture,
-        region: i.aws.region,
-        nodeMajorVersion: fleet.nodeMajorVersion,
-        bucket,
-        packageKey: i.artifacts.packageKey,
-        rulesKey: i.artifacts.rulesKey,
-        healthPort: net.healthCheck.port,
-        tcpIdleTimeoutSeconds: net.tcpIdleTimeoutSeconds,
-        logGroupName,
-        extraApplianceArgs: fleet.extraApplianceArgs,
-        gwlbSourceCidrs: gwlbSubnetCidrs(net),
-      }),
-    ).toString("base64"),
-  );
+  const userData = pulumi
+    .all([i.artifacts.bucketName, i.artifacts.packageKey, i.artifacts.packageSha256])
+    .apply(([bucket, packageKey, packageSha256]) =>
+      Buffer.from(
+        renderUserData({
+          amiFamily: fleet.amiFamily,
+          architecture: fleet.architecture,
+          region: i.aws.region,
+          bucket,
+          packageKey,
+          packageSha256,
+          rulesKey: i.artifacts.rulesKey,
+          rulesSha256: i.artifacts.rulesSha256,
+          healthPort: net.healthCheck.port,
+          tcpIdleTimeoutSeconds: net.tcpIdleTimeoutSeconds,
+          logGroupName,
+          extraApplianceArgs: fleet.extraApplianceArgs,
+          gwlbSourceCidrs: gwlbSubnetCidrs(net),
+        }),
+      ).toString("base64"),
+    );
 
   return new aws.ec2.LaunchTemplate(
     `${i.name}-appliance-lt`,

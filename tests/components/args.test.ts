@@ -206,7 +206,6 @@ describe("resolveFleetArgs", () => {
       desiredCapacityPerAz: 1,
       rootVolumeSizeGiB: 20,
       ebsKmsKeyArn: undefined,
-      nodeMajorVersion: 20,
       healthCheckGracePeriodSeconds: 300,
       scaling: { metric: "datapath-cpu", targetValue: 60 },
       logRetentionDays: 30,
@@ -278,10 +277,24 @@ describe("resolveFleetArgs", () => {
       () => resolveFleetArgs({ ebsKmsKeyArn: "alias/x" }),
       'tollgate:fleet.ebsKmsKeyArn: "alias/x" is not a KMS key ARN. Fix: use arn:aws:kms:<region>:<account>:key/<id>.',
     );
+  });
+  it("rejects extra appliance arguments the unit would split", () => {
     throwsExactly(
-      () => resolveFleetArgs({ nodeMajorVersion: 18 }),
-      "tollgate:fleet.nodeMajorVersion: 18 is out of range. Fix: use a whole number from 20 to 24.",
+      () => resolveFleetArgs({ extraApplianceArgs: ["--log-level debug"] }),
+      'tollgate:fleet.extraApplianceArgs: "--log-level debug" is empty or contains whitespace (the unit splits TOLLGATE_ARGS at whitespace). Fix: give each word separately, e.g. --log-level debug as two items, or use --option=value.',
     );
+    assert.deepStrictEqual(
+      resolveFleetArgs({ extraApplianceArgs: ["--log-level", "debug"] }).extraApplianceArgs,
+      ["--log-level", "debug"],
+    );
+  });
+  it("looks Debian 12 AMIs up in Debian's own account, per architecture", () => {
+    assert.deepStrictEqual(amiFilter("debian-12", "x86_64"), {
+      owner: "136693071363",
+      namePattern: "debian-12-amd64-*",
+      rootDevice: "/dev/xvda",
+    });
+    assert.strictEqual(amiFilter("debian-12", "arm64").namePattern, "debian-12-arm64-*");
   });
   it("looks AMIs up by owner and name pattern", () => {
     assert.deepStrictEqual(amiFilter("ubuntu-22.04", "x86_64"), {
@@ -301,7 +314,7 @@ describe("resolveDeliveryArgs", () => {
   it("applies defaults", () => {
     assert.deepStrictEqual(resolveDeliveryArgs({}), {
       packageDir: "appliance",
-      rulesFile: undefined,
+      rulesFile: "examples/rules/default.yaml",
       bucketKmsKeyArn: undefined,
       forceDestroyBucket: false,
     });

@@ -149,7 +149,6 @@ describe("parseTollgateConfig (typed config reader)", () => {
       "fleet.desiredCapacityPerAz",
       "fleet.rootVolumeSizeGiB",
       "fleet.ebsKmsKeyArn",
-      "fleet.nodeMajorVersion",
       "fleet.healthCheckGracePeriodSeconds",
       "fleet.scaling.metric",
       "fleet.scaling.targetValue",

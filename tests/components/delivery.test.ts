@@ -6,9 +6,7 @@ import * as path from "path";
 import {
   artifactKey,
   fakeArtifactSource,
-  npmArtifactSource,
-  tarballName,
-  tarballPath,
+  releaseArtifactSource,
 } from "../../components/delivery/pack";
 
 describe("appliance delivery: packing and keys", function () {
@@ -18,21 +16,6 @@ describe("appliance delivery: packing and keys", function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-pack-"));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  it("names tarballs like npm pack", () => {
-    assert.strictEqual(
-      tarballName({ name: "@tollgate/appliance", version: "0.1.0" }),
-      "tollgate-appliance-0.1.0.tgz",
-    );
-    assert.strictEqual(
-      tarballName({ name: "plain", version: "2.0.0-rc.1" }),
-      "plain-2.0.0-rc.1.tgz",
-    );
-    assert.strictEqual(
-      tarballPath({ name: "@a/b", version: "1.0.0" }, "/x/.tollgate"),
-      "/x/.tollgate/a-b-1.0.0.tgz",
-    );
-  });
 
   it("content-addresses object keys", () => {
     const a = { path: "/x/.tollgate/tollgate-appliance-0.1.0.tgz", sha256: "ab".repeat(32) };
@@ -48,49 +31,37 @@ describe("appliance delivery: packing and keys", function () {
     );
   });
 
-  it("the fake source is deterministic and touches no files", () => {
+  it("the fake source is deterministic and touches no files", async () => {
     const f = fakeArtifactSource();
-    assert.deepStrictEqual(f.packAppliance("appliance"), f.packAppliance("appliance"));
-    assert.strictEqual(
-      f.packAppliance("appliance").path,
-      path.join(".tollgate", "tollgate-appliance-0.1.0.tgz"),
+    assert.deepStrictEqual(
+      await f.release("appliance", "x86_64"),
+      await f.release("appliance", "x86_64"),
+    );
+    assert.notStrictEqual(
+      (await f.release("appliance", "x86_64")).sha256,
+      (await f.release("appliance", "arm64")).sha256,
     );
     assert.match(f.rulesFile("r.rules").sha256, /^[0-9a-f]{64}$/);
   });
 
-  it("packs a real package with npm pack and hashes it", () => {
-    const pkg = path.join(tmp, "pkg");
-    fs.mkdirSync(pkg);
-    fs.writeFileSync(
-      path.join(pkg, "package.json"),
-      JSON.stringify({ name: "@demo/thing", version: "1.2.3", files: ["index.js"] }),
-    );
-    fs.writeFileSync(path.join(pkg, "index.js"), "module.exports = 1;\n");
-    const src = npmArtifactSource(tmp);
-    const a = src.packAppliance("pkg");
-    assert.strictEqual(a.path, path.join(tmp, ".tollgate", "demo-thing-1.2.3.tgz"));
-    assert.ok(fs.statSync(a.path).size > 0);
-    assert.match(a.sha256, /^[0-9a-f]{64}$/);
+  it("hashes rules files: a changed file gets a new hash", () => {
+    const src = releaseArtifactSource(tmp);
     fs.writeFileSync(path.join(tmp, "r.rules"), "allow all\n");
     const r = src.rulesFile("r.rules");
     assert.strictEqual(r.sha256, createHash("sha256").update("allow all\n").digest("hex"));
     fs.writeFileSync(path.join(tmp, "r.rules"), "deny all\n");
-    assert.notStrictEqual(
-      src.rulesFile("r.rules").sha256,
-      r.sha256,
-      "a changed rules file gets a new hash",
-    );
+    assert.notStrictEqual(src.rulesFile("r.rules").sha256, r.sha256);
   });
 
-  it("explains a missing package or rules file with the config key", () => {
-    const src = npmArtifactSource(tmp);
-    assert.throws(
-      () => src.packAppliance("nope"),
+  it("explains a missing package or rules file with the config key", async () => {
+    const src = releaseArtifactSource(tmp);
+    await assert.rejects(
+      () => src.release("nope", "x86_64"),
       /^Error: tollgate:appliance.packageDir: .*nope has no package.json\. Fix: point it at the appliance package/,
     );
     assert.throws(
       () => src.rulesFile("missing.rules"),
-      /^Error: tollgate:appliance.rulesFile: .*missing.rules does not exist\. Fix: create it or remove the key/,
+      /^Error: tollgate:appliance.rulesFile: .*missing.rules does not exist\. Fix: create it, or remove the key to deliver the default rules/,
     );
   });
 });

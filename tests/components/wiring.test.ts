@@ -1,6 +1,8 @@
 import * as assert from "assert";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
-import { renderUserData } from "../../components/userdata";
+import { fakeArtifactSource } from "../../components/delivery/pack";
+import { DEFAULT_RULES_FILE } from "../../components/delivery/args";
+import { cloudWatchAgentObject, renderUserData } from "../../components/userdata";
 import { capture, example, isMutatingAction, Stack } from "./helpers";
 
 const ROUTE = "aws:ec2/route:Route";
@@ -286,7 +288,11 @@ describe("component wiring under mocks", function () {
         const objects = s.ofType("aws:s3/bucketObjectv2:BucketObjectv2");
         const rules = (EXAMPLE_CONFIGS[name]!.appliance as { rulesFile?: string } | undefined)
           ?.rulesFile;
-        assert.strictEqual(objects.length, rules ? 2 : 1);
+        assert.strictEqual(
+          objects.length,
+          2,
+          "the release and the rules (the default rules when none is set)",
+        );
         for (const o of objects) {
           assert.strictEqual(o.inputs.bucket, bucket.id);
           assert.ok(
@@ -298,12 +304,20 @@ describe("component wiring under mocks", function () {
         const doc = JSON.parse(role.inputs.policy as string) as {
           Statement: { Sid: string; Action: string[]; Resource: string[] }[];
         };
+        const amiFamily =
+          (EXAMPLE_CONFIGS[name]!.fleet as { amiFamily?: "al2023" } | undefined)?.amiFamily ??
+          "ubuntu-22.04";
+        const region = String(EXAMPLE_CONFIGS[name]!["aws:region"]);
         const read = doc.Statement.find((st) => st.Sid === "ReadApplianceArtifacts")!;
         assert.deepStrictEqual(read.Action, ["s3:GetObject"]);
-        assert.deepStrictEqual(
-          read.Resource,
-          objects.map((o) => o.outputs.arn),
-        );
+        const agent = cloudWatchAgentObject(region, "x86_64");
+        const byPrefix = (prefix: string): (typeof objects)[number] =>
+          objects.find((o) => String(o.inputs.key).startsWith(prefix))!;
+        assert.deepStrictEqual(read.Resource, [
+          byPrefix("appliance/").outputs.arn,
+          byPrefix("rules/").outputs.arn,
+          ...(amiFamily === "al2023" ? [] : [`arn:aws:s3:::${agent.bucket}/${agent.key}`]),
+        ]);
         const logGroup = s.ofType("aws:cloudwatch/logGroup:LogGroup")[0]!;
         assert.strictEqual(logGroup.inputs.name, "/tollgate/dev/tollgate-inspection/appliance");
         const logs = doc.Statement.find((st) => st.Sid === "WriteOwnLogGroup")!;
@@ -323,27 +337,37 @@ describe("component wiring under mocks", function () {
             Condition: { StringEquals: { "cloudwatch:namespace": "Tollgate" } },
           },
         );
-        assert.strictEqual(doc.Statement.length, 3);
-        // User data fetches exactly these objects.
+        assert.deepStrictEqual(
+          doc.Statement.map((st) => st.Sid),
+          [
+            "ReadApplianceArtifacts",
+            "WriteOwnLogGroup",
+            "PublishApplianceMetrics",
+            "ReadInstanceTags",
+          ],
+        );
+        // User data fetches exactly these objects and checks their hashes.
         const lt = s.ofType("aws:ec2/launchTemplate:LaunchTemplate")[0]!;
         const userData = Buffer.from(lt.inputs.userData as string, "base64").toString("utf8");
-        const pkg = objects.find((o) => String(o.inputs.key).startsWith("appliance/"))!;
-        assert.ok(userData.includes(`s3://${bucket.id}/${pkg.inputs.key}`));
-        assert.strictEqual(userData.includes("/etc/tollgate/tollgate.yaml"), rules !== undefined);
+        const pkg = byPrefix("appliance/");
+        const rulesObject = byPrefix("rules/");
+        assert.ok(userData.includes(`TG_BUCKET=${String(bucket.id)}`));
+        assert.ok(userData.includes(`s3_get_verified "$TG_BUCKET" ${String(pkg.inputs.key)} `));
+        assert.ok(
+          userData.includes(`s3_get_verified "$TG_BUCKET" ${String(rulesObject.inputs.key)} `),
+        );
+        const fake = fakeArtifactSource();
         assert.strictEqual(
           userData,
           renderUserData({
-            amiFamily:
-              (EXAMPLE_CONFIGS[name]!.fleet as { amiFamily?: "al2023" } | undefined)?.amiFamily ??
-              "ubuntu-22.04",
+            amiFamily,
             architecture: "x86_64",
-            region: String(EXAMPLE_CONFIGS[name]!["aws:region"]),
-            nodeMajorVersion: 20,
+            region,
             bucket: String(bucket.id),
             packageKey: String(pkg.inputs.key),
-            rulesKey: rules
-              ? String(objects.find((o) => String(o.inputs.key).startsWith("rules/"))!.inputs.key)
-              : undefined,
+            packageSha256: (await fake.release("appliance", "x86_64")).sha256,
+            rulesKey: String(rulesObject.inputs.key),
+            rulesSha256: fake.rulesFile(rules ?? DEFAULT_RULES_FILE).sha256,
             healthPort: 8080,
             tcpIdleTimeoutSeconds:
               (EXAMPLE_CONFIGS[name]!.inspection as { tcpIdleTimeoutSeconds?: number } | undefined)
@@ -750,7 +774,9 @@ describe("component wiring under mocks", function () {
       "/dev/xvda",
     );
     const userData = Buffer.from(lt.inputs.userData as string, "base64").toString("utf8");
-    assert.match(userData, /tollgate run --port 9090$/m);
+    // The appliance config: health on the listener's port, no TCP idle timeout without 5-tuple.
+    assert.match(userData, /^health:\n {2}port: 9090$/m);
+    assert.doesNotMatch(userData, /idleTimeout/);
     const groups = s.ofType("aws:autoscaling/group:Group");
     assert.strictEqual(groups.length, 2);
     for (const asg of groups) {

@@ -29,7 +29,10 @@ describe("systemd unit and example configuration", () => {
   });
 
   it("starts with arguments the CLI accepts, and the example config is valid", () => {
-    const argv = splitCommand(unitValues(unit, "ExecStart")[0]!);
+    const words = splitCommand(unitValues(unit, "ExecStart")[0]!);
+    // $TOLLGATE_ARGS (from the optional EnvironmentFile) expands to nothing when unset.
+    assert.equal(words.at(-1), "$TOLLGATE_ARGS");
+    const argv = words.slice(0, -1);
     assert.equal(argv[1], "run");
     const c = resolveConfig(argv.slice(2), example);
     assert.equal(c.configFile, "/etc/tollgate/tollgate.yaml");
