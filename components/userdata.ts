@@ -236,37 +236,37 @@ step() { # step NAME COMMAND...: up to 5 attempts, 5 s, 10 s, 20 s, 40 s apart
   done
 }`;
 
-/** The commands the rule engine runs, and the packages that provide them, per image. */
-const TOOLS: Record<AmiFamily, { commands: string[]; install: string[] }> = {
-  "ubuntu-22.04": {
-    commands: ["iptables", "ip6tables", "ipset", "ip", "tc", "conntrack", "curl", "openssl"],
-    install: [
-      "apt-get update -q",
-      "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iptables ipset iproute2 conntrack curl ca-certificates openssl",
-    ],
-  },
-  "debian-12": {
-    commands: ["iptables", "ip6tables", "ipset", "ip", "tc", "conntrack", "curl", "openssl"],
-    install: [
-      "apt-get update -q",
-      "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iptables ipset iproute2 conntrack curl ca-certificates openssl",
-    ],
-  },
-  al2023: {
-    commands: ["iptables", "ip6tables", "ipset", "ip", "tc", "conntrack", "curl", "openssl"],
-    install: ["dnf install -y iptables-nft ipset iproute iproute-tc conntrack-tools openssl"],
-  },
+/** The commands the rule engine runs (and the transport needs): checked before installing. */
+const TOOL_COMMANDS = [
+  "iptables",
+  "ip6tables",
+  "ipset",
+  "ip",
+  "tc",
+  "conntrack",
+  "curl",
+  "openssl",
+];
+/** Debian and Ubuntu name the packages alike. */
+const APT_INSTALL = [
+  "apt-get update -q",
+  "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iptables ipset iproute2 conntrack curl ca-certificates openssl",
+];
+/** The distribution packages that provide {@link TOOL_COMMANDS}, per image. */
+const TOOLS_INSTALL: Record<AmiFamily, string[]> = {
+  "ubuntu-22.04": APT_INSTALL,
+  "debian-12": APT_INSTALL,
+  al2023: ["dnf install -y iptables-nft ipset iproute iproute-tc conntrack-tools openssl"],
 };
 
 function installToolsFunction(family: AmiFamily): string {
-  const t = TOOLS[family];
   return [
     "install_tools() { # the rule engine's tools from the distribution's own repositories",
     "  local missing=()",
-    `  for c in ${t.commands.join(" ")}; do command -v "$c" >/dev/null || missing+=("$c"); done`,
+    `  for c in ${TOOL_COMMANDS.join(" ")}; do command -v "$c" >/dev/null || missing+=("$c"); done`,
     '  if [ ${#missing[@]} -eq 0 ]; then log "tools already present"; return 0; fi',
     '  log "installing for: ${missing[*]}"',
-    ...t.install.map((l) => `  ${l}`),
+    ...TOOLS_INSTALL[family].map((l) => `  ${l}`),
     "}",
   ].join("\n");
 }
