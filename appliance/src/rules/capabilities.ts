@@ -2,6 +2,7 @@
  * Capability detection: probes tc classifiers/actions, ipset and ip6tables in a scratch network
  * namespace (so the host is never touched). Falls back to an assumption when not root.
  */
+import { mirredAction, tcFilterAddArgv } from "./commands";
 import { MINIMAL_CAPABILITIES, type Capabilities } from "./model";
 import type { CommandRunner } from "./runner";
 
@@ -38,27 +39,15 @@ export async function detectCapabilities(runner: CommandRunner): Promise<Capabil
     await inNs(["ip", "link", "set", "tgcap1", "up"]);
     const tcIngress = await ok(["tc", "qdisc", "add", "dev", "tgcap0", "ingress"]);
     const filter = (pref: number, ...rest: string[]) =>
-      ok([
-        "tc",
-        "filter",
-        "add",
-        "dev",
-        "tgcap0",
-        "ingress",
-        "protocol",
-        "all",
-        "pref",
-        String(pref),
-        ...rest,
-      ]);
-    const mirredAction = ["action", "mirred", "egress", "mirror", "dev", "tgcap1"];
-    const u32 = tcIngress && (await filter(1, "u32", "match", "u32", "0", "0", ...mirredAction));
+      ok(tcFilterAddArgv("tgcap0", "all", pref, ...rest));
+    const mirror = mirredAction("mirror", "tgcap1");
+    const u32 = tcIngress && (await filter(1, "u32", "match", "u32", "0", "0", ...mirror));
     const mirred =
-      u32 || (tcIngress && (await filter(2, "bpf", "bytecode", "1,6 0 0 0,", ...mirredAction)));
+      u32 || (tcIngress && (await filter(2, "bpf", "bytecode", "1,6 0 0 0,", ...mirror)));
     const flower = tcIngress && (await filter(3, "flower", "action", "pass"));
-    const flowerMirred = tcIngress && !flower && (await filter(3, "flower", ...mirredAction));
+    const flowerMirred = tcIngress && !flower && (await filter(3, "flower", ...mirror));
     const matchall =
-      tcIngress && (await filter(4, "matchall", ...(mirred ? mirredAction : ["action", "pass"])));
+      tcIngress && (await filter(4, "matchall", ...(mirred ? mirror : ["action", "pass"])));
     const gact =
       tcIngress && u32 && (await filter(5, "u32", "match", "u32", "0", "0", "action", "pass"));
     const ipset = await ok(["ipset", "create", "tgcap", "hash:net", "family", "inet"]);

@@ -72,6 +72,20 @@ function guarded<A extends unknown[]>(
   };
 }
 
+/** A command action on a rules file: runs `fn` once the file is loaded and valid (else exit 1). */
+function withRulesFile<O>(
+  fn: (loaded: LoadedRules, o: O, file: string) => Promise<void>,
+): (file: string, o: O) => Promise<void> {
+  return async (file: string, o: O) => {
+    const loaded = await loadRulesFile(file);
+    if (!loaded) {
+      process.exitCode = 1;
+      return;
+    }
+    await fn(loaded, o, file);
+  };
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option(
@@ -104,48 +118,44 @@ export function registerRulesCommands(program: Command): void {
     .option("--endpoint <id>", "compile for this endpoint too; repeatable", collect)
     .option("--print", "print the compiled documents")
     .description("validate and compile a rules file without touching the kernel (no root needed)")
-    .action(async (file: string, o: { endpoint?: string[]; print?: boolean }) => {
-      const loaded = await loadRulesFile(file);
-      if (!loaded) {
-        process.exitCode = 1;
-        return;
-      }
-      const refs = new Map(
-        [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
-      );
-      for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
-      const c = compileRules(loaded, [...refs.values()], MINIMAL_CAPABILITIES);
-      for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
-      if (o.print) {
-        process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);
-        if (c.ip6tablesRestore)
-          process.stdout.write(`# ip6tables-restore --noflush\n${c.ip6tablesRestore}`);
-        if (c.ipsetRestore) process.stdout.write(`# ipset restore\n${c.ipsetRestore}`);
-        for (const a of [...c.tc, ...c.ipRules]) process.stdout.write(`${a.join(" ")}\n`);
-        for (const s of c.sysctls) process.stdout.write(`sysctl -w ${s.key}=${s.value}\n`);
-      }
-      if (c.errors.length > 0) process.exitCode = 1;
-      else
-        process.stdout.write(`${file}: OK (${c.endpoints.length} endpoint section(s) compiled)\n`);
-    });
+    .action(
+      withRulesFile(async (loaded, o: { endpoint?: string[]; print?: boolean }, file) => {
+        const refs = new Map(
+          [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
+        );
+        for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
+        const c = compileRules(loaded, [...refs.values()], MINIMAL_CAPABILITIES);
+        for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
+        if (o.print) {
+          process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);
+          if (c.ip6tablesRestore)
+            process.stdout.write(`# ip6tables-restore --noflush\n${c.ip6tablesRestore}`);
+          if (c.ipsetRestore) process.stdout.write(`# ipset restore\n${c.ipsetRestore}`);
+          for (const a of [...c.tc, ...c.ipRules]) process.stdout.write(`${a.join(" ")}\n`);
+          for (const s of c.sysctls) process.stdout.write(`sysctl -w ${s.key}=${s.value}\n`);
+        }
+        if (c.errors.length > 0) process.exitCode = 1;
+        else
+          process.stdout.write(
+            `${file}: OK (${c.endpoints.length} endpoint section(s) compiled)\n`,
+          );
+      }),
+    );
 
   common(rules.command("plan"))
     .argument("<file>", "rules file (YAML)")
     .option("--detailed-exitcode", "exit 2 when there are changes")
     .description("show what apply would change against the live kernel state")
     .action(
-      guarded(async (file: string, o: CommonOptions & { detailedExitcode?: boolean }) => {
-        const loaded = await loadRulesFile(file);
-        if (!loaded) {
-          process.exitCode = 1;
-          return;
-        }
-        const engine = engineFor(o);
-        const plan = await engine.plan(loaded, await endpointsFor(engine, o));
-        process.stdout.write(plan.text);
-        if (plan.changes < 0) process.exitCode = 1;
-        else if (plan.changes > 0 && o.detailedExitcode) process.exitCode = 2;
-      }),
+      guarded(
+        withRulesFile(async (loaded, o: CommonOptions & { detailedExitcode?: boolean }) => {
+          const engine = engineFor(o);
+          const plan = await engine.plan(loaded, await endpointsFor(engine, o));
+          process.stdout.write(plan.text);
+          if (plan.changes < 0) process.exitCode = 1;
+          else if (plan.changes > 0 && o.detailedExitcode) process.exitCode = 2;
+        }),
+      ),
     );
 
   common(rules.command("apply"))
@@ -154,24 +164,21 @@ export function registerRulesCommands(program: Command): void {
       "apply the rules in one transaction; on any failure the previous rules are restored",
     )
     .action(
-      guarded(async (file: string, o: CommonOptions) => {
-        const loaded = await loadRulesFile(file);
-        if (!loaded) {
-          process.exitCode = 1;
-          return;
-        }
-        const engine = engineFor(o);
-        try {
-          const r = await engine.apply(loaded, await endpointsFor(engine, o));
-          for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
-          process.stdout.write(
-            `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
-          );
-        } catch (e) {
-          process.stderr.write(`${(e as Error).message}\n`);
-          process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
-        }
-      }),
+      guarded(
+        withRulesFile(async (loaded, o: CommonOptions, file) => {
+          const engine = engineFor(o);
+          try {
+            const r = await engine.apply(loaded, await endpointsFor(engine, o));
+            for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
+            process.stdout.write(
+              `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
+            );
+          } catch (e) {
+            process.stderr.write(`${(e as Error).message}\n`);
+            process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
+          }
+        }),
+      ),
     );
 
   rules

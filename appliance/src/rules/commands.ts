@@ -70,6 +70,33 @@ export function ipsetDestroyArgv(name: string): string[] {
   return ["ipset", "destroy", name];
 }
 
+/** Adds a filter at `pref` on `dev`'s ingress qdisc; `rest` is the classifier and its actions. */
+export function tcFilterAddArgv(
+  dev: string,
+  protocol: string,
+  pref: number,
+  ...rest: string[]
+): string[] {
+  return [
+    "tc",
+    "filter",
+    "add",
+    "dev",
+    dev,
+    "ingress",
+    "protocol",
+    protocol,
+    "pref",
+    String(pref),
+    ...rest,
+  ];
+}
+
+/** The mirred action: a copy of the packet (`mirror`) or the packet itself (`redirect`) to `dev`. */
+export function mirredAction(how: "mirror" | "redirect", dev: string): string[] {
+  return ["action", "mirred", "egress", how, "dev", dev];
+}
+
 /** Deletes the filter at `pref` on `dev`'s ingress qdisc. */
 export function tcFilterDelArgv(f: { dev: string; pref: number }): string[] {
   return ["tc", "filter", "del", "dev", f.dev, "ingress", "pref", String(f.pref)];

@@ -94,6 +94,11 @@ function protoArg(proto: Rule["proto"], family: Family): string | undefined {
   return String(proto);
 }
 
+/** Match on a named set (`@name`) by source or destination. */
+function setMatch(ctx: MatchContext, ref: string, family: Family, dir: "src" | "dst"): string {
+  return `-m set --match-set ${ctx.setName(ref.slice(1), family)} ${dir}`;
+}
+
 /** Address alternatives for one side in one family; undefined = no constraint; [] = cannot match. */
 function addressAlternatives(
   value: Rule["src"],
@@ -107,7 +112,7 @@ function addressAlternatives(
   const out: string[] = [];
   for (const item of items) {
     if (item.startsWith("@")) {
-      out.push(`-m set --match-set ${ctx.setName(item.slice(1), family)} ${dir}`);
+      out.push(setMatch(ctx, item, family, dir));
     } else if (cidrFamily(item) === family) {
       out.push(`-${side} ${canonicalCidr(item)}`);
     }
@@ -129,7 +134,7 @@ function portAlternatives(
   const literal: string[] = [];
   for (const item of items) {
     if (typeof item === "string" && item.startsWith("@")) {
-      out.push(`-m set --match-set ${ctx.setName(item.slice(1), family)} ${dir}`);
+      out.push(setMatch(ctx, item, family, dir));
     } else {
       const [lo, hi] = parsePortSpec(item)!;
       literal.push(lo === hi ? String(lo) : `${lo}:${hi}`);
@@ -139,23 +144,28 @@ function portAlternatives(
   if (literal.length === 1) {
     out.unshift(`-m ${proto} --${flag} ${literal[0]!}`);
   } else if (literal.length > 1) {
-    const groups: string[][] = [];
-    let cur: string[] = [];
-    let slots = 0;
-    for (const p of literal) {
-      const w = p.includes(":") ? 2 : 1;
-      if (slots + w > 15) {
-        groups.push(cur);
-        cur = [];
-        slots = 0;
-      }
-      cur.push(p);
-      slots += w;
-    }
-    if (cur.length > 0) groups.push(cur);
-    out.unshift(...groups.map((g) => `-m multiport --${flag}s ${g.join(",")}`));
+    out.unshift(...multiportGroups(literal).map((g) => `-m multiport --${flag}s ${g.join(",")}`));
   }
   return out;
+}
+
+/** Splits ports ("80", "8000:8100") into groups of at most 15 multiport slots (a range takes 2). */
+function multiportGroups(ports: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  let cur: string[] = [];
+  let slots = 0;
+  for (const p of ports) {
+    const w = p.includes(":") ? 2 : 1;
+    if (slots + w > 15) {
+      groups.push(cur);
+      cur = [];
+      slots = 0;
+    }
+    cur.push(p);
+    slots += w;
+  }
+  if (cur.length > 0) groups.push(cur);
+  return groups;
 }
 
 function icmpAlternatives(rule: Rule, family: Family): string[] | undefined {
@@ -223,6 +233,65 @@ function canonical(fragments: string[]): string {
   return sorted.join(" ").replace(/(-m (tcp|udp|sctp) --sport \S+) -m \2 (--dport)/, "$1 $3");
 }
 
+/** What every match construct sees. */
+interface MatchInput {
+  readonly rule: Rule;
+  readonly family: Family;
+  readonly ctx: MatchContext;
+  readonly hashName: string;
+  /** iptables `-p` argument, undefined for any protocol. */
+  readonly proto: string | undefined;
+}
+
+/**
+ * A match construct: alternatives (one of which must match), undefined when the rule does not
+ * constrain it, [] when no alternative exists in this family, or CANNOT_MATCH to stop at once.
+ */
+type MatchConstruct = (m: MatchInput) => string[] | undefined | typeof CANNOT_MATCH;
+const CANNOT_MATCH = null;
+
+const portProtos = new Set(["tcp", "udp", "sctp"]);
+
+/** Every match construct, in the order iptables-save prints them (after `canonical`). */
+const MATCH_CONSTRUCTS: readonly MatchConstruct[] = [
+  ({ proto }) => (proto ? [`-p ${proto}`] : undefined),
+  ({ rule, family, ctx }) => addressAlternatives(rule.src, "s", family, ctx),
+  ({ rule, family, ctx }) => addressAlternatives(rule.dst, "d", family, ctx),
+  ({ rule, ctx }) => {
+    if (rule.direction !== "in" && rule.direction !== "out") return undefined;
+    if (!ctx.protectedSet) return CANNOT_MATCH;
+    return [`-m set --match-set ${ctx.protectedSet} ${rule.direction === "in" ? "dst" : "src"}`];
+  },
+  ({ rule, family, ctx, proto }) =>
+    proto && portProtos.has(proto)
+      ? portAlternatives(rule.sourcePorts, "src", proto, family, ctx)
+      : undefined,
+  ({ rule, family, ctx, proto }) =>
+    proto && portProtos.has(proto)
+      ? portAlternatives(rule.ports, "dst", proto, family, ctx)
+      : undefined,
+  ({ rule, family }) => icmpAlternatives(rule, family),
+  ({ rule }) =>
+    rule.state
+      ? [`-m conntrack --ctstate ${rule.state.map((s) => s.toUpperCase()).join(",")}`]
+      : undefined,
+  ({ rule, hashName }) => {
+    const lim = limitMatch(rule.limit, hashName);
+    return lim ? [lim] : undefined;
+  },
+  ({ rule }) => (rule.comment ? [`-m comment --comment "${rule.comment}"`] : undefined),
+];
+
+/** Every combination picking one alternative per part; none when a part has no alternative. */
+function cartesian(parts: readonly (readonly string[])[]): string[][] {
+  let out: string[][] = [[]];
+  for (const alternatives of parts) {
+    if (alternatives.length === 0) return [];
+    out = out.flatMap((prefix) => alternatives.map((alt) => [...prefix, alt]));
+  }
+  return out;
+}
+
 /**
  * All match fragments for `rule` in `family`, one string per iptables rule (without -A/-j), in
  * iptables-save's canonical order (so plans compare exactly). `iface` ("-i gwi-X") is placed
@@ -235,46 +304,12 @@ export function expandMatches(
   hashName: string,
   iface?: string,
 ): string[] {
-  const parts: string[][] = [];
-  if (iface) parts.push([iface]);
-  const proto = protoArg(rule.proto, family);
-  if (proto) parts.push([`-p ${proto}`]);
-  for (const [value, side] of [
-    [rule.src, "s"],
-    [rule.dst, "d"],
-  ] as const) {
-    const alt = addressAlternatives(value, side, family, ctx);
-    if (alt) parts.push(alt);
+  const input: MatchInput = { rule, family, ctx, hashName, proto: protoArg(rule.proto, family) };
+  const parts: string[][] = iface ? [[iface]] : [];
+  for (const construct of MATCH_CONSTRUCTS) {
+    const alternatives = construct(input);
+    if (alternatives === CANNOT_MATCH) return [];
+    if (alternatives) parts.push(alternatives);
   }
-  if (rule.direction === "in" || rule.direction === "out") {
-    if (!ctx.protectedSet) return [];
-    parts.push([
-      `-m set --match-set ${ctx.protectedSet} ${rule.direction === "in" ? "dst" : "src"}`,
-    ]);
-  }
-  if (proto === "tcp" || proto === "udp" || proto === "sctp") {
-    for (const [value, dir] of [
-      [rule.sourcePorts, "src"],
-      [rule.ports, "dst"],
-    ] as const) {
-      const alt = portAlternatives(value, dir, proto, family, ctx);
-      if (alt) parts.push(alt);
-    }
-  }
-  const icmp = icmpAlternatives(rule, family);
-  if (icmp) parts.push(icmp);
-  if (rule.state) {
-    parts.push([`-m conntrack --ctstate ${rule.state.map((s) => s.toUpperCase()).join(",")}`]);
-  }
-  const lim = limitMatch(rule.limit, hashName);
-  if (lim) parts.push([lim]);
-  if (rule.comment) parts.push([`-m comment --comment "${rule.comment}"`]);
-  let out: string[][] = [[]];
-  for (const alternatives of parts) {
-    if (alternatives.length === 0) return [];
-    const next: string[][] = [];
-    for (const prefix of out) for (const alt of alternatives) next.push([...prefix, alt]);
-    out = next;
-  }
-  return out.map(canonical);
+  return cartesian(parts).map(canonical);
 }

@@ -3,6 +3,7 @@
  * Uses matchall/flower when the kernel has them, u32 otherwise (this lab kernel: u32 + mirred only).
  */
 import { createHash } from "node:crypto";
+import { mirredAction, tcFilterAddArgv } from "./commands";
 import { asList, canonicalCidr, cidrFamily } from "./matches";
 import { TC_PREF_REDIRECT, type Capabilities, type Family, type TcSpec } from "./model";
 import { parsePortSpec, type Rule } from "./schema";
@@ -60,25 +61,13 @@ export function passthroughRedirect(gwi: string, gwo: string, caps: Capabilities
     dev: gwi,
     kind: "filter",
     pref: TC_PREF_REDIRECT,
-    argv: [
-      "tc",
-      "filter",
-      "add",
-      "dev",
+    argv: tcFilterAddArgv(
       gwi,
-      "ingress",
-      "protocol",
       "all",
-      "pref",
-      String(TC_PREF_REDIRECT),
+      TC_PREF_REDIRECT,
       ...classifier,
-      "action",
-      "mirred",
-      "egress",
-      "redirect",
-      "dev",
-      gwo,
-    ],
+      ...mirredAction("redirect", gwo),
+    ),
     describe: `${gwi}: pref ${TC_PREF_REDIRECT} ${classifier[0]!} all -> mirred redirect ${gwo}`,
   });
 }
@@ -116,6 +105,32 @@ function mirrorMatches(
   return out;
 }
 
+/** flower classifiers for one match: one per port range (flower takes ranges as they are). */
+function flowerClassifiers(m: MirrorMatch, protoNum: number | undefined): string[][] {
+  const base = ["flower"];
+  if (protoNum !== undefined) base.push("ip_proto", String(protoNum));
+  if (m.src) base.push("src_ip", m.src);
+  if (m.dst) base.push("dst_ip", m.dst);
+  if (m.ports.length === 0) return [base];
+  return m.ports.map(([lo, hi]) => [...base, "dst_port", lo === hi ? String(lo) : `${lo}-${hi}`]);
+}
+
+/** u32 classifiers for one match: one per value/mask pair covering the port ranges. */
+function u32Classifiers(m: MirrorMatch, protoNum: number | undefined): string[][] {
+  const portVariants: ([number, number] | undefined)[] =
+    m.ports.length > 0 ? m.ports.flatMap(([lo, hi]) => rangeToMasks(lo, hi)) : [undefined];
+  const sel = m.family === "ipv4" ? "ip" : "ip6";
+  return portVariants.map((pv) => {
+    const c = ["u32"];
+    if (protoNum !== undefined) c.push("match", sel, "protocol", String(protoNum), "0xff");
+    if (m.src) c.push("match", sel, "src", m.src);
+    if (m.dst) c.push("match", sel, "dst", m.dst);
+    if (pv) c.push("match", sel, "dport", String(pv[0]), hex(pv[1]));
+    if (c.length === 1) c.push("match", "u32", "0", "0");
+    return c;
+  });
+}
+
 /**
  * tc filters for one mirror rule on `dev` ingress, starting at `pref`. Returns the specs; the
  * caller advances the preference by their count.
@@ -132,63 +147,22 @@ export function mirrorFilters(
   const proto = rule.proto === undefined || rule.proto === "all" ? undefined : rule.proto;
   const protoNum =
     proto === undefined ? undefined : typeof proto === "number" ? proto : PROTO_NUM[proto]!;
+  const classify = caps.flower ? flowerClassifiers : u32Classifiers;
   const out: TcSpec[] = [];
   for (const m of mirrorMatches(rule, families, protectedCidrs)) {
     const tcProto = m.family === "ipv4" ? "ip" : "ipv6";
-    const portVariants: ([number, number] | undefined)[] = m.ports.length > 0 ? [] : [undefined];
-    let classifiers: string[][];
-    if (caps.flower) {
-      const base = ["flower"];
-      if (protoNum !== undefined) base.push("ip_proto", String(protoNum));
-      if (m.src) base.push("src_ip", m.src);
-      if (m.dst) base.push("dst_ip", m.dst);
-      classifiers =
-        m.ports.length > 0
-          ? m.ports.map(([lo, hi]) => [...base, "dst_port", lo === hi ? String(lo) : `${lo}-${hi}`])
-          : [base];
-    } else {
-      for (const [lo, hi] of m.ports) portVariants.push(...rangeToMasks(lo, hi));
-      const sel = m.family === "ipv4" ? "ip" : "ip6";
-      classifiers = portVariants.map((pv) => {
-        const c = ["u32"];
-        if (protoNum !== undefined) c.push("match", sel, "protocol", String(protoNum), "0xff");
-        if (m.src) c.push("match", sel, "src", m.src);
-        if (m.dst) c.push("match", sel, "dst", m.dst);
-        if (pv) c.push("match", sel, "dport", String(pv[0]), hex(pv[1]));
-        if (c.length === 1) c.push("match", "u32", "0", "0");
-        return c;
-      });
-    }
-    for (const c of classifiers) {
+    for (const c of classify(m, protoNum)) {
       const p = pref + out.length;
-      out.push(
-        withCookie({
-          dev,
-          kind: "filter",
-          pref: p,
-          argv: [
-            "tc",
-            "filter",
-            "add",
-            "dev",
-            dev,
-            "ingress",
-            "protocol",
-            tcProto,
-            "pref",
-            String(p),
-            ...c,
-            "action",
-            "mirred",
-            "egress",
-            "mirror",
-            "dev",
-            to,
-            "continue",
-          ],
-          describe: `${dev}: pref ${p} ${c.join(" ")} -> mirred mirror ${to}`,
-        }),
+      const argv = tcFilterAddArgv(
+        dev,
+        tcProto,
+        p,
+        ...c,
+        ...mirredAction("mirror", to),
+        "continue",
       );
+      const describe = `${dev}: pref ${p} ${c.join(" ")} -> mirred mirror ${to}`;
+      out.push(withCookie({ dev, kind: "filter", pref: p, argv, describe }));
     }
   }
   return out;
