@@ -1,4 +1,4 @@
-/** Node types of the routing model (see topology.ts). */
+/** Node types of the routing model (built by topology.ts with the per-kind steps of kinds.ts). */
 import type { PolicyResource } from "@pulumi/policy/policy";
 import type { Cidr } from "./cidr";
 import type { StackIndex } from "./stack-index";
