@@ -32,6 +32,7 @@ interface IpRule {
   fam: string;
   pref: number;
   iif?: string;
+  src?: string;
   fwmark?: string;
   table: string;
 }
@@ -70,9 +71,9 @@ export class FakeKernel implements CommandRunner {
       case "ip6tables-save":
         return ok(this.save("6"));
       case "iptables-restore":
-        return this.restore("4", options?.input ?? "");
+        return this.restore("4", options?.input ?? "", rest.includes("--test"));
       case "ip6tables-restore":
-        return this.restore("6", options?.input ?? "");
+        return this.restore("6", options?.input ?? "", rest.includes("--test"));
       case "ipset":
         return this.ipset(rest, options?.input ?? "");
       case "ip":
@@ -98,7 +99,8 @@ export class FakeKernel implements CommandRunner {
     return `${out.join("\n")}\n`;
   }
 
-  private restore(fam: string, input: string): CommandResult {
+  /** `test`: parse and check only, commit nothing (iptables-restore --test). */
+  private restore(fam: string, input: string, test = false): CommandResult {
     const next = clone(this.ipt[fam]!);
     let chains: Map<string, string[]> | undefined;
     const lines = input.split("\n");
@@ -141,7 +143,7 @@ export class FakeKernel implements CommandRunner {
         return err(`bad line ${line}`);
       }
     }
-    this.ipt[fam] = next;
+    if (!test) this.ipt[fam] = next;
     return ok();
   }
 
@@ -226,8 +228,11 @@ export class FakeKernel implements CommandRunner {
               .filter((r) => r.fam === fam)
               .map((r) => {
                 const [mark, mask] = (r.fwmark ?? "").split("/");
+                const [src, srclen] = (r.src ?? "all").split("/");
                 return {
                   priority: r.pref,
+                  src,
+                  ...(srclen && srclen !== "32" ? { srclen: Number(srclen) } : {}),
                   iif: r.iif,
                   fwmark: mark || undefined,
                   fwmask: mask,
@@ -243,6 +248,7 @@ export class FakeKernel implements CommandRunner {
         fam,
         pref: Number(opt("pref")),
         iif: opt("iif"),
+        src: opt("from"),
         fwmark: opt("fwmark"),
         table: opt("lookup")!,
       };

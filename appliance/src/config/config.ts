@@ -67,6 +67,25 @@ export interface ApplianceConfig {
     readonly detailed: boolean;
     /** Traffic window the health verdict looks at, seconds. Defaults to 10. */
     readonly windowSeconds: number;
+    /**
+     * Seconds a new endpoint gets to set up forwarding (CREATE hook, rules) and pass its first
+     * canary before that counts as a failure; meanwhile health says "starting". Defaults to 10.
+     */
+    readonly graceSeconds: number;
+    /**
+     * Period of the rule engine's readiness check (tools, rules file, applied state), seconds.
+     * Broken tools turn health 503 within this plus the check's run time. Defaults to 5.
+     */
+    readonly verifyIntervalSeconds: number;
+    readonly canary: {
+      /** Seconds between two canary probes of an endpoint. Defaults to 1. */
+      readonly intervalSeconds: number;
+      /**
+       * Probes lost in a row that fail an endpoint: a broken path turns health 503 within
+       * (failures + 1) x interval. Defaults to 3.
+       */
+      readonly failures: number;
+    };
   };
   readonly rpFilter: {
     /** Disable rp_filter on the tun interfaces and keep it disabled. Defaults to true. */
@@ -117,7 +136,15 @@ export const DEFAULT_CONFIG: ApplianceConfig = {
   flows: { maxEntries: 262_144, timeouts: { tcp: 350, udp: 120, other: 120 } },
   hold: { timeoutSeconds: 3, maxPackets: 256, maxBytes: 1 << 20 },
   hooks: { timeoutSeconds: 30 },
-  health: { address: "::", format: "text", detailed: true, windowSeconds: 10 },
+  health: {
+    address: "::",
+    format: "text",
+    detailed: true,
+    windowSeconds: 10,
+    graceSeconds: 10,
+    verifyIntervalSeconds: 5,
+    canary: { intervalSeconds: 1, failures: 3 },
+  },
   rpFilter: { manage: true, global: true, intervalSeconds: 5 },
   externalForwarding: false,
   gwlbCidrs: [],

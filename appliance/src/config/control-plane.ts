@@ -19,8 +19,8 @@ import type { Logger } from "./logger";
 export interface ControlPlaneDeps {
   readonly exec?: ExecFn;
   readonly sysctlFs?: SysctlFs;
-  /** Replaces the rules listener (tests). */
-  readonly rules?: EndpointListener;
+  /** Replaces the rules listener (tests); its health(), if any, feeds the rules stages. */
+  readonly rules?: EndpointListener & { health?(): HealthCheckResult[] };
 }
 
 export interface ControlPlane {
@@ -40,6 +40,8 @@ export interface ControlPlane {
   ): Promise<void>;
   /** Stops the HTTP server and keeper, waits for running hooks. Idempotent. */
   stop(): Promise<void>;
+  /** The data path reports each canary round trip here (metrics). */
+  onCanaryRoundTrip(ms: number): void;
 }
 
 /**
@@ -96,6 +98,7 @@ export function createControlPlane(
       ? createRulesListener({
           file: config.rulesFile,
           logger: logger.child({ component: "rules" }),
+          checkIntervalMs: config.health.verifyIntervalSeconds * 1000,
         })
       : undefined);
   const listeners: EndpointListener[] = [
@@ -107,6 +110,7 @@ export function createControlPlane(
   let health: HealthServer | undefined;
   let metrics: ApplianceMetrics | undefined;
   let stopped: Promise<void> | undefined;
+  const roundTrips: ((ms: number) => void)[] = [];
 
   const plane: ControlPlane = {
     listeners,
@@ -117,6 +121,9 @@ export function createControlPlane(
     },
     get metrics() {
       return metrics;
+    },
+    onCanaryRoundTrip(ms) {
+      for (const l of roundTrips) l(ms);
     },
     async start(datapath, options = {}) {
       if (rpFilter) await rpFilter.start();
@@ -147,13 +154,39 @@ export function createControlPlane(
             : { name: "rp_filter", ok: false, detail: p.map(([k, v]) => `${k}: ${v}`).join("; ") };
         });
       }
-      const evaluator = new HealthEvaluator({ windowMs: config.health.windowSeconds * 1000 });
+      if (config.hooks.create) checks.push(() => hooks.health());
+      if (rules?.health) checks.push(() => rules.health?.() ?? []);
+      const evaluator = new HealthEvaluator({
+        windowMs: config.health.windowSeconds * 1000,
+        canaryFailures: config.health.canary.failures,
+        graceMs: config.health.graceSeconds * 1000,
+      });
       let lastHealthy = true;
+      let failing = new Set<string>();
+      const stages = {
+        failing: {} as Record<string, number>,
+        failures: {} as Record<string, number>,
+      };
+      /** Counts conditions failing now by stage, and those that turned failed since the last look. */
+      const track = (found: readonly HealthCheckResult[]) => {
+        const now = new Set<string>();
+        const count: Record<string, number> = {};
+        for (const c of found.filter((x) => !x.ok)) {
+          const key = `${c.name}/${c.endpoint ?? ""}`;
+          now.add(key);
+          count[c.name] = (count[c.name] ?? 0) + 1;
+          if (!failing.has(key)) stages.failures[c.name] = (stages.failures[c.name] ?? 0) + 1;
+        }
+        failing = now;
+        stages.failing = count;
+      };
       metrics = createMetrics({
         datapath,
         hooks,
         ...(rpFilter ? { rpFilter } : {}),
         healthy: () => lastHealthy,
+        stages: { failing: () => stages.failing, failures: stages.failures },
+        canaryRoundTrips: (l) => roundTrips.push(l),
         ...(options.dropReasons ? { dropReasons: options.dropReasons } : {}),
       });
       const server = await startHealthServer({
@@ -168,10 +201,13 @@ export function createControlPlane(
         // Sampling happens below, with logging of health transitions.
         sampleIntervalMs: 0,
       });
-      lastHealthy = server.report().healthy;
+      const first = server.report();
+      lastHealthy = first.healthy;
+      track(first.checks);
       const timer = setInterval(() => {
         try {
           const r = server.report();
+          track(r.checks);
           if (r.healthy !== lastHealthy) {
             if (r.healthy) logger.info({ state: r.state }, "health: healthy again");
             else logger.warn({ reasons: r.reasons }, "health: unhealthy");

@@ -43,6 +43,10 @@ export interface CliOptions {
   holdBytes?: string;
   healthAddress?: string;
   healthWindow?: string;
+  healthGrace?: string;
+  healthVerifyInterval?: string;
+  canaryInterval?: string;
+  canaryFailures?: string;
   rpFilter?: boolean;
   rpFilterGlobal?: boolean;
   rpFilterInterval?: string;
@@ -132,6 +136,22 @@ export function addRunOptions(cmd: Command): Command {
   o("--hold-bytes <bytes>", "most bytes held per new endpoint (default: 1048576)");
   o("--health-address <address>", "address the health server listens on (default: ::, all)");
   o("--health-window <seconds>", "traffic window the health verdict looks at (default: 10)");
+  o(
+    "--health-grace <seconds>",
+    "time a new endpoint gets to set up forwarding and pass its first canary (default: 10)",
+  );
+  o(
+    "--health-verify-interval <seconds>",
+    "period of the rule engine check (tools, rules file, applied state) (default: 5)",
+  );
+  o(
+    "--canary-interval <seconds>",
+    "period of the health canary sent through each endpoint gwi-X -> gwo-X (default: 1)",
+  );
+  o(
+    "--canary-failures <n>",
+    "canaries lost in a row that make an endpoint (and health) fail (default: 3)",
+  );
   o("--no-rp-filter", "do not touch rp_filter (then the hooks must disable it)");
   o("--no-rp-filter-global", "leave net.ipv4.conf.all/default.rp_filter alone (interfaces only)");
   o(

@@ -307,6 +307,27 @@ export function resolveOptions(
         num(problems, "--health-window", cli.healthWindow, { min: 1, max: 3600 }) ??
         f.health?.window ??
         d.health.windowSeconds,
+      graceSeconds:
+        num(problems, "--health-grace", cli.healthGrace, { min: 0, max: 3600 }) ??
+        f.health?.grace ??
+        d.health.graceSeconds,
+      verifyIntervalSeconds:
+        num(problems, "--health-verify-interval", cli.healthVerifyInterval, {
+          min: 1,
+          max: 3600,
+        }) ??
+        f.health?.verifyInterval ??
+        d.health.verifyIntervalSeconds,
+      canary: {
+        intervalSeconds:
+          num(problems, "--canary-interval", cli.canaryInterval, { min: 0.1, max: 60 }) ??
+          f.health?.canary?.interval ??
+          d.health.canary.intervalSeconds,
+        failures:
+          num(problems, "--canary-failures", cli.canaryFailures, intn(1, 100)) ??
+          f.health?.canary?.failures ??
+          d.health.canary.failures,
+      },
     },
     rpFilter: {
       manage: cli.rpFilter ?? f.rpFilter?.manage ?? d.rpFilter.manage,

@@ -24,6 +24,9 @@
  *   format: text                  # or json (-j)
  *   detailed: true                # false = status code only (-s)
  *   window: 10                    # seconds
+ *   grace: 10                     # seconds a new endpoint gets to pass its first canary
+ *   verifyInterval: 5             # seconds between rule engine readiness checks
+ *   canary: { interval: 1, failures: 3 }   # probe period (s); lost in a row = failed
  * rpFilter: { manage: true, global: true, interval: 5 }
  * rules: /etc/tollgate/rules.yaml
  * externalForwarding: false       # true: no rules/hook, something else forwards gwi-X -> gwo-X
@@ -103,6 +106,15 @@ export const configFileSchema = z
         format: z.enum(["text", "json"]).optional(),
         detailed: z.boolean().optional(),
         window: seconds.optional(),
+        grace: z.number().min(0).max(3600).optional(),
+        verifyInterval: z.number().min(1).max(3600).optional(),
+        canary: z
+          .object({
+            interval: z.number().min(0.1).max(60).optional(),
+            failures: z.number().int().min(1).max(100).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -11,6 +11,7 @@ import { nativePort } from "../datapath/port";
 import type { DatapathLogger } from "../datapath/endpoints";
 import { totalDrops, type DatapathCounters } from "../datapath/counters";
 import type { DatapathStatus, DatapathStatusProvider } from "../health/status";
+import { canaryStatus } from "../datapath/canary";
 
 export interface DaemonOptions {
   /** IPv4 address to receive GENEVE on. Defaults to "0.0.0.0". */
@@ -114,6 +115,9 @@ export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
           gwi: ep.info.gwi,
           gwo: ep.info.gwo,
           up: ep.gwi.isUp() && ep.gwo.isUp(),
+          ageMs: now - ep.createdAt,
+          setupDone: ep.setupDone,
+          ...(datapath.canary ? { canary: canaryStatus(ep.canary, now) } : {}),
         })),
         flows: datapath.flows.size,
         flowCache: datapath.flows.stats,
@@ -121,6 +125,7 @@ export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
         idleMs: datapath.lastActivity > 0 ? now - datapath.lastActivity : undefined,
         counters: datapath.counters,
         totalDrops: totalDrops(datapath.counters),
+        ...(datapath.canary ? { canary: { ...datapath.canary.totals } } : {}),
       };
     },
     stop(reason = "stop") {

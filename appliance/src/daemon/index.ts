@@ -44,6 +44,10 @@ export async function startDaemon(
       holdMaxPackets: config.hold.maxPackets,
       holdMaxBytes: config.hold.maxBytes,
       geneveSources: config.gwlbCidrs,
+      // The canary feeds health: without a health server nobody would read it.
+      canaryIntervalMs:
+        config.health.port !== undefined ? config.health.canary.intervalSeconds * 1000 : 0,
+      onCanaryRoundTrip: (ms) => plane.onCanaryRoundTrip(ms),
     },
     listeners: plane.listeners,
     logger: logger.child({ component: "datapath" }),

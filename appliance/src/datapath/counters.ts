@@ -27,6 +27,12 @@ export const DATAPATH_DROP_REASONS = [
   "UNKNOWN_FLOW",
   /** A packet read from a tun is larger than the read buffer. */
   "RETURN_TOO_BIG",
+  /**
+   * An inner packet from the GWLB with the health canary's signature (198.18.0.1 -> 198.19.0.1,
+   * UDP 29799 both ways): only the daemon may inject canaries, or the rules' canary exception
+   * would let such packets past the user's rules.
+   */
+  "CANARY_SPOOFED",
   /** The kernel refused the reply datagram (send buffer full, no route...). */
   "SEND_ERROR",
   /**

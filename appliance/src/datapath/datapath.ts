@@ -22,6 +22,10 @@
  * - ICMP/ICMPv6 errors read from a tun are matched by the packet they quote (original direction).
  * - Fragments without ports are matched through the first fragment of their datagram: a short,
  *   bounded table maps (tag, protocol, source, destination, fragment id) to the flow.
+ * - Health canary (`canaryIntervalMs`): every interval, each endpoint whose listeners finished
+ *   gets one probe written to gwi-X; read back from gwo-X it is consumed (never sent to the
+ *   GWLB, never counted as traffic) and recorded as a round trip (see canary.ts). Inner packets
+ *   from the GWLB with the canary's signature are dropped (CANARY_SPOOFED).
  */
 import {
   createGeneveScratch,
@@ -30,6 +34,7 @@ import {
   GENEVE_UDP_PORT,
   type GeneveScratch,
 } from "../geneve/codec";
+import { CANARY_PORT, hasCanarySignature } from "../canary";
 import { FlowCache, type FlowRemovalReason } from "../flow/cache";
 import { flowKeyFromScratch, fragmentKeyFromScratch } from "../flow/key";
 import { createPacketScratch, locatePacket, type PacketScratch } from "../packet/parse";
@@ -37,6 +42,7 @@ import { icmpErrorQuoteOffset } from "../packet/icmp-error";
 import type { Watch } from "../io/poll";
 import { RAW_HEADER_ROOM, Result, RX_TRUNCATED, RxMeta, TxMeta } from "../io/layout";
 import { compileSourceAllowList, sourceAllowed, type SourceAllowList } from "../config/cidr";
+import { CanaryProber } from "./canary";
 import { createCounters, type DatapathCounters, type DatapathDropReason } from "./counters";
 import {
   EndpointTable,
@@ -105,6 +111,13 @@ export interface DatapathOptions extends EndpointTableOptions {
    * are dropped as SOURCE_NOT_ALLOWED before decoding. Empty or absent: any source.
    */
   readonly geneveSources?: readonly string[];
+  /**
+   * Health canary period, ms: each endpoint gets one probe per period once its listeners have
+   * finished. 0 or undefined: no canary.
+   */
+  readonly canaryIntervalMs?: number;
+  /** Called with each canary round trip, ms (metrics). */
+  readonly onCanaryRoundTrip?: (ms: number) => void;
 }
 
 export const DEFAULT_HOLD_TIMEOUT_MS = 3000;
@@ -123,6 +136,9 @@ export class Datapath {
   readonly flowRemovals: Record<FlowRemovalReason, number> = { expired: 0, evicted: 0, deleted: 0 };
   /** Clock value of the last datagram received or reply sent (0: never). */
   lastActivity = 0;
+  /** The health canary prober, when enabled (canaryIntervalMs > 0). */
+  readonly canary: CanaryProber | undefined;
+  readonly canaryIntervalMs: number;
 
   private readonly batch: number;
   private readonly clock: () => number;
@@ -151,6 +167,7 @@ export class Datapath {
   private batchSeq = 0;
   private socketWatch: Watch | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private canaryTimer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly log: DatapathLogger;
 
@@ -205,6 +222,12 @@ export class Datapath {
       throw new RangeError(`holdMaxBytes must be a positive integer, got ${this.holdMaxBytes}`);
     }
     this.log = options.logger ?? { info() {}, warn() {}, error() {} };
+    this.canaryIntervalMs = options.canaryIntervalMs ?? 0;
+    if (!(this.canaryIntervalMs >= 0)) {
+      throw new RangeError(`canaryIntervalMs must be >= 0, got ${this.canaryIntervalMs}`);
+    }
+    this.canary =
+      this.canaryIntervalMs > 0 ? new CanaryProber(options.onCanaryRoundTrip) : undefined;
     const holding = this.holdMs > 0 && (options.listeners?.length ?? 0) > 0;
     this.endpoints = new EndpointTable(
       port,
@@ -256,6 +279,13 @@ export class Datapath {
       }, sweepIntervalMs);
       this.sweepTimer.unref();
     }
+    if (this.canary) {
+      this.canaryTimer = setInterval(
+        () => this.guard(() => this.sendCanaries()),
+        this.canaryIntervalMs,
+      );
+      this.canaryTimer.unref();
+    }
   }
 
   get isRunning(): boolean {
@@ -270,6 +300,8 @@ export class Datapath {
     this.socketWatch = undefined;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    if (this.canaryTimer) clearInterval(this.canaryTimer);
+    this.canaryTimer = undefined;
     await this.endpoints.closeAll();
     this.flows.clear();
     this.fragments.clear();
@@ -328,6 +360,10 @@ export class Datapath {
       }
       if (locatePacket(buf, g.innerOffset, g.innerLength, pkt) !== undefined) {
         c.drops.INNER_UNPARSEABLE++;
+        continue;
+      }
+      if (pkt.dstPort === CANARY_PORT && hasCanarySignature(buf, pkt)) {
+        c.drops.CANARY_SPOOFED++;
         continue;
       }
       if (pkt.fragment) {
@@ -533,6 +569,33 @@ export class Datapath {
     }
   }
 
+  /**
+   * Writes one canary probe to gwi-X of every endpoint whose listeners have finished (the one
+   * still in flight, if any, counts as lost), then reads gwo-X once, for a synchronous path (tc
+   * mirred). Exposed for tests.
+   */
+  sendCanaries(): void {
+    const prober = this.canary;
+    if (prober === undefined || !this.running) return;
+    const now = this.clock();
+    const ready = this.endpoints.list().filter((ep) => ep.setupDone && !ep.closed);
+    const buf = this.rxBuf;
+    // rxBuf is free between batches (JS is single-threaded): stage the probes in its slots.
+    for (let i = 0; i < ready.length;) {
+      const group = ready.slice(i, i + this.batch);
+      i += group.length;
+      group.forEach((ep, w) => {
+        const p = prober.next(ep.canary, now);
+        p.copy(buf, w * RX_SLOT);
+        this.wFds[w] = ep.gwi.fd;
+        this.wOffs[w] = w * RX_SLOT;
+        this.wLens[w] = p.length;
+      });
+      this.port.write(group.length);
+      if (this.inlineDrain) for (const ep of group) if (!ep.closed) this.drain(ep, ep.gwo.fd, 1);
+    }
+  }
+
   private onTunReadable(ep: Endpoint): void {
     if (!this.running || ep.closed) return;
     // Called for either descriptor; draining both costs one EAGAIN read at most.
@@ -653,8 +716,7 @@ export class Datapath {
       }
       const now = round === 0 && at !== undefined ? at : this.clock();
       let m = 0;
-      c.tunRxPackets += n;
-      ep.lastSeen = now;
+      let canaries = 0;
       for (let k = 0; k < n; k++) {
         const len = lens[k]!;
         const off = TX_HEADROOM + k * TX_STRIDE;
@@ -665,6 +727,13 @@ export class Datapath {
         }
         if (locatePacket(buf, off, len, pkt) !== undefined) {
           c.drops.RETURN_UNPARSEABLE++;
+          continue;
+        }
+        // A canary is consumed here: never sent to the GWLB, never counted as traffic.
+        if (pkt.dstPort === CANARY_PORT && hasCanarySignature(buf, pkt)) {
+          canaries++;
+          c.tunRxBytes -= len;
+          this.canary?.received(ep.canary, buf, pkt, fd === ep.gwo.fd, now);
           continue;
         }
         let rec: FlowRecord | undefined;
@@ -690,6 +759,9 @@ export class Datapath {
         meta[j + TxMeta.DESTINATION_PORT] = GENEVE_UDP_PORT;
         m++;
       }
+      // Canaries alone neither count as traffic nor keep an idle endpoint alive.
+      c.tunRxPackets += n - canaries;
+      if (n > canaries) ep.lastSeen = now;
       if (m > 0) {
         this.port.send(m);
         const sent = res[Result.SENT]!;

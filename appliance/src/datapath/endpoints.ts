@@ -8,6 +8,7 @@
 import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
 import { endpointInfo } from "../naming";
 import type { Watch } from "../io/poll";
+import { CanaryState } from "./canary";
 import type { DatapathCounters } from "./counters";
 import type { DatapathPort, TunLike } from "./port";
 
@@ -47,6 +48,11 @@ export class Endpoint {
   readErrors = 0;
   /** Resolves when every listener's created() has finished (or failed). */
   ready: Promise<void> = Promise.resolve();
+  /** Every listener's created() has finished (or failed): forwarding is set up, canaries may go. */
+  setupDone = false;
+  /** Clock value when the interfaces were created. */
+  createdAt = 0;
+  readonly canary = new CanaryState();
   /**
    * Packets received while the listeners (CREATE hook, rules) still run: written to gwi-X, in
    * order, once they finish. Undefined when the endpoint forwards directly.
@@ -173,6 +179,7 @@ export class EndpointTable {
     const tag = this.allocateTag();
     const ep = new Endpoint(info, tag, gwi, gwo);
     ep.lastSeen = now;
+    ep.createdAt = now;
     ep.watches.push(this.port.watch(gwo.fd, () => this.onReadable(ep)));
     ep.watches.push(this.port.watch(gwi.fd, () => this.onReadable(ep)));
     let m = this.byHi.get(hi);
@@ -187,7 +194,9 @@ export class EndpointTable {
       { endpoint: info.idHex17, gwi: info.gwi, gwo: info.gwo },
       "endpoint interfaces created",
     );
-    ep.ready = this.runListeners(ep, "created");
+    ep.ready = this.runListeners(ep, "created").then(() => {
+      ep.setupDone = true;
+    });
     this.onCreated?.(ep);
     return ep;
   }

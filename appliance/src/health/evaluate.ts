@@ -1,19 +1,22 @@
 /**
  * Decides whether the appliance is healthy from successive data path status samples (pure, clock
- * injected).
+ * injected). Every condition is a stage (HEALTH_STAGES), global or per endpoint; health is the
+ * conjunction of them all, and each failure names its stage and endpoint.
  *
- * Healthy means the data path really works:
- * - the loop runs and the GENEVE socket is bound;
- * - every endpoint's gwi-/gwo- interfaces are up;
- * - traffic that arrived recently was handled: over the last window, if datagrams came in, some
- *   were forwarded to a tun (a window where every datagram was dropped, or every tun write
- *   failed, is unhealthy); if the tuns gave packets back, some replies went out;
- * - or the appliance is idle by design (no traffic yet or none lately: GWLB health checks do not
- *   go through the data path);
- * - every extra check (rp_filter keeper, ...) passes.
+ * Healthy means traffic can really cross:
+ * - datapath, socket: the loop runs and the GENEVE socket is bound;
+ * - interfaces: every endpoint's gwi-/gwo- interfaces are up;
+ * - canary: every endpoint's canary crosses gwi-X -> gwo-X (fewer than `canaryFailures` probes
+ *   in a row lost); a new endpoint gets `graceMs` to set up forwarding and pass its first canary
+ *   (pending, said so, not a failure);
+ * - traffic: traffic that arrived recently was handled: over the last window, if datagrams came
+ *   in, some were forwarded to a tun (a window where every datagram was dropped, or every tun
+ *   write failed, is unhealthy); if the tuns gave packets back, some replies went out; no traffic
+ *   at all is fine (GWLB health checks do not go through the data path);
+ * - every extra check passes (rule engine, per-endpoint hook and rules, rp_filter keeper).
  */
 import { GENEVE_DROP_REASONS } from "../geneve/codec";
-import type { DatapathStatus, HealthCheckResult } from "./status";
+import type { DatapathStatus, EndpointStatus, HealthCheckResult, HealthStage } from "./status";
 
 /**
  * Drops caused by what was sent to us, not by the appliance: a flood of junk datagrams or of
@@ -24,6 +27,7 @@ const INPUT_DROPS: ReadonlySet<string> = new Set<string>([
   "SOURCE_NOT_ALLOWED",
   "TRUNCATED",
   "INNER_UNPARSEABLE",
+  "CANARY_SPOOFED",
 ]);
 const RETURN_INPUT_DROPS: ReadonlySet<string> = new Set<string>([
   "UNKNOWN_FLOW",
@@ -32,10 +36,15 @@ const RETURN_INPUT_DROPS: ReadonlySet<string> = new Set<string>([
 
 export interface HealthReport {
   readonly healthy: boolean;
-  /** "forwarding" (traffic handled in the window), "idle", or "unhealthy". */
-  readonly state: "forwarding" | "idle" | "unhealthy";
-  /** Why it is unhealthy (empty when healthy). */
+  /**
+   * "forwarding" (traffic handled in the window), "idle", "starting" (something is still pending:
+   * the rule engine's first check, a new endpoint in its grace period), or "unhealthy".
+   */
+  readonly state: "forwarding" | "idle" | "starting" | "unhealthy";
+  /** Why it is unhealthy (empty when healthy): `[endpoint vpce-X (gwi-X) ]stage: detail`. */
   readonly reasons: readonly string[];
+  /** What is still pending (same format), healthy or not. */
+  readonly pending: readonly string[];
   /** Packet deltas over the evaluated window. */
   readonly window: {
     readonly seconds: number;
@@ -59,6 +68,10 @@ export interface HealthEvaluatorOptions {
   readonly minPackets?: number;
   /** Milliseconds, monotonic. Defaults to performance.now(). */
   readonly clock?: () => number;
+  /** Canary probes lost in a row that fail an endpoint. Defaults to 3. */
+  readonly canaryFailures?: number;
+  /** How long a new endpoint may take to set up forwarding and pass a canary, ms. Defaults to 10000. */
+  readonly graceMs?: number;
 }
 
 interface Sample {
@@ -92,6 +105,8 @@ export class HealthEvaluator {
   private readonly windowMs: number;
   private readonly minPackets: number;
   private readonly clock: () => number;
+  private readonly canaryFailures: number;
+  private readonly graceMs: number;
   /** Samples at least one window apart: [older, newer]. */
   private previous: Sample | undefined;
   private current: Sample | undefined;
@@ -100,6 +115,8 @@ export class HealthEvaluator {
     this.windowMs = options.windowMs ?? 10_000;
     this.minPackets = options.minPackets ?? 20;
     this.clock = options.clock ?? (() => performance.now());
+    this.canaryFailures = options.canaryFailures ?? 3;
+    this.graceMs = options.graceMs ?? 10_000;
   }
 
   /**
@@ -137,36 +154,92 @@ export class HealthEvaluator {
     const returnedKnown = returned - returnInputDrops;
     const seconds = Math.max(0, (now - base.at) / 1000);
 
-    const reasons: string[] = [];
-    if (!status.running) reasons.push("data path is not running");
-    if (!status.socketBound) reasons.push("GENEVE UDP socket is not bound");
+    const found: HealthCheckResult[] = [];
+    const stage = (name: HealthStage, ok: boolean, detail?: string, endpoint?: string) =>
+      found.push({ name, ok, ...(detail ? { detail } : {}), ...(endpoint ? { endpoint } : {}) });
+    if (!status.running) stage("datapath", false, "data path is not running");
+    if (!status.socketBound) stage("socket", false, "GENEVE UDP socket is not bound");
     for (const ep of status.endpoints) {
-      if (!ep.up) reasons.push(`interfaces ${ep.gwi}/${ep.gwo} of endpoint ${ep.id} are not up`);
+      if (!ep.up) stage("interfaces", false, `${ep.gwi}/${ep.gwo} are not up`, ep.id);
+      if (ep.canary) found.push(this.canary(ep));
     }
     const top = Object.entries(dropDelta)
       .filter(([k]) => !INPUT_DROPS.has(k) && !RETURN_INPUT_DROPS.has(k))
       .sort((a, b) => b[1] - a[1])[0];
     const topText = top ? ` (most dropped as ${top[0]}: ${top[1]})` : "";
     if (wellFormed >= this.minPackets && forwarded === 0) {
-      reasons.push(
+      stage(
+        "traffic",
+        false,
         `none of the ${wellFormed} valid datagrams received in the last ${seconds.toFixed(0)} s was forwarded${topText}`,
       );
     }
     if (returnedKnown >= this.minPackets && replied === 0) {
-      reasons.push(
+      stage(
+        "traffic",
+        false,
         `none of the ${returnedKnown} packets of known flows returned by the interfaces in the last ${seconds.toFixed(0)} s was sent back${topText}`,
       );
     }
-    for (const c of checks) if (!c.ok) reasons.push(`${c.name}: ${c.detail ?? "failed"}`);
+    const gwiOf = new Map(status.endpoints.map((e) => [e.id, e.gwi]));
+    // A late result about an endpoint that is gone (removed while its hook ran) is not news.
+    found.push(...checks.filter((c) => c.endpoint === undefined || gwiOf.has(c.endpoint)));
 
+    const describe = (c: HealthCheckResult): string => {
+      const who = c.endpoint
+        ? `endpoint vpce-${c.endpoint}${gwiOf.has(c.endpoint) ? ` (${gwiOf.get(c.endpoint)})` : ""} `
+        : "";
+      return `${who}${c.name}: ${c.detail ?? (c.ok ? "pending" : "failed")}`;
+    };
+    const reasons = found.filter((c) => !c.ok).map(describe);
+    const pending = found.filter((c) => c.pending).map(describe);
     const healthy = reasons.length === 0;
+    const settling = pending.length > 0 && found.every((c) => c.ok || c.pending);
     return {
       healthy,
-      state: !healthy ? "unhealthy" : forwarded > 0 || replied > 0 ? "forwarding" : "idle",
+      state: settling
+        ? "starting"
+        : !healthy
+          ? "unhealthy"
+          : forwarded > 0 || replied > 0
+            ? "forwarding"
+            : "idle",
       reasons,
+      pending,
       window: { seconds, received, forwarded, returned, replied, dropped },
-      checks,
+      checks: found,
       status,
+    };
+  }
+
+  /** An endpoint's canary stage. */
+  private canary(ep: EndpointStatus): HealthCheckResult {
+    const c = ep.canary!;
+    const base = { name: "canary", endpoint: ep.id } as const;
+    if (c.consecutiveLost >= this.canaryFailures) {
+      const last =
+        c.lastReturnAgoMs === undefined
+          ? "none ever came back"
+          : `the last came back ${(c.lastReturnAgoMs / 1000).toFixed(1)} s ago`;
+      return {
+        ...base,
+        ok: false,
+        detail: `${c.consecutiveLost} canaries in a row did not come out of ${ep.gwo} (${last})`,
+      };
+    }
+    if (c.returned > 0) return { ...base, ok: true };
+    const age = ep.ageMs ?? Infinity;
+    const what = ep.setupDone
+      ? `no canary has come out of ${ep.gwo} yet`
+      : "forwarding is still being set up (CREATE hook, rules)";
+    if (age < this.graceMs) {
+      const left = ((this.graceMs - age) / 1000).toFixed(0);
+      return { ...base, ok: true, pending: true, detail: `${what} (grace, ${left} s left)` };
+    }
+    return {
+      ...base,
+      ok: false,
+      detail: `${what}, ${(age / 1000).toFixed(0)} s after the endpoint appeared`,
     };
   }
 }

@@ -49,6 +49,7 @@ export function healthJson(r: HealthReport): string {
       healthy: r.healthy,
       state: r.state,
       reasons: r.reasons,
+      pending: r.pending,
       window: r.window,
       checks: r.checks,
       datapath: {
@@ -72,6 +73,7 @@ export function healthText(r: HealthReport): string {
   const lines = [
     `${r.healthy ? "HEALTHY" : "UNHEALTHY"} (${r.state})`,
     ...r.reasons.map((x) => `  reason: ${x}`),
+    ...r.pending.map((x) => `  pending: ${x}`),
     `GENEVE socket: ${s.socketBound ? "bound" : "NOT bound"}${s.listen ? ` on ${s.listen.address}:${s.listen.port}` : ""}; data path ${s.running ? "running" : "NOT running"}`,
     `last ${r.window.seconds.toFixed(0)} s: received ${r.window.received}, forwarded ${r.window.forwarded}, returned ${r.window.returned}, replied ${r.window.replied}, dropped ${r.window.dropped}`,
     `idle: ${s.idleMs === undefined ? "no traffic yet" : `${(s.idleMs / 1000).toFixed(1)} s`}; flows: ${s.flows}`,
@@ -79,10 +81,19 @@ export function healthText(r: HealthReport): string {
   ];
   const drops = Object.entries(s.counters.drops).filter(([, v]) => v > 0);
   if (drops.length > 0) lines.push(`drops: ${drops.map(([k, v]) => `${k}=${v}`).join(" ")}`);
-  for (const c of r.checks)
-    lines.push(`check ${c.name}: ${c.ok ? "ok" : "FAILED"}${c.detail ? ` (${c.detail})` : ""}`);
+  for (const c of r.checks) {
+    const state = c.pending ? "pending" : c.ok ? "ok" : "FAILED";
+    const who = c.endpoint ? ` vpce-${c.endpoint}` : "";
+    lines.push(`check ${c.name}${who}: ${state}${c.detail ? ` (${c.detail})` : ""}`);
+  }
   lines.push(`endpoints: ${s.endpoints.length}`);
-  for (const e of s.endpoints) lines.push(`  ${e.id} ${e.gwi} ${e.gwo} ${e.up ? "up" : "DOWN"}`);
+  for (const e of s.endpoints) {
+    const c = e.canary;
+    const canary = c
+      ? `; canary sent ${c.sent}, returned ${c.returned}, lost ${c.lost}${c.lastRttMs !== undefined ? `, last round trip ${c.lastRttMs.toFixed(2)} ms` : ""}`
+      : "";
+    lines.push(`  ${e.id} ${e.gwi} ${e.gwo} ${e.up ? "up" : "DOWN"}${canary}`);
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -104,7 +115,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const report = (): HealthReport =>
     evaluator.evaluate(
       options.datapath.status(),
-      checks.map((c) => c()),
+      checks.flatMap((c) => c()),
     );
 
   const server = http.createServer((req, res) => {

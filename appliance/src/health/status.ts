@@ -1,3 +1,5 @@
+import type { CanaryStatus, CanaryTotals } from "../datapath/canary";
+
 /**
  * What the health endpoint and the metrics need from the data path. The daemon implements
  * {@link DatapathStatusProvider}; its `status()` result is read on every health check and scrape.
@@ -10,6 +12,12 @@ export interface EndpointStatus {
   readonly gwo: string;
   /** Both interfaces exist and are administratively and operationally up. */
   readonly up: boolean;
+  /** Milliseconds since the interfaces were created. */
+  readonly ageMs?: number;
+  /** Every listener (rp_filter, CREATE hook, rules) has finished for this endpoint. */
+  readonly setupDone?: boolean;
+  /** The health canary's record; absent when the canary is off. */
+  readonly canary?: CanaryStatus;
 }
 
 /** Monotonic counters (a subset of the data path's). */
@@ -62,17 +70,45 @@ export interface DatapathStatus {
   readonly idleMs: number | undefined;
   readonly counters: StatusCounters;
   readonly flowCache?: FlowCacheCounters;
+  /** Health canary totals over all endpoints; absent when the canary is off. */
+  readonly canary?: CanaryTotals;
 }
 
 export interface DatapathStatusProvider {
   status(): DatapathStatus;
 }
 
-/** An additional health condition (rp_filter keeper, rules engine...). */
+/**
+ * Stages health looks at, in the order traffic meets them (the `stage` label of the health
+ * metrics). Global: the data path loop, the GENEVE socket, the rule engine (tools, rules file),
+ * rp_filter, recent traffic. Per endpoint: its interfaces, its CREATE hook, its rules, its canary.
+ */
+export const HEALTH_STAGES = [
+  "datapath",
+  "socket",
+  "rules-engine",
+  "rp_filter",
+  "traffic",
+  "interfaces",
+  "hook",
+  "rules",
+  "canary",
+] as const;
+export type HealthStage = (typeof HEALTH_STAGES)[number];
+
+/** One health condition: a stage, globally or for one endpoint. */
 export interface HealthCheckResult {
+  /** The stage (one of HEALTH_STAGES for the built-in checks). */
   readonly name: string;
   readonly ok: boolean;
   readonly detail?: string;
+  /** Endpoint id (17 hex digits) when the condition is about one endpoint. */
+  readonly endpoint?: string;
+  /**
+   * Not decided yet (start-up, grace): with ok = true it does not fail health (a new endpoint in
+   * its grace period), with ok = false it does (the rule engine's first check at boot).
+   */
+  readonly pending?: boolean;
 }
 
-export type ExtraHealthCheck = () => HealthCheckResult;
+export type ExtraHealthCheck = () => HealthCheckResult | readonly HealthCheckResult[];

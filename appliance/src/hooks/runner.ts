@@ -9,6 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
+import type { HealthCheckResult } from "../health/status";
 import { splitCommand } from "./split";
 
 export type HookAction = "CREATE" | "DESTROY";
@@ -167,6 +168,8 @@ export class HookRunner implements EndpointListener {
   private readonly env: NodeJS.ProcessEnv;
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly listeners: ((run: HookRun) => void)[] = [];
+  /** Outcome of each live endpoint's last CREATE hook run, by endpoint id (health). */
+  private readonly createdHealth = new Map<string, HealthCheckResult>();
 
   /** Throws CommandSyntaxError for an unparseable command string (fail at startup, not later). */
   constructor(options: HookRunnerOptions = {}) {
@@ -190,7 +193,13 @@ export class HookRunner implements EndpointListener {
   }
 
   destroyed(endpoint: EndpointInfo): Promise<void> {
+    this.createdHealth.delete(endpoint.idHex17);
     return this.enqueue("DESTROY", endpoint);
+  }
+
+  /** The `hook` health stage: one result per live endpoint whose CREATE hook has run. */
+  health(): HealthCheckResult[] {
+    return [...this.createdHealth.values()];
   }
 
   /** Resolves when every queued hook has finished. */
@@ -262,6 +271,23 @@ export class HookRunner implements EndpointListener {
     else if (outcome === "timeout")
       this.log.error(fields, `${action} hook killed after ${this.timeoutMs} ms`);
     else this.log.error(fields, `${action} hook failed`);
+    if (action === "DESTROY") this.createdHealth.delete(ep.idHex17);
+    else {
+      const why =
+        outcome === "ok"
+          ? undefined
+          : outcome === "timeout"
+            ? `CREATE hook killed after ${this.timeoutMs} ms`
+            : outcome === "error"
+              ? `CREATE hook could not run: ${result.spawnError ?? "unknown error"}`
+              : `CREATE hook failed (exit ${result.code ?? result.signal ?? "?"})${result.stderr.trim() ? `: ${result.stderr.trim().split("\n").slice(-1)[0]!.slice(0, 200)}` : ""}`;
+      this.createdHealth.set(ep.idHex17, {
+        name: "hook",
+        endpoint: ep.idHex17,
+        ok: outcome === "ok",
+        ...(why ? { detail: why } : {}),
+      });
+    }
     const run: HookRun = { action, argv, outcome, durationMs, result };
     for (const l of this.listeners) {
       try {

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { GENEVE_DROP_REASONS } from "../geneve/codec";
 import type { HookAction, HookOutcome, HookRun, HookStats } from "../hooks/runner";
 import type { RpFilterStats } from "../sysctl/rp-filter";
-import type { DatapathStatusProvider } from "../health/status";
+import { HEALTH_STAGES, type DatapathStatusProvider } from "../health/status";
 
 export interface MetricsSources {
   readonly datapath: DatapathStatusProvider;
@@ -18,6 +18,13 @@ export interface MetricsSources {
   readonly rpFilter?: { readonly stats: RpFilterStats };
   /** Current health (1 healthy, 0 not), evaluated at scrape time. */
   readonly healthy?: () => boolean;
+  /** Health stages: conditions failing now, and failures since start, by stage. */
+  readonly stages?: {
+    failing(): Readonly<Record<string, number>>;
+    readonly failures: Readonly<Record<string, number>>;
+  };
+  /** When present, canary round trips feed tollgate_canary_round_trip_seconds. */
+  readonly canaryRoundTrips?: (listener: (ms: number) => void) => void;
   /** Drop reasons to pre-register with 0 (the data path's full list). Defaults to the decoder's. */
   readonly dropReasons?: readonly string[];
 }
@@ -205,6 +212,49 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
       this.set(status().endpoints.filter((e) => !e.up).length);
     },
   });
+  mirroredCounter(
+    registry,
+    "tollgate_canary_probes_total",
+    "Health canary probes by outcome: sent (gwi-X), returned (out of gwo-X), lost (not back before the next), stray (a canary-signature packet that was not the probe in flight)",
+    ["outcome"] as const,
+    (set) => {
+      const c = status().canary;
+      if (!c) return;
+      for (const outcome of ["sent", "returned", "lost", "stray"] as const)
+        set({ outcome }, c[outcome]);
+    },
+  );
+  if (sources.canaryRoundTrips) {
+    const rtt = new Histogram({
+      name: "tollgate_canary_round_trip_seconds",
+      help: "Health canary round trip gwi-X -> gwo-X (kernel, tc, rules)",
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers: [registry],
+    });
+    sources.canaryRoundTrips((ms) => rtt.observe(ms / 1000));
+  }
+  if (sources.stages) {
+    const stages = sources.stages;
+    new Gauge({
+      name: "tollgate_health_failing",
+      help: "Health conditions failing now, by stage (global, or one per endpoint)",
+      labelNames: ["stage"] as const,
+      registers: [registry],
+      collect() {
+        const failing = stages.failing();
+        for (const stage of HEALTH_STAGES) this.set({ stage }, failing[stage] ?? 0);
+      },
+    });
+    mirroredCounter(
+      registry,
+      "tollgate_health_failures_total",
+      "Health conditions that turned failed, by stage (global, or per endpoint)",
+      ["stage"] as const,
+      (set) => {
+        for (const stage of HEALTH_STAGES) set({ stage }, stages.failures[stage] ?? 0);
+      },
+    );
+  }
   new Gauge({
     name: "tollgate_geneve_socket_bound",
     help: "1 when the GENEVE UDP socket is bound",

@@ -25,6 +25,7 @@ export function ipRuleArgv(verb: "add" | "del", r: IpRule): string[] {
     "pref",
     String(r.pref),
     ...(r.iif ? ["iif", r.iif] : []),
+    ...(r.src ? ["from", r.src] : []),
     ...(r.fwmark ? ["fwmark", r.fwmark] : []),
     "lookup",
     r.table,

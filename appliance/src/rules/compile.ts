@@ -10,7 +10,8 @@
  *   mangle PREROUTING -> TOLLGATE-PREROUTING   TPROXY, egress-nat connmark
  *   nat    PREROUTING -> TOLLGATE-PREROUTING   REDIRECT to a local proxy
  *   nat    POSTROUTING-> TOLLGATE-POSTROUTING  egress-nat MASQUERADE
- *   filter FORWARD    -> TOLLGATE-FORWARD      -i gwi-X -> TOLLGATE-gwi-X (the endpoint's rules)
+ *   filter FORWARD    -> TOLLGATE-FORWARD      -i gwi-X health canary -> ACCEPT (canary.ts), then
+ *                                              -i gwi-X -> TOLLGATE-gwi-X (the endpoint's rules)
  *   filter INPUT      -> TOLLGATE-INPUT        only proxied traffic from a tunnel reaches the box
  *
  * Structure: `compileRules` is a short driver. Each construct has its own emitter that appends
@@ -53,6 +54,7 @@ import {
 } from "./model";
 import type { LoadedRules } from "./parse";
 import type { Mode, Rule, RulesFile } from "./schema";
+import { canaryAcceptRule, canaryIpRule } from "./canary";
 import { ingressQdisc, mirrorFilters, passthroughRedirect } from "./tc";
 
 export const DEFAULT_MARK_MASK = 0xffff;
@@ -642,6 +644,7 @@ function emitInput(ep: Endpoint, f: FamilyCtx, s: Settings): void {
 
 /** FORWARD -> TOLLGATE-gwi-X: conntrack shortcuts, the filter rules in order, the policy. */
 function emitEndpointChain(ep: Endpoint, f: FamilyCtx, s: Settings, out: Output): void {
+  if (f.family === "ipv4") append(f.doc, "filter", "TOLLGATE-FORWARD", canaryAcceptRule(ep.gwi));
   append(f.doc, "filter", "TOLLGATE-FORWARD", `-i ${ep.gwi} -j ${ep.chain}`);
   const chain: string[] = [];
   if (ep.established) chain.push("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
@@ -691,6 +694,8 @@ function emitRouting(ep: Endpoint, f: FamilyCtx, s: Settings, out: Output): void
     );
   }
   const iifTable = ep.mode === "egress-nat" ? "main" : table;
+  if (ep.mode === "egress-nat" && family === "ipv4")
+    out.ipRules.push(ipRule(canaryIpRule(gwi, s.basePref, ep.table)));
   out.ipRules.push(ipRule({ family, pref: s.basePref + 1, iif: gwi, table: iifTable }));
   out.ipRules.push(ipRule({ family, pref: s.basePref + 2, fwmark: ep.mark, table }));
   const route = {

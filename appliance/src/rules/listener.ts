@@ -1,9 +1,11 @@
 import { watch, promises as fs, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
+import type { HealthCheckResult } from "../health/status";
 import { RulesEngine } from "./engine";
 import type { Capabilities, EndpointRef } from "./model";
 import { parseRules, type LoadedRules } from "./parse";
+import { checkRulesReadiness, type ReadinessResult } from "./readiness";
 import { ExecRunner, type CommandRunner } from "./runner";
 
 /** pino-compatible subset. */
@@ -28,6 +30,11 @@ export interface RulesListenerOptions {
   readonly sighup?: boolean;
   /** Debounce for file-change reloads. Defaults to 200 ms. */
   readonly debounceMs?: number;
+  /**
+   * Period of the readiness check (see readiness.ts), ms; it also runs once at start-up and
+   * retries endpoints whose rules could not be applied. 0: only at start-up. Defaults to 0.
+   */
+  readonly checkIntervalMs?: number;
 }
 
 /** The listener plus what tests and the daemon may want to drive directly. */
@@ -37,6 +44,16 @@ export interface RulesListener extends EndpointListener {
   /** Settles when queued work is done. */
   idle(): Promise<void>;
   readonly engine: RulesEngine;
+  /**
+   * Runs the readiness check now: re-applies first when an endpoint's rules are missing (an
+   * apply that failed, or the kernel state drifted), then checks. Resolves with its result.
+   */
+  check(): Promise<ReadinessResult | undefined>;
+  /**
+   * Health stages: `rules-engine` (the last readiness check; pending until the first one
+   * finished), `rules` per endpoint (applied and verified, or why not) and globally (drift).
+   */
+  health(): HealthCheckResult[];
 }
 
 const stderrLogger: RulesLogger = {
@@ -64,6 +81,29 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let lastLoadError = "not read yet";
+  /** Health of the rule engine (stage rules-engine, or rules for drift). */
+  let engineHealth: HealthCheckResult = {
+    name: "rules-engine",
+    ok: false,
+    pending: true,
+    detail: "first check of the rule engine still running",
+  };
+  /** Stage `rules` per endpoint, by gwi. */
+  const applied = new Map<string, HealthCheckResult>();
+  const idOf = (ref: EndpointRef) => ref.vpce?.replace(/^vpce-/, "");
+  const markEndpoints = (ok: boolean, detail?: string, onlyNew = false) => {
+    for (const ref of endpoints.values()) {
+      if (onlyNew && applied.get(ref.gwi)?.ok) continue;
+      const endpoint = idOf(ref);
+      applied.set(ref.gwi, {
+        name: "rules",
+        ok,
+        ...(endpoint ? { endpoint } : {}),
+        ...(detail ? { detail } : {}),
+      });
+    }
+  };
 
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const p = queue.then(fn, fn);
@@ -76,11 +116,13 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     try {
       text = await fs.readFile(options.file, "utf8");
     } catch (e) {
+      lastLoadError = `cannot read ${options.file}: ${(e as Error).message}`;
       log.error({ file: options.file, err: (e as Error).message }, "cannot read rules file");
       return undefined;
     }
     const r = parseRules(text, options.file);
     if (!r.ok) {
+      lastLoadError = `${options.file} is invalid: ${r.errors.slice(0, 3).join("; ")}`;
       log.error(
         { file: options.file, errors: r.errors },
         "rules file invalid: refused, running rules kept",
@@ -101,12 +143,44 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
         },
         "rules applied",
       );
+      markEndpoints(true);
       return true;
     } catch (e) {
       log.error({ err: (e as Error).message }, "rules apply failed: previous rules kept");
+      // Endpoints that had rules keep them (rolled back); the others have none.
+      markEndpoints(false, `rules not applied: ${(e as Error).message}`, true);
       return false;
     }
   }
+
+  /** The readiness check (run it inside serial()). */
+  const runCheck = async (): Promise<ReadinessResult | undefined> => {
+    current ??= await load();
+    if (!current) {
+      engineHealth = { name: "rules-engine", ok: false, detail: lastLoadError };
+      markEndpoints(false, `no valid rules: ${lastLoadError}`);
+      return undefined;
+    }
+    if ([...applied.values()].some((h) => !h.ok)) await applyWith(current);
+    let r = await checkRulesReadiness(engine, current, [...endpoints.values()]);
+    if (!r.ok && r.step === "drift") {
+      log.error({ detail: r.detail }, "applied rules drifted from the kernel state: re-applying");
+      if (await applyWith(current))
+        r = await checkRulesReadiness(engine, current, [...endpoints.values()]);
+    }
+    if (r.ok && !engineHealth.ok) log.info({ ms: Math.round(r.ms) }, "rule engine check passed");
+    if (!r.ok && (engineHealth.ok || engineHealth.pending))
+      log.error({ step: r.step, detail: r.detail }, "rule engine check failed");
+    engineHealth = r.ok
+      ? { name: "rules-engine", ok: true }
+      : {
+          name: r.step === "drift" ? "rules" : "rules-engine",
+          ok: false,
+          detail: `${r.step}: ${r.detail}`,
+        };
+    return r;
+  };
+  const check = () => serial(runCheck);
 
   const reload = () =>
     serial(async () => {
@@ -119,11 +193,21 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
 
   // Warm up now (probe capabilities, read the file) so the first endpoint's rules are in place
   // as soon as possible after its interfaces appear: packets arriving before that are dropped.
+  // ...and check the engine at once, so health knows before the first endpoint appears.
   const warm = serial(async () => {
     await engine.capabilities().catch(() => undefined);
     current ??= await load();
+    await runCheck();
   });
   void warm;
+  const checkMs = options.checkIntervalMs ?? 0;
+  const checker =
+    checkMs > 0
+      ? setInterval(() => {
+          if (!closed) void check();
+        }, checkMs)
+      : undefined;
+  checker?.unref();
 
   const onHup = () => {
     void reload();
@@ -155,6 +239,8 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     engine,
     reload,
     idle: () => queue.then(() => undefined),
+    check,
+    health: () => [engineHealth, ...applied.values()],
     created(ep) {
       return serial(async () => {
         endpoints.set(ep.gwi, refOf(ep));
@@ -164,6 +250,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
             { endpoint: ep.gwi },
             "no valid rules: endpoint left without forwarding (fail closed)",
           );
+          markEndpoints(false, `no valid rules: ${lastLoadError}`, true);
           return;
         }
         await applyWith(current);
@@ -171,6 +258,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     },
     destroyed(ep) {
       return serial(async () => {
+        applied.delete(ep.gwi);
         if (!endpoints.delete(ep.gwi) || !current) return;
         await applyWith(current);
       });
@@ -178,6 +266,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (checker) clearInterval(checker);
       watcher?.close();
       process.off("SIGHUP", onHup);
       await queue;

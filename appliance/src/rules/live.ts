@@ -106,6 +106,8 @@ export type LiveIpRule = IpRule;
 interface RuleJson {
   priority?: number;
   iif?: string;
+  src?: string;
+  srclen?: number;
   fwmark?: string;
   fwmask?: string;
   table?: string;
@@ -114,7 +116,7 @@ interface RuleJson {
 
 /** Normalised identity of an ip rule. */
 export function ipRuleKey(r: IpRule): string {
-  return `${r.family} pref ${r.pref}${r.iif ? ` iif ${r.iif}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""} lookup ${r.table}`;
+  return `${r.family} pref ${r.pref}${r.iif ? ` iif ${r.iif}` : ""}${r.src ? ` from ${r.src}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""} lookup ${r.table}`;
 }
 
 export function parseIpRules(family: Family, json: string): LiveIpRule[] {
@@ -128,7 +130,11 @@ export function parseIpRules(family: Family, json: string): LiveIpRule[] {
         const m = r.fwmask !== undefined ? Number(r.fwmask) : 0xffffffff;
         fwmark = `0x${v.toString(16)}/0x${m.toString(16)}`;
       }
-      return { family, pref: r.priority ?? 0, iif: r.iif, fwmark, table: r.table ?? "main" };
+      const src =
+        r.src !== undefined && r.src !== "all"
+          ? `${r.src}/${r.srclen ?? (family === "ipv4" ? 32 : 128)}`
+          : undefined;
+      return { family, pref: r.priority ?? 0, iif: r.iif, src, fwmark, table: r.table ?? "main" };
     });
 }
 

@@ -80,6 +80,8 @@ export interface IpRule {
   readonly family: Family;
   readonly pref: number;
   readonly iif?: string;
+  /** Source prefix "198.18.0.1/32" (the health canary's rule only). */
+  readonly src?: string;
   /** "0x5/0xffff" */
   readonly fwmark?: string;
   /** Table number, or "main". */

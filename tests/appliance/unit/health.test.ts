@@ -186,7 +186,7 @@ describe("health and metrics HTTP server", () => {
     r = await get(server.port, "/health", { Accept: "application/json" });
     assert.equal(r.status, 503);
     assert.deepEqual((JSON.parse(r.body) as { reasons: string[] }).reasons, [
-      "GENEVE UDP socket is not bound",
+      "socket: GENEVE UDP socket is not bound",
     ]);
     r = await get(server.port, "/", {}, "HEAD");
     assert.equal(r.status, 503);
