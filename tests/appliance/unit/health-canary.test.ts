@@ -12,34 +12,14 @@ import {
 } from "@tollgate/appliance/dist/canary";
 import { CanaryProber, CanaryState, canaryStatus } from "@tollgate/appliance/dist/datapath/canary";
 import { HealthEvaluator } from "@tollgate/appliance/dist/health/evaluate";
-import type {
-  DatapathStatus,
-  EndpointStatus,
-  HealthCheckResult,
-} from "@tollgate/appliance/dist/health/status";
+import type { EndpointStatus, HealthCheckResult } from "@tollgate/appliance/dist/health/status";
 import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
+import { idleStatus } from "../helpers/status";
 
 const ID = "02b8ee1d4db0c5100";
 
-function status(endpoints: EndpointStatus[]): DatapathStatus {
-  return {
-    running: true,
-    socketBound: true,
-    endpoints,
-    flows: 0,
-    idleMs: undefined,
-    counters: {
-      rxDatagrams: 0,
-      rxBytes: 0,
-      tunTxPackets: 0,
-      tunRxPackets: 0,
-      txDatagrams: 0,
-      txBytes: 0,
-      drops: {},
-    },
-  };
-}
+const status = idleStatus;
 
 function endpoint(
   canary: EndpointStatus["canary"],

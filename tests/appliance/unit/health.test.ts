@@ -4,6 +4,7 @@ import { HealthEvaluator } from "@tollgate/appliance/dist/health/evaluate";
 import { startHealthServer, type HealthServer } from "@tollgate/appliance/dist/health/server";
 import type { DatapathStatus } from "@tollgate/appliance/dist/health/status";
 import { createMetrics } from "@tollgate/appliance/dist/metrics/registry";
+import { idleStatus } from "../helpers/status";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Counters = Mutable<Omit<DatapathStatus["counters"], "drops">> & {
@@ -11,22 +12,13 @@ type Counters = Mutable<Omit<DatapathStatus["counters"], "drops">> & {
 };
 
 function baseStatus(): Omit<Mutable<DatapathStatus>, "counters"> & { counters: Counters } {
+  const idle = idleStatus([{ id: "02b8ee1d4db0c5100", gwi: "gwi-abc", gwo: "gwo-abc", up: true }]);
   return {
-    running: true,
-    socketBound: true,
+    ...idle,
+    endpoints: [...idle.endpoints],
     listen: { address: "0.0.0.0", port: 6081 },
-    endpoints: [{ id: "02b8ee1d4db0c5100", gwi: "gwi-abc", gwo: "gwo-abc", up: true }],
     flows: 3,
-    idleMs: undefined,
-    counters: {
-      rxDatagrams: 0,
-      rxBytes: 0,
-      tunTxPackets: 0,
-      tunRxPackets: 0,
-      txDatagrams: 0,
-      txBytes: 0,
-      drops: { TOO_SHORT: 0, TUN_WRITE_ERROR: 0, UNKNOWN_FLOW: 0 },
-    },
+    counters: { ...idle.counters, drops: { TOO_SHORT: 0, TUN_WRITE_ERROR: 0, UNKNOWN_FLOW: 0 } },
     flowCache: { hits: 5, misses: 2, inserts: 3, expired: 1, evicted: 4 },
   };
 }
