@@ -66,7 +66,7 @@ export function exposureNotes(config: ApplianceConfig): HealthCheckResult[] {
       name: "forwarding",
       ok: true,
       detail:
-        "external (--external-forwarding / externalForwarding): gwi-X -> gwo-X is set up outside the daemon, which does not verify it",
+        "external (--external-forwarding / externalForwarding): gwi-X -> gwo-X is set up outside the daemon; only the health canary verifies it",
     });
   }
   return notes;

@@ -150,7 +150,10 @@ const staleIpsets: ResourceKind = {
 // ---------------------------------------------------------------------------------------------
 // iptables / ip6tables: one restore document per family (atomic per table).
 
-export const RESTORE: Record<Family, string> = { ipv4: "iptables-restore", ipv6: "ip6tables-restore" };
+export const RESTORE: Record<Family, string> = {
+  ipv4: "iptables-restore",
+  ipv6: "ip6tables-restore",
+};
 
 /** Protocol names iptables-save takes from /etc/protocols; the compiler writes numbers. */
 const PROTO_NAMES: Record<string, string> = {
