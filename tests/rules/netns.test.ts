@@ -279,6 +279,20 @@ defaults:
     assert.deepEqual(await lab.udp(SERVER4, 7), { ok: true, data: "ping" });
   });
 
+  it("egress-nat without egressInterface: the uplink is the default route's (up0)", async () => {
+    await apply(`
+version: 1
+defaults:
+  mode: egress-nat
+  ipv6: false
+`);
+    assert.match(
+      lab.sh(lab.a, "iptables-save", "-t", "nat"),
+      /-o up0 -m mark --mark \S+ -j MASQUERADE/,
+    );
+    assert.deepEqual(await lab.tcp(SERVER4, 80), { ok: true, data: `server ${UPLINK4}` });
+  });
+
   it("mirror: matching traffic is copied to the monitoring interface, the rest is not", async () => {
     await apply(`${BASE}
   - action: mirror

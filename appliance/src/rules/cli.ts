@@ -2,6 +2,7 @@ import { promises as fs } from "node:fs";
 import type { Command } from "commander";
 import { parseCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
+import { resolveUplink, withUplinkMessages } from "./uplink";
 import { ApplyError, RulesEngine, stateFileForNetns } from "./engine";
 import { MINIMAL_CAPABILITIES, type EndpointRef } from "./model";
 import { parseRules, resolveEndpointKey, type LoadedRules } from "./parse";
@@ -117,14 +118,21 @@ export function registerRulesCommands(program: Command): void {
     .argument("<file>", "rules file (YAML)")
     .option("--endpoint <id>", "compile for this endpoint too; repeatable", collect)
     .option("--print", "print the compiled documents")
-    .description("validate and compile a rules file without touching the kernel (no root needed)")
+    .description(
+      "validate and compile a rules file without changing the kernel (no root needed; an egress-nat uplink the file does not name is read from the default route)",
+    )
     .action(
       withRulesFile(async (loaded, o: { endpoint?: string[]; print?: boolean }, file) => {
         const refs = new Map(
           [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
         );
         for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
-        const c = compileRules(loaded, [...refs.values()], MINIMAL_CAPABILITIES);
+        const uplink = await resolveUplink(loaded, [...refs.values()], new ExecRunner());
+        const c = withUplinkMessages(
+          compileRules(uplink.loaded, [...refs.values()], MINIMAL_CAPABILITIES),
+          uplink,
+        );
+        for (const n of uplink.notes) process.stderr.write(`note: ${n}\n`);
         for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
         if (o.print) {
           process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);

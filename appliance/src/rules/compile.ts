@@ -85,7 +85,8 @@ export interface EffectiveEndpoint {
   readonly established: boolean;
   readonly dropInvalid: boolean;
   readonly protected: readonly string[];
-  readonly egressInterface: string;
+  /** egress-nat uplink; undefined when neither the file nor resolveUplink (uplink.ts) gave one. */
+  readonly egressInterface: string | undefined;
   readonly zones: boolean;
   readonly zone: number;
   readonly rules: readonly Rule[];
@@ -169,7 +170,7 @@ export function effectiveEndpoints(
       established: s.established ?? d.established ?? true,
       dropInvalid: s.dropInvalid ?? d.dropInvalid ?? false,
       protected: s.protected ?? d.protected ?? [],
-      egressInterface: s.egressInterface ?? d.egressInterface ?? "eth0",
+      egressInterface: s.egressInterface ?? d.egressInterface,
       zones: s.zones ?? d.zones ?? true,
       zone: zones.get(ref.gwi)!,
       rules: [...(s.rules ?? []), ...(inherit ? (file.rules ?? []) : [])],
@@ -488,6 +489,14 @@ function checkDirection(ep: Endpoint, s: Settings, out: Output): void {
     out.errors.push(`${ep.label}: direction needs ipset, which is not available`);
 }
 
+function checkUplink(ep: Endpoint, out: Output): void {
+  if (ep.mode === "egress-nat" && ep.egressInterface === undefined) {
+    out.errors.push(
+      `${ep.label}: egress-nat needs an uplink: set defaults.egressInterface (or the endpoint's egressInterface), or apply on a host with an IPv4 default route`,
+    );
+  }
+}
+
 function emitProtectedSets(ep: Endpoint, out: Output): void {
   out.ipsets.push(...ep.protectedSets.values());
 }
@@ -594,6 +603,7 @@ function emitEgressNat(ep: Endpoint, f: FamilyCtx): void {
     `-i ${gwi} -j CONNMARK --set-xmark ${mark}`,
     `! -i ${gwi} -m conntrack --ctdir REPLY -m connmark --mark ${mark} -j MARK --set-xmark ${mark}`,
   );
+  if (ep.egressInterface === undefined) return; // an error (checkUplink)
   append(
     f.doc,
     "nat",
@@ -787,6 +797,7 @@ export function compileRules(
   emitNamedSets(s, out);
   for (const ep of eps) {
     checkDirection(ep, s, out);
+    checkUplink(ep, out);
     emitProtectedSets(ep, out);
     emitIngressQdisc(ep, out);
     emitMirrors(ep, s, out);

@@ -11,6 +11,7 @@ import { promises as fs, statSync } from "node:fs";
 import path from "node:path";
 import { detectCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
+import { resolveUplink, withUplinkMessages } from "./uplink";
 import { withApplyLock } from "./lock";
 import {
   foreignRules,
@@ -129,8 +130,11 @@ export class RulesEngine {
       .map((gwi) => ({ gwi, gwo: `gwo-${gwi.slice(4)}` }));
   }
 
+  /** Compiles for these endpoints, with the egress-nat uplink from the default route if needed. */
   async compile(loaded: LoadedRules, endpoints: readonly EndpointRef[]): Promise<CompiledRuleset> {
-    return compileRules(loaded, endpoints, await this.capabilities());
+    const uplink = await resolveUplink(loaded, endpoints, this.opts.runner);
+    const c = compileRules(uplink.loaded, endpoints, await this.capabilities());
+    return withUplinkMessages(c, uplink);
   }
 
   private async live(compiled: CompiledRuleset, setContents = true): Promise<LiveState> {
