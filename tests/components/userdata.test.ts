@@ -221,6 +221,9 @@ describe("user data renderer", () => {
     });
     assert.match(text, /^gwlbCidrs:\n {2}- 10\.100\.0\.0\/28\n {2}- 10\.100\.0\.16\/28$/m);
     assert.doesNotMatch(renderApplianceConfig(base), /gwlbCidrs/);
+    // The appliance's own loader accepts the key and the values.
+    const c = resolveConfig(["--config", CONFIG_PATH], text);
+    assert.deepStrictEqual(c.gwlbCidrs, ["10.100.0.0/28", "10.100.0.16/28"]);
   });
 
   it("passes extra appliance arguments through the unit's environment file", () => {
