@@ -7,20 +7,20 @@
  * for the unknown sentinels themselves instead of tripping the proxy.
  */
 
+/** The string the engine writes for an unknown (computed) string value. */
+export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 // Sentinels the engine uses for unknown values (same strings as @pulumi/policy's proxy and
 // `pulumi stack export` / `pulumi preview --json` computed placeholders).
 export const UNKNOWN_SENTINELS: ReadonlySet<string> = new Set([
   "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", // boolean
   "3eeb2bf0-c639-47a8-9e75-3b44932eb421", // number
-  "04da6b54-80e4-46f7-96ec-b56ff0331ba9", // string
+  UNKNOWN_STRING, // string
   "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", // array
   "030794c1-ac77-496b-92df-f27374a8bd58", // asset
   "e48ece36-62e2-4504-bad9-02848725956a", // archive
   "dd056dcd-154b-4c76-9bd3-c8f88648b5ff", // object
 ]);
-
-/** The string the engine writes for an unknown (computed) string value. */
-export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const IS_PROXY = "__isSpecialProxy";
 const PROXY_TARGET = "__getSpecialProxyTarget";

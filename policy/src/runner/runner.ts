@@ -24,7 +24,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy/policy";
 import { tollgatePolicies } from "../policies";
-import { nameFromUrn } from "../model/values";
+import { nameFromUrn, UNKNOWN_STRING } from "../model/values";
 import { PolicyPackConfigInput, resolveConfig, ResolvedPolicyConfig } from "./config";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -100,7 +100,6 @@ const throwNotApplicable = (reason?: string): never => {
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Deep copy without undefined keys; secrets become their plaintext (or unknown when encrypted). */
 function deserialize(v: unknown): unknown {
