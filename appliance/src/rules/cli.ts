@@ -1,11 +1,10 @@
-import { promises as fs } from "node:fs";
 import type { Command } from "commander";
 import { parseCapabilities } from "./capabilities";
 import { compileRules } from "./compile";
 import { resolveUplink, withUplinkMessages } from "./uplink";
 import { ApplyError, RulesEngine, stateFileForNetns } from "./engine";
-import { MINIMAL_CAPABILITIES, type EndpointRef } from "./model";
-import { parseRules, resolveEndpointKey, type LoadedRules } from "./parse";
+import { MINIMAL_CAPABILITIES, type CompiledRuleset, type EndpointRef } from "./model";
+import { readRulesFile, resolveEndpointKey, type LoadedRules } from "./parse";
 import { ExecRunner } from "./runner";
 
 interface CommonOptions {
@@ -17,19 +16,11 @@ interface CommonOptions {
 
 /** Loads and validates a rules file; prints the errors and returns undefined when invalid. */
 export async function loadRulesFile(file: string): Promise<LoadedRules | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (e) {
-    process.stderr.write(`${file}: ${(e as Error).message}\n`);
-    return undefined;
-  }
-  const r = parseRules(text, file);
-  if (!r.ok) {
-    for (const e of r.errors) process.stderr.write(`${e}\n`);
-    return undefined;
-  }
-  return r.rules;
+  const r = await readRulesFile(file);
+  if (r.ok) return r.rules;
+  const errors = "readError" in r ? [`${file}: ${r.readError}`] : r.errors;
+  for (const e of errors) process.stderr.write(`${e}\n`);
+  return undefined;
 }
 
 function endpointRefs(keys: readonly string[] | undefined): EndpointRef[] {
@@ -105,6 +96,67 @@ function common(cmd: Command): Command {
     );
 }
 
+/**
+ * `rules check`: compiles for the file's endpoints and the --endpoint ones without changing the
+ * kernel (an egress-nat uplink the file does not name is read from the default route).
+ */
+async function check(
+  loaded: LoadedRules,
+  o: { endpoint?: string[]; print?: boolean },
+  file: string,
+): Promise<void> {
+  const refs = new Map(
+    [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
+  );
+  for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
+  const uplink = await resolveUplink(loaded, [...refs.values()], new ExecRunner());
+  const c = withUplinkMessages(
+    compileRules(uplink.loaded, [...refs.values()], MINIMAL_CAPABILITIES),
+    uplink,
+  );
+  for (const n of uplink.notes) process.stderr.write(`note: ${n}\n`);
+  for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
+  if (o.print) printCompiled(c);
+  if (c.errors.length > 0) process.exitCode = 1;
+  else process.stdout.write(`${file}: OK (${c.endpoints.length} endpoint section(s) compiled)\n`);
+}
+
+function printCompiled(c: CompiledRuleset): void {
+  process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);
+  if (c.ip6tablesRestore)
+    process.stdout.write(`# ip6tables-restore --noflush\n${c.ip6tablesRestore}`);
+  if (c.ipsetRestore) process.stdout.write(`# ipset restore\n${c.ipsetRestore}`);
+  for (const a of [...c.tc, ...c.ipRules]) process.stdout.write(`${a.join(" ")}\n`);
+  for (const s of c.sysctls) process.stdout.write(`sysctl -w ${s.key}=${s.value}\n`);
+}
+
+/** `rules plan`: exit 1 when the rules do not compile, 2 on changes with --detailed-exitcode. */
+async function plan(
+  loaded: LoadedRules,
+  o: CommonOptions & { detailedExitcode?: boolean },
+): Promise<void> {
+  const engine = engineFor(o);
+  const result = await engine.plan(loaded, await endpointsFor(engine, o));
+  process.stdout.write(result.text);
+  if (result.changes < 0) process.exitCode = 1;
+  else if (result.changes > 0 && o.detailedExitcode) process.exitCode = 2;
+}
+
+/** `rules apply`: exit 1 when refused or rolled back, 3 when the rollback failed too. */
+async function apply(loaded: LoadedRules, o: CommonOptions, file: string): Promise<void> {
+  const engine = engineFor(o);
+  try {
+    const r = await engine.apply(loaded, await endpointsFor(engine, o));
+    for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
+    process.stdout.write(
+      `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
+    );
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
+  }
+}
+
 /** Registers `tollgate rules check|plan|apply|show|remove` on the appliance CLI. */
 export function registerRulesCommands(program: Command): void {
   const rules = program
@@ -121,73 +173,20 @@ export function registerRulesCommands(program: Command): void {
     .description(
       "validate and compile a rules file without changing the kernel (no root needed; an egress-nat uplink the file does not name is read from the default route)",
     )
-    .action(
-      withRulesFile(async (loaded, o: { endpoint?: string[]; print?: boolean }, file) => {
-        const refs = new Map(
-          [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
-        );
-        for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
-        const uplink = await resolveUplink(loaded, [...refs.values()], new ExecRunner());
-        const c = withUplinkMessages(
-          compileRules(uplink.loaded, [...refs.values()], MINIMAL_CAPABILITIES),
-          uplink,
-        );
-        for (const n of uplink.notes) process.stderr.write(`note: ${n}\n`);
-        for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
-        if (o.print) {
-          process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);
-          if (c.ip6tablesRestore)
-            process.stdout.write(`# ip6tables-restore --noflush\n${c.ip6tablesRestore}`);
-          if (c.ipsetRestore) process.stdout.write(`# ipset restore\n${c.ipsetRestore}`);
-          for (const a of [...c.tc, ...c.ipRules]) process.stdout.write(`${a.join(" ")}\n`);
-          for (const s of c.sysctls) process.stdout.write(`sysctl -w ${s.key}=${s.value}\n`);
-        }
-        if (c.errors.length > 0) process.exitCode = 1;
-        else
-          process.stdout.write(
-            `${file}: OK (${c.endpoints.length} endpoint section(s) compiled)\n`,
-          );
-      }),
-    );
+    .action(withRulesFile(check));
 
   common(rules.command("plan"))
     .argument("<file>", "rules file (YAML)")
     .option("--detailed-exitcode", "exit 2 when there are changes")
     .description("show what apply would change against the live kernel state")
-    .action(
-      guarded(
-        withRulesFile(async (loaded, o: CommonOptions & { detailedExitcode?: boolean }) => {
-          const engine = engineFor(o);
-          const plan = await engine.plan(loaded, await endpointsFor(engine, o));
-          process.stdout.write(plan.text);
-          if (plan.changes < 0) process.exitCode = 1;
-          else if (plan.changes > 0 && o.detailedExitcode) process.exitCode = 2;
-        }),
-      ),
-    );
+    .action(guarded(withRulesFile(plan)));
 
   common(rules.command("apply"))
     .argument("<file>", "rules file (YAML)")
     .description(
       "apply the rules in one transaction; on any failure the previous rules are restored",
     )
-    .action(
-      guarded(
-        withRulesFile(async (loaded, o: CommonOptions, file) => {
-          const engine = engineFor(o);
-          try {
-            const r = await engine.apply(loaded, await endpointsFor(engine, o));
-            for (const n of r.compiled.notes) process.stderr.write(`note: ${n}\n`);
-            process.stdout.write(
-              `applied ${file}: ${r.compiled.endpoints.length} endpoint(s), verified, ${r.ms.toFixed(0)} ms\n`,
-            );
-          } catch (e) {
-            process.stderr.write(`${(e as Error).message}\n`);
-            process.exitCode = e instanceof ApplyError && e.rolledBack ? 1 : 3;
-          }
-        }),
-      ),
-    );
+    .action(guarded(withRulesFile(apply)));
 
   rules
     .command("show")

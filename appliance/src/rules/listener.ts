@@ -1,10 +1,10 @@
-import { watch, promises as fs, type FSWatcher } from "node:fs";
+import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { EndpointInfo, EndpointListener } from "../endpoint-lifecycle";
 import type { HealthCheckResult } from "../health/status";
 import { RulesEngine } from "./engine";
 import type { Capabilities, EndpointRef } from "./model";
-import { parseRules, type LoadedRules } from "./parse";
+import { readRulesFile, type LoadedRules } from "./parse";
 import { checkRulesReadiness, type ReadinessResult } from "./readiness";
 import { ExecRunner, type CommandRunner } from "./runner";
 
@@ -63,6 +63,55 @@ const stderrLogger: RulesLogger = {
     process.stderr.write(`${JSON.stringify({ level: "error", component: "rules", msg, ...o })}\n`),
 };
 
+/** Runs async work one piece at a time, in order; a failure does not stop what follows. */
+function serialQueue() {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    run<T>(fn: () => Promise<T>): Promise<T> {
+      const p = queue.then(fn, fn);
+      queue = p.catch(() => undefined);
+      return p;
+    },
+    idle: (): Promise<void> => queue.then(() => undefined),
+  };
+}
+
+/**
+ * Calls `onChange` (debounced) when the rules file changes, watching its directory (editors
+ * replace files), and on SIGHUP. Returns what stops both.
+ */
+function watchRulesFile(
+  options: RulesListenerOptions,
+  onChange: () => void,
+  log: RulesLogger,
+): () => void {
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  if (options.sighup ?? true) process.on("SIGHUP", onChange);
+  if (options.watch ?? true) {
+    try {
+      const base = path.basename(options.file);
+      watcher = watch(path.dirname(path.resolve(options.file)), (_event, name) => {
+        if (name !== null && name !== base) return;
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => {
+          if (!closed) onChange();
+        }, options.debounceMs ?? 200);
+      });
+      watcher.on("error", (e) => log.error({ err: e.message }, "rules file watch failed"));
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "cannot watch rules file; SIGHUP still reloads");
+    }
+  }
+  return () => {
+    closed = true;
+    if (timer) clearTimeout(timer);
+    watcher?.close();
+    process.off("SIGHUP", onChange);
+  };
+}
+
 /**
  * Applies an endpoint's rules when the daemon creates its interfaces and removes them on
  * destroy; reloads on SIGHUP or file change. An invalid file never replaces running rules.
@@ -77,9 +126,8 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
   });
   const endpoints = new Map<string, EndpointRef>();
   let current: LoadedRules | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  let watcher: FSWatcher | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const queue = serialQueue();
+  const serial = queue.run;
   let closed = false;
   let lastLoadError = "not read yet";
   /** Health of the rule engine (stage rules-engine, or rules for drift). */
@@ -105,31 +153,18 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     }
   };
 
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = queue.then(fn, fn);
-    queue = p.catch(() => undefined);
-    return p;
-  };
-
   async function load(): Promise<LoadedRules | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(options.file, "utf8");
-    } catch (e) {
-      lastLoadError = `cannot read ${options.file}: ${(e as Error).message}`;
-      log.error({ file: options.file, err: (e as Error).message }, "cannot read rules file");
-      return undefined;
+    const file = options.file;
+    const r = await readRulesFile(file);
+    if (r.ok) return r.rules;
+    if ("readError" in r) {
+      lastLoadError = `cannot read ${file}: ${r.readError}`;
+      log.error({ file, err: r.readError }, "cannot read rules file");
+    } else {
+      lastLoadError = `${file} is invalid: ${r.errors.slice(0, 3).join("; ")}`;
+      log.error({ file, errors: r.errors }, "rules file invalid: refused, running rules kept");
     }
-    const r = parseRules(text, options.file);
-    if (!r.ok) {
-      lastLoadError = `${options.file} is invalid: ${r.errors.slice(0, 3).join("; ")}`;
-      log.error(
-        { file: options.file, errors: r.errors },
-        "rules file invalid: refused, running rules kept",
-      );
-      return undefined;
-    }
-    return r.rules;
+    return undefined;
   }
 
   async function applyWith(rules: LoadedRules): Promise<boolean> {
@@ -209,25 +244,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
       : undefined;
   checker?.unref();
 
-  const onHup = () => {
-    void reload();
-  };
-  if (options.sighup ?? true) process.on("SIGHUP", onHup);
-  if (options.watch ?? true) {
-    try {
-      const base = path.basename(options.file);
-      watcher = watch(path.dirname(path.resolve(options.file)), (_event, name) => {
-        if (name !== null && name !== base) return;
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => {
-          if (!closed) void reload();
-        }, options.debounceMs ?? 200);
-      });
-      watcher.on("error", (e) => log.error({ err: e.message }, "rules file watch failed"));
-    } catch (e) {
-      log.error({ err: (e as Error).message }, "cannot watch rules file; SIGHUP still reloads");
-    }
-  }
+  const stopWatching = watchRulesFile(options, () => void reload(), log);
 
   const refOf = (ep: EndpointInfo): EndpointRef => ({
     gwi: ep.gwi,
@@ -238,7 +255,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
   return {
     engine,
     reload,
-    idle: () => queue.then(() => undefined),
+    idle: queue.idle,
     check,
     health: () => [engineHealth, ...applied.values()],
     created(ep) {
@@ -265,11 +282,9 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     },
     async close() {
       closed = true;
-      if (timer) clearTimeout(timer);
       if (checker) clearInterval(checker);
-      watcher?.close();
-      process.off("SIGHUP", onHup);
-      await queue;
+      stopWatching();
+      await queue.idle();
     },
   };
 }

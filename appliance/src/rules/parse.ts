@@ -3,6 +3,7 @@
  * Returns a result instead of throwing; every error is line-precise:
  * `rules.yaml:12:5: endpoints.vpce-0abc.rules[3].ports: "70000" is not a port (1-65535)`.
  */
+import { promises as fs } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { z } from "zod";
 import { base60, parseBase60, tunNames } from "../naming";
@@ -199,4 +200,17 @@ export function parseRules(text: string, name = "rules.yaml"): LoadResult {
   }
   if (errors.length > 0) return { ok: false, errors: errors.map(locate) };
   return { ok: true, rules: { file, endpoints } };
+}
+
+/** Reads and parses a rules file; never throws (an unreadable file is `readError`). */
+export async function readRulesFile(
+  file: string,
+): Promise<LoadResult | { ok: false; readError: string }> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    return { ok: false, readError: (e as Error).message };
+  }
+  return parseRules(text, file);
 }
