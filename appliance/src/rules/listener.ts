@@ -207,7 +207,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     if (!r.ok && (engineHealth.ok || engineHealth.pending))
       log.error({ step: r.step, detail: r.detail }, "rule engine check failed");
     engineHealth = r.ok
-      ? { name: "rules-engine", ok: true }
+      ? { name: "rules-engine", ok: true, detail: `checked in ${Math.round(r.ms)} ms` }
       : {
           name: r.step === "drift" ? "rules" : "rules-engine",
           ok: false,
