@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { main } from "../../components/program";
-import { fakeArtifactSource } from "../../components/delivery/pack";
+import { fakeArtifactSource, type ArtifactSource } from "../../components/delivery/pack";
 import { MockFacts, mockCall, mockResource } from "./mocks";
 
 export { EXAMPLE_CONFIGS } from "./examples";
@@ -50,6 +50,8 @@ export interface CaptureOptions {
   project?: string;
   /** Run as a preview. Defaults to false. */
   preview?: boolean;
+  /** Produces the uploaded artifacts. Defaults to {@link fakeArtifactSource} (names only). */
+  artifacts?: ArtifactSource;
 }
 
 /** Account id the mocks use (the AWS documentation example account). */
@@ -243,7 +245,7 @@ async function captureOnce(options: CaptureOptions): Promise<DeploymentV3> {
     origOutputs(req, cb);
   };
 
-  const stackOutputs = await main({ artifacts: fakeArtifactSource() });
+  const stackOutputs = await main({ artifacts: options.artifacts ?? fakeArtifactSource() });
   // Output#promise (internal API) also rejects when any output failed, so a broken program fails
   // the capture instead of hanging it.
   const all = pulumi.output(stackOutputs) as unknown as {

@@ -1,0 +1,270 @@
+/**
+ * Boot test (root tier, `npm run test:boot`): the user data the stack deploys for Debian 12,
+ * run on a booted Debian bookworm system (systemd-nspawn on an mmdebstrap root file system with
+ * the distribution's packages pre-installed, like an AMI), networked to a GWLB-side namespace that
+ * stands in for S3 and the instance metadata service and sends GENEVE like the GWLB.
+ *
+ * Only the S3 transport is replaced (the user data's `s3EndpointUrl` seam points it at the
+ * stand-in, which serves the objects the stack uploads); the renderer, the release artifact and
+ * the unit are the ones the stack deploys. Inside the image the only seam is a wrapper behind
+ * Debian's iptables alternatives that can hold the appliance's rule applies (to observe health
+ * before rules are applied) and make the tools fail.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
+import * as ipaddr from "ipaddr.js";
+import * as YAML from "yaml";
+import { releaseArtifactSource } from "../../components/delivery/pack";
+import {
+  APPLIANCE_LOG,
+  BOOTSTRAP_LOG,
+  CONFIG_PATH,
+  SYSTEMD_UNIT,
+  cloudWatchAgentObject,
+  renderUserData,
+} from "../../components/userdata";
+import { onCleanup, runCleanup } from "./cleanup";
+import { buildCloudWatchAgentStub, CWAGENT_STUB_LOG } from "./cloudwatch-stub";
+import {
+  bootContainer,
+  nspawnUnavailable,
+  reapStale,
+  waitUntil,
+  type Container,
+} from "./container";
+import { startGwlbSide, type GwlbSide } from "./gwlb-side";
+import {
+  breakIptablesTools,
+  diagnostics,
+  installToolSeam,
+  openToolGate,
+  placeUserData,
+  readInside,
+  startUserData,
+  unitState,
+  USER_DATA_UNIT,
+} from "./instance";
+import { BOOKWORM, ensureRootfs } from "./rootfs";
+import { deployedUserData, exampleConfig, type DeployedUserData } from "./stack";
+
+const REPO = path.join(__dirname, "..", "..", "..");
+/** A cold cache builds the image from Debian's mirror (minutes; see the report in the before hook). */
+const ROOTFS_BUILD_TIMEOUT_MS = 20 * 60_000;
+/** Building the release on a cold cache (Node.js runtime from the registry, addon, tarball). */
+const RELEASE_TIMEOUT_MS = 5 * 60_000;
+const BOOT_TIMEOUT_MS = 90_000;
+/** From starting the user data to the appliance unit being active. */
+const UNIT_ACTIVE_TIMEOUT_MS = 180_000;
+const HEALTH_TIMEOUT_MS = 60_000;
+/** The probe's own share of a detection bound: one health request's time limit (curl). */
+const PROBE_SLACK_MS = 3000;
+
+/**
+ * The documented detection time (appliance README, "Detection times") for the config the user
+ * data wrote: broken tools fail the rule engine check within its interval plus its run time (at
+ * most 1 s), a broken path fails the canary within (failures + 1) x interval.
+ */
+function documentedDetectionMs(configYaml: string): number {
+  const file = (YAML.parse(configYaml) ?? {}) as {
+    health?: { verifyInterval?: number; canary?: { interval?: number; failures?: number } };
+  };
+  const d = DEFAULT_CONFIG.health;
+  const verify = file.health?.verifyInterval ?? d.verifyIntervalSeconds;
+  const interval = file.health?.canary?.interval ?? d.canary.intervalSeconds;
+  const failures = file.health?.canary?.failures ?? d.canary.failures;
+  return 1000 * Math.max(verify + 1, (failures + 1) * interval);
+}
+/** Namespaces are tgc2<tag><pid>{g,a} (tests/appliance/integration/netns.ts). */
+const SIDE_TAG = "b";
+/** Steps the bootstrap must have (it may have more; every step it runs must log start and ok). */
+const REQUIRED_STEPS = ["tools", "release", "rules", "config", "unit", "start"];
+
+/** The `n`th address of an IPv4 CIDR (`10.100.0.0/24`, 10 -> `10.100.0.10`). */
+function hostIn(cidr: string, n: number): string {
+  const [network] = ipaddr.parseCIDR(cidr);
+  const bytes = network.toByteArray();
+  const value = (((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0) + n;
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join(".");
+}
+
+/** The `step NAME ...` calls of a rendered bootstrap script, in order. */
+function scriptSteps(script: string): string[] {
+  return [...script.matchAll(/^step (\S+) /gm)].map((m) => m[1]!);
+}
+
+describe("boot test: the stack's Debian 12 user data on a booted bookworm system (root)", function () {
+  this.timeout(10 * 60_000);
+  this.bail(true);
+  const tag = `tgboot${process.pid}`;
+  let scratch = "";
+  let side: GwlbSide | undefined;
+  let c: Container | undefined;
+  let deployed: DeployedUserData | undefined;
+  let script = "";
+  const health = () => side!.health(deployed!.healthCheck.port, deployed!.healthCheck.path);
+
+  before(async function () {
+    const why = nspawnUnavailable();
+    if (why) {
+      console.log(`    skipped: ${why}`);
+      this.skip();
+    }
+    this.timeout(ROOTFS_BUILD_TIMEOUT_MS + RELEASE_TIMEOUT_MS + 5 * 60_000);
+    for (const r of reapStale(`tgc2${SIDE_TAG}`, "tgboot")) console.log(`    removed stale ${r}`);
+    const rootfs = ensureRootfs(BOOKWORM, {
+      timeoutMs: ROOTFS_BUILD_TIMEOUT_MS,
+      log: (l) => console.log(`    ${l}`),
+    });
+    if (rootfs.built)
+      console.log(
+        `    root file system built in ${(rootfs.buildMs! / 1000).toFixed(1)} s (cold cache)`,
+      );
+    deployed = await deployedUserData(
+      exampleConfig({ amiFamily: "debian-12", architecture: "x86_64" }),
+      releaseArtifactSource(REPO),
+    );
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), `${tag}-`));
+    const dir = scratch;
+    onCleanup(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+    const gwlbSubnet = deployed.input.gwlbSourceCidrs?.[0];
+    assert.ok(gwlbSubnet, "the user data names the GWLB's subnets (gwlbSourceCidrs)");
+    side = await startGwlbSide({
+      tag: SIDE_TAG,
+      objectsDir: path.join(scratch, "s3"),
+      region: deployed.input.region,
+      gwlbAddress: hostIn(gwlbSubnet, 10),
+    });
+    for (const o of deployed.objects) side.putObject(deployed.input.bucket, o.key, o.path);
+    const agent = cloudWatchAgentObject(deployed.input.region, "x86_64");
+    side.putObject(agent.bucket, agent.key, buildCloudWatchAgentStub(scratch));
+    script = renderUserData({ ...deployed.input, s3EndpointUrl: side.s3EndpointUrl });
+    c = await bootContainer({
+      rootfs: rootfs.dir,
+      name: tag,
+      netns: side.applianceNetns,
+      bootTimeoutMs: BOOT_TIMEOUT_MS,
+      prepare: (root) => {
+        installToolSeam(root, SYSTEMD_UNIT);
+        placeUserData(root, script);
+      },
+    });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state !== "failed" || !c) return;
+    console.log(diagnostics(c, [BOOTSTRAP_LOG, APPLIANCE_LOG], [USER_DATA_UNIT, SYSTEMD_UNIT]));
+    console.log(`----- S3/IMDS stand-in requests -----\n${JSON.stringify(side?.requests())}`);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await c?.stop();
+    await side?.stop();
+    runCleanup();
+  });
+
+  it("renders only the S3 endpoint differently from what the stack deploys", function () {
+    const endpoint = side!.s3EndpointUrl;
+    const deployedEndpoint = `https://s3.${deployed!.input.region}.amazonaws.com`;
+    assert.equal(script.split(endpoint).join(deployedEndpoint), deployed!.userData);
+  });
+
+  it("the user data, run once as cloud-init runs it, starts the appliance unit", async function () {
+    startUserData(c!);
+    await waitUntil(
+      `${SYSTEMD_UNIT} to be active`,
+      UNIT_ACTIVE_TIMEOUT_MS,
+      () => {
+        const ud = unitState(c!, USER_DATA_UNIT);
+        if (ud.ActiveState === "failed")
+          throw new Error(`the user data failed (exit status ${ud.ExecMainStatus})`);
+        return unitState(c!, SYSTEMD_UNIT).ActiveState === "active" ? true : undefined;
+      },
+      1000,
+    );
+  });
+
+  it("health is 503 while the rules cannot be applied yet", async function () {
+    const first = await waitUntil("the health port to answer", HEALTH_TIMEOUT_MS, () => {
+      const h = health();
+      return h.status !== 0 ? h : undefined;
+    });
+    assert.equal(first.status, 503, `health answered ${first.status}: ${first.body}`);
+    assert.match(String(first.reasons), /rules/, `503 for another reason: ${first.body}`);
+    console.log(`    503 before the rules applied: ${first.reasons}`);
+  });
+
+  it("health turns 200 once the rules can be applied", async function () {
+    openToolGate(c!);
+    await waitUntil("health 200", HEALTH_TIMEOUT_MS, () =>
+      health().status === 200 ? true : undefined,
+    );
+  });
+
+  it("the user data completes and its log shows every step start and finish ok", async function () {
+    const ud = await waitUntil(
+      "the user data to finish",
+      UNIT_ACTIVE_TIMEOUT_MS,
+      () => {
+        const s = unitState(c!, USER_DATA_UNIT);
+        return s.SubState === "exited" || s.ActiveState === "failed" ? s : undefined;
+      },
+      1000,
+    );
+    assert.equal(ud.Result, "success", `user data exit status ${ud.ExecMainStatus}`);
+    const steps = scriptSteps(script);
+    for (const s of REQUIRED_STEPS)
+      assert.ok(steps.includes(s), `the bootstrap has no step "${s}"`);
+    const log = readInside(c!, BOOTSTRAP_LOG);
+    for (const s of steps) {
+      assert.match(log, new RegExp(`step ${s}: start$`, "m"), `step ${s} did not start`);
+      assert.match(log, new RegExp(`step ${s}: ok$`, "m"), `step ${s} did not finish ok`);
+    }
+    assert.doesNotMatch(log, /retrying|FAILED|WARNING/);
+    // The agent step ran to the end with the rendered configuration (stub control command).
+    assert.match(readInside(c!, CWAGENT_STUB_LOG), /-a fetch-config -m ec2 -s -c file:/);
+  });
+
+  it("fetched the release and the rules from the S3 stand-in, nothing failed", function () {
+    const s3 = side!.requests().filter((r) => r.service === "s3");
+    for (const o of deployed!.objects) {
+      const url = `/${deployed!.input.bucket}/${o.key}`;
+      assert.ok(
+        s3.some((r) => r.url === url && r.status === 200),
+        `${url} was not fetched`,
+      );
+    }
+    assert.deepEqual(
+      side!.requests().filter((r) => r.status >= 400),
+      [],
+    );
+  });
+
+  it("GENEVE traffic from the GWLB emulator comes back (GENEVE header byte-exact)", async function () {
+    const r = await side!.emulate({ endpoints: 2, flowsPerSet: 4, rounds: 2, rate: 1000 }, 120_000);
+    console.log(
+      `    emulator: sent ${r.sent} valid ${r.valid} exact ${r.exact} ttl-decremented ${r.ttlDecremented} lost ${r.lost}`,
+    );
+    assert.equal(r.invalid, 0, `invalid replies: ${JSON.stringify(r.problems)}`);
+    assert.equal(r.lost, 0, `lost ${r.lost} of ${r.sent}`);
+    assert.equal(r.valid, r.sent);
+    const h = health();
+    assert.equal(h.status, 200, `healthy with endpoints: ${h.body}`);
+  });
+
+  it("health turns 503 within the documented detection time when the iptables tools fail", async function () {
+    const documented = documentedDetectionMs(readInside(c!, CONFIG_PATH));
+    breakIptablesTools(c!);
+    const t0 = performance.now();
+    const h = await waitUntil("health 503", documented + PROBE_SLACK_MS, () => {
+      const a = health();
+      return a.status === 503 ? a : undefined;
+    });
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(`    503 after ${seconds} s (documented: ${documented / 1000} s): ${h.reasons}`);
+    assert.match(String(h.reasons), /rules/, `503 for another reason: ${h.body}`);
+  });
+});
