@@ -777,6 +777,14 @@ describe("component wiring under mocks", function () {
     // The appliance config: health on the listener's port, no TCP idle timeout without 5-tuple.
     assert.match(userData, /^health:\n {2}port: 9090$/m);
     assert.doesNotMatch(userData, /idleTimeout/);
+    // The release delivered is the fleet's architecture's; AL2023 takes the agent from dnf.
+    const pkg = s
+      .ofType("aws:s3/bucketObjectv2:BucketObjectv2")
+      .find((o) => String(o.inputs.key).startsWith("appliance/"))!;
+    assert.match(String(pkg.inputs.key), /-linux-arm64\.tar\.gz$/);
+    assert.ok(userData.includes(`s3_get_verified "$TG_BUCKET" ${String(pkg.inputs.key)} `));
+    assert.match(userData, /dnf install -y amazon-cloudwatch-agent/);
+    assert.doesNotMatch(userData, /amazoncloudwatch-agent-/);
     const groups = s.ofType("aws:autoscaling/group:Group");
     assert.strictEqual(groups.length, 2);
     for (const asg of groups) {
