@@ -132,18 +132,13 @@ describe("default rules file and GENEVE source filter with the real daemon (root
     const save = bed!.exec(bed!.ap, "iptables", ["-nvxL", "FORWARD"]);
     assert.match(save, /TOLLGATE-FORWARD/);
     const chain = bed!.exec(bed!.ap, "iptables-save", ["-c", "-t", "filter"]);
-    // Counters restart when the rules are re-applied (each new endpoint): sum over endpoints.
-    const counted = [
-      ...chain.matchAll(
-        /^\[(\d+):\d+\] -A TOLLGATE-gwi-\S+ -m comment --comment "tollgate default allow all" -j ACCEPT$/gm,
-      ),
-    ];
-    assert.equal(counted.length, 2, `one default rule per endpoint:\n${chain}`);
-    const total = counted.reduce((n, m) => n + Number(m[1]), 0);
-    assert.ok(
-      total > 0,
-      `the default rule counted the new connections:\n${chain}\ndaemon log:\n${daemon!.stdout()}`,
+    // The rule is there for every endpoint; its packet counter is not asserted: counters restart
+    // whenever the rules are re-applied (each new endpoint), so a late apply would zero them. The
+    // daemon's metrics (next case) are the count that holds.
+    const rulesPresent = chain.match(
+      /^\[\d+:\d+\] -A TOLLGATE-gwi-\S+ -m comment --comment "tollgate default allow all" -j ACCEPT$/gm,
     );
+    assert.equal(rulesPresent?.length, 2, `one default rule per endpoint:\n${chain}`);
   });
 
   it("reports the forwarded traffic and the allowed sources in health and metrics", async () => {
