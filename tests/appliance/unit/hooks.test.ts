@@ -125,6 +125,30 @@ describe("HookRunner", () => {
     }
   });
 
+  it("reports each live endpoint's CREATE outcome as the hook health stage", async () => {
+    for (const [result, detail] of [
+      [
+        { code: 3, stderr: "first\nRTNETLINK answers: File exists\n" },
+        /^CREATE hook failed \(exit 3\): RTNETLINK answers: File exists$/,
+      ],
+      [{ code: null, signal: "SIGTERM", timedOut: true }, /^CREATE hook killed after 30000 ms$/],
+      [{ code: null, spawnError: "ENOENT" }, /^CREATE hook could not run: ENOENT$/],
+    ] as const) {
+      const h = new HookRunner({ create: "/x", exec: fakeExec(result).exec });
+      await h.created(EP);
+      const [r] = h.health();
+      assert.equal(r?.name, "hook");
+      assert.equal(r?.endpoint, EP.idHex17);
+      assert.equal(r?.ok, false);
+      assert.match(r?.detail ?? "", detail);
+    }
+    const h = new HookRunner({ create: "/x", destroy: "/x", exec: fakeExec().exec });
+    await h.created(EP);
+    assert.deepEqual(h.health(), [{ name: "hook", endpoint: EP.idHex17, ok: true }]);
+    await h.destroyed(EP);
+    assert.deepEqual(h.health(), []);
+  });
+
   it("survives an exec function that rejects", async () => {
     const h = new HookRunner({ create: "/x", exec: () => Promise.reject(new Error("bad")) });
     await h.created(EP);
