@@ -1,5 +1,5 @@
 /** Public surface of the Tollgate appliance package. Filled by the appliance issues. */
-export const GENEVE_PORT = 6081;
+export * from "./protocol";
 export * from "./geneve/codec";
 export * from "./naming";
 export * from "./packet/parse";
@@ -20,3 +20,4 @@ export * from "./config/resolve";
 export * from "./config/options";
 export * from "./config/control-plane";
 export * from "./config/logger";
+export * from "./command";

@@ -1,6 +1,11 @@
 import { ConfigError } from "../errors";
 import { carveSubnets, checkInt, cidrOrDefault } from "../layout";
 import { Cidr } from "../net";
+import {
+  GENEVE_PORT,
+  GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
+  GWLB_TCP_IDLE_TIMEOUT_SECONDS,
+} from "@tollgate/appliance";
 
 /** GWLB flow stickiness: 5-tuple (AWS default), 3-tuple or 2-tuple. */
 export type Stickiness = "5-tuple" | "3-tuple" | "2-tuple";
@@ -74,12 +79,6 @@ export interface ResolvedInspectionArgs {
   readonly targetFailover: TargetFailover;
 }
 
-/** GENEVE port the GWLB uses towards targets. */
-export const GENEVE_PORT = 6081;
-/** GWLB idle timeout of TCP flows unless the listener sets another (AWS default). */
-export const GWLB_TCP_IDLE_TIMEOUT_SECONDS = 350;
-/** GWLB idle timeout of non-TCP flows (fixed by AWS). */
-export const GWLB_OTHER_IDLE_TIMEOUT_SECONDS = 120;
 /** Longest deregistration delay a target group accepts. */
 export const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
 

@@ -4,7 +4,8 @@ import { DATAPATH_CPU_METRIC } from "../appliance-metric";
 import { AwsContext } from "../common";
 import { applianceRolePolicy, ec2AssumeRolePolicy, ssmManagedPolicyArn } from "../iam";
 import { cloudWatchAgentObject, renderUserData } from "../userdata";
-import { GENEVE_PORT, gwlbSubnetCidrs, ResolvedInspectionArgs } from "./args";
+import { GENEVE_PORT } from "@tollgate/appliance";
+import { gwlbSubnetCidrs, ResolvedInspectionArgs } from "./args";
 import { amiFilter, ResolvedFleetArgs } from "./fleet-args";
 
 /** What the fleet needs from the delivery component (outputs only). */

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { GENEVE_PORT, ResolvedInspectionArgs, stickinessAttribute } from "./args";
+import { GENEVE_PORT } from "@tollgate/appliance";
+import { ResolvedInspectionArgs, stickinessAttribute } from "./args";
 
 export interface Gwlb {
   readonly loadBalancer: aws.lb.LoadBalancer;

@@ -16,9 +16,8 @@ import { resolveHealthSettings, DEFAULT_HEALTH } from "./emulator/health";
 import { labDown, labUp, LabExistsError, readState } from "./orchestrate/lab";
 import { gatherFacts, preflightProblems } from "./orchestrate/preflight";
 import { defaultPaths, processSpecs, serverSocket } from "./orchestrate/processes";
-import { setupSteps, tunSteps } from "./topology/commands";
+import { labCommandRunner, setupSteps, tunSteps } from "./topology/commands";
 import { listLabNamespaces, realProcessControl } from "./orchestrate/teardown";
-import { ExecFileRunner } from "./runner";
 import { DEFAULT_RULES_FILE, loadEffectiveRules, runLabSession, runOptionsFor } from "./session";
 import { DEFAULT_PREFIX, planTopology } from "./topology/plan";
 
@@ -212,7 +211,7 @@ async function demo(o: RunOpts): Promise<void> {
 
 async function up(o: RunOpts): Promise<void> {
   preflight(o.appliance);
-  const runner = new ExecFileRunner();
+  const runner = labCommandRunner();
   const t = topologyOf(o);
   const rules = loadEffectiveRules(o.rules, t.gwlb.endpointId);
   const t0 = Date.now();
@@ -275,7 +274,7 @@ async function down(o: CommonOpts): Promise<void> {
     process.exit(2);
   }
   const t = topologyOf(o);
-  const r = await labDown(new ExecFileRunner(), realProcessControl, t, log);
+  const r = await labDown(labCommandRunner(), realProcessControl, t, log);
   if (r.namespaces.length === 0) log(`no lab with prefix ${t.prefix} was running`);
   for (const e of r.errors) log(`error: ${e}`);
   if (r.leftovers.length > 0) {
@@ -285,7 +284,7 @@ async function down(o: CommonOpts): Promise<void> {
 }
 
 async function status(o: CommonOpts & { json?: boolean }): Promise<void> {
-  const runner = new ExecFileRunner();
+  const runner = labCommandRunner();
   const t = topologyOf(o);
   const nss = await listLabNamespaces(runner, t.prefix);
   const state = readState(t);
@@ -319,7 +318,7 @@ async function status(o: CommonOpts & { json?: boolean }): Promise<void> {
       `  started ${state.createdAt}, rules ${state.rulesFile}, ${state.hashMode} hash, failover ${state.failover}`,
     );
   for (const ns of nss) {
-    const r = await runner.run(["ip", "netns", "pids", ns], { allowFailure: true });
+    const r = await runner.run(["ip", "netns", "pids", ns]);
     const pids = r.stdout.split(/\s+/).filter(Boolean);
     print(`  ${ns}: ${pids.length} process(es)${pids.length ? ` (${pids.join(" ")})` : ""}`);
   }

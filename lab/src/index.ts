@@ -12,4 +12,4 @@ export {
 } from "./session";
 export { labUp, labDown, type Lab } from "./orchestrate/lab";
 export { teardownLab } from "./orchestrate/teardown";
-export { ExecFileRunner, RecordingRunner, type CommandRunner } from "./runner";
+export { labCommandRunner } from "./topology/commands";

@@ -16,7 +16,8 @@ import {
   type LabRunOptions,
 } from "./orchestrate/processes";
 import { realProcessControl, type TeardownReport } from "./orchestrate/teardown";
-import { ExecFileRunner, type CommandRunner } from "./runner";
+import type { CommandRunner } from "@tollgate/appliance";
+import { labCommandRunner } from "./topology/commands";
 import { planTopology, type LabTopology } from "./topology/plan";
 import { collectSnapshot } from "./trace/collect";
 import { formatCounters, formatFollowThePacket } from "./trace/format";
@@ -119,7 +120,7 @@ function keepLogs(t: LabTopology, log: (line: string) => void): void {
  * torn down on error, SIGINT or SIGTERM (unless `keep`).
  */
 export async function runLabSession(o: LabSessionOptions): Promise<LabSessionResult> {
-  const runner = o.runner ?? new ExecFileRunner();
+  const runner = o.runner ?? labCommandRunner();
   const t = planTopology({ prefix: o.prefix, ...(o.stateDir ? { stateDir: o.stateDir } : {}) });
   const rules = loadEffectiveRules(o.rulesFile, t.gwlb.endpointId);
   const run = runOptionsFor(o, rules, t);

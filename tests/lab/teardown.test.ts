@@ -6,7 +6,7 @@ import {
   teardownOrder,
   type ProcessControl,
 } from "@tollgate/lab/dist/orchestrate/teardown";
-import { RecordingRunner, type Argv } from "@tollgate/lab/dist/runner";
+import { RecordingRunner, type Argv } from "./recording-runner";
 
 /** A fake system: namespaces with processes; `ip netns del` removes a namespace. */
 function fakeSystem(spaces: Record<string, number[]>, stubborn: number[] = []) {

@@ -3,7 +3,7 @@
  * engine's CommandRunner interface, so plan/apply/rollback logic is tested without root.
  * iptables-restore is transactional (all or nothing), like the real nf_tables backend.
  */
-import type { CommandResult, CommandRunner } from "@tollgate/appliance/dist/rules/runner";
+import type { CommandResult, CommandRunner } from "@tollgate/appliance";
 
 type Tables = Map<string, Map<string, string[]>>;
 

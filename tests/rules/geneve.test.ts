@@ -15,7 +15,7 @@ import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
 import { labDown, labUp, type Lab as LabRun } from "@tollgate/lab/dist/orchestrate/lab";
 import { defaultPaths } from "@tollgate/lab/dist/orchestrate/processes";
 import { realProcessControl } from "@tollgate/lab/dist/orchestrate/teardown";
-import { ExecFileRunner } from "@tollgate/lab/dist/runner";
+import { ExecRunner } from "@tollgate/appliance";
 import { skipReason } from "./netns/topology";
 
 const PROBE = path.join(__dirname, "netns", "probe.js");
@@ -60,7 +60,7 @@ function probe(name: string, ...args: string[]): Promise<Record<string, unknown>
 describe("transparent Squid behind GENEVE with the real daemon (root)", function () {
   this.timeout(90000);
   const prefix = `tgd${process.pid}g`;
-  const runner = new ExecFileRunner();
+  const runner = new ExecRunner({ timeoutMs: 10_000 });
   let dir: string;
   let lab: LabRun | undefined;
   let squid: ChildProcess | undefined;

@@ -16,7 +16,7 @@ import {
   type EndpointRef,
 } from "@tollgate/appliance/dist/rules/model";
 import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
-import { ExecRunner, type CommandRunner } from "@tollgate/appliance/dist/rules/runner";
+import { ExecRunner, type CommandRunner } from "@tollgate/appliance";
 import { CLIENT4, CLIENT6, Lab, SERVER4, SERVER6, skipReason, UPLINK4 } from "./netns/topology";
 
 const EP: EndpointRef[] = [{ gwi: "gwi-1", gwo: "gwo-1" }];

@@ -7,7 +7,7 @@ import { compileRules } from "@tollgate/appliance/dist/rules/compile";
 import { ApplyError, RulesEngine } from "@tollgate/appliance/dist/rules/engine";
 import { MINIMAL_CAPABILITIES, type EndpointRef } from "@tollgate/appliance/dist/rules/model";
 import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
-import type { CommandResult, CommandRunner } from "@tollgate/appliance/dist/rules/runner";
+import type { CommandResult, CommandRunner } from "@tollgate/appliance";
 import {
   endpointsNeedingUplink,
   resolveUplink,

@@ -3,7 +3,8 @@
  * typed, validated {@link ApplianceConfig}; see resolve.ts for how the command line and the YAML
  * file are merged into it.
  */
-import type { FlowTimeouts } from "../flow/cache";
+import { DEFAULT_FLOW_TIMEOUTS, type FlowTimeouts } from "../flow/cache";
+import { GENEVE_PORT, GWLB_MTU } from "../protocol";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -126,14 +127,14 @@ export interface ApplianceConfig {
 }
 
 export const DEFAULT_CONFIG: ApplianceConfig = {
-  listen: { address: "0.0.0.0", port: 6081 },
+  listen: { address: "0.0.0.0", port: GENEVE_PORT },
   socketBufferBytes: 64 * 1024 * 1024,
   batchSize: 64,
   rxCoalesceUs: 100,
-  mtu: 8500,
+  mtu: GWLB_MTU,
   maxEndpoints: 4096,
   endpointIdleTimeoutSeconds: 0,
-  flows: { maxEntries: 262_144, timeouts: { tcp: 350, udp: 120, other: 120 } },
+  flows: { maxEntries: 262_144, timeouts: { ...DEFAULT_FLOW_TIMEOUTS } },
   hold: { timeoutSeconds: 3, maxPackets: 256, maxBytes: 1 << 20 },
   hooks: { timeoutSeconds: 30 },
   health: {

@@ -12,6 +12,7 @@ import type { DatapathLogger } from "../datapath/endpoints";
 import { totalDrops, type DatapathCounters } from "../datapath/counters";
 import type { DatapathStatus, DatapathStatusProvider } from "../health/status";
 import { canaryStatus } from "../datapath/canary";
+import { GENEVE_PORT } from "../protocol";
 
 export interface DaemonOptions {
   /** IPv4 address to receive GENEVE on. Defaults to "0.0.0.0". */
@@ -62,7 +63,7 @@ const consoleLogger: DatapathLogger = {
 export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
   const log = options.logger ?? consoleLogger;
   const native = options.native ?? loadNative();
-  const listen = { address: options.listenAddress ?? "0.0.0.0", port: options.port ?? 6081 };
+  const listen = { address: options.listenAddress ?? "0.0.0.0", port: options.port ?? GENEVE_PORT };
   const sockets = GeneveSockets.open(
     { address: listen.address, port: listen.port, bufferBytes: options.socketBufferBytes },
     native,

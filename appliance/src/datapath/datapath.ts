@@ -31,10 +31,10 @@ import {
   createGeneveScratch,
   decodeGeneveInto,
   GENEVE_MAX_HEADER_LENGTH,
-  GENEVE_UDP_PORT,
   type GeneveScratch,
 } from "../geneve/codec";
 import { CANARY_PORT, hasCanarySignature } from "../canary";
+import { GENEVE_PORT } from "../protocol";
 import { FlowCache, type FlowRemovalReason } from "../flow/cache";
 import { flowKeyFromScratch, fragmentKeyFromScratch } from "../flow/key";
 import { createPacketScratch, locatePacket, type PacketScratch } from "../packet/parse";
@@ -756,7 +756,7 @@ export class Datapath {
         meta[j + TxMeta.SOURCE] = rec.localAddress;
         meta[j + TxMeta.DESTINATION] = rec.gwlbAddress;
         meta[j + TxMeta.SOURCE_PORT] = rec.gwlbPort;
-        meta[j + TxMeta.DESTINATION_PORT] = GENEVE_UDP_PORT;
+        meta[j + TxMeta.DESTINATION_PORT] = GENEVE_PORT;
         m++;
       }
       // Canaries alone neither count as traffic nor keep an idle endpoint alive.

@@ -11,6 +11,7 @@ import type { Watch } from "../io/poll";
 import { CanaryState } from "./canary";
 import type { DatapathCounters } from "./counters";
 import type { DatapathPort, TunLike } from "./port";
+import { GWLB_MTU } from "../protocol";
 
 /** Minimal structured logger (pino-compatible). */
 export interface DatapathLogger {
@@ -99,7 +100,7 @@ export class EndpointTable {
     /** Called once per new endpoint, right after its listeners were started. */
     private readonly onCreated?: (ep: Endpoint) => void,
   ) {
-    this.mtu = options.mtu ?? 8500;
+    this.mtu = options.mtu ?? GWLB_MTU;
     this.maxEndpoints = options.maxEndpoints ?? 4096;
     if (
       !Number.isInteger(this.maxEndpoints) ||

@@ -12,6 +12,7 @@
  */
 import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
+import { GENEVE_PORT } from "../protocol";
 
 export interface AuditRunner {
   run(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -83,7 +84,7 @@ export class ChecksumAudit {
   private started = false;
 
   constructor(options: ChecksumAuditOptions = {}) {
-    this.port = options.port ?? 6081;
+    this.port = options.port ?? GENEVE_PORT;
     this.runner = options.runner ?? execAuditRunner;
     this.readSnmp = options.readSnmp ?? (() => fsp.readFile("/proc/net/snmp", "utf8"));
     this.ipt = options.iptables ?? "iptables";

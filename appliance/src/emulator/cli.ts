@@ -9,6 +9,7 @@ import { ChecksumAudit, type ChecksumAuditCounts } from "./checksum-audit";
 import { GwlbPeer } from "./peer";
 import { runEmulation } from "./run";
 import { openUdpTransport, type DatagramTransport } from "./transport";
+import { GENEVE_PORT, GWLB_MTU } from "../protocol";
 
 interface EmuOptions {
   target: string;
@@ -75,12 +76,12 @@ export function registerEmulatorCommand(program: Command): Command {
         endpoints: int("endpoints", o.endpoints, 1, 65535),
         proto: o.proto,
         family: o.ipv6 ? 6 : 4,
-        size: int("size", o.size, o.ipv6 ? 80 : 60, 8500),
+        size: int("size", o.size, o.ipv6 ? 80 : 60, GWLB_MTU),
       });
       const senders = int("senders", o.senders, 0, 64);
       const transport = await openUdpTransport({
         address: o.bind,
-        port: 6081,
+        port: GENEVE_PORT,
         receiveBufferSize: 8 << 20,
       });
       const extra: DatagramTransport[] = [];

@@ -19,6 +19,7 @@ import { flowKey } from "../flow/key";
 import { verifyChecksums } from "../packet/build";
 import type { PeerFlow } from "./flows";
 import type { DatagramTransport, RemoteInfo } from "./transport";
+import { GENEVE_PORT } from "../protocol";
 
 /** Every problem a reply can have; also the keys of {@link PeerStats.problems}. */
 export const REPLY_PROBLEMS = [
@@ -142,7 +143,7 @@ export class GwlbPeer extends EventEmitter<{ reply: [ReplyReport] }> {
 
   constructor(private readonly options: GwlbPeerOptions) {
     super();
-    this.targetPort = options.targetPort ?? 6081;
+    this.targetPort = options.targetPort ?? GENEVE_PORT;
     this.senders = options.sendTransports?.length ? options.sendTransports : [options.transport];
     this.expectEcho = options.expectEcho ?? true;
     this.pendingLimit = options.pendingLimit ?? 65536;

@@ -3,6 +3,7 @@
  * in-memory pair lets tests run the whole emulator logic without root or sockets.
  */
 import * as dgram from "node:dgram";
+import { GENEVE_PORT } from "../protocol";
 
 export interface RemoteInfo {
   readonly address: string;
@@ -39,7 +40,7 @@ export async function openUdpTransport(
   socket.on("message", (msg, rinfo) => handler(msg, { address: rinfo.address, port: rinfo.port }));
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
-    socket.bind(options.port ?? 6081, options.address ?? "0.0.0.0", () => {
+    socket.bind(options.port ?? GENEVE_PORT, options.address ?? "0.0.0.0", () => {
       socket.off("error", reject);
       resolve();
     });

@@ -7,6 +7,7 @@
  * removes the least recently used entry across the three list heads. The clock is injected.
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from "../packet/parse";
+import { GWLB_OTHER_IDLE_TIMEOUT_SECONDS, GWLB_TCP_IDLE_TIMEOUT_SECONDS } from "../protocol";
 
 /** Idle timeouts in seconds. */
 export interface FlowTimeouts {
@@ -18,7 +19,11 @@ export interface FlowTimeouts {
   readonly other: number;
 }
 
-export const DEFAULT_FLOW_TIMEOUTS: FlowTimeouts = { tcp: 350, udp: 120, other: 120 };
+export const DEFAULT_FLOW_TIMEOUTS: FlowTimeouts = {
+  tcp: GWLB_TCP_IDLE_TIMEOUT_SECONDS,
+  udp: GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
+  other: GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
+};
 /** Default bound on the number of flows (about 100 MB of state at worst). */
 export const DEFAULT_MAX_FLOWS = 262_144;
 

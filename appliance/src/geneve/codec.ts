@@ -22,8 +22,6 @@
  * carried in {@link GeneveHeader.options} untouched, so the return path echoes it verbatim.
  */
 
-/** UDP port GENEVE uses (IANA). */
-export const GENEVE_UDP_PORT = 6081;
 /** Fixed part of the GENEVE header. */
 export const GENEVE_BASE_LENGTH = 8;
 /** Largest header: 8 fixed bytes + 63 words of options. */

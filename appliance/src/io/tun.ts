@@ -1,4 +1,5 @@
 import { IFF_RUNNING, IFF_UP, loadNative, type NativeAddon } from "./native";
+import { GWLB_MTU } from "../protocol";
 
 export interface TunOptions {
   /** MTU to set. Defaults to 8500 (GWLB drops larger replies without ICMP frag-needed). */
@@ -31,7 +32,7 @@ export class TunDevice {
   static open(name: string, options: TunOptions = {}, native = loadNative()): TunDevice {
     const { fd, name: actual } = native.tunOpen(name, options.multiQueue ?? false);
     try {
-      native.ifConfigure(actual, options.mtu ?? 8500, true, options.noQueue ?? true);
+      native.ifConfigure(actual, options.mtu ?? GWLB_MTU, true, options.noQueue ?? true);
     } catch (err) {
       native.closeFd(fd);
       throw err;

@@ -1,4 +1,5 @@
 import { loadNative, type NativeAddon } from "./native";
+import { GENEVE_PORT } from "../protocol";
 
 export interface GeneveSocketOptions {
   /** Local IPv4 address to bind. Defaults to "0.0.0.0". */
@@ -34,7 +35,7 @@ export class GeneveSockets {
 
   static open(options: GeneveSocketOptions = {}, native = loadNative()): GeneveSockets {
     const address = options.address ?? "0.0.0.0";
-    const port = options.port ?? 6081;
+    const port = options.port ?? GENEVE_PORT;
     const bytes = options.bufferBytes ?? 64 * 1024 * 1024;
     const rx = native.udpOpen(address, port, bytes);
     let tx: { fd: number; sndbuf: number };

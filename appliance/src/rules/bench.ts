@@ -11,7 +11,7 @@ import path from "node:path";
 import { RulesEngine } from "./engine";
 import { MINIMAL_CAPABILITIES, type EndpointRef } from "./model";
 import { parseRules } from "./parse";
-import { ExecRunner } from "./runner";
+import { ExecRunner } from "../command";
 import { compileRules } from "./compile";
 
 const RULES = Number(process.env.BENCH_RULES ?? 10_000);
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const compiled = compileRules(parsed.rules, eps, MINIMAL_CAPABILITIES);
     const tCompile = ms(t0);
     const engine = new RulesEngine({
-      runner: new ExecRunner(ns),
+      runner: new ExecRunner({ netns: ns }),
       capabilities: MINIMAL_CAPABILITIES,
       stateFile: path.join(tmp, "state.json"),
     });

@@ -4,7 +4,7 @@
  */
 import { mirredAction, tcFilterAddArgv } from "./commands";
 import { MINIMAL_CAPABILITIES, type Capabilities } from "./model";
-import type { CommandRunner } from "./runner";
+import type { CommandRunner } from "../command";
 
 /** Parses "u32,mirred,flower" (from --capabilities) into a capability set. */
 export function parseCapabilities(text: string): Capabilities {

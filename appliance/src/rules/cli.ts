@@ -5,7 +5,7 @@ import { resolveUplink, withUplinkMessages } from "./uplink";
 import { ApplyError, RulesEngine, stateFileForNetns } from "./engine";
 import { MINIMAL_CAPABILITIES, type CompiledRuleset, type EndpointRef } from "./model";
 import { readRulesFile, resolveEndpointKey, type LoadedRules } from "./parse";
-import { ExecRunner } from "./runner";
+import { ExecRunner } from "../command";
 
 interface CommonOptions {
   capabilities?: string;
@@ -33,7 +33,7 @@ function endpointRefs(keys: readonly string[] | undefined): EndpointRef[] {
 
 function engineFor(o: CommonOptions): RulesEngine {
   return new RulesEngine({
-    runner: new ExecRunner(o.netns),
+    runner: new ExecRunner({ netns: o.netns }),
     capabilities: o.capabilities ? parseCapabilities(o.capabilities) : undefined,
     stateFile: o.stateFile ?? (o.netns ? stateFileForNetns(o.netns) : undefined),
     log: (m) => process.stderr.write(`${m}\n`),

@@ -39,7 +39,7 @@ import {
   type ResourceKind,
   type SavedState,
 } from "./resources";
-import { CommandError, runChecked, type CommandRunner } from "./runner";
+import { CommandError, runChecked, type CommandRunner } from "../command";
 
 export interface EngineOptions {
   readonly runner: CommandRunner;

@@ -6,7 +6,7 @@ import { RulesEngine } from "./engine";
 import type { Capabilities, EndpointRef } from "./model";
 import { readRulesFile, type LoadedRules } from "./parse";
 import { checkRulesReadiness, type ReadinessResult } from "./readiness";
-import { ExecRunner, type CommandRunner } from "./runner";
+import { ExecRunner, type CommandRunner } from "../command";
 
 /** pino-compatible subset. */
 export interface RulesLogger {

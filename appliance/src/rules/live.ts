@@ -18,7 +18,7 @@ import {
   type IpRule,
   type Table,
 } from "./model";
-import { runChecked, type CommandRunner } from "./runner";
+import { runChecked, type CommandRunner } from "../command";
 
 export interface IptablesOwnState {
   /** table -> own chain -> its rules as iptables-save prints them ("-A CHAIN ..."). */

@@ -16,7 +16,7 @@ import type { RulesEngine } from "./engine";
 import { FAMILIES, type EndpointRef } from "./model";
 import type { LoadedRules } from "./parse";
 import { RESTORE } from "./resources";
-import { runChecked } from "./runner";
+import { runChecked } from "../command";
 
 /** Stand-in endpoint compiled when none exists yet (names only: nothing is applied to it). */
 export const CHECK_ENDPOINT: EndpointRef = { gwi: "gwi-tgcheck", gwo: "gwo-tgcheck" };

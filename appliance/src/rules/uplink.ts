@@ -6,7 +6,7 @@
  */
 import type { CompiledRuleset, EndpointRef } from "./model";
 import type { LoadedRules } from "./parse";
-import type { CommandRunner } from "./runner";
+import type { CommandRunner } from "../command";
 
 export const UPLINK_KEY = "defaults.egressInterface";
 

@@ -6,15 +6,16 @@
  */
 import * as dgram from "node:dgram";
 import * as http from "node:http";
+import { GENEVE_PORT } from "@tollgate/appliance";
 
 const port = Number(process.argv[2] ?? "8080");
 let packets = 0;
 const udp = dgram.createSocket("udp4");
 udp.on("message", (msg, rinfo) => {
   packets++;
-  udp.send(msg, 6081, rinfo.address);
+  udp.send(msg, GENEVE_PORT, rinfo.address);
 });
-udp.bind(6081);
+udp.bind(GENEVE_PORT);
 const health = http.createServer((req, res) => {
   if (req.url === "/metrics") {
     res.writeHead(200, { "content-type": "text/plain" });

@@ -1,5 +1,4 @@
-import { decodeGeneve, encodeGeneve, GENEVE_UDP_PORT } from "@tollgate/appliance/dist/geneve/codec";
-import { parsePacket } from "@tollgate/appliance/dist/packet/parse";
+import { decodeGeneve, encodeGeneve, GENEVE_PORT, parsePacket } from "@tollgate/appliance";
 import type { Balancer, Rebalance } from "./balancer";
 import { flowKey, type FlowTuple, type HashMode } from "./hash";
 import type { FlowEntry } from "./flow-table";
@@ -174,7 +173,7 @@ export class EmulatorCore {
     return {
       ok: true,
       target,
-      port: GENEVE_UDP_PORT,
+      port: GENEVE_PORT,
       datagram,
       flow: routed.flow,
       created: routed.created,

@@ -1,4 +1,8 @@
 import type { FlowTuple } from "./hash";
+import {
+  GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
+  GWLB_TCP_IDLE_TIMEOUT_SECONDS,
+} from "@tollgate/appliance";
 
 /** Packet and byte counts of one direction. */
 export interface Counts {
@@ -47,8 +51,8 @@ export class FlowTable {
   evicted = 0;
 
   constructor(private readonly options: FlowTableOptions) {
-    this.tcpIdleMs = options.tcpIdleMs ?? 350_000;
-    this.otherIdleMs = options.otherIdleMs ?? 120_000;
+    this.tcpIdleMs = options.tcpIdleMs ?? GWLB_TCP_IDLE_TIMEOUT_SECONDS * 1000;
+    this.otherIdleMs = options.otherIdleMs ?? GWLB_OTHER_IDLE_TIMEOUT_SECONDS * 1000;
     this.maxEntries = options.maxEntries ?? 65536;
   }
 

@@ -20,8 +20,7 @@ import { FlowTable } from "./flow-table";
 import { HealthMonitor, httpHealthProbe } from "./health-monitor";
 import { EndpointTun } from "./tun";
 import { serveControl, TextReply } from "../control";
-
-const GENEVE_PORT = 6081;
+import { GENEVE_PORT } from "@tollgate/appliance";
 
 function fetchText(
   address: string,

@@ -3,7 +3,7 @@ import { controlJson, waitForControl } from "../control";
 import type { EmulatorStatus } from "../emulator/config";
 import { tunSteps, setupSteps } from "../topology/commands";
 import { planTopology, type LabTopology, type LabTopologyArgs } from "../topology/plan";
-import type { CommandRunner } from "../runner";
+import { runChecked, type CommandRunner } from "@tollgate/appliance";
 import {
   clientSocket,
   logTail,
@@ -63,7 +63,7 @@ async function runSteps(
 ) {
   for (const step of steps) {
     log(step.title);
-    for (const argv of step.commands) await runner.run(argv);
+    for (const argv of step.commands) await runChecked(runner, argv);
   }
 }
 

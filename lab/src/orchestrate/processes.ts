@@ -7,6 +7,10 @@ import type { HashMode } from "../emulator/hash";
 import type { HealthCheckSettings } from "../emulator/health";
 import type { ServerConfig } from "../agent/server";
 import type { ApplianceNode, LabTopology } from "../topology/plan";
+import {
+  GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
+  GWLB_TCP_IDLE_TIMEOUT_SECONDS,
+} from "@tollgate/appliance";
 
 /** A process the lab runs inside one of its namespaces (`ip netns exec NS argv...`). */
 export interface ProcessSpec {
@@ -68,8 +72,8 @@ export function emulatorConfig(t: LabTopology, o: LabRunOptions): EmulatorConfig
     failover: o.failover,
     health: o.health,
     controlSocket: t.gwlb.controlSocket,
-    tcpIdleMs: 350_000,
-    otherIdleMs: 120_000,
+    tcpIdleMs: GWLB_TCP_IDLE_TIMEOUT_SECONDS * 1000,
+    otherIdleMs: GWLB_OTHER_IDLE_TIMEOUT_SECONDS * 1000,
   };
 }
 

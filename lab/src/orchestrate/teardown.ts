@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import type { CommandRunner } from "../runner";
+import type { CommandRunner } from "@tollgate/appliance";
 
 /** Sending signals and checking processes; injected so teardown is tested without processes. */
 export interface ProcessControl {
@@ -38,7 +38,7 @@ export function labNamespacePattern(prefix: string): RegExp {
 
 /** Namespaces of the lab with this prefix that exist now. */
 export async function listLabNamespaces(runner: CommandRunner, prefix: string): Promise<string[]> {
-  const r = await runner.run(["ip", "netns", "list"], { allowFailure: true });
+  const r = await runner.run(["ip", "netns", "list"]);
   const re = labNamespacePattern(prefix);
   return r.stdout
     .split("\n")
@@ -90,7 +90,7 @@ export async function teardownLab(
   const namespaces = teardownOrder(await listLabNamespaces(runner, prefix));
   const pids: number[] = [];
   for (const ns of namespaces) {
-    const r = await runner.run(["ip", "netns", "pids", ns], { allowFailure: true });
+    const r = await runner.run(["ip", "netns", "pids", ns]);
     for (const p of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
       if (Number.isInteger(p) && p > 1 && p !== process.pid && !pids.includes(p)) pids.push(p);
     }
@@ -103,7 +103,7 @@ export async function teardownLab(
   const killed = terminated.filter((p) => pc.alive(p) && pc.kill(p, "SIGKILL"));
   if (killed.length > 0) log(`killed ${killed.length} process(es) that ignored SIGTERM`);
   for (const ns of namespaces) {
-    const r = await runner.run(["ip", "netns", "del", ns], { allowFailure: true });
+    const r = await runner.run(["ip", "netns", "del", ns]);
     if (r.code !== 0) errors.push(`ip netns del ${ns}: ${r.stderr.trim()}`);
   }
   if (namespaces.length > 0) log(`deleted namespaces ${namespaces.join(", ")}`);

@@ -1,5 +1,16 @@
-import type { Argv } from "../runner";
+import { ExecRunner, type CommandRunner } from "@tollgate/appliance";
 import { allNamespaces, type LabTopology, type PolicyRule, type Route, type Sysctl } from "./plan";
+
+/** One command as an argv array: never a shell string. */
+export type Argv = readonly string[];
+
+/** How long one lab command may run before it is killed. */
+const LAB_COMMAND_TIMEOUT_MS = 10_000;
+
+/** The runner the lab uses on this host: no shell, each command killed after 10 s. */
+export function labCommandRunner(): CommandRunner {
+  return new ExecRunner({ timeoutMs: LAB_COMMAND_TIMEOUT_MS });
+}
 
 /** A named group of commands, run in order; the name is shown as progress. */
 export interface CommandStep {

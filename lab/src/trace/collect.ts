@@ -1,9 +1,8 @@
-import { tunNames } from "@tollgate/appliance/dist/naming";
+import { tunNames, type CommandRunner } from "@tollgate/appliance";
 import type { ServerStats } from "../agent/server";
 import { controlJson, controlRequest } from "../control";
 import type { EmulatorStatus, FlowView } from "../emulator/config";
 import { serverSocket } from "../orchestrate/processes";
-import type { CommandRunner } from "../runner";
 import { allNamespaces, vpceName, type LabTopology } from "../topology/plan";
 import type { InterfaceCounters, TraceSnapshot } from "./format";
 import { parsePrometheus } from "./metrics";
@@ -20,9 +19,7 @@ export async function interfaceCounters(
 ): Promise<InterfaceCounters[]> {
   const out: InterfaceCounters[] = [];
   for (const ns of allNamespaces(t)) {
-    const r = await runner.run(["ip", "-n", ns, "-s", "-j", "link", "show"], {
-      allowFailure: true,
-    });
+    const r = await runner.run(["ip", "-n", ns, "-s", "-j", "link", "show"]);
     if (r.code !== 0) continue;
     let links: IpLinkJson[] = [];
     try {

@@ -2,6 +2,7 @@ import type { EmulatorStatus, FlowView } from "../emulator/config";
 import type { ServerStats } from "../agent/server";
 import { flowOf } from "../demo/flows";
 import { summarizeMetrics, type MetricSample } from "./metrics";
+import { GENEVE_PORT } from "@tollgate/appliance";
 
 /** Counters of one interface (from `ip -s -j link show`). */
 export interface InterfaceCounters {
@@ -125,7 +126,7 @@ export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[]
     `  1 ${pad("client")} ${client} -> default route via ${endpoint} (the GWLB endpoint): ${flow.forward.packets} pkt(s)`,
     `  2 ${pad("gwlb")} ip rule iif c0 -> table ${s.endpointTable} -> ${s.tun}: the emulator reads it as the endpoint`,
     `  3 ${pad("emulator")} ${s.emulator.hashMode} hash -> target ${placement}; flow cookie 0x${flow.cookie}`,
-    `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:6081, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) sent`,
+    `    ${pad("")} GENEVE ${s.gwlbAddress} -> ${app?.address ?? "?"}:${GENEVE_PORT}, endpoint ${s.vpce}, attachment 0x${s.emulator.attachmentIdHex}: ${sent} datagram(s) sent`,
   );
   if (flow.returned.packets === 0) {
     lines.push(
@@ -135,7 +136,7 @@ export function formatFollowThePacket(s: TraceSnapshot, f: TracedFlow): string[]
     return lines;
   }
   lines.push(
-    `  4 ${pad(handler)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:6081`,
+    `  4 ${pad(handler)} tollgate: decap -> ${s.gwi} -> rules -> ${s.gwo} -> GENEVE back to ${s.gwlbAddress}:${GENEVE_PORT}`,
   );
   lines.push(
     `  5 ${pad("emulator")} cookie 0x${flow.cookie} checked, decap -> ${s.tun} -> kernel routes it on (i0 or c0): ${flow.returned.packets} pkt(s) returned by appliances`,

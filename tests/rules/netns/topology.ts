@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { ExecRunner } from "@tollgate/appliance/dist/rules/runner";
+import { ExecRunner } from "@tollgate/appliance";
 
 export const CLIENT4 = "10.10.1.2";
 export const SERVER4 = "10.10.2.2";
@@ -51,7 +51,7 @@ export class Lab {
   private readonly children: ChildProcess[] = [];
 
   /** Runner for the appliance namespace (what the engine uses). */
-  readonly runner = new ExecRunner(this.a);
+  readonly runner = new ExecRunner({ netns: this.a });
 
   sh(ns: string, ...argv: string[]): string {
     return execFileSync("ip", ["netns", "exec", ns, ...argv], {
