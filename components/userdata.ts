@@ -59,9 +59,13 @@ export const S3_STAND_IN_CONTRACT = "see the doc comment of S3_STAND_IN_CONTRACT
 
 /** The unit in the release (`appliance/systemd/tollgate.service`), installed under this name. */
 export const SYSTEMD_UNIT = "tollgate.service";
-/** Directory of the appliance config and the rules file (keeping its file name). */
-export const RULES_DIR = "/etc/tollgate";
+/** The appliance config file. */
 export const CONFIG_PATH = "/etc/tollgate/tollgate.yaml";
+/**
+ * Directory of the delivered rules file (keeping its file name). Its own directory, so a rules
+ * file named like the config (`tollgate.yaml`) cannot overwrite it.
+ */
+export const RULES_DIR = "/etc/tollgate/rules";
 /** Optional `TOLLGATE_ARGS=...` for the unit's `ExecStart` (extra appliance arguments). */
 export const ENV_PATH = "/etc/tollgate/tollgate.env";
 /** Releases are unpacked to `<RELEASES_DIR>/<sha256 prefix>`; `CURRENT_LINK` points at one. */
@@ -77,7 +81,7 @@ const CWAGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-a
 const RELEASE_UNIT = "lib/appliance/systemd/tollgate.service";
 const RELEASE_LOGROTATE = "lib/appliance/systemd/tollgate.logrotate";
 
-/** Where the rules object lands on the instance: `/etc/tollgate/<file name of the key>`. */
+/** Where the rules object lands on the instance: `/etc/tollgate/rules/<file name of the key>`. */
 export function rulesPath(rulesKey: string): string {
   return `${RULES_DIR}/${rulesKey.split("/").pop() ?? "rules"}`;
 }

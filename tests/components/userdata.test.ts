@@ -125,7 +125,7 @@ describe("user data renderer", () => {
     assert.ok(ud.includes(`s3_get_verified "$TG_BUCKET" ${base.packageKey} `));
     assert.ok(
       ud.includes(
-        `s3_get_verified "$TG_BUCKET" ${base.rulesKey} /etc/tollgate/tollgate.yaml ${base.rulesSha256}`,
+        `s3_get_verified "$TG_BUCKET" ${base.rulesKey} /etc/tollgate/rules/tollgate.yaml ${base.rulesSha256}`,
       ),
     );
     assert.ok(ud.includes('"$TG_S3_ENDPOINT$path"'), "curl goes to the endpoint only");
@@ -199,7 +199,9 @@ describe("user data renderer", () => {
     const text = renderApplianceConfig({ ...base, extraApplianceArgs: ["--log-level", "debug"] });
     const c = resolveConfig(["--config", CONFIG_PATH, "--log-level", "debug"], text);
     assert.strictEqual(c.health.port, 8080);
-    assert.strictEqual(c.rulesFile, "/etc/tollgate/tollgate.yaml");
+    // A rules file named like the config gets its own directory: the config cannot overwrite it.
+    assert.strictEqual(c.rulesFile, "/etc/tollgate/rules/tollgate.yaml");
+    assert.notStrictEqual(c.rulesFile, CONFIG_PATH);
     assert.strictEqual(c.flows.timeouts.tcp, 350);
     assert.strictEqual(c.logLevel, "debug");
     const noIdle = resolveConfig(

@@ -84,16 +84,16 @@ fetch_release() { # the self-contained release: Node.js, the appliance, its addo
   ln -sfn /opt/tollgate/current/bin/tollgate /usr/local/bin/tollgate
 }
 fetch_rules() {
-  install -d -m 0755 /etc/tollgate
-  s3_get_verified "$TG_BUCKET" rules/7d450ce91f7ad34d/tollgate.yaml /etc/tollgate/tollgate.yaml 7d450ce91f7ad34d7d450ce91f7ad34d7d450ce91f7ad34d7d450ce91f7ad34d
-  /usr/local/bin/tollgate rules check /etc/tollgate/tollgate.yaml
+  install -d -m 0755 /etc/tollgate/rules
+  s3_get_verified "$TG_BUCKET" rules/7d450ce91f7ad34d/tollgate.yaml /etc/tollgate/rules/tollgate.yaml 7d450ce91f7ad34d7d450ce91f7ad34d7d450ce91f7ad34d7d450ce91f7ad34d
+  /usr/local/bin/tollgate rules check /etc/tollgate/rules/tollgate.yaml
 }
 write_config() {
   cat > /etc/tollgate/tollgate.yaml <<'CONFIG'
 # Rendered by components/userdata.ts from the stack config; see the appliance README.
 health:
   port: 8080
-rules: /etc/tollgate/tollgate.yaml
+rules: /etc/tollgate/rules/tollgate.yaml
 flows:
   idleTimeout:
     tcp: 350
