@@ -21,3 +21,7 @@ export * from "./config/options";
 export * from "./config/control-plane";
 export * from "./config/logger";
 export * from "./command";
+export * from "./rules/protocols";
+export { parseRules, type LoadedRules, type LoadResult } from "./rules/parse";
+export type { Rule } from "./rules/schema";
+export { NATIVE_ADDON_PATH } from "./io/native";

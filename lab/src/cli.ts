@@ -6,7 +6,7 @@
  *   tollgate-lab down     remove everything with the prefix                     (npm run lab:down)
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance";
 import type { ServerStats } from "./agent/server";
 import { controlJson } from "./control";
 import { parseFailoverMode, type FailoverMode } from "./emulator/balancer";

@@ -1,8 +1,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { tunNames } from "@tollgate/appliance/dist/naming";
-import { parseRules } from "@tollgate/appliance/dist/rules/parse";
 import { blockedPorts, effectiveRules, type EffectiveRules } from "./demo/expect";
 import { runDemo, type DemoOptions, type DemoResult } from "./demo/run";
 import type { FailoverMode } from "./emulator/balancer";
@@ -16,7 +14,7 @@ import {
   type LabRunOptions,
 } from "./orchestrate/processes";
 import { realProcessControl, type TeardownReport } from "./orchestrate/teardown";
-import type { CommandRunner } from "@tollgate/appliance";
+import { parseRules, tunNames, type CommandRunner } from "@tollgate/appliance";
 import { labCommandRunner } from "./topology/commands";
 import { planTopology, type LabTopology } from "./topology/plan";
 import { collectSnapshot } from "./trace/collect";

@@ -4,6 +4,7 @@
  */
 import ipaddr from "ipaddr.js";
 import type { Family } from "./model";
+import { ICMP_TYPES } from "./protocols";
 import { parsePortSpec, type Rule } from "./schema";
 
 export interface MatchContext {
@@ -12,34 +13,6 @@ export interface MatchContext {
   /** ipset name of a named set for this family. */
   setName(name: string, family: Family): string;
 }
-
-const ICMP4: Record<string, number> = {
-  "echo-reply": 0,
-  "destination-unreachable": 3,
-  "source-quench": 4,
-  redirect: 5,
-  "echo-request": 8,
-  "router-advertisement": 9,
-  "router-solicitation": 10,
-  "time-exceeded": 11,
-  "parameter-problem": 12,
-  "timestamp-request": 13,
-  "timestamp-reply": 14,
-};
-const ICMP6: Record<string, number> = {
-  "destination-unreachable": 1,
-  "packet-too-big": 2,
-  "time-exceeded": 3,
-  "parameter-problem": 4,
-  "echo-request": 128,
-  "echo-reply": 129,
-  "router-solicitation": 133,
-  "router-advertisement": 134,
-  "neighbour-solicitation": 135,
-  "neighbor-solicitation": 135,
-  "neighbour-advertisement": 136,
-  "neighbor-advertisement": 136,
-};
 
 /** Family of a CIDR or address. */
 export function cidrFamily(cidr: string): Family {
@@ -171,7 +144,7 @@ function multiportGroups(ports: readonly string[]): string[][] {
 function icmpAlternatives(rule: Rule, family: Family): string[] | undefined {
   const items = asList(rule.icmpType);
   if (items.length === 0) return undefined;
-  const table = family === "ipv4" ? ICMP4 : ICMP6;
+  const table = ICMP_TYPES[family];
   return items.map((item) => {
     let text = String(item);
     if (typeof item === "string" && /^[a-z-]+$/.test(item)) {

@@ -6,18 +6,8 @@ import { createHash } from "node:crypto";
 import { mirredAction, tcFilterAddArgv } from "./commands";
 import { asList, canonicalCidr, cidrFamily } from "./matches";
 import { TC_PREF_REDIRECT, type Capabilities, type Family, type TcSpec } from "./model";
+import { PROTOCOL_NUMBERS } from "./protocols";
 import { parsePortSpec, type Rule } from "./schema";
-
-const PROTO_NUM: Record<string, number> = {
-  tcp: 6,
-  udp: 17,
-  icmp: 1,
-  icmpv6: 58,
-  sctp: 132,
-  gre: 47,
-  esp: 50,
-  ah: 51,
-};
 
 /** Splits [lo, hi] into value/mask pairs covering exactly that range (for u32 port matches). */
 export function rangeToMasks(lo: number, hi: number): [number, number][] {
@@ -146,7 +136,7 @@ export function mirrorFilters(
   const to = rule.to!;
   const proto = rule.proto === undefined || rule.proto === "all" ? undefined : rule.proto;
   const protoNum =
-    proto === undefined ? undefined : typeof proto === "number" ? proto : PROTO_NUM[proto]!;
+    proto === undefined ? undefined : typeof proto === "number" ? proto : PROTOCOL_NUMBERS[proto];
   const classify = caps.flower ? flowerClassifiers : u32Classifiers;
   const out: TcSpec[] = [];
   for (const m of mirrorMatches(rule, families, protectedCidrs)) {

@@ -1,6 +1,11 @@
 import ipaddr from "ipaddr.js";
-import type { LoadedRules } from "@tollgate/appliance/dist/rules/parse";
-import type { Rule } from "@tollgate/appliance/dist/rules/schema";
+import {
+  ICMP_TYPES,
+  PROTOCOL_NUMBERS,
+  type LoadedRules,
+  type ProtocolName,
+  type Rule,
+} from "@tollgate/appliance";
 
 /**
  * What the rules file says should happen to a new connection from the client, so the demo can
@@ -68,36 +73,6 @@ export function effectiveRules(loaded: LoadedRules, gwi: string): EffectiveRules
   };
 }
 
-const PROTO_NUMBERS: Record<string, number> = {
-  tcp: 6,
-  udp: 17,
-  icmp: 1,
-  icmpv6: 58,
-  sctp: 132,
-  gre: 47,
-  esp: 50,
-  ah: 51,
-};
-const ICMP_TYPES: Record<string, number> = {
-  "echo-reply": 0,
-  "destination-unreachable": 3,
-  "source-quench": 4,
-  redirect: 5,
-  "echo-request": 8,
-  "time-exceeded": 11,
-  "parameter-problem": 12,
-  "timestamp-request": 13,
-  "timestamp-reply": 14,
-};
-const ICMP6_TYPES: Record<string, number> = {
-  "destination-unreachable": 1,
-  "packet-too-big": 2,
-  "time-exceeded": 3,
-  "parameter-problem": 4,
-  "echo-request": 128,
-  "echo-reply": 129,
-};
-
 type Match = boolean | "unknown";
 
 function list<T>(v: T | readonly T[] | undefined): readonly T[] {
@@ -159,7 +134,7 @@ function matchIcmp(
 ): Match {
   if (items.length === 0) return true;
   if (type === undefined) return false;
-  const names = v6 ? ICMP6_TYPES : ICMP_TYPES;
+  const names = ICMP_TYPES[v6 ? "ipv6" : "ipv4"];
   for (const it of items) {
     const t = typeof it === "number" ? it : (names[it] ?? Number(it.split("/")[0]));
     if (Number.isNaN(t)) return "unknown";
@@ -174,8 +149,9 @@ export function ruleMatches(rule: Rule, p: ProbeSpec, e: EffectiveRules): Match 
   const v6 = p.family === 6;
   if (rule.family === (v6 ? "ipv4" : "ipv6")) return false;
   if (rule.proto !== undefined && rule.proto !== "all") {
-    const n = typeof rule.proto === "number" ? rule.proto : PROTO_NUMBERS[rule.proto];
-    if (n !== PROTO_NUMBERS[p.proto === "icmp" && v6 ? "icmpv6" : p.proto]) return false;
+    const n = typeof rule.proto === "number" ? rule.proto : PROTOCOL_NUMBERS[rule.proto];
+    const probe: ProtocolName = p.proto === "icmp" && v6 ? "icmpv6" : p.proto;
+    if (n !== PROTOCOL_NUMBERS[probe]) return false;
   }
   results.push(matchAddrs(p.src, list(rule.src), e));
   results.push(matchAddrs(p.dst, list(rule.dst), e));

@@ -2,7 +2,7 @@ import type { EmulatorStatus, FlowView } from "../emulator/config";
 import type { ServerStats } from "../agent/server";
 import { flowOf } from "../demo/flows";
 import { summarizeMetrics, type MetricSample } from "./metrics";
-import { GENEVE_PORT } from "@tollgate/appliance";
+import { GENEVE_PORT, protocolName } from "@tollgate/appliance";
 
 /** Counters of one interface (from `ip -s -j link show`). */
 export interface InterfaceCounters {
@@ -61,10 +61,8 @@ export interface TracedFlow {
   readonly server?: string;
 }
 
-const PROTO: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6" };
-
 function protoName(n: number): string {
-  return PROTO[n] ?? `proto ${n}`;
+  return protocolName(n) ?? `proto ${n}`;
 }
 
 /** The emulator's flow entry of a traced connection (one entry per hash key: see flowOf). */

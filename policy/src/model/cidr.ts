@@ -1,4 +1,5 @@
-/** Pure CIDR arithmetic for IPv4 and IPv6 (BigInt based, no I/O). */
+/** Pure CIDR arithmetic for IPv4 and IPv6 (parsed by ipaddr.js, BigInt based, no I/O). */
+import ipaddr from "ipaddr.js";
 
 export interface Cidr {
   readonly family: 4 | 6;
@@ -7,63 +8,16 @@ export interface Cidr {
   readonly text: string;
 }
 
-function parseV4(addr: string): bigint | undefined {
-  const parts = addr.split(".");
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = (v << 8n) | BigInt(n);
-  }
-  return v;
-}
-
-function parseV6(text: string): bigint | undefined {
-  let addr = text;
-  // Embedded IPv4 in the last 32 bits (::ffff:192.0.2.1): rewrite as two hex groups.
-  const lastColon = addr.lastIndexOf(":");
-  if (addr.includes(".") && lastColon >= 0) {
-    const v4 = parseV4(addr.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    addr = `${addr.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const halves = addr.split("::");
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...tail];
-  let v = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    v = (v << 16n) | BigInt(parseInt(g, 16));
-  }
-  return v;
-}
-
-/** Parses "a.b.c.d/n" or "x:y::/n"; returns undefined for anything else. */
+/** Parses "a.b.c.d/n" or "x:y::/n" (host bits allowed, masked off); undefined for anything else. */
 export function parseCidr(text: string | undefined): Cidr | undefined {
   if (!text) return undefined;
-  const slash = text.indexOf("/");
-  if (slash < 0) return undefined;
-  const addr = text.slice(0, slash);
-  const lenText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return undefined;
-  const len = Number(lenText);
-  const v4 = parseV4(addr);
-  if (v4 !== undefined) {
-    if (len > 32) return undefined;
-    return { family: 4, net: mask(v4, len, 32), len, text };
-  }
-  const v6 = parseV6(addr);
-  if (v6 !== undefined) {
-    if (len > 128) return undefined;
-    return { family: 6, net: mask(v6, len, 128), len, text };
-  }
-  return undefined;
+  const v4 = ipaddr.IPv4.isValidCIDRFourPartDecimal(text);
+  if (!v4 && !(ipaddr.IPv6.isValidCIDR(text) && !text.includes("%"))) return undefined;
+  const [addr, len] = ipaddr.parseCIDR(text);
+  const bits = v4 ? 32 : 128;
+  let v = 0n;
+  for (const b of addr.toByteArray()) v = (v << 8n) | BigInt(b);
+  return { family: v4 ? 4 : 6, net: mask(v, len, bits), len, text };
 }
 
 function mask(v: bigint, len: number, bits: number): bigint {
