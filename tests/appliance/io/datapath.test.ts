@@ -281,4 +281,10 @@ describe("data path (in-memory port)", () => {
     assert.throws(() => new Datapath(new FakePort(), { batchSize: 0 }), RangeError);
     assert.throws(() => new Datapath(new FakePort(), { maxEndpoints: 0 }), RangeError);
   });
+
+  it("hands the receive-coalescing window to the port's receive watch", () => {
+    assert.equal(setup().port.coalesceUs, 0, "off by default");
+    assert.equal(setup({ rxCoalesceUs: 100 }).port.coalesceUs, 100);
+    assert.throws(() => setup({ rxCoalesceUs: 10001 }), /rxCoalesceUs must be an integer 0-10000/);
+  });
 });
