@@ -1,12 +1,9 @@
 import { ConfigError } from "./errors";
+import { parseWith } from "./schema/parse";
+import { azCountSchema, DEFAULT_AZ_COUNT, TollgateConfig } from "./schema/stack";
 
-/** Where the stack's availability zones come from. */
-export interface AvailabilityZoneArgs {
-  /** How many AZs to span, taken in order from the region's list. Defaults to 2. */
-  readonly azCount?: number;
-  /** Explicit AZ names (e.g. `us-east-1a`); overrides `azCount`. Defaults to the first `azCount` of the region. */
-  readonly availabilityZones?: readonly string[];
-}
+/** Where the stack's availability zones come from (`tollgate:azCount`, `tollgate:availabilityZones`). */
+export type AvailabilityZoneArgs = Pick<TollgateConfig, "azCount" | "availabilityZones">;
 
 /** The AZs the whole stack uses. `regionAzs` is the region's list (from `aws.getAvailabilityZones`). */
 export function resolveAvailabilityZones(
@@ -48,10 +45,7 @@ export function resolveAvailabilityZones(
     }
     return [...azs];
   }
-  const count = args.azCount ?? 2;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new ConfigError("azCount", `${count} is not a whole number of at least 1`, "use 2 or 3");
-  }
+  const count = parseWith(azCountSchema.default(DEFAULT_AZ_COUNT), args.azCount, "azCount");
   if (count > regionAzs.length) {
     throw new ConfigError(
       "azCount",

@@ -1,5 +1,5 @@
 import { ConfigError } from "./errors";
-import { Cidr, parseCidr, subnet } from "./net";
+import { Cidr, subnet } from "./net";
 
 /** Subnet blocks reserved per role, so adding an AZ never renumbers existing subnets. */
 export const AZ_SLOTS = 8;
@@ -46,21 +46,4 @@ export function carveSubnets(
     );
   });
   return out;
-}
-
-/** Parses an optional CIDR with a default. */
-export function cidrOrDefault(key: string, value: string | undefined, def: string): Cidr {
-  return parseCidr(key, value ?? def);
-}
-
-/** Validates an integer range; `what` describes the allowed values for the fix text. */
-export function checkInt(key: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      key,
-      `${value} is out of range`,
-      `use a whole number from ${min} to ${max}`,
-    );
-  }
-  return value;
 }

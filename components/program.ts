@@ -1,8 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AvailabilityZoneArgs, resolveAvailabilityZones } from "./azs";
+import { resolveAvailabilityZones } from "./azs";
 import { AwsContext } from "./common";
 import { parseTollgateConfig, rawPulumiConfig, TollgateConfig } from "./config";
+import { parseWith } from "./schema/parse";
+import { RETIRED_KEYS, tollgateSchema } from "./schema/stack";
 import {
   ApplianceDelivery,
   ArtifactSource,
@@ -16,7 +18,7 @@ import {
   resolveEndpointServiceArgs,
   ResolvedEndpointServiceArgs,
 } from "./endpoint-service";
-import { ConfigError, isConfigError } from "./errors";
+import { isConfigError } from "./errors";
 import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
 import {
   Inspection,
@@ -48,40 +50,27 @@ export interface ResolvedTollgate {
 
 /** Resolves and validates the whole configuration. Pure; throws {@link ConfigError}. */
 export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): ResolvedTollgate {
-  const namePrefix = cfg.namePrefix ?? "tollgate";
-  if (!/^[a-z][a-z0-9-]{0,7}$/.test(namePrefix)) {
-    throw new ConfigError(
-      "namePrefix",
-      `${JSON.stringify(namePrefix)} is not a valid prefix`,
-      "use 1-8 lowercase letters, digits or -, starting with a letter",
-    );
-  }
-  const azArgs: AvailabilityZoneArgs = {
-    azCount: cfg.azCount,
-    availabilityZones: cfg.availabilityZones,
-  };
-  const availabilityZones = resolveAvailabilityZones(azArgs, facts.region, facts.availabilityZones);
-  const ipv6 = cfg.ipv6 ?? false;
-  const nsEnabled = cfg.northSouth?.enabled ?? true;
-  const egEnabled = cfg.egress?.enabled ?? false;
+  const c = parseWith(tollgateSchema, cfg, "", RETIRED_KEYS);
+  const availabilityZones = resolveAvailabilityZones(c, facts.region, facts.availabilityZones);
+  const ipv6 = c.ipv6;
   return {
-    namePrefix,
+    namePrefix: c.namePrefix,
     availabilityZones,
     ipv6,
-    tags: cfg.tags ?? {},
-    inspection: resolveInspectionArgs(cfg.inspection ?? {}, availabilityZones, ipv6),
-    fleet: resolveFleetArgs(cfg.fleet ?? {}),
-    delivery: resolveDeliveryArgs(cfg.appliance ?? {}),
+    tags: c.tags,
+    inspection: resolveInspectionArgs(c.inspection, availabilityZones, ipv6),
+    fleet: resolveFleetArgs(c.fleet),
+    delivery: resolveDeliveryArgs(c.appliance),
     endpointService: resolveEndpointServiceArgs(
-      cfg.endpointService ?? {},
+      c.endpointService,
       facts.accountId,
       facts.partition,
       ipv6,
     ),
-    northSouth: nsEnabled
-      ? resolveInspectedVpcArgs(cfg.northSouth ?? {}, availabilityZones, ipv6)
+    northSouth: c.northSouth.enabled
+      ? resolveInspectedVpcArgs(c.northSouth, availabilityZones, ipv6)
       : undefined,
-    egress: egEnabled ? resolveEgressArgs(cfg.egress ?? {}, availabilityZones) : undefined,
+    egress: c.egress.enabled ? resolveEgressArgs(c.egress, availabilityZones) : undefined,
   };
 }
 

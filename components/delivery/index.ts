@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
+import { sectionArgs } from "../schema/parse";
+import { deliverySchema } from "../schema/stack";
 import { tlsOnlyBucketPolicy } from "../iam";
 import type { Architecture } from "../inspection/fleet-args";
 import { DeliveryArgs, resolveDeliveryArgs } from "./args";
@@ -37,7 +39,7 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApplianceDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:delivery:ApplianceDelivery", name, {}, opts);
-    const s = resolveDeliveryArgs(args);
+    const s = resolveDeliveryArgs(sectionArgs(deliverySchema, args));
     const artifacts = args.artifacts ?? releaseArtifactSource();
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "delivery");
     const p = { parent: this };

@@ -1,30 +1,15 @@
+import { z } from "zod";
 import { ConfigError } from "../errors";
-import { carveSubnets, checkInt, cidrOrDefault } from "../layout";
+import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, parseCidr } from "../net";
+import { parseWith } from "../schema/parse";
+import { egressSchema, spokeSchema } from "../schema/stack";
 
 /** One spoke VPC attached to the Transit Gateway. */
-export interface SpokeArgs {
-  /** Short name, used in resource names (`[a-z0-9-]`, unique). Required. */
-  readonly name: string;
-  /** IPv4 CIDR of the spoke VPC; must not overlap any other VPC on the TGW. Required. */
-  readonly cidr: string;
-  /** Prefix length of the spoke's workload subnets. Defaults to 24. */
-  readonly subnetPrefixLength?: number;
-}
+export type SpokeArgs = z.input<typeof spokeSchema>;
 
-/** Centralized egress through a Transit Gateway (`tollgate:egress`). */
-export interface EgressArgs {
-  /** Build the TGW egress topology. Defaults to false. */
-  readonly enabled?: boolean;
-  /** IPv4 CIDR of the egress hub (inspection) VPC. Defaults to `10.200.0.0/16`. */
-  readonly vpcCidr?: string;
-  /** Prefix length of the hub's attachment, endpoint and public subnets. Defaults to 24. */
-  readonly subnetPrefixLength?: number;
-  /** Private ASN of the Transit Gateway (64512-65534 or 4200000000-4294967294). Defaults to 64512. */
-  readonly amazonSideAsn?: number;
-  /** Spoke VPCs. Defaults to none. */
-  readonly spokes?: readonly SpokeArgs[];
-}
+/** Centralized egress through a Transit Gateway (`tollgate:egress`); keys and defaults: {@link egressSchema}. */
+export type EgressArgs = z.input<typeof egressSchema>;
 
 export interface ResolvedSpoke {
   readonly name: string;
@@ -49,31 +34,19 @@ export function resolveEgressArgs(
   args: EgressArgs,
   availabilityZones: readonly string[],
 ): ResolvedEgressArgs {
-  const vpcCidr = cidrOrDefault(`${K}.vpcCidr`, args.vpcCidr, "10.200.0.0/16");
+  const a = parseWith(egressSchema, args, K);
+  const vpcCidr = parseCidr(`${K}.vpcCidr`, a.vpcCidr);
   const s = carveSubnets(
     vpcCidr,
     `${K}.vpcCidr`,
-    args.subnetPrefixLength ?? 24,
+    a.subnetPrefixLength,
     `${K}.subnetPrefixLength`,
     ["attachment", "endpoint", "public"],
     availabilityZones.length,
   );
-  const asn = args.amazonSideAsn ?? 64512;
-  if (
-    !Number.isInteger(asn) ||
-    !((asn >= 64512 && asn <= 65534) || (asn >= 4200000000 && asn <= 4294967294))
-  ) {
-    throw new ConfigError(
-      `${K}.amazonSideAsn`,
-      `${asn} is not a private ASN`,
-      "use 64512-65534 or 4200000000-4294967294",
-    );
-  }
   const seen = new Set<string>();
-  const spokes = (args.spokes ?? []).map((sp, i): ResolvedSpoke => {
+  const spokes = a.spokes.map((sp, i): ResolvedSpoke => {
     const k = `${K}.spokes[${i}]`;
-    if (sp.name === undefined || sp.name === "")
-      throw new ConfigError(`${k}.name`, "is missing", "give the spoke a short name such as app1");
     if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(sp.name))
       throw new ConfigError(
         `${k}.name`,
@@ -87,14 +60,8 @@ export function resolveEgressArgs(
         "give every spoke its own name",
       );
     seen.add(sp.name);
-    if (sp.cidr === undefined)
-      throw new ConfigError(
-        `${k}.cidr`,
-        "is missing",
-        "set the spoke VPC's CIDR, e.g. 10.10.0.0/16",
-      );
     const cidr = parseCidr(`${k}.cidr`, sp.cidr);
-    const prefix = checkInt(`${k}.subnetPrefixLength`, sp.subnetPrefixLength ?? 24, 16, 28);
+    const prefix = sp.subnetPrefixLength;
     const sub = carveSubnets(
       cidr,
       `${k}.cidr`,
@@ -115,7 +82,7 @@ export function resolveEgressArgs(
     attachmentSubnets: s["attachment"]!,
     endpointSubnets: s["endpoint"]!,
     publicSubnets: s["public"]!,
-    amazonSideAsn: asn,
+    amazonSideAsn: a.amazonSideAsn,
     spokes,
   };
 }

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
+import { sectionArgs } from "../schema/parse";
+import { egressSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
 import { EgressArgs, resolveEgressArgs } from "./args";
 import { buildSpoke } from "./spoke";
@@ -44,7 +46,7 @@ export class Egress extends pulumi.ComponentResource {
 
   constructor(name: string, args: EgressComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:egress:Egress", name, {}, opts);
-    const s = resolveEgressArgs(args, args.availabilityZones);
+    const s = resolveEgressArgs(sectionArgs(egressSchema, args), args.availabilityZones);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "egress");
     const p = { parent: this };
 

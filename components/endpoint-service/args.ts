@@ -1,12 +1,10 @@
+import { z } from "zod";
 import { ConfigError } from "../errors";
+import { parseWith } from "../schema/parse";
+import { endpointServiceSchema } from "../schema/stack";
 
-/** Endpoint service settings (`tollgate:endpointService`). */
-export interface EndpointServiceArgs {
-  /** Connection requests must be accepted (Tollgate accepts its own endpoints). Defaults to true. */
-  readonly acceptanceRequired?: boolean;
-  /** IAM principal ARNs allowed to create endpoints. Defaults to this account's root (`arn:aws:iam::<account>:root`). */
-  readonly allowedPrincipals?: readonly string[];
-}
+/** Endpoint service settings (`tollgate:endpointService`); keys and defaults: {@link endpointServiceSchema}. */
+export type EndpointServiceArgs = z.input<typeof endpointServiceSchema>;
 
 export interface ResolvedEndpointServiceArgs {
   readonly acceptanceRequired: boolean;
@@ -24,7 +22,8 @@ export function resolveEndpointServiceArgs(
   partition: string,
   ipv6: boolean,
 ): ResolvedEndpointServiceArgs {
-  const allowedPrincipals = args.allowedPrincipals ?? [`arn:${partition}:iam::${accountId}:root`];
+  const a = parseWith(endpointServiceSchema, args, "endpointService");
+  const allowedPrincipals = a.allowedPrincipals ?? [`arn:${partition}:iam::${accountId}:root`];
   allowedPrincipals.forEach((arn, i) => {
     if (arn === "*" || !PRINCIPAL.test(arn)) {
       throw new ConfigError(
@@ -34,5 +33,5 @@ export function resolveEndpointServiceArgs(
       );
     }
   });
-  return { acceptanceRequired: args.acceptanceRequired ?? true, allowedPrincipals, ipv6 };
+  return { acceptanceRequired: a.acceptanceRequired, allowedPrincipals, ipv6 };
 }

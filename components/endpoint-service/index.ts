@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
+import { sectionArgs } from "../schema/parse";
+import { endpointServiceSchema } from "../schema/stack";
 import { EndpointServiceArgs, resolveEndpointServiceArgs } from "./args";
 
 export * from "./args";
@@ -32,7 +34,7 @@ export class EndpointService extends pulumi.ComponentResource {
   ) {
     super("tollgate:endpointService:EndpointService", name, {}, opts);
     const s = resolveEndpointServiceArgs(
-      args,
+      sectionArgs(endpointServiceSchema, args),
       args.accountId,
       args.partition ?? "aws",
       args.ipv6 ?? false,

@@ -1,61 +1,23 @@
+import { z } from "zod";
 import { ConfigError } from "../errors";
-import { carveSubnets, cidrOrDefault } from "../layout";
+import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, contains, parseCidr } from "../net";
+import { parseWith } from "../schema/parse";
+import {
+  adoptedEndpointSubnetSchema,
+  adoptedSubnetSchema,
+  adoptSchema,
+  inspectedVpcSchema,
+} from "../schema/stack";
 
 /** An existing workload subnet to put behind inspection. */
-export interface AdoptedSubnetArgs {
-  /** Subnet id, e.g. `subnet-0abc...`. Required. */
-  readonly id: string;
-  /** The subnet's IPv4 CIDR (for the IGW edge route). Required. */
-  readonly cidr: string;
-  /** The subnet's AZ; must be one of the stack's AZs. Required. */
-  readonly availabilityZone: string;
-  /** The subnet's IPv6 CIDR. Required when `tollgate:ipv6` is true. */
-  readonly ipv6Cidr?: string;
-  /**
-   * Existing route table of this subnet to add the default route(s) to. Defaults to none: Tollgate
-   * creates a route table and associates it (the subnet must then have no explicit association).
-   */
-  readonly routeTableId?: string;
-}
-
+export type AdoptedSubnetArgs = z.input<typeof adoptedSubnetSchema>;
 /** A new GWLB endpoint subnet inside an adopted VPC. */
-export interface AdoptedEndpointSubnetArgs {
-  /** AZ of the endpoint subnet. Required. */
-  readonly availabilityZone: string;
-  /** Free IPv4 CIDR inside the VPC (a /28 is enough). Required. */
-  readonly cidr: string;
-  /** Free IPv6 /64 inside the VPC's block. Required when `tollgate:ipv6` is true. */
-  readonly ipv6Cidr?: string;
-}
-
+export type AdoptedEndpointSubnetArgs = z.input<typeof adoptedEndpointSubnetSchema>;
 /** Adopt an existing VPC (e.g. from `awsx.ec2.Vpc`) instead of creating one. */
-export interface AdoptVpcArgs {
-  /** VPC id. Required. */
-  readonly vpcId: string;
-  /** The VPC's internet gateway id. Required. */
-  readonly internetGatewayId: string;
-  /** The VPC's primary IPv4 CIDR. Required. */
-  readonly vpcCidr: string;
-  /** The VPC's IPv6 block. Required when `tollgate:ipv6` is true. */
-  readonly ipv6CidrBlock?: string;
-  /** Workload subnets to inspect. Required, at least one. */
-  readonly workloadSubnets: readonly AdoptedSubnetArgs[];
-  /** One new endpoint subnet per AZ used by `workloadSubnets`. Required. */
-  readonly endpointSubnets: readonly AdoptedEndpointSubnetArgs[];
-}
-
-/** North-south inspected VPC settings (`tollgate:northSouth`). */
-export interface InspectedVpcArgs {
-  /** Build the north-south inspected VPC. Defaults to true. */
-  readonly enabled?: boolean;
-  /** IPv4 CIDR of the new VPC. Defaults to `10.1.0.0/16`. Ignored with `adopt`. */
-  readonly vpcCidr?: string;
-  /** Prefix length of its workload and endpoint subnets. Defaults to 24. */
-  readonly subnetPrefixLength?: number;
-  /** Adopt an existing VPC. Defaults to none (create a VPC). */
-  readonly adopt?: AdoptVpcArgs;
-}
+export type AdoptVpcArgs = z.input<typeof adoptSchema>;
+/** North-south inspected VPC settings (`tollgate:northSouth`); keys and defaults: {@link inspectedVpcSchema}. */
+export type InspectedVpcArgs = z.input<typeof inspectedVpcSchema>;
 
 export interface PlannedWorkloadSubnet {
   /** Existing subnet id (adopt mode) or undefined (created). */
@@ -104,12 +66,13 @@ export function resolveInspectedVpcArgs(
   availabilityZones: readonly string[],
   ipv6: boolean,
 ): ResolvedInspectedVpcArgs {
-  if (args.adopt !== undefined) return resolveAdopt(args.adopt, availabilityZones, ipv6);
-  const vpcCidr = cidrOrDefault(`${K}.vpcCidr`, args.vpcCidr, "10.1.0.0/16");
+  const a = parseWith(inspectedVpcSchema, args, K);
+  if (a.adopt !== undefined) return resolveAdopt(a.adopt, availabilityZones, ipv6);
+  const vpcCidr = parseCidr(`${K}.vpcCidr`, a.vpcCidr);
   const s = carveSubnets(
     vpcCidr,
     `${K}.vpcCidr`,
-    args.subnetPrefixLength ?? 24,
+    a.subnetPrefixLength,
     `${K}.subnetPrefixLength`,
     ["workload", "endpoint"],
     availabilityZones.length,
@@ -128,33 +91,14 @@ export function resolveInspectedVpcArgs(
 }
 
 function resolveAdopt(
-  a: AdoptVpcArgs,
+  a: z.output<typeof adoptSchema>,
   availabilityZones: readonly string[],
   ipv6: boolean,
 ): ResolvedInspectedVpcArgs {
   const k = `${K}.adopt`;
-  const vpcId = required(`${k}.vpcId`, a.vpcId, "the VPC id (vpc-...)");
-  if (!/^vpc-[0-9a-f]+$/.test(vpcId))
-    throw new ConfigError(
-      `${k}.vpcId`,
-      `${JSON.stringify(vpcId)} is not a VPC id`,
-      "use the id, e.g. vpc-0123456789abcdef0",
-    );
-  const igw = required(
-    `${k}.internetGatewayId`,
-    a.internetGatewayId,
-    "the VPC's internet gateway id (igw-...)",
-  );
-  if (!/^igw-[0-9a-f]+$/.test(igw))
-    throw new ConfigError(
-      `${k}.internetGatewayId`,
-      `${JSON.stringify(igw)} is not an internet gateway id`,
-      "use the id, e.g. igw-0123456789abcdef0",
-    );
-  const vpcCidr = parseCidr(
-    `${k}.vpcCidr`,
-    required(`${k}.vpcCidr`, a.vpcCidr, "the VPC's IPv4 CIDR"),
-  );
+  const vpcId = a.vpcId;
+  const igw = a.internetGatewayId;
+  const vpcCidr = parseCidr(`${k}.vpcCidr`, a.vpcCidr);
   const vpcV6 = ipv6
     ? parseCidr(
         `${k}.ipv6CidrBlock`,
@@ -166,26 +110,14 @@ function resolveAdopt(
         "ipv6",
       )
     : undefined;
-  const subnets = a.workloadSubnets ?? [];
-  if (subnets.length === 0)
-    throw new ConfigError(
-      `${k}.workloadSubnets`,
-      "is missing or empty",
-      "list the workload subnets to inspect (id, cidr, availabilityZone)",
-    );
+  const subnets = a.workloadSubnets;
   const blocks: { key: string; cidr: Cidr }[] = [];
   const v6blocks: { key: string; cidr: Cidr }[] = [];
   const byAz = new Map<string, PlannedWorkloadSubnet[]>();
   subnets.forEach((s, i) => {
     const sk = `${k}.workloadSubnets[${i}]`;
-    const id = required(`${sk}.id`, s.id, "the subnet id (subnet-...)");
-    if (!/^subnet-[0-9a-f]+$/.test(id))
-      throw new ConfigError(
-        `${sk}.id`,
-        `${JSON.stringify(id)} is not a subnet id`,
-        "use the id, e.g. subnet-0123456789abcdef0",
-      );
-    const az = required(`${sk}.availabilityZone`, s.availabilityZone, "the subnet's AZ");
+    const id = s.id;
+    const az = s.availabilityZone;
     if (!availabilityZones.includes(az)) {
       throw new ConfigError(
         `${sk}.availabilityZone`,
@@ -193,7 +125,7 @@ function resolveAdopt(
         "add it to tollgate:availabilityZones or raise tollgate:azCount",
       );
     }
-    const cidr = parseCidr(`${sk}.cidr`, required(`${sk}.cidr`, s.cidr, "the subnet's IPv4 CIDR"));
+    const cidr = parseCidr(`${sk}.cidr`, s.cidr);
     if (!contains(vpcCidr, cidr))
       throw new ConfigError(
         `${sk}.cidr`,
@@ -217,32 +149,22 @@ function resolveAdopt(
       v6blocks.push({ key: `${sk}.ipv6Cidr`, cidr: c });
       v6 = c.text;
     }
-    if (s.routeTableId !== undefined && !/^rtb-[0-9a-f]+$/.test(s.routeTableId)) {
-      throw new ConfigError(
-        `${sk}.routeTableId`,
-        `${JSON.stringify(s.routeTableId)} is not a route table id`,
-        "use the id, e.g. rtb-0123456789abcdef0, or remove the key",
-      );
-    }
     const list = byAz.get(az) ?? [];
     list.push({ id, cidr, ipv6Cidr: v6, routeTableId: s.routeTableId, label: id });
     byAz.set(az, list);
   });
-  const eps = a.endpointSubnets ?? [];
+  const eps = a.endpointSubnets;
   const epByAz = new Map<string, { cidr: Cidr; ipv6Cidr?: string }>();
   eps.forEach((e, i) => {
     const ek = `${k}.endpointSubnets[${i}]`;
-    const az = required(`${ek}.availabilityZone`, e.availabilityZone, "the endpoint subnet's AZ");
+    const az = e.availabilityZone;
     if (epByAz.has(az))
       throw new ConfigError(
         `${ek}.availabilityZone`,
         `${az} already has an endpoint subnet`,
         "give one endpoint subnet per AZ",
       );
-    const cidr = parseCidr(
-      `${ek}.cidr`,
-      required(`${ek}.cidr`, e.cidr, "a free /28 inside the VPC"),
-    );
+    const cidr = parseCidr(`${ek}.cidr`, e.cidr);
     if (!contains(vpcCidr, cidr))
       throw new ConfigError(
         `${ek}.cidr`,

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
+import { sectionArgs } from "../schema/parse";
+import { inspectedVpcSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
 import { ipv6Subnet64 } from "../net";
 import { InspectedVpcArgs, resolveInspectedVpcArgs } from "./args";
@@ -50,7 +52,11 @@ export class InspectedVpc extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:inspectedVpc:InspectedVpc", name, {}, opts);
-    const s = resolveInspectedVpcArgs(args, args.availabilityZones, args.ipv6 ?? false);
+    const s = resolveInspectedVpcArgs(
+      sectionArgs(inspectedVpcSchema, args),
+      args.availabilityZones,
+      args.ipv6 ?? false,
+    );
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspected-vpc");
     const p = { parent: this };
 

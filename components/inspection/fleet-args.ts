@@ -1,9 +1,11 @@
+import { z } from "zod";
 import { ConfigError } from "../errors";
-import { checkInt } from "../layout";
+import { parseWith } from "../schema/parse";
+import { fleetSchema, LOG_RETENTION_DAYS, RETIRED_KEYS, scalingSchema } from "../schema/stack";
 
-export type AmiFamily = "ubuntu-22.04" | "al2023" | "debian-12";
-export type Architecture = "x86_64" | "arm64";
-export type ScalingMetric = "datapath-cpu" | "cpu" | "network-in";
+export type AmiFamily = z.output<typeof fleetSchema>["amiFamily"];
+export type Architecture = z.output<typeof fleetSchema>["architecture"];
+export type ScalingMetric = z.output<typeof scalingSchema>["metric"];
 
 /** What a scaling metric measures, its default target (if it has one) and the targets it accepts. */
 interface ScalingMetricSpec {
@@ -46,93 +48,34 @@ export const SCALING_METRICS: Readonly<Record<ScalingMetric, ScalingMetricSpec>>
   },
 };
 
-/** Target-tracking scaling of each AZ's appliance group. */
-export interface ScalingArgs {
-  /**
-   * Metric to track: `datapath-cpu` (the tollgate process's CPU as a percentage of one core,
-   * published by the appliance's CloudWatch agent), `cpu` (instance CPU averaged over all vCPUs)
-   * or `network-in` (bytes received per instance per minute). Defaults to `datapath-cpu`.
-   */
-  readonly metric?: ScalingMetric;
-  /** Target value in the metric's unit. Defaults to 60 for `datapath-cpu`; required otherwise. */
-  readonly targetValue?: number;
-}
+/** Target-tracking scaling of each AZ's appliance group (`tollgate:fleet.scaling`). */
+export type ScalingArgs = z.input<typeof scalingSchema>;
 
-/** Appliance fleet settings (`tollgate:fleet`). */
-export interface FleetArgs {
-  /** EC2 instance type. Defaults to `c6in.large` (x86_64) or `c7gn.large` (arm64). */
-  readonly instanceType?: string;
-  /** CPU architecture of the AMI. Defaults to `x86_64`. */
-  readonly architecture?: Architecture;
-  /** AMI family looked up by name filter (newest image wins). Defaults to `ubuntu-22.04`. */
-  readonly amiFamily?: AmiFamily;
-  /** Pin an exact AMI id instead of the lookup. Defaults to the lookup. */
-  readonly amiId?: string;
-  /**
-   * Minimum instances in each AZ (the fleet is one Auto Scaling group per AZ, so every AZ of the
-   * GWLB always has an appliance). At least 1. Defaults to 1.
-   */
-  readonly minSizePerAz?: number;
-  /** Maximum instances in each AZ. Defaults to 3 (or `minSizePerAz` if larger). */
-  readonly maxSizePerAz?: number;
-  /** Initial desired instances in each AZ. Defaults to `minSizePerAz`. */
-  readonly desiredCapacityPerAz?: number;
-  /** Root volume size in GiB (always gp3, encrypted). Defaults to 20. */
-  readonly rootVolumeSizeGiB?: number;
-  /** KMS key ARN for the root volume. Defaults to the account's EBS default key. */
-  readonly ebsKmsKeyArn?: string;
-  /**
-   * Seconds an Auto Scaling group waits before ELB health counts; also the instance warm-up of
-   * scaling, instance refresh and replacements. Defaults to 300.
-   */
-  readonly healthCheckGracePeriodSeconds?: number;
-  /** Target-tracking scaling. Defaults: see {@link ScalingArgs}. */
-  readonly scaling?: ScalingArgs;
-  /** Days the appliance log group keeps events. Defaults to 30. */
-  readonly logRetentionDays?: number;
-  /**
-   * Extra arguments appended to the appliance's `tollgate run` command line (through
-   * /etc/tollgate/tollgate.env; one word per item, no whitespace). Defaults to none.
-   */
-  readonly extraApplianceArgs?: readonly string[];
-}
+/** Appliance fleet settings (`tollgate:fleet`); every key, its default and range: {@link fleetSchema}. */
+export type FleetArgs = z.input<typeof fleetSchema>;
 
-export interface ResolvedFleetArgs {
-  readonly instanceType: string;
-  readonly architecture: Architecture;
-  readonly amiFamily: AmiFamily;
-  readonly amiId: string | undefined;
-  readonly minSizePerAz: number;
-  readonly maxSizePerAz: number;
-  readonly desiredCapacityPerAz: number;
-  readonly rootVolumeSizeGiB: number;
-  readonly ebsKmsKeyArn: string | undefined;
-  readonly healthCheckGracePeriodSeconds: number;
-  readonly scaling: { readonly metric: ScalingMetric; readonly targetValue: number };
-  readonly logRetentionDays: number;
-  readonly extraApplianceArgs: readonly string[];
-}
+/** {@link FleetArgs} with every default applied and validated. */
+export type ResolvedFleetArgs = Readonly<
+  Omit<
+    z.output<typeof fleetSchema>,
+    "instanceType" | "maxSizePerAz" | "desiredCapacityPerAz" | "scaling"
+  > & {
+    readonly instanceType: string;
+    readonly maxSizePerAz: number;
+    readonly desiredCapacityPerAz: number;
+    readonly scaling: { readonly metric: ScalingMetric; readonly targetValue: number };
+  }
+>;
 
-/** Retention values CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-  3653,
-] as const;
+export { LOG_RETENTION_DAYS };
 
 const K = "fleet";
 
 /** Applies every default of {@link FleetArgs} and validates it. Pure. */
 export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
-  const architecture = args.architecture ?? "x86_64";
-  // At least 1: an AZ without an appliance blackholes its endpoints' flows (cross-zone off), and
-  // a group at 0 has no instance to publish the metric that would scale it out again.
-  const minSizePerAz = checkInt(`${K}.minSizePerAz`, args.minSizePerAz ?? 1, 1, 100);
-  const maxSizePerAz = checkInt(
-    `${K}.maxSizePerAz`,
-    args.maxSizePerAz ?? Math.max(3, minSizePerAz),
-    1,
-    100,
-  );
+  const a = parseWith(fleetSchema, args, K, RETIRED_KEYS);
+  const minSizePerAz = a.minSizePerAz;
+  const maxSizePerAz = a.maxSizePerAz ?? Math.max(3, minSizePerAz);
   if (minSizePerAz > maxSizePerAz) {
     throw new ConfigError(
       `${K}.minSizePerAz`,
@@ -140,12 +83,7 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
       `lower minSizePerAz or raise maxSizePerAz to at least ${minSizePerAz}`,
     );
   }
-  const desiredCapacityPerAz = checkInt(
-    `${K}.desiredCapacityPerAz`,
-    args.desiredCapacityPerAz ?? minSizePerAz,
-    1,
-    100,
-  );
+  const desiredCapacityPerAz = a.desiredCapacityPerAz ?? minSizePerAz;
   if (desiredCapacityPerAz < minSizePerAz || desiredCapacityPerAz > maxSizePerAz) {
     throw new ConfigError(
       `${K}.desiredCapacityPerAz`,
@@ -153,74 +91,22 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
       "pick a value between tollgate:fleet.minSizePerAz and tollgate:fleet.maxSizePerAz",
     );
   }
-  if (args.amiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.amiId)) {
-    throw new ConfigError(
-      `${K}.amiId`,
-      `${JSON.stringify(args.amiId)} is not an AMI id`,
-      "use an id like ami-0123456789abcdef0 or remove the key to look up the newest image",
-    );
-  }
-  const instanceType =
-    args.instanceType ?? (architecture === "arm64" ? "c7gn.large" : "c6in.large");
-  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
-    throw new ConfigError(
-      `${K}.instanceType`,
-      `${JSON.stringify(instanceType)} is not an instance type`,
-      "use a name like c6in.large",
-    );
-  }
-  const scaling = resolveScaling(args.scaling ?? {});
-  const logRetentionDays = args.logRetentionDays ?? 30;
-  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-    throw new ConfigError(
-      `${K}.logRetentionDays`,
-      `${logRetentionDays} is not a CloudWatch retention value`,
-      `use one of ${LOG_RETENTION_DAYS.join(", ")}`,
-    );
-  }
-  if (args.ebsKmsKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:/.test(args.ebsKmsKeyArn)) {
-    throw new ConfigError(
-      `${K}.ebsKmsKeyArn`,
-      `${JSON.stringify(args.ebsKmsKeyArn)} is not a KMS key ARN`,
-      "use arn:aws:kms:<region>:<account>:key/<id>",
-    );
-  }
-  const extraApplianceArgs = args.extraApplianceArgs ?? [];
-  const spaced = extraApplianceArgs.find((a) => a === "" || /\s/.test(a));
-  if (spaced !== undefined) {
-    throw new ConfigError(
-      `${K}.extraApplianceArgs`,
-      `${JSON.stringify(spaced)} is empty or contains whitespace (the unit splits TOLLGATE_ARGS at whitespace)`,
-      "give each word separately, e.g. --log-level debug as two items, or use --option=value",
-    );
-  }
   return {
-    instanceType,
-    architecture,
-    amiFamily: args.amiFamily ?? "ubuntu-22.04",
-    amiId: args.amiId,
-    minSizePerAz,
+    ...a,
+    amiId: a.amiId,
+    ebsKmsKeyArn: a.ebsKmsKeyArn,
+    instanceType: a.instanceType ?? (a.architecture === "arm64" ? "c7gn.large" : "c6in.large"),
     maxSizePerAz,
     desiredCapacityPerAz,
-    rootVolumeSizeGiB: checkInt(`${K}.rootVolumeSizeGiB`, args.rootVolumeSizeGiB ?? 20, 8, 16384),
-    ebsKmsKeyArn: args.ebsKmsKeyArn,
-    healthCheckGracePeriodSeconds: checkInt(
-      `${K}.healthCheckGracePeriodSeconds`,
-      args.healthCheckGracePeriodSeconds ?? 300,
-      0,
-      7200,
-    ),
-    scaling,
-    logRetentionDays,
-    extraApplianceArgs,
+    scaling: resolveScaling(a.scaling),
   };
 }
 
-function resolveScaling(args: ScalingArgs): {
+function resolveScaling(args: z.output<typeof scalingSchema>): {
   readonly metric: ScalingMetric;
   readonly targetValue: number;
 } {
-  const metric = args.metric ?? "datapath-cpu";
+  const metric = args.metric;
   const spec = SCALING_METRICS[metric];
   const targetValue = args.targetValue ?? spec.defaultTarget;
   if (targetValue === undefined) {

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsContext, tagsFor } from "../common";
+import { sectionArgs } from "../schema/parse";
+import { inspectionSchema } from "../schema/stack";
 import { InspectionArgs, resolveInspectionArgs } from "./args";
 import { buildFleet, FleetArtifacts } from "./fleet";
 import { FleetArgs, resolveFleetArgs } from "./fleet-args";
@@ -40,7 +42,11 @@ export class Inspection extends pulumi.ComponentResource {
 
   constructor(name: string, args: InspectionComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:inspection:Inspection", name, {}, opts);
-    const settings = resolveInspectionArgs(args, args.availabilityZones, args.ipv6 ?? false);
+    const settings = resolveInspectionArgs(
+      sectionArgs(inspectionSchema, args),
+      args.availabilityZones,
+      args.ipv6 ?? false,
+    );
     const fleetSettings = resolveFleetArgs(args.fleet ?? {});
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspection");
     const net = buildInspectionNetwork(this, name, settings, tags, args.aws.region);
