@@ -16,6 +16,8 @@ export * from "./health/evaluate";
 export * from "./health/server";
 export * from "./metrics/registry";
 export * from "./config/config";
+export * from "./config/schema";
+export * from "./config/docs";
 export * from "./config/resolve";
 export * from "./config/options";
 export * from "./config/control-plane";

@@ -1,163 +1,368 @@
 /**
- * Command-line options of `tollgate run`, compatible with the reference tunnel handler (gwlbtun)
- * where they overlap: -c -r -t -i -p -j -s -d, --udpthreads --udpaffinity --tunthreads
- * --tunaffinity --logging and their long forms (--cmdnew --cmddel --timeout --idle --port --json
- * --debug). Values stay strings here; resolve.ts validates them with clear messages.
+ * Command-line options of `tollgate run`, generated from {@link RUN_OPTIONS}: each row names the
+ * setting (schema.ts) it sets by its YAML key, so the value type, range, default and error
+ * messages come from the setting. Compatible with the reference tunnel handler (gwlbtun) where
+ * they overlap: -c -r -t -i -p -j -s -d, --udpthreads --udpaffinity --tunthreads --tunaffinity
+ * --logging and their long forms (--cmdnew --cmddel --timeout --idle --port --json --debug).
  */
 import { Command, Option } from "commander";
+import { LOG_LEVELS, settingByKey, type LogLevel, type SettingKey } from "./schema";
 
-/** Raw option values as commander hands them over (only those given on the command line). */
-export interface CliOptions {
-  cmdnew?: string;
-  cmddel?: string;
-  timeout?: string;
-  idle?: string;
-  port?: string;
-  json?: boolean;
-  simple?: boolean;
-  debug?: boolean;
-  udpthreads?: string;
-  udpaffinity?: string;
-  tunthreads?: string;
-  tunaffinity?: string;
-  logging?: string;
-  config?: string;
-  rules?: string;
-  externalForwarding?: boolean;
-  gwlbCidr?: string[];
-  logLevel?: string;
-  listen?: string;
-  genevePort?: string;
-  flowTimeoutTcp?: string;
-  flowTimeoutUdp?: string;
-  flowTimeoutOther?: string;
-  maxFlows?: string;
-  maxEndpoints?: string;
-  mtu?: string;
-  batchSize?: string;
-  rxCoalesceUs?: string;
-  socketBuffer?: string;
-  hookTimeout?: string;
-  holdTimeout?: string;
-  holdPackets?: string;
-  holdBytes?: string;
-  healthAddress?: string;
-  healthWindow?: string;
-  healthGrace?: string;
-  healthVerifyInterval?: string;
-  canaryInterval?: string;
-  canaryFailures?: string;
-  rpFilter?: boolean;
-  rpFilterGlobal?: boolean;
-  rpFilterInterval?: string;
+export const OPTION_GROUPS = {
+  reference: "Reference-compatible options (gwlbtun):",
+  tollgate: "Tollgate options:",
+} as const;
+
+export interface RunOption {
+  /** commander flags, e.g. "-p, --port <port>". */
+  readonly flags: string;
+  /** The setting this option sets; none for --config. */
+  readonly key?: SettingKey;
+  readonly description: string;
+  readonly group: keyof typeof OPTION_GROUPS;
+  /** For a flag without value: the setting's value when given (default: the flag's boolean). */
+  readonly value?: unknown;
+  /** For an option whose text is not the setting's value: the value, or why there is none. */
+  readonly parse?: (text: string) => { value: unknown } | { problem: string };
+  /** May be given several times; the values form a list. */
+  readonly repeatable?: boolean;
+  /** Leave "(default: ...)" out of --help (the description says it). */
+  readonly hideDefault?: boolean;
 }
+
+/**
+ * Every option, in --help order. When several options set one setting, the later one wins
+ * (--flow-timeout-tcp over -i; --log-level over -d over --logging).
+ */
+export const RUN_OPTIONS: readonly RunOption[] = [
+  {
+    flags: "-c, --cmdnew <command>",
+    key: "hooks.create",
+    group: "reference",
+    description:
+      "CREATE hook, run as `<command> CREATE gwi-X gwo-X <endpoint id, 17 hex digits>` when an endpoint's interfaces are up. Split into argv like a shell would (quotes, backslashes) but run without a shell: no $VAR, globs, pipes or redirections",
+  },
+  {
+    flags: "-r, --cmddel <command>",
+    key: "hooks.destroy",
+    group: "reference",
+    description:
+      "DESTROY hook, run as `<command> DESTROY gwi-X gwo-X <id>` before an endpoint's interfaces are removed",
+  },
+  {
+    flags: "-t, --timeout <seconds>",
+    key: "endpointIdleTimeout",
+    group: "reference",
+    description: "remove an endpoint's interfaces after this long without packets; 0 = never",
+  },
+  {
+    flags: "-i, --idle <seconds>",
+    key: "flows.idleTimeout.tcp",
+    group: "reference",
+    description: "TCP flow idle timeout; match the listener's tcpIdleTimeoutSeconds",
+  },
+  {
+    flags: "-p, --port <port>",
+    key: "health.port",
+    group: "reference",
+    description:
+      "serve health (GET /) and Prometheus metrics (GET /metrics) over HTTP on this TCP port",
+  },
+  {
+    flags: "-j, --json",
+    key: "health.format",
+    value: "json",
+    group: "reference",
+    hideDefault: true,
+    description: "health detail as JSON by default (?format=text still gives text)",
+  },
+  {
+    flags: "-s, --simple",
+    key: "health.detailed",
+    value: false,
+    group: "reference",
+    hideDefault: true,
+    description: "health answers with the status code only, no body",
+  },
+  {
+    flags: "--udpthreads <n>",
+    key: "threads.udp",
+    group: "reference",
+    description: "accepted for compatibility; the data path is one thread with batched syscalls",
+  },
+  {
+    flags: "--udpaffinity <cpus>",
+    key: "threads.udpAffinity",
+    group: "reference",
+    description: "accepted for compatibility (e.g. 0-1,3); validated, not applied",
+  },
+  {
+    flags: "--tunthreads <n>",
+    key: "threads.tun",
+    group: "reference",
+    description: "accepted for compatibility",
+  },
+  {
+    flags: "--tunaffinity <cpus>",
+    key: "threads.tunAffinity",
+    group: "reference",
+    description: "accepted for compatibility (e.g. 0-1,3); validated, not applied",
+  },
+  {
+    flags: "--logging <config>",
+    key: "logLevel",
+    group: "reference",
+    hideDefault: true,
+    description: "reference logging config (e.g. all=debug): the most verbose level named is used",
+    parse: (text) => {
+      const level = levelFromLogging(text);
+      return level ? { value: level } : { problem: `no level found in "${text}" (e.g. all=debug)` };
+    },
+  },
+  {
+    flags: "-d, --debug",
+    key: "logLevel",
+    value: "debug",
+    group: "reference",
+    hideDefault: true,
+    description: "debug logging (same as --log-level debug)",
+  },
+  {
+    flags: "--config <file>",
+    group: "tollgate",
+    description:
+      "YAML configuration file (keys documented in the README); command-line options override it",
+  },
+  {
+    flags: "--rules <file>",
+    key: "rules",
+    group: "tollgate",
+    description:
+      "rules file applied to every endpoint (see `tollgate rules --help`; examples/rules/default.yaml inspects and allows everything)",
+  },
+  {
+    flags: "--external-forwarding",
+    key: "externalForwarding",
+    group: "tollgate",
+    hideDefault: true,
+    description:
+      "forwarding gwi-X -> gwo-X is set up outside the daemon: start without --rules and -c (otherwise refused)",
+  },
+  {
+    flags: "--gwlb-cidr <cidr>",
+    key: "gwlbCidrs",
+    group: "tollgate",
+    repeatable: true,
+    description:
+      "accept GENEVE only from this IPv4 CIDR (the GWLB's subnets); repeatable, replaces the file's list",
+  },
+  {
+    flags: "--log-level <level>",
+    key: "logLevel",
+    group: "tollgate",
+    description: "trace, debug, info, warn, error, fatal or silent",
+  },
+  {
+    flags: "--listen <address>",
+    key: "listen.address",
+    group: "tollgate",
+    description: "IPv4 address to receive GENEVE on",
+  },
+  {
+    flags: "--geneve-port <port>",
+    key: "listen.port",
+    group: "tollgate",
+    description: "UDP port to receive GENEVE on",
+  },
+  {
+    flags: "--flow-timeout-tcp <seconds>",
+    key: "flows.idleTimeout.tcp",
+    group: "tollgate",
+    description: "TCP flow idle timeout, same as -i (this one wins if both are given)",
+  },
+  {
+    flags: "--flow-timeout-udp <seconds>",
+    key: "flows.idleTimeout.udp",
+    group: "tollgate",
+    description: "UDP flow idle timeout",
+  },
+  {
+    flags: "--flow-timeout-other <seconds>",
+    key: "flows.idleTimeout.other",
+    group: "tollgate",
+    description: "idle timeout of other protocols, e.g. ICMP",
+  },
+  {
+    flags: "--max-flows <n>",
+    key: "flows.maxEntries",
+    group: "tollgate",
+    description: "flow table bound; least recently used flows are evicted",
+  },
+  {
+    flags: "--max-endpoints <n>",
+    key: "maxEndpoints",
+    group: "tollgate",
+    description: "most GWLB endpoints (tun pairs) at once",
+  },
+  {
+    flags: "--mtu <bytes>",
+    key: "mtu",
+    group: "tollgate",
+    description: "MTU of gwi-/gwo- interfaces (GWLB's maximum is 8500)",
+  },
+  {
+    flags: "--batch-size <n>",
+    key: "batchSize",
+    group: "tollgate",
+    description: "datagrams per recvmmsg / packets per tun drain",
+  },
+  {
+    flags: "--rx-coalesce-us <us>",
+    key: "rxCoalesceUs",
+    group: "tollgate",
+    description:
+      "under load, wait this long after a wake-up to receive more datagrams at once; 0 = off",
+  },
+  {
+    flags: "--socket-buffer <bytes>",
+    key: "socketBufferBytes",
+    group: "tollgate",
+    description: "SO_RCVBUF/SO_SNDBUF of the GENEVE sockets",
+  },
+  {
+    flags: "--hook-timeout <seconds>",
+    key: "hooks.timeout",
+    group: "tollgate",
+    description: "kill a hook still running after this long",
+  },
+  {
+    flags: "--hold-timeout <seconds>",
+    key: "hold.timeout",
+    group: "tollgate",
+    description:
+      "hold a new endpoint's packets until its CREATE hook and rules finished, at most this long; 0 = no hold",
+  },
+  {
+    flags: "--hold-packets <n>",
+    key: "hold.maxPackets",
+    group: "tollgate",
+    description: "most packets held per new endpoint; newer ones are dropped",
+  },
+  {
+    flags: "--hold-bytes <bytes>",
+    key: "hold.maxBytes",
+    group: "tollgate",
+    description: "most bytes held per new endpoint",
+  },
+  {
+    flags: "--health-address <address>",
+    key: "health.address",
+    group: "tollgate",
+    description: "address the health server listens on (:: = all)",
+  },
+  {
+    flags: "--health-window <seconds>",
+    key: "health.window",
+    group: "tollgate",
+    description: "traffic window the health verdict looks at",
+  },
+  {
+    flags: "--health-grace <seconds>",
+    key: "health.grace",
+    group: "tollgate",
+    description: "time a new endpoint gets to set up forwarding and pass its first canary",
+  },
+  {
+    flags: "--health-verify-interval <seconds>",
+    key: "health.verifyInterval",
+    group: "tollgate",
+    description: "period of the rule engine check (tools, rules file, applied state)",
+  },
+  {
+    flags: "--canary-interval <seconds>",
+    key: "health.canary.interval",
+    group: "tollgate",
+    description: "period of the health canary sent through each endpoint gwi-X -> gwo-X",
+  },
+  {
+    flags: "--canary-failures <n>",
+    key: "health.canary.failures",
+    group: "tollgate",
+    description: "canaries lost in a row that make an endpoint (and health) fail",
+  },
+  {
+    flags: "--no-rp-filter",
+    key: "rpFilter.manage",
+    group: "tollgate",
+    hideDefault: true,
+    description: "do not touch rp_filter (then the hooks must disable it)",
+  },
+  {
+    flags: "--no-rp-filter-global",
+    key: "rpFilter.global",
+    group: "tollgate",
+    hideDefault: true,
+    description: "leave net.ipv4.conf.all/default.rp_filter alone (interfaces only)",
+  },
+  {
+    flags: "--rp-filter-interval <seconds>",
+    key: "rpFilter.interval",
+    group: "tollgate",
+    description: "how often rp_filter is re-checked and re-asserted; 0 = only at creation",
+  },
+];
+
+/** Most verbose level named in a reference `--logging` string such as "all=debug,udp=info". */
+export function levelFromLogging(text: string): LogLevel | undefined {
+  const map: Record<string, LogLevel> = {
+    debugdetail: "trace",
+    debug: "debug",
+    info: "info",
+    important: "info",
+    warning: "warn",
+    warn: "warn",
+    error: "error",
+    critical: "fatal",
+  };
+  let best: LogLevel | undefined;
+  for (const part of text.split(/[,\s]+/)) {
+    const level = map[(part.split("=")[1] ?? part).trim().toLowerCase()];
+    if (level && (best === undefined || LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(best)))
+      best = level;
+  }
+  return best;
+}
+
+/** The commander option of a row. */
+export function commanderOption(row: RunOption): Option {
+  const option = new Option(row.flags, row.description);
+  const s = row.key !== undefined ? settingByKey(row.key) : undefined;
+  if (s && !row.hideDefault && option.required) {
+    const shown = s.defaultText ?? (s.default === undefined ? undefined : String(s.default));
+    if (shown) option.description += ` (default: ${shown})`;
+  }
+  if (row.repeatable)
+    option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+  return option;
+}
+
+/** Raw option values as commander hands them over (only those given), by attribute name. */
+export type CliOptions = Readonly<
+  Record<string, string | boolean | readonly string[] | undefined>
+> & {
+  readonly config?: string;
+};
 
 /** Adds every `run` option to a command. */
 export function addRunOptions(cmd: Command): Command {
-  const o = (flags: string, description: string) => cmd.addOption(new Option(flags, description));
-  cmd.optionsGroup("Reference-compatible options (gwlbtun):");
-  o(
-    "-c, --cmdnew <command>",
-    "CREATE hook, run as `<command> CREATE gwi-X gwo-X <endpoint id, 17 hex digits>` when an endpoint's interfaces are up. Split into argv like a shell would (quotes, backslashes) but run without a shell: no $VAR, globs, pipes or redirections",
-  );
-  o(
-    "-r, --cmddel <command>",
-    "DESTROY hook, run as `<command> DESTROY gwi-X gwo-X <id>` before an endpoint's interfaces are removed",
-  );
-  o(
-    "-t, --timeout <seconds>",
-    "remove an endpoint's interfaces after this long without packets; 0 = never (default: 0)",
-  );
-  o(
-    "-i, --idle <seconds>",
-    "TCP flow idle timeout; match the listener's tcpIdleTimeoutSeconds (default: 350)",
-  );
-  o(
-    "-p, --port <port>",
-    "serve health (GET /) and Prometheus metrics (GET /metrics) over HTTP on this TCP port",
-  );
-  o("-j, --json", "health detail as JSON by default (?format=text still gives text)");
-  o("-s, --simple", "health answers with the status code only, no body");
-  o("-d, --debug", "debug logging (same as --log-level debug)");
-  o(
-    "--udpthreads <n>",
-    "accepted for compatibility; the data path is one thread with batched syscalls",
-  );
-  o("--udpaffinity <cpus>", "accepted for compatibility (e.g. 0-1,3); validated, not applied");
-  o("--tunthreads <n>", "accepted for compatibility");
-  o("--tunaffinity <cpus>", "accepted for compatibility (e.g. 0-1,3); validated, not applied");
-  o(
-    "--logging <config>",
-    "reference logging config (e.g. all=debug): the most verbose level named is used",
-  );
-  cmd.optionsGroup("Tollgate options:");
-  o(
-    "--config <file>",
-    "YAML configuration file (keys documented in the README); command-line options override it",
-  );
-  o(
-    "--rules <file>",
-    "rules file applied to every endpoint (see `tollgate rules --help`; examples/rules/default.yaml inspects and allows everything)",
-  );
-  o(
-    "--external-forwarding",
-    "forwarding gwi-X -> gwo-X is set up outside the daemon: start without --rules and -c (otherwise refused)",
-  );
-  cmd.addOption(
-    new Option(
-      "--gwlb-cidr <cidr>",
-      "accept GENEVE only from this IPv4 CIDR (the GWLB's subnets); repeatable; default: any source (warned)",
-    ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
-  );
-  o("--log-level <level>", "trace, debug, info, warn, error, fatal or silent (default: info)");
-  o("--listen <address>", "IPv4 address to receive GENEVE on (default: 0.0.0.0)");
-  o("--geneve-port <port>", "UDP port to receive GENEVE on (default: 6081)");
-  o("--flow-timeout-tcp <seconds>", "TCP flow idle timeout, same as -i (default: 350)");
-  o("--flow-timeout-udp <seconds>", "UDP flow idle timeout (default: 120)");
-  o("--flow-timeout-other <seconds>", "idle timeout of other protocols, e.g. ICMP (default: 120)");
-  o("--max-flows <n>", "flow table bound; least recently used flows are evicted (default: 262144)");
-  o("--max-endpoints <n>", "most GWLB endpoints (tun pairs) at once (default: 4096)");
-  o("--mtu <bytes>", "MTU of gwi-/gwo- interfaces (default: 8500, GWLB's maximum)");
-  o("--batch-size <n>", "datagrams per recvmmsg / packets per tun drain (default: 64)");
-  o(
-    "--rx-coalesce-us <us>",
-    "under load, wait this long after a wake-up to receive more datagrams at once; 0 = off (default: 100)",
-  );
-  o("--socket-buffer <bytes>", "SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (default: 67108864)");
-  o("--hook-timeout <seconds>", "kill a hook still running after this long (default: 30)");
-  o(
-    "--hold-timeout <seconds>",
-    "hold a new endpoint's packets until its CREATE hook and rules finished, at most this long; 0 = no hold (default: 3)",
-  );
-  o(
-    "--hold-packets <n>",
-    "most packets held per new endpoint; newer ones are dropped (default: 256)",
-  );
-  o("--hold-bytes <bytes>", "most bytes held per new endpoint (default: 1048576)");
-  o("--health-address <address>", "address the health server listens on (default: ::, all)");
-  o("--health-window <seconds>", "traffic window the health verdict looks at (default: 10)");
-  o(
-    "--health-grace <seconds>",
-    "time a new endpoint gets to set up forwarding and pass its first canary (default: 10)",
-  );
-  o(
-    "--health-verify-interval <seconds>",
-    "period of the rule engine check (tools, rules file, applied state) (default: 5)",
-  );
-  o(
-    "--canary-interval <seconds>",
-    "period of the health canary sent through each endpoint gwi-X -> gwo-X (default: 1)",
-  );
-  o(
-    "--canary-failures <n>",
-    "canaries lost in a row that make an endpoint (and health) fail (default: 3)",
-  );
-  o("--no-rp-filter", "do not touch rp_filter (then the hooks must disable it)");
-  o("--no-rp-filter-global", "leave net.ipv4.conf.all/default.rp_filter alone (interfaces only)");
-  o(
-    "--rp-filter-interval <seconds>",
-    "how often rp_filter is re-checked and re-asserted; 0 = only at creation (default: 5)",
-  );
+  let group: string | undefined;
+  for (const row of RUN_OPTIONS) {
+    if (OPTION_GROUPS[row.group] !== group) {
+      group = OPTION_GROUPS[row.group];
+      cmd.optionsGroup(group);
+    }
+    cmd.addOption(commanderOption(row));
+  }
   return cmd;
 }
 
