@@ -76,10 +76,35 @@ export interface Rootfs {
   readonly buildMs?: number;
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes what a new image makes stale: images of other package lists (unless a container runs
+ * on one: it is an overlay's lower layer) and scratch directories of builds whose process died.
+ */
+export function pruneCache(cacheDir: string, keep: string): void {
+  const mounts = fs.readFileSync("/proc/self/mounts", "utf8");
+  for (const name of fs.readdirSync(cacheDir)) {
+    const p = path.join(cacheDir, name);
+    const scratchOf = /^bookworm-[0-9a-f]{16}\.building-(\d+)$/.exec(name);
+    const stale = scratchOf
+      ? !pidAlive(Number(scratchOf[1]))
+      : /^bookworm-[0-9a-f]{16}$/.test(name) && p !== keep && !mounts.includes(`lowerdir=${p}`);
+    if (stale) fs.rmSync(p, { recursive: true, force: true });
+  }
+}
+
 /**
  * Returns the cached root file system for `spec`, building it first when absent. The build goes
  * to a scratch directory renamed into place only when complete, so an interrupted build never
- * leaves a half-made cache entry (a stale scratch directory is removed by the next build).
+ * leaves a half-made cache entry; a new image prunes the stale ones ({@link pruneCache}).
  */
 export function ensureRootfs(
   spec: RootfsSpec,
@@ -100,6 +125,7 @@ export function ensureRootfs(
       killSignal: "SIGKILL",
     });
     fs.renameSync(scratch, dir);
+    pruneCache(cacheDir, dir);
   } catch (err) {
     fs.rmSync(scratch, { recursive: true, force: true });
     if (fs.existsSync(dir)) return { dir, built: false }; // raced
