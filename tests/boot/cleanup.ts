@@ -43,3 +43,13 @@ function runStep(step: { what: string; undo: () => void }): void {
 export function runCleanup(): void {
   while (steps.length > 0) runStep(steps.pop()!);
 }
+
+/** Whether a process with this pid exists (what a stale leftover's owner is checked with). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

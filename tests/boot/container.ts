@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { onCleanup } from "./cleanup";
+import { onCleanup, pidAlive } from "./cleanup";
 
 /** Why this machine cannot boot the test container, or undefined when it can. */
 export function nspawnUnavailable(): string | undefined {
@@ -121,15 +121,6 @@ function findContainerInit(netns: string): number | undefined {
 
 /** systemd powers off on SIGRTMIN+4 (glibc's SIGRTMIN is 34; Node has no name for it). */
 const SIGRTMIN_PLUS_4 = 38;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Removes what an earlier run killed with SIGKILL left behind (nothing else runs its cleanup):

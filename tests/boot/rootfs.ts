@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { pidAlive } from "./cleanup";
 
 /** Where cached root file systems live (override with TOLLGATE_BOOT_CACHE). */
 export const ROOTFS_CACHE_DIR = process.env.TOLLGATE_BOOT_CACHE ?? "/var/cache/tollgate-boot";
@@ -74,15 +75,6 @@ export interface Rootfs {
   readonly built: boolean;
   /** Build duration in ms when built. */
   readonly buildMs?: number;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
