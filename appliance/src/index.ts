@@ -27,3 +27,4 @@ export * from "./rules/protocols";
 export { parseRules, type LoadedRules, type LoadResult } from "./rules/parse";
 export type { Rule } from "./rules/schema";
 export { NATIVE_ADDON_PATH } from "./io/native";
+export * from "./yaml-location";

@@ -5,7 +5,7 @@
  * `file:line:column`.
  */
 import { Command, CommanderError, Option } from "commander";
-import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Document } from "yaml";
+import { parseLocatedYaml, type YamlPath } from "../yaml-location";
 import {
   addRunOptions,
   givenOptions,
@@ -34,63 +34,27 @@ export class ConfigError extends Error {
   }
 }
 
-function lineCol(lc: LineCounter, offset: number): string {
-  const p = lc.linePos(offset);
-  return `${p.line}:${p.col}`;
-}
-
-/** Position of the YAML node at `path` (or of the nearest existing parent). */
-function positionOf(
-  doc: Document,
-  lc: LineCounter,
-  path: readonly PropertyKey[],
-  key?: string,
-): string {
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as (string | number)[], true);
-    if (key !== undefined && n === path.length && isMap(node)) {
-      for (const item of node.items) {
-        if (isPair(item) && isScalar(item.key) && item.key.value === key && item.key.range) {
-          return lineCol(lc, item.key.range[0]);
-        }
-      }
-    }
-    if (isNode(node) && node.range) return lineCol(lc, node.range[0]);
-  }
-  return "1:1";
-}
-
 /** Parses and validates a YAML configuration file. */
 export function parseConfigFile(
   text: string,
   fileName = "config",
 ): { ok: true; value: ConfigFile } | { ok: false; problems: string[] } {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => {
-        const p = e.linePos?.[0];
-        return `${fileName}:${p ? `${p.line}:${p.col}` : "1:1"}: ${e.message.split("\n")[0]}`;
-      }),
-    };
-  }
+  const { doc, syntaxErrors, locate } = parseLocatedYaml(text, fileName);
+  if (syntaxErrors.length > 0) return { ok: false, problems: syntaxErrors };
   const data: unknown = doc.toJS() ?? {};
   const r = configFileSchema.safeParse(data);
   if (r.success) return { ok: true, value: r.data };
   const problems: string[] = [];
   for (const issue of r.error.issues) {
-    const path = issue.path;
+    const path: YamlPath = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
     const where = path.length > 0 ? `${path.join(".")}: ` : "";
     if (issue.code === "unrecognized_keys") {
       for (const k of issue.keys) {
-        const at = positionOf(doc, lc, path, k);
-        problems.push(`${fileName}:${at}: ${[...path, k].join(".")}: unknown key`);
+        problems.push(`${locate([...path, k], true)}: ${[...path, k].join(".")}: unknown key`);
       }
       continue;
     }
-    problems.push(`${fileName}:${positionOf(doc, lc, path)}: ${where}${issue.message}`);
+    problems.push(`${locate(path)}: ${where}${issue.message}`);
   }
   return { ok: false, problems };
 }

@@ -4,9 +4,9 @@
  * `rules.yaml:12:5: endpoints.vpce-0abc.rules[3].ports: "70000" is not a port (1-65535)`.
  */
 import { promises as fs } from "node:fs";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { z } from "zod";
 import { base60, parseBase60, tunNames } from "../naming";
+import { parseLocatedYaml } from "../yaml-location";
 import { rulesFileSchema, type EndpointSection, type Rule, type RulesFile } from "./schema";
 
 export interface ResolvedEndpointSection {
@@ -88,44 +88,13 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], base: PathItem[] = [
   return out;
 }
 
-function nodeAt(doc: Document, path: PathItem[], atKey: boolean): Node | undefined {
-  let node: unknown = doc.contents;
-  let keyNode: unknown;
-  for (const p of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(p));
-      if (!pair) return (keyNode ?? node) as Node;
-      keyNode = pair.key;
-      node = pair.value;
-    } else if (isSeq(node) && typeof p === "number") {
-      keyNode = undefined;
-      node = node.items[p];
-    } else {
-      break;
-    }
-  }
-  return ((atKey ? keyNode : undefined) ?? node ?? keyNode) as Node | undefined;
-}
-
 /** Parses and validates rules text. `name` is used in error messages (usually the file path). */
 export function parseRules(text: string, name = "rules.yaml"): LoadResult {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const where = (offset: number | undefined): string => {
-    if (offset === undefined) return `${name}:1:1`;
-    const p = lc.linePos(offset);
-    return `${name}:${p.line}:${p.col}`;
-  };
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      errors: doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split("\n")[0]!}`),
-    };
-  }
+  const { doc, syntaxErrors, locate: at } = parseLocatedYaml(text, name);
+  if (syntaxErrors.length > 0) return { ok: false, errors: syntaxErrors };
   const locate = (l: Located): string => {
-    const node = nodeAt(doc, l.path, l.atKey ?? false);
     const prefix = l.path.length > 0 ? `${formatPath(l.path)}: ` : "";
-    return `${where(node?.range?.[0])}: ${prefix}${l.message}`;
+    return `${at(l.path, l.atKey ?? false)}: ${prefix}${l.message}`;
   };
   const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = rulesFileSchema.safeParse(data);
