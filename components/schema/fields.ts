@@ -77,14 +77,22 @@ export interface IntRange {
 
 const ranges = new WeakMap<z.ZodType, IntRange>();
 
+/** Records the whole-number range a field accepts (shown in the docs' Type column). */
+export function withRange<T extends z.ZodType>(schema: T, min: number, max: number): T {
+  ranges.set(schema, { min, max });
+  return schema;
+}
+
 /** A whole number from `min` to `max`. */
 export function int(min: number, max: number): z.ZodNumber {
-  const s = num().refine((v) => Number.isInteger(v) && v >= min && v <= max, {
-    error: (iss) =>
-      message(`${String(iss.input)} is out of range`, `use a whole number from ${min} to ${max}`),
-  });
-  ranges.set(s, { min, max });
-  return s;
+  return withRange(
+    num().refine((v) => Number.isInteger(v) && v >= min && v <= max, {
+      error: (iss) =>
+        message(`${String(iss.input)} is out of range`, `use a whole number from ${min} to ${max}`),
+    }),
+    min,
+    max,
+  );
 }
 
 /** The range of a field built by {@link int} (looking through optional/default wrappers). */

@@ -14,6 +14,7 @@ import {
   str,
   stringList,
   stringMap,
+  withRange,
 } from "./fields";
 import { RetiredKeys } from "./parse";
 
@@ -48,13 +49,17 @@ function matching(pattern: RegExp, what: string, fix: string): z.ZodString {
 
 /** Length of the subnets carved out of a VPC (16-28). */
 const subnetPrefixLength = (): z.ZodNumber =>
-  num().refine((v) => Number.isInteger(v) && v >= 16 && v <= 28, {
-    error: (iss) =>
-      message(
-        `/${String(iss.input)} is not a valid VPC subnet length`,
-        "use a value from 16 to 28, e.g. 24",
-      ),
-  });
+  withRange(
+    num().refine((v) => Number.isInteger(v) && v >= 16 && v <= 28, {
+      error: (iss) =>
+        message(
+          `/${String(iss.input)} is not a valid VPC subnet length`,
+          "use a value from 16 to 28, e.g. 24",
+        ),
+    }),
+    16,
+    28,
+  );
 
 export const healthCheckSchema = section({
   port: documented(
@@ -79,15 +84,17 @@ export const healthCheckSchema = section({
           ),
       })
       .default("/healthz"),
-    { doc: "HTTP path of the health check." },
+    {
+      doc: "HTTP path of the health check. The appliance answers 200 only while traffic can cross it: rule engine ready, every endpoint's rules or hook applied, and a canary crossing each endpoint's real path; otherwise 503 naming the endpoint and the failed stage ([how health is decided](../appliance/README.md#health)).",
+    },
   ),
-  intervalSeconds: documented(int(5, 300).default(10), { doc: "Seconds between checks (5-300)." }),
+  intervalSeconds: documented(int(5, 300).default(10), { doc: "Seconds between checks." }),
   timeoutSeconds: documented(int(2, 120).default(5), {
-    doc: "Seconds before a check fails (2-120, below the interval).",
+    doc: "Seconds before a check fails (below the interval).",
   }),
-  healthyThreshold: documented(int(2, 10).default(3), { doc: "Successes before healthy (2-10)." }),
+  healthyThreshold: documented(int(2, 10).default(3), { doc: "Successes before healthy." }),
   unhealthyThreshold: documented(int(2, 10).default(3), {
-    doc: "Failures before unhealthy (2-10).",
+    doc: "Failures before unhealthy.",
   }),
 });
 
@@ -97,7 +104,7 @@ export const inspectionSchema = section({
     type: "CIDR",
   }),
   subnetPrefixLength: documented(subnetPrefixLength().default(24), {
-    doc: "Length of each appliance/public subnet (16-28). The VPC must hold 16 of them.",
+    doc: "Length of each appliance/public subnet. The VPC must hold 16 of them.",
   }),
   crossZoneLoadBalancing: documented(bool().default(false), {
     doc: "Cross-zone load balancing on the GWLB. Off (the AWS default) keeps each flow on an appliance in its own AZ, so an AZ without a healthy appliance blackholes its endpoints' flows: the fleet therefore keeps at least `fleet.minSizePerAz` appliances in every AZ (see [the fleet](#tollgate-fleet---appliance-fleet)). On, flows may cross AZs (inter-AZ data charges); the fleet still keeps `minSizePerAz` in every AZ (a fleet smaller than the number of AZs is not supported: use fewer AZs).",
@@ -105,14 +112,14 @@ export const inspectionSchema = section({
   deletionProtection: documented(bool().default(false), { doc: "GWLB deletion protection." }),
   healthCheck: healthCheckSchema.prefault({}),
   deregistrationDelaySeconds: documented(int(0, MAX_DEREGISTRATION_DELAY_SECONDS).optional(), {
-    doc: "Drain time of a deregistering appliance (0-3600): on scale-in and instance refresh the Auto Scaling group deregisters the instance and terminates it only after this delay, so existing flows keep their appliance until they end or idle out. The default lets every flow that is still alive in the GWLB's flow table finish (TCP flows idle out after `tcpIdleTimeoutSeconds`, other flows after AWS's fixed 120 s; a target group drains at most 3600 s, so with a TCP idle timeout above 3600 the longest-idle flows are cut). A lower value shortens refreshes and scale-in at the price of cutting idle-but-open flows (with `rebalance` they move to another appliance, whose state tables do not know them).",
+    doc: "Drain time of a deregistering appliance: on scale-in and instance refresh the Auto Scaling group deregisters the instance and terminates it only after this delay, so existing flows keep their appliance until they end or idle out. The default lets every flow that is still alive in the GWLB's flow table finish (TCP flows idle out after `tcpIdleTimeoutSeconds`, other flows after AWS's fixed 120 s; a target group drains at most 3600 s, so with a TCP idle timeout above 3600 the longest-idle flows are cut). A lower value shortens refreshes and scale-in at the price of cutting idle-but-open flows (with `rebalance` they move to another appliance, whose state tables do not know them).",
     default: "the flow idle timeout: `tcpIdleTimeoutSeconds` (350), at least 120, at most 3600",
   }),
   stickiness: documented(enumOf(["5-tuple", "3-tuple", "2-tuple"]).default("5-tuple"), {
     doc: "Flow stickiness. 3-tuple = `source_ip_dest_ip_proto`, 2-tuple = `source_ip_dest_ip` (AWS snake_case values); 5-tuple is AWS's default (stickiness disabled).",
   }),
   tcpIdleTimeoutSeconds: documented(int(60, 6000).optional(), {
-    doc: "Listener TCP idle timeout (60-6000). Only allowed with 5-tuple stickiness; other protocols use AWS's fixed 120 s.",
+    doc: "Listener TCP idle timeout. Only allowed with 5-tuple stickiness; other protocols use AWS's fixed 120 s.",
     default: "`350`",
   }),
   targetFailover: documented(enumOf(["rebalance", "no_rebalance"]).default("rebalance"), {
@@ -156,7 +163,7 @@ export const fleetSchema = section({
   // At least 1: an AZ without an appliance blackholes its endpoints' flows (cross-zone off), and
   // a group at 0 has no instance to publish the metric that would scale it out again.
   minSizePerAz: documented(int(1, 100).default(1), {
-    doc: "Minimum instances in each AZ (1-100); the fleet is one Auto Scaling group per AZ, so the total is this times the number of AZs. `1` keeps every AZ served at the lowest cost, but the AZ's flows are down while its only instance is replaced after a crash (a boot plus `healthCheckGracePeriodSeconds`); `2` survives the loss of one instance per AZ. Must not exceed `maxSizePerAz`.",
+    doc: "Minimum instances in each AZ; the fleet is one Auto Scaling group per AZ, so the total is this times the number of AZs. `1` keeps every AZ served at the lowest cost, but the AZ's flows are down while its only instance is replaced after a crash (a boot plus `healthCheckGracePeriodSeconds`); `2` survives the loss of one instance per AZ. Must not exceed `maxSizePerAz`.",
   }),
   maxSizePerAz: documented(int(1, 100).optional(), {
     doc: "Maximum instances in each AZ.",
@@ -242,7 +249,7 @@ export const deliverySchema = section({
       })
       .default(DEFAULT_RULES_FILE),
     {
-      doc: "Rules file uploaded next to the release, installed as `/etc/tollgate/<file name>` and named by `rules:` in `/etc/tollgate/tollgate.yaml`. The default inspects every endpoint's traffic in the kernel and allows it, so a first deploy passes traffic and shows it in the metrics; replace it with your policy ([rules.md](rules.md)).",
+      doc: "Rules file uploaded next to the release, installed as `/etc/tollgate/rules/<file name>` and named by `rules:` in `/etc/tollgate/tollgate.yaml`. The default inspects every endpoint's traffic in the kernel and allows it, so a first deploy passes traffic and shows it in the metrics; replace it with your policy ([rules.md](rules.md)).",
       type: "path",
     },
   ),

@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { defaultOf, docOf, rangeOf, unwrap } from "./fields";
+import { tollgateSchema } from "./stack";
+
+/**
+ * The reference tables of docs/configuration.md, rendered from the stack schema: one table for
+ * the top-level keys ("stack") and one per section (`inspection`, `fleet`, ...). Each table sits
+ * in the docs between `<!-- generated: NAME -->` and `<!-- end generated -->`
+ * (`npm run docs:config` rewrites them; a test fails when they drift).
+ */
+
+type Def = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  entries?: Record<string, string>;
+};
+const defOf = (s: z.ZodType): Def => (unwrap(s) as unknown as { def: Def }).def;
+
+const code = (v: unknown): string => `\`${String(v)}\``;
+
+function typeOf(schema: z.ZodType): string {
+  const def = defOf(schema);
+  const range = rangeOf(schema);
+  switch (def.type) {
+    case "number":
+      return range ? `number (${range.min}-${range.max})` : "number";
+    case "enum":
+      return Object.values(def.entries ?? {})
+        .map(code)
+        .join(" \\| ");
+    case "array":
+      return def.element && defOf(def.element).type === "string" ? "list of strings" : "list";
+    case "record":
+      return "map of strings";
+    default:
+      return def.type;
+  }
+}
+
+function defaultText(schema: z.ZodType): string {
+  const v = defaultOf(schema);
+  if (v === undefined) return "none";
+  if (Array.isArray(v) && v.length === 0) return "none";
+  if (typeof v === "object" && v !== null && Object.keys(v).length === 0) return "none";
+  return code(v);
+}
+
+/** One row per documented key below `schema` (sections are walked, list items are not). */
+function rows(schema: z.ZodType, prefix: string): string[] {
+  const out: string[] = [];
+  for (const [name, field] of Object.entries(defOf(schema).shape ?? {})) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    const doc = docOf(field);
+    if (doc !== undefined) {
+      const type = doc.type ?? typeOf(field);
+      out.push(`| ${code(key)} | ${type} | ${doc.default ?? defaultText(field)} | ${doc.doc} |`);
+    } else if (defOf(field).type === "object") {
+      out.push(...rows(field, key));
+    } else {
+      throw new Error(
+        `tollgate:${key} has no documentation: wrap it in documented() (components/schema/stack.ts)`,
+      );
+    }
+  }
+  return out;
+}
+
+const HEADER = "| Key | Type | Default | Meaning |\n| --- | --- | --- | --- |";
+
+/** The generated tables by name: `stack` (top-level keys) and every section. */
+export function configTables(schema: z.ZodObject = tollgateSchema): Record<string, string> {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const top = Object.entries(shape).filter(([, f]) => docOf(f) !== undefined);
+  const tables: Record<string, string> = {
+    stack: [HEADER, ...rows(z.object(Object.fromEntries(top)), "")].join("\n"),
+  };
+  for (const [name, field] of Object.entries(shape)) {
+    if (docOf(field) === undefined) tables[name] = [HEADER, ...rows(field, name)].join("\n");
+  }
+  return tables;
+}
+
+const BLOCK = /(<!-- generated: (\w+) -->\n)([\s\S]*?)(\n<!-- end generated -->)/g;
+
+/** `markdown` with every generated block replaced by its current table. */
+export function renderConfigDocs(markdown: string): string {
+  const tables = configTables();
+  return markdown.replace(BLOCK, (all, open: string, name: string, _old: string, close: string) =>
+    tables[name] === undefined ? all : `${open}${tables[name]}${close}`,
+  );
+}
+
+/** Names of the generated blocks present in `markdown`. */
+export function generatedBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(BLOCK)].map((m) => m[2]!);
+}
