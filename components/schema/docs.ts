@@ -1,12 +1,12 @@
+import { withGeneratedBlocks } from "@tollgate/appliance";
 import { z } from "zod";
 import { defaultOf, docOf, rangeOf, unwrap } from "./fields";
 import { tollgateSchema } from "./stack";
 
 /**
  * The reference tables of docs/configuration.md, rendered from the stack schema: one table for
- * the top-level keys ("stack") and one per section (`inspection`, `fleet`, ...). Each table sits
- * in the docs between `<!-- generated: NAME -->` and `<!-- end generated -->`
- * (`npm run docs:config` rewrites them; a test fails when they drift).
+ * the top-level keys ("stack") and one per section (`inspection`, `fleet`, ...), written into
+ * generated blocks by `npm run docs:config` (a test fails when they drift).
  */
 
 type Def = {
@@ -81,17 +81,11 @@ export function configTables(schema: z.ZodObject = tollgateSchema): Record<strin
   return tables;
 }
 
-const BLOCK = /(<!-- generated: (\w+) -->\n)([\s\S]*?)(\n<!-- end generated -->)/g;
-
-/** `markdown` with every generated block replaced by its current table. */
+/**
+ * `markdown` with every reference table replaced by what the schema renders now; throws when a
+ * table's block (`<!-- generated: NAME (npm run docs:config) -->` ... `<!-- end: NAME -->`) is
+ * missing.
+ */
 export function renderConfigDocs(markdown: string): string {
-  const tables = configTables();
-  return markdown.replace(BLOCK, (all, open: string, name: string, _old: string, close: string) =>
-    tables[name] === undefined ? all : `${open}${tables[name]}${close}`,
-  );
-}
-
-/** Names of the generated blocks present in `markdown`. */
-export function generatedBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(BLOCK)].map((m) => m[2]!);
+  return withGeneratedBlocks(markdown, configTables(), "npm run docs:config");
 }

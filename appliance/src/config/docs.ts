@@ -56,10 +56,14 @@ export function settingsDocs(): Record<string, string> {
 }
 
 /** `text` with each generated block replaced by its current rendering. Throws on a missing block. */
-export function withGeneratedBlocks(text: string, blocks: Record<string, string>): string {
+export function withGeneratedBlocks(
+  text: string,
+  blocks: Record<string, string>,
+  command = "npm run docs:appliance",
+): string {
   let out = text;
   for (const [name, body] of Object.entries(blocks)) {
-    const begin = `<!-- generated: ${name} (npm run docs:appliance) -->`;
+    const begin = `<!-- generated: ${name} (${command}) -->`;
     const end = `<!-- end: ${name} -->`;
     const from = out.indexOf(begin);
     const to = out.indexOf(end);
