@@ -6,23 +6,28 @@
 import type { EndpointListener } from "../endpoint-lifecycle";
 import { GeneveSockets } from "../io/udp";
 import { loadNative, type NativeAddon } from "../io/native";
-import { Datapath, type DatapathOptions } from "../datapath/datapath";
+import { Datapath, type DatapathSettings } from "../datapath/datapath";
 import { nativePort } from "../datapath/port";
 import type { DatapathLogger } from "../datapath/endpoints";
 import { totalDrops, type DatapathCounters } from "../datapath/counters";
 import type { DatapathStatus, DatapathStatusProvider } from "../health/status";
 import { canaryStatus } from "../datapath/canary";
-import { GENEVE_PORT } from "../protocol";
 
-export interface DaemonOptions {
-  /** IPv4 address to receive GENEVE on. Defaults to "0.0.0.0". */
-  readonly listenAddress?: string;
-  /** UDP port. Defaults to 6081. */
-  readonly port?: number;
-  /** SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (forced as root). Defaults to 64 MiB. */
-  readonly socketBufferBytes?: number;
-  /** Data path tuning (MTU, batch size, flow table bound and timeouts, max endpoints). */
-  readonly datapath?: Omit<DatapathOptions, "listeners" | "logger">;
+/** The daemon's settings, resolved from the appliance config (daemon/index.ts, daemonSettings). */
+export interface DaemonSettings {
+  /** IPv4 address to receive GENEVE on. */
+  readonly listenAddress: string;
+  /** UDP port. */
+  readonly port: number;
+  /** SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (forced as root). */
+  readonly socketBufferBytes: number;
+  /** Data path settings (MTU, batch size, flow table bound and timeouts, max endpoints...). */
+  readonly datapath: DatapathSettings;
+}
+
+export interface DaemonOptions extends DaemonSettings {
+  /** Called with each canary round trip, ms (metrics). */
+  readonly onCanaryRoundTrip?: (ms: number) => void;
   /** Run in order after an endpoint's interfaces come up, and in reverse before removal. */
   readonly listeners?: readonly EndpointListener[];
   readonly logger?: DatapathLogger;
@@ -60,10 +65,10 @@ const consoleLogger: DatapathLogger = {
 };
 
 /** Opens the sockets and starts forwarding. Throws (nothing left open) if the socket cannot bind. */
-export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
+export function startDatapathDaemon(options: DaemonOptions): Daemon {
   const log = options.logger ?? consoleLogger;
   const native = options.native ?? loadNative();
-  const listen = { address: options.listenAddress ?? "0.0.0.0", port: options.port ?? GENEVE_PORT };
+  const listen = { address: options.listenAddress, port: options.port };
   const sockets = GeneveSockets.open(
     { address: listen.address, port: listen.port, bufferBytes: options.socketBufferBytes },
     native,
@@ -72,6 +77,7 @@ export function startDatapathDaemon(options: DaemonOptions = {}): Daemon {
   try {
     datapath = new Datapath(nativePort(sockets, native), {
       ...options.datapath,
+      ...(options.onCanaryRoundTrip ? { onCanaryRoundTrip: options.onCanaryRoundTrip } : {}),
       listeners: options.listeners ?? [],
       logger: log,
     });

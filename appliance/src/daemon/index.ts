@@ -9,7 +9,7 @@ import { createControlPlane, type ControlPlaneDeps } from "../config/control-pla
 import type { Logger } from "../config/logger";
 import { DATAPATH_DROP_REASONS } from "../datapath/counters";
 import type { NativeAddon } from "../io/native";
-import { startDatapathDaemon, type Daemon } from "./daemon";
+import { startDatapathDaemon, type Daemon, type DaemonSettings } from "./daemon";
 
 export * from "./daemon";
 
@@ -29,6 +29,26 @@ export async function startDaemon(
   const logger = options.logger;
   const plane = createControlPlane(config, logger, options.controlPlane);
   const daemon = startDatapathDaemon({
+    ...daemonSettings(config),
+    onCanaryRoundTrip: (ms) => plane.onCanaryRoundTrip(ms),
+    listeners: plane.listeners,
+    logger: logger.child({ component: "datapath" }),
+    handleSignals: options.handleSignals ?? true,
+    ...(options.native ? { native: options.native } : {}),
+  });
+  daemon.onStop(() => plane.stop());
+  try {
+    await plane.start(daemon, { dropReasons: DATAPATH_DROP_REASONS });
+  } catch (err) {
+    await daemon.stop("control plane failed to start");
+    throw err;
+  }
+  return daemon;
+}
+
+/** The data path daemon's settings from the resolved config (units converted, nothing defaulted). */
+export function daemonSettings(config: ApplianceConfig): DaemonSettings {
+  return {
     listenAddress: config.listen.address,
     port: config.listen.port,
     socketBufferBytes: config.socketBufferBytes,
@@ -47,19 +67,6 @@ export async function startDaemon(
       // The canary feeds health: without a health server nobody would read it.
       canaryIntervalMs:
         config.health.port !== undefined ? config.health.canary.intervalSeconds * 1000 : 0,
-      onCanaryRoundTrip: (ms) => plane.onCanaryRoundTrip(ms),
     },
-    listeners: plane.listeners,
-    logger: logger.child({ component: "datapath" }),
-    handleSignals: options.handleSignals ?? true,
-    ...(options.native ? { native: options.native } : {}),
-  });
-  daemon.onStop(() => plane.stop());
-  try {
-    await plane.start(daemon, { dropReasons: DATAPATH_DROP_REASONS });
-  } catch (err) {
-    await daemon.stop("control plane failed to start");
-    throw err;
-  }
-  return daemon;
+  };
 }

@@ -35,7 +35,7 @@ import {
 } from "../geneve/codec";
 import { CANARY_PORT, hasCanarySignature } from "../canary";
 import { GENEVE_PORT } from "../protocol";
-import { FlowCache, type FlowRemovalReason } from "../flow/cache";
+import { FlowCache, type FlowRemovalReason, type FlowTimeouts } from "../flow/cache";
 import { flowKeyFromScratch, fragmentKeyFromScratch } from "../flow/key";
 import { createPacketScratch, locatePacket, type PacketScratch } from "../packet/parse";
 import { icmpErrorQuoteOffset } from "../packet/icmp-error";
@@ -73,56 +73,66 @@ export interface FlowRecord {
   readonly endpoint: Endpoint;
 }
 
-export interface DatapathOptions extends EndpointTableOptions {
-  /** Datagrams per recvmmsg / packets per tun drain. Defaults to 64. */
-  readonly batchSize?: number;
+/**
+ * The data path's settings, resolved: each comes from the appliance config (daemon/index.ts,
+ * `datapathSettings`), which owns the defaults and ranges; none has a default here.
+ */
+export interface DatapathSettings {
+  readonly mtu: number;
+  readonly maxEndpoints: number;
+  /** 0 keeps endpoints until shutdown. */
+  readonly endpointIdleTimeoutMs: number;
+  /** Datagrams per recvmmsg / packets per tun drain. */
+  readonly batchSize: number;
   /**
    * Receive-side coalescing window in microseconds (DatapathPort.watchReceive): a datagram
    * arriving within this long of the previous batch waits this long so more come with it. 0
-   * (the default) disables.
+   * disables.
    */
-  readonly rxCoalesceUs?: number;
-  /** Flow table bound. Defaults to the flow cache's default (262144). */
-  readonly maxFlows?: number;
-  /** Idle timeouts in seconds. Defaults to TCP 350, UDP 120, other 120. */
-  readonly flowTimeouts?: { tcp?: number; udp?: number; other?: number };
+  readonly rxCoalesceUs: number;
+  /** Flow table bound. */
+  readonly maxFlows: number;
+  /** Idle timeouts in seconds. */
+  readonly flowTimeouts: FlowTimeouts;
+  /**
+   * Hold a new endpoint's packets until its listeners finished, at most this long (ms); then they
+   * are written anyway. 0 disables holding (packets go to gwi-X at once, as gwlbtun does).
+   * Without listeners nothing is held.
+   */
+  readonly holdTimeoutMs: number;
+  /** Most packets held per new endpoint; newer ones are dropped (HOLD_QUEUE_FULL). */
+  readonly holdMaxPackets: number;
+  /** Most bytes (inner packets) held per new endpoint. */
+  readonly holdMaxBytes: number;
+  /**
+   * IPv4 CIDRs GENEVE is accepted from (the GWLB's subnets); datagrams from any other source
+   * are dropped as SOURCE_NOT_ALLOWED before decoding. Empty: any source.
+   */
+  readonly geneveSources: readonly string[];
+  /**
+   * Health canary period, ms: each endpoint gets one probe per period once its listeners have
+   * finished. 0: no canary.
+   */
+  readonly canaryIntervalMs: number;
+}
+
+/** Settings plus the seams (clock, listeners, logger, timers) tests and the daemon inject. */
+export interface DatapathOptions
+  extends DatapathSettings, Omit<EndpointTableOptions, keyof DatapathSettings> {
   /** Milliseconds, monotonic. Defaults to performance.now(). */
   readonly clock?: () => number;
   /** How often expired flows are swept, in ms. Defaults to 1000. 0 disables the timer. */
   readonly sweepIntervalMs?: number;
   /** Drain gwo-X right after writing to gwi-X. Defaults to true. */
   readonly inlineDrain?: boolean;
-  /**
-   * Hold a new endpoint's packets until its listeners finished, at most this long (ms); then they
-   * are written anyway. 0 disables holding (packets go to gwi-X at once, as gwlbtun does).
-   * Defaults to 3000. Without listeners nothing is held.
-   */
-  readonly holdTimeoutMs?: number;
-  /** Most packets held per new endpoint; newer ones are dropped (HOLD_QUEUE_FULL). Defaults to 256. */
-  readonly holdMaxPackets?: number;
-  /** Most bytes (inner packets) held per new endpoint. Defaults to 1048576 (1 MiB). */
-  readonly holdMaxBytes?: number;
   /** Bound of the fragment-id -> flow table. Defaults to 16384. */
   readonly maxFragments?: number;
   /** Seconds a fragment-id -> flow mapping lives after its last use. Defaults to 10. */
   readonly fragmentTimeout?: number;
-  /**
-   * IPv4 CIDRs GENEVE is accepted from (the GWLB's subnets); datagrams from any other source
-   * are dropped as SOURCE_NOT_ALLOWED before decoding. Empty or absent: any source.
-   */
-  readonly geneveSources?: readonly string[];
-  /**
-   * Health canary period, ms: each endpoint gets one probe per period once its listeners have
-   * finished. 0 or undefined: no canary.
-   */
-  readonly canaryIntervalMs?: number;
   /** Called with each canary round trip, ms (metrics). */
   readonly onCanaryRoundTrip?: (ms: number) => void;
 }
 
-export const DEFAULT_HOLD_TIMEOUT_MS = 3000;
-export const DEFAULT_HOLD_MAX_PACKETS = 256;
-export const DEFAULT_HOLD_MAX_BYTES = 1 << 20;
 export const DEFAULT_MAX_FRAGMENTS = 16384;
 export const DEFAULT_FRAGMENT_TIMEOUT = 10;
 
@@ -173,20 +183,11 @@ export class Datapath {
 
   constructor(
     private readonly port: DatapathPort,
-    options: DatapathOptions = {},
+    options: DatapathOptions,
   ) {
-    this.batch = options.batchSize ?? 64;
-    this.rxCoalesceUs = options.rxCoalesceUs ?? 0;
-    if (
-      !Number.isInteger(this.rxCoalesceUs) ||
-      this.rxCoalesceUs < 0 ||
-      this.rxCoalesceUs > 10000
-    ) {
-      throw new RangeError(`rxCoalesceUs must be an integer 0-10000, got ${this.rxCoalesceUs}`);
-    }
-    if (!Number.isInteger(this.batch) || this.batch < 1 || this.batch > 1024) {
-      throw new RangeError(`batchSize must be an integer 1-1024, got ${this.batch}`);
-    }
+    // Ranges are the settings' (config/schema.ts), checked when the config is resolved.
+    this.batch = options.batchSize;
+    this.rxCoalesceUs = options.rxCoalesceUs;
     // `performance` is a lazy getter on globalThis: resolve it once, not per batch.
     const perf = performance;
     this.clock = options.clock ?? (() => perf.now());
@@ -206,26 +207,12 @@ export class Datapath {
       clock: this.clock,
     });
     this.sources =
-      options.geneveSources && options.geneveSources.length > 0
-        ? compileSourceAllowList(options.geneveSources)
-        : undefined;
-    this.holdMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
-    this.holdMaxPackets = options.holdMaxPackets ?? DEFAULT_HOLD_MAX_PACKETS;
-    this.holdMaxBytes = options.holdMaxBytes ?? DEFAULT_HOLD_MAX_BYTES;
-    if (!(this.holdMs >= 0 && this.holdMs <= 600_000)) {
-      throw new RangeError(`holdTimeoutMs must be 0-600000, got ${this.holdMs}`);
-    }
-    if (!Number.isInteger(this.holdMaxPackets) || this.holdMaxPackets < 1) {
-      throw new RangeError(`holdMaxPackets must be a positive integer, got ${this.holdMaxPackets}`);
-    }
-    if (!Number.isInteger(this.holdMaxBytes) || this.holdMaxBytes < 1) {
-      throw new RangeError(`holdMaxBytes must be a positive integer, got ${this.holdMaxBytes}`);
-    }
+      options.geneveSources.length > 0 ? compileSourceAllowList(options.geneveSources) : undefined;
+    this.holdMs = options.holdTimeoutMs;
+    this.holdMaxPackets = options.holdMaxPackets;
+    this.holdMaxBytes = options.holdMaxBytes;
     this.log = options.logger ?? { info() {}, warn() {}, error() {} };
-    this.canaryIntervalMs = options.canaryIntervalMs ?? 0;
-    if (!(this.canaryIntervalMs >= 0)) {
-      throw new RangeError(`canaryIntervalMs must be >= 0, got ${this.canaryIntervalMs}`);
-    }
+    this.canaryIntervalMs = options.canaryIntervalMs;
     this.canary =
       this.canaryIntervalMs > 0 ? new CanaryProber(options.onCanaryRoundTrip) : undefined;
     const holding = this.holdMs > 0 && (options.listeners?.length ?? 0) > 0;

@@ -11,7 +11,6 @@ import type { Watch } from "../io/poll";
 import { CanaryState } from "./canary";
 import type { DatapathCounters } from "./counters";
 import type { DatapathPort, TunLike } from "./port";
-import { GWLB_MTU } from "../protocol";
 
 /** Minimal structured logger (pino-compatible). */
 export interface DatapathLogger {
@@ -21,17 +20,17 @@ export interface DatapathLogger {
 }
 
 export interface EndpointTableOptions {
-  /** MTU of the tun interfaces. Defaults to 8500 (GWLB's limit). */
-  readonly mtu?: number;
-  /** Most endpoints served at once (each costs two interfaces). Defaults to 4096. */
-  readonly maxEndpoints?: number;
+  /** MTU of the tun interfaces (setting `mtu`). */
+  readonly mtu: number;
+  /** Most endpoints served at once, each costs two interfaces (setting `maxEndpoints`). */
+  readonly maxEndpoints: number;
   /** After a failed interface creation, wait this long before trying again. Defaults to 5000 ms. */
   readonly retryAfterMs?: number;
   /**
    * Remove an endpoint (DESTROY listeners, then its interfaces) after this long without a packet
-   * in either direction, in ms. 0 keeps endpoints until shutdown. Defaults to 0.
+   * in either direction, in ms. 0 keeps endpoints until shutdown (setting `endpointIdleTimeout`).
    */
-  readonly endpointIdleTimeoutMs?: number;
+  readonly endpointIdleTimeoutMs: number;
   /** Called in order after an endpoint's interfaces are up, and before they are removed. */
   readonly listeners?: readonly EndpointListener[];
   readonly logger?: DatapathLogger;
@@ -100,23 +99,11 @@ export class EndpointTable {
     /** Called once per new endpoint, right after its listeners were started. */
     private readonly onCreated?: (ep: Endpoint) => void,
   ) {
-    this.mtu = options.mtu ?? GWLB_MTU;
-    this.maxEndpoints = options.maxEndpoints ?? 4096;
-    if (
-      !Number.isInteger(this.maxEndpoints) ||
-      this.maxEndpoints < 1 ||
-      this.maxEndpoints > 65535
-    ) {
-      throw new RangeError(`maxEndpoints must be an integer 1-65535, got ${this.maxEndpoints}`);
-    }
-    if (!Number.isInteger(this.mtu) || this.mtu < 576 || this.mtu > 65535) {
-      throw new RangeError(`mtu must be an integer 576-65535, got ${this.mtu}`);
-    }
+    // Ranges are the settings' (config/schema.ts), checked when the config is resolved.
+    this.mtu = options.mtu;
+    this.maxEndpoints = options.maxEndpoints;
     this.retryAfterMs = options.retryAfterMs ?? 5000;
-    this.idleMs = options.endpointIdleTimeoutMs ?? 0;
-    if (!(this.idleMs >= 0)) {
-      throw new RangeError(`endpointIdleTimeoutMs must be >= 0, got ${this.idleMs}`);
-    }
+    this.idleMs = options.endpointIdleTimeoutMs;
     this.listeners = options.listeners ?? [];
     this.log = options.logger ?? silent;
   }

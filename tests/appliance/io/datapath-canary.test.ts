@@ -10,6 +10,7 @@ import { generateFlows, GwlbPeer } from "@tollgate/appliance/dist/emulator";
 import { tunNames } from "@tollgate/appliance/dist/naming";
 import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { FakePort } from "./fake-port";
+import { datapathOptions } from "../helpers/settings";
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -21,11 +22,14 @@ function setup(mirror: boolean) {
   const rtts: number[] = [];
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  const dp = new Datapath(port, {
-    canaryIntervalMs: 60_000,
-    onCanaryRoundTrip: (ms) => rtts.push(ms),
-    listeners: [{ created: () => gate, destroyed: async () => {} }],
-  });
+  const dp = new Datapath(
+    port,
+    datapathOptions({
+      canaryIntervalMs: 60_000,
+      onCanaryRoundTrip: (ms) => rtts.push(ms),
+      listeners: [{ created: () => gate, destroyed: async () => {} }],
+    }),
+  );
   dp.start(0);
   const flow = generateFlows({ flows: 1 })[0]!;
   port.queue(GwlbPeer.encapsulate(flow, flow.inner), 0x0a000001, 40000, 0x0a000002);

@@ -11,15 +11,17 @@ import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { tunNames } from "@tollgate/appliance/dist/naming";
 import { FakePort } from "./fake-port";
 import { fragmentV4, fragmentV6, icmpError } from "./fixtures/packets";
+import { datapathOptions } from "../helpers/settings";
+import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";
 
 const GWLB = 0x0a000001;
 const ME = 0x0a000002;
 
-function setup(options: ConstructorParameters<typeof Datapath>[1] = {}) {
+function setup(options: Partial<DatapathOptions> = {}) {
   let now = 1000;
   const port = new FakePort();
   port.mirror = false;
-  const dp = new Datapath(port, { clock: () => now, ...options });
+  const dp = new Datapath(port, datapathOptions({ clock: () => now, ...options }));
   dp.start(0);
   return {
     port,

@@ -14,6 +14,7 @@ import { icmpErrorQuoteOffset } from "@tollgate/appliance/dist/packet/icmp-error
 import { tunNames } from "@tollgate/appliance/dist/naming";
 import { FakePort } from "./fake-port";
 import { icmpError } from "./fixtures/packets";
+import { datapathOptions } from "../helpers/settings";
 
 const GWLB = 0x0a000001;
 const ME = 0x0a000002;
@@ -21,7 +22,7 @@ const ME = 0x0a000002;
 function setup() {
   const port = new FakePort();
   port.mirror = false;
-  const dp = new Datapath(port, { clock: () => 1000 });
+  const dp = new Datapath(port, datapathOptions({ clock: () => 1000 }));
   dp.start(0);
   return {
     port,

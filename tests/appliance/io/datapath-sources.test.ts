@@ -7,6 +7,7 @@ import { strict as assert } from "node:assert";
 import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
 import { generateFlows, GwlbPeer } from "@tollgate/appliance/dist/emulator";
 import { FakePort } from "./fake-port";
+import { datapathOptions } from "../helpers/settings";
 
 const GWLB = 0x0a000105; // 10.0.1.5, inside 10.0.1.0/28
 const ROGUE = 0x0a000205; // 10.0.2.5, same VPC, not the GWLB
@@ -15,10 +16,13 @@ const ME = 0x0a000002;
 
 function setup(geneveSources?: readonly string[]) {
   const port = new FakePort();
-  const dp = new Datapath(port, {
-    holdTimeoutMs: 0,
-    ...(geneveSources ? { geneveSources } : {}),
-  });
+  const dp = new Datapath(
+    port,
+    datapathOptions({
+      holdTimeoutMs: 0,
+      ...(geneveSources ? { geneveSources } : {}),
+    }),
+  );
   dp.start(0);
   return { port, dp };
 }
@@ -75,7 +79,7 @@ describe("data path: GENEVE only from the GWLB's CIDRs", () => {
 
   it("refuses an invalid list at construction", () => {
     assert.throws(
-      () => new Datapath(new FakePort(), { geneveSources: ["10.0.1.0/40"] }),
+      () => new Datapath(new FakePort(), datapathOptions({ geneveSources: ["10.0.1.0/40"] })),
       RangeError,
     );
   });

@@ -5,22 +5,16 @@ import * as path from "node:path";
 import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
 import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
 import { buildProgram } from "@tollgate/appliance/dist/cli";
-import {
-  DEFAULT_HOLD_MAX_BYTES,
-  DEFAULT_HOLD_MAX_PACKETS,
-  DEFAULT_HOLD_TIMEOUT_MS,
-} from "@tollgate/appliance/dist/datapath/datapath";
 import { problems } from "../helpers/config-problems";
+import { testDaemonSettings } from "../helpers/settings";
 
 describe("hold queue configuration", () => {
-  it("defaults to the data path's defaults (3 s, 256 packets, 1 MiB)", () => {
+  it("defaults to 3 s, 256 packets, 1 MiB, and the data path gets them", () => {
     const c = resolveConfig([]);
     assert.deepEqual(c.hold, DEFAULT_CONFIG.hold);
-    assert.deepEqual(c.hold, {
-      timeoutSeconds: DEFAULT_HOLD_TIMEOUT_MS / 1000,
-      maxPackets: DEFAULT_HOLD_MAX_PACKETS,
-      maxBytes: DEFAULT_HOLD_MAX_BYTES,
-    });
+    assert.deepEqual(c.hold, { timeoutSeconds: 3, maxPackets: 256, maxBytes: 1 << 20 });
+    const d = testDaemonSettings().datapath;
+    assert.deepEqual([d.holdTimeoutMs, d.holdMaxPackets, d.holdMaxBytes], [3000, 256, 1 << 20]);
   });
 
   it("merges defaults < file < command line, 0 disables holding", () => {

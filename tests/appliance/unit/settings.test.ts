@@ -77,6 +77,10 @@ describe("settings table", () => {
     const flag = problemsOf(() => resolveConfig(["--batch-size", "0"]));
     assert.deepEqual(file, ["t.yaml:1:12: batchSize: expected an integer from 1 to 1024, got 0"]);
     assert.deepEqual(flag, ['--batch-size: expected an integer from 1 to 1024, got "0"']);
+    assert.deepEqual(
+      problemsOf(() => resolveConfig(["--max-endpoints", "0"])),
+      ['--max-endpoints: expected an integer from 1 to 65535, got "0"'],
+    );
   });
 });
 

@@ -6,6 +6,7 @@
 import http from "node:http";
 import { startDatapathDaemon } from "@tollgate/appliance/dist/daemon/daemon";
 import { createRulesListener } from "@tollgate/appliance/dist/rules/listener";
+import { testDaemonSettings } from "../../appliance/helpers/settings";
 
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf("-p") + 1]);
@@ -13,7 +14,7 @@ const file = args[args.indexOf("--rules") + 1]!;
 const stateFile = process.env.TOLLGATE_RULES_STATE;
 
 const listener = createRulesListener({ file, stateFile, watch: false });
-const daemon = startDatapathDaemon({ listeners: [listener] });
+const daemon = startDatapathDaemon({ ...testDaemonSettings(), listeners: [listener] });
 const health = http.createServer((_req, res) => res.end("ok\n"));
 health.listen(port, "0.0.0.0");
 daemon.onStop(async () => {
