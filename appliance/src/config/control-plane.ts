@@ -8,7 +8,7 @@
 import type { EndpointListener } from "../endpoint-lifecycle";
 import { HookRunner, type ExecFn } from "../hooks/runner";
 import { RpFilterKeeper, type SysctlFs } from "../sysctl/rp-filter";
-import { HealthEvaluator } from "../health/evaluate";
+import { HealthEvaluator, type HealthEvaluatorOptions } from "../health/evaluate";
 import { startHealthServer, type HealthServer } from "../health/server";
 import type { DatapathStatusProvider, ExtraHealthCheck, HealthCheckResult } from "../health/status";
 import { createMetrics, type ApplianceMetrics } from "../metrics/registry";
@@ -70,6 +70,17 @@ export function exposureNotes(config: ApplianceConfig): HealthCheckResult[] {
     });
   }
   return notes;
+}
+
+/** The health verdict's settings from the resolved config. */
+export function evaluatorSettings(
+  config: ApplianceConfig,
+): Pick<HealthEvaluatorOptions, "windowMs" | "canaryFailures" | "graceMs"> {
+  return {
+    windowMs: config.health.windowSeconds * 1000,
+    canaryFailures: config.health.canary.failures,
+    graceMs: config.health.graceSeconds * 1000,
+  };
 }
 
 export function createControlPlane(
@@ -156,11 +167,7 @@ export function createControlPlane(
       }
       if (config.hooks.create) checks.push(() => hooks.health());
       if (rules?.health) checks.push(() => rules.health?.() ?? []);
-      const evaluator = new HealthEvaluator({
-        windowMs: config.health.windowSeconds * 1000,
-        canaryFailures: config.health.canary.failures,
-        graceMs: config.health.graceSeconds * 1000,
-      });
+      const evaluator = new HealthEvaluator(evaluatorSettings(config));
       let lastHealthy = true;
       let failing = new Set<string>();
       const stages = {

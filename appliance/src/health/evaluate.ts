@@ -59,8 +59,8 @@ export interface HealthReport {
 }
 
 export interface HealthEvaluatorOptions {
-  /** Length of the traffic window, ms. Defaults to 10000. */
-  readonly windowMs?: number;
+  /** Length of the traffic window, ms (`health.window`). */
+  readonly windowMs: number;
   /**
    * Fewest datagrams in a window before "nothing forwarded" counts as a failure (a few stray
    * malformed datagrams must not fail the appliance). Defaults to 20.
@@ -68,10 +68,10 @@ export interface HealthEvaluatorOptions {
   readonly minPackets?: number;
   /** Milliseconds, monotonic. Defaults to performance.now(). */
   readonly clock?: () => number;
-  /** Canary probes lost in a row that fail an endpoint. Defaults to 3. */
-  readonly canaryFailures?: number;
-  /** How long a new endpoint may take to set up forwarding and pass a canary, ms. Defaults to 10000. */
-  readonly graceMs?: number;
+  /** Canary probes lost in a row that fail an endpoint (`health.canary.failures`). */
+  readonly canaryFailures: number;
+  /** How long a new endpoint may take to set up forwarding and pass a canary, ms (`health.grace`). */
+  readonly graceMs: number;
 }
 
 interface Sample {
@@ -111,12 +111,12 @@ export class HealthEvaluator {
   private previous: Sample | undefined;
   private current: Sample | undefined;
 
-  constructor(options: HealthEvaluatorOptions = {}) {
-    this.windowMs = options.windowMs ?? 10_000;
+  constructor(options: HealthEvaluatorOptions) {
+    this.windowMs = options.windowMs;
     this.minPackets = options.minPackets ?? 20;
     this.clock = options.clock ?? (() => performance.now());
-    this.canaryFailures = options.canaryFailures ?? 3;
-    this.graceMs = options.graceMs ?? 10_000;
+    this.canaryFailures = options.canaryFailures;
+    this.graceMs = options.graceMs;
   }
 
   /**

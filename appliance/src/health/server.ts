@@ -20,11 +20,11 @@ export interface HealthServerOptions {
   readonly datapath: DatapathStatusProvider;
   readonly checks?: readonly ExtraHealthCheck[];
   readonly metrics?: ApplianceMetrics;
-  /** Default body format when the request does not ask. Defaults to "text". */
-  readonly format?: "text" | "json";
-  /** false: status code only, empty body (reference `-s`). Defaults to true. */
-  readonly detailed?: boolean;
-  readonly evaluator?: HealthEvaluator;
+  /** Default body format when the request does not ask (`health.format`). */
+  readonly format: "text" | "json";
+  /** false: status code only, empty body (`health.detailed`, reference `-s`). */
+  readonly detailed: boolean;
+  readonly evaluator: HealthEvaluator;
   /** How often a status sample is taken between requests, ms. Defaults to 1000; 0 disables. */
   readonly sampleIntervalMs?: number;
 }
@@ -108,10 +108,8 @@ function wantsJson(req: http.IncomingMessage, url: URL, fallback: "text" | "json
 }
 
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
-  const evaluator = options.evaluator ?? new HealthEvaluator();
+  const { evaluator, detailed, format } = options;
   const checks = options.checks ?? [];
-  const detailed = options.detailed ?? true;
-  const format = options.format ?? "text";
   const report = (): HealthReport =>
     evaluator.evaluate(
       options.datapath.status(),

@@ -127,8 +127,8 @@ export interface HookRunnerOptions {
   readonly create?: string | readonly string[];
   /** DESTROY hook: argv, or a command string. */
   readonly destroy?: string | readonly string[];
-  /** Kill a hook still running after this long. Defaults to 30 s. */
-  readonly timeoutMs?: number;
+  /** Kill a hook still running after this long (setting `hooks.timeout`). */
+  readonly timeoutMs: number;
   readonly exec?: ExecFn;
   readonly logger?: HookLogger;
   /** Base environment. Defaults to process.env. */
@@ -172,12 +172,10 @@ export class HookRunner implements EndpointListener {
   private readonly createdHealth = new Map<string, HealthCheckResult>();
 
   /** Throws CommandSyntaxError for an unparseable command string (fail at startup, not later). */
-  constructor(options: HookRunnerOptions = {}) {
+  constructor(options: HookRunnerOptions) {
     this.create = toArgv(options.create);
     this.destroy = toArgv(options.destroy);
-    this.timeoutMs = options.timeoutMs ?? 30_000;
-    if (!(this.timeoutMs > 0))
-      throw new RangeError(`hook timeout must be positive, got ${this.timeoutMs}`);
+    this.timeoutMs = options.timeoutMs;
     this.exec = options.exec ?? execFileRunner;
     this.log = options.logger ?? silent;
     this.env = options.env ?? process.env;

@@ -29,10 +29,10 @@ export interface RpFilterLogger {
 export interface RpFilterKeeperOptions {
   /** Defaults to the real /proc. */
   readonly fs?: SysctlFs;
-  /** Re-check period in ms; 0 checks only on start and interface creation. Defaults to 5000. */
-  readonly intervalMs?: number;
-  /** Also set conf/all and conf/default. Defaults to true. */
-  readonly global?: boolean;
+  /** Re-check period in ms; 0 checks only on start and interface creation (`rpFilter.interval`). */
+  readonly intervalMs: number;
+  /** Also set conf/all and conf/default (`rpFilter.global`). */
+  readonly global: boolean;
   /** Defaults to /proc/sys/net/ipv4/conf. */
   readonly root?: string;
   readonly logger?: RpFilterLogger;
@@ -61,12 +61,12 @@ export class RpFilterKeeper implements EndpointListener {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
 
-  constructor(options: RpFilterKeeperOptions = {}) {
+  constructor(options: RpFilterKeeperOptions) {
     this.fs = options.fs ?? procSysctlFs;
-    this.intervalMs = options.intervalMs ?? 5000;
+    this.intervalMs = options.intervalMs;
     this.root = options.root ?? "/proc/sys/net/ipv4/conf";
     this.log = options.logger ?? silent;
-    this.global = options.global ?? true;
+    this.global = options.global;
     if (this.global) {
       this.targets.set("all", false);
       this.targets.set("default", false);

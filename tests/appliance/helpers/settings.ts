@@ -5,6 +5,14 @@
 import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
 import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";
 import { daemonSettings, type DaemonSettings } from "@tollgate/appliance/dist/daemon/index";
+import { evaluatorSettings } from "@tollgate/appliance/dist/config/control-plane";
+import {
+  HealthEvaluator,
+  type HealthEvaluatorOptions,
+} from "@tollgate/appliance/dist/health/evaluate";
+import type { HealthServerOptions } from "@tollgate/appliance/dist/health/server";
+import type { HookRunnerOptions } from "@tollgate/appliance/dist/hooks/runner";
+import type { RpFilterKeeperOptions } from "@tollgate/appliance/dist/sysctl/rp-filter";
 
 /** What the daemon gets for `tollgate run <argv>` (no argv: the defaults). */
 export function testDaemonSettings(argv: readonly string[] = []): DaemonSettings {
@@ -14,4 +22,39 @@ export function testDaemonSettings(argv: readonly string[] = []): DaemonSettings
 /** Data path options: the resolved defaults, then `over` (seams and the values a test needs). */
 export function datapathOptions(over: Partial<DatapathOptions> = {}): DatapathOptions {
   return { ...testDaemonSettings().datapath, ...over };
+}
+
+const defaults = () => resolveConfig([]);
+
+/** Health verdict options: the resolved defaults, then `over`. */
+export function evaluatorOptions(
+  over: Partial<HealthEvaluatorOptions> = {},
+): HealthEvaluatorOptions {
+  return { ...evaluatorSettings(defaults()), ...over };
+}
+
+type Settled = "format" | "detailed" | "evaluator";
+
+/** Health server options: the resolved format, detail and verdict, then `over`. */
+export function healthServerOptions(
+  over: Omit<HealthServerOptions, Settled> & Partial<Pick<HealthServerOptions, Settled>>,
+): HealthServerOptions {
+  const c = defaults();
+  return {
+    format: c.health.format,
+    detailed: c.health.detailed,
+    evaluator: new HealthEvaluator(evaluatorOptions()),
+    ...over,
+  };
+}
+
+/** Hook runner options: the resolved timeout, then `over`. */
+export function hookRunnerOptions(over: Partial<HookRunnerOptions> = {}): HookRunnerOptions {
+  return { timeoutMs: defaults().hooks.timeoutSeconds * 1000, ...over };
+}
+
+/** rp_filter keeper options: the resolved interval and scope, then `over`. */
+export function rpFilterOptions(over: Partial<RpFilterKeeperOptions> = {}): RpFilterKeeperOptions {
+  const c = defaults();
+  return { intervalMs: c.rpFilter.intervalSeconds * 1000, global: c.rpFilter.global, ...over };
 }

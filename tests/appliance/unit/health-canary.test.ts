@@ -16,6 +16,7 @@ import type { EndpointStatus, HealthCheckResult } from "@tollgate/appliance/dist
 import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
 import { idleStatus } from "../helpers/status";
+import { evaluatorOptions } from "../helpers/settings";
 
 const ID = "02b8ee1d4db0c5100";
 
@@ -96,7 +97,7 @@ describe("health canary: signature and prober", () => {
 describe("health evaluation with canaries and stages", () => {
   const now = 0;
   const evaluator = () =>
-    new HealthEvaluator({ clock: () => now, canaryFailures: 3, graceMs: 10_000 });
+    new HealthEvaluator(evaluatorOptions({ clock: () => now, canaryFailures: 3, graceMs: 10_000 }));
 
   it("is healthy while canaries come back", () => {
     const r = evaluator().evaluate(

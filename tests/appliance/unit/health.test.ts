@@ -5,6 +5,7 @@ import { startHealthServer, type HealthServer } from "@tollgate/appliance/dist/h
 import type { DatapathStatus } from "@tollgate/appliance/dist/health/status";
 import { createMetrics } from "@tollgate/appliance/dist/metrics/registry";
 import { idleStatus } from "../helpers/status";
+import { evaluatorOptions, healthServerOptions } from "../helpers/settings";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Counters = Mutable<Omit<DatapathStatus["counters"], "drops">> & {
@@ -29,7 +30,7 @@ describe("health evaluation", () => {
   beforeEach(() => (now = 0));
 
   it("is healthy and idle with no traffic", () => {
-    const e = new HealthEvaluator({ clock });
+    const e = new HealthEvaluator(evaluatorOptions({ clock }));
     const r = e.evaluate(baseStatus());
     assert.equal(r.healthy, true);
     assert.equal(r.state, "idle");
@@ -37,7 +38,7 @@ describe("health evaluation", () => {
   });
 
   it("fails when the socket is not bound, the loop stopped or an interface is down", () => {
-    const e = new HealthEvaluator({ clock });
+    const e = new HealthEvaluator(evaluatorOptions({ clock }));
     const s = baseStatus();
     s.socketBound = false;
     s.running = false;
@@ -51,7 +52,7 @@ describe("health evaluation", () => {
   });
 
   it("is forwarding when traffic flows, unhealthy when valid traffic stops being forwarded", () => {
-    const e = new HealthEvaluator({ clock, windowMs: 10_000, minPackets: 20 });
+    const e = new HealthEvaluator(evaluatorOptions({ clock, windowMs: 10_000, minPackets: 20 }));
     const s = baseStatus();
     e.evaluate(s);
     now = 5000;
@@ -74,7 +75,7 @@ describe("health evaluation", () => {
   });
 
   it("does not fail on junk datagrams or unknown-flow packets from the tuns", () => {
-    const e = new HealthEvaluator({ clock, windowMs: 1000, minPackets: 5 });
+    const e = new HealthEvaluator(evaluatorOptions({ clock, windowMs: 1000, minPackets: 5 }));
     const s = baseStatus();
     e.evaluate(s);
     s.counters.rxDatagrams = 1000;
@@ -89,7 +90,7 @@ describe("health evaluation", () => {
   });
 
   it("fails when known-flow packets come back from the tuns but no reply goes out", () => {
-    const e = new HealthEvaluator({ clock, windowMs: 1000, minPackets: 5 });
+    const e = new HealthEvaluator(evaluatorOptions({ clock, windowMs: 1000, minPackets: 5 }));
     const s = baseStatus();
     e.evaluate(s);
     s.counters.rxDatagrams = 10;
@@ -106,7 +107,7 @@ describe("health evaluation", () => {
   });
 
   it("recovers once a window passes without the failure", () => {
-    const e = new HealthEvaluator({ clock, windowMs: 1000, minPackets: 5 });
+    const e = new HealthEvaluator(evaluatorOptions({ clock, windowMs: 1000, minPackets: 5 }));
     const s = baseStatus();
     e.evaluate(s);
     s.counters.rxDatagrams = 10;
@@ -121,7 +122,7 @@ describe("health evaluation", () => {
   });
 
   it("includes extra checks", () => {
-    const e = new HealthEvaluator({ clock });
+    const e = new HealthEvaluator(evaluatorOptions({ clock }));
     const r = e.evaluate(baseStatus(), [{ name: "rp_filter", ok: false, detail: "gwi-x: EACCES" }]);
     assert.equal(r.healthy, false);
     assert.deepEqual(r.reasons, ["rp_filter: gwi-x: EACCES"]);
@@ -154,11 +155,13 @@ describe("health and metrics HTTP server", () => {
 
   it("answers 200 text / JSON when healthy and 503 with the reason when not", async () => {
     const s = baseStatus();
-    server = await startHealthServer({
-      port: 0,
-      address: "127.0.0.1",
-      datapath: { status: () => s },
-    });
+    server = await startHealthServer(
+      healthServerOptions({
+        port: 0,
+        address: "127.0.0.1",
+        datapath: { status: () => s },
+      }),
+    );
     let r = await get(server.port, "/");
     assert.equal(r.status, 200);
     assert.match(r.type!, /text\/plain/);
@@ -189,22 +192,26 @@ describe("health and metrics HTTP server", () => {
 
   it("answers with the status code only in simple mode and JSON by default with -j", async () => {
     const s = baseStatus();
-    server = await startHealthServer({
-      port: 0,
-      address: "127.0.0.1",
-      datapath: { status: () => s },
-      detailed: false,
-    });
+    server = await startHealthServer(
+      healthServerOptions({
+        port: 0,
+        address: "127.0.0.1",
+        datapath: { status: () => s },
+        detailed: false,
+      }),
+    );
     const r = await get(server.port, "/");
     assert.equal(r.status, 200);
     assert.equal(r.body, "");
     await server.close();
-    server = await startHealthServer({
-      port: 0,
-      address: "127.0.0.1",
-      datapath: { status: () => s },
-      format: "json",
-    });
+    server = await startHealthServer(
+      healthServerOptions({
+        port: 0,
+        address: "127.0.0.1",
+        datapath: { status: () => s },
+        format: "json",
+      }),
+    );
     assert.equal(
       (JSON.parse((await get(server.port, "/")).body) as { healthy: boolean }).healthy,
       true,
@@ -231,12 +238,14 @@ describe("health and metrics HTTP server", () => {
       healthy: () => true,
       dropReasons: ["UNKNOWN_FLOW", "SEND_ERROR"],
     });
-    server = await startHealthServer({
-      port: 0,
-      address: "127.0.0.1",
-      datapath: { status: () => s },
-      metrics,
-    });
+    server = await startHealthServer(
+      healthServerOptions({
+        port: 0,
+        address: "127.0.0.1",
+        datapath: { status: () => s },
+        metrics,
+      }),
+    );
     let r = await get(server.port, "/metrics");
     assert.equal(r.status, 200);
     assert.match(r.type!, /text\/plain/);
@@ -261,14 +270,22 @@ describe("health and metrics HTTP server", () => {
 
   it("returns 404 for /metrics without a registry and fails to start on a busy port", async () => {
     const s = baseStatus();
-    server = await startHealthServer({
-      port: 0,
-      address: "127.0.0.1",
-      datapath: { status: () => s },
-    });
+    server = await startHealthServer(
+      healthServerOptions({
+        port: 0,
+        address: "127.0.0.1",
+        datapath: { status: () => s },
+      }),
+    );
     assert.equal((await get(server.port, "/metrics")).status, 404);
     await assert.rejects(
-      startHealthServer({ port: server.port, address: "127.0.0.1", datapath: { status: () => s } }),
+      startHealthServer(
+        healthServerOptions({
+          port: server.port,
+          address: "127.0.0.1",
+          datapath: { status: () => s },
+        }),
+      ),
       /EADDRINUSE/,
     );
   });

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { RpFilterKeeper, type SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
 import { endpointInfo } from "@tollgate/appliance/dist/naming";
+import { rpFilterOptions } from "../helpers/settings";
 
 const ROOT = "/proc/sys/net/ipv4/conf";
 
@@ -36,7 +37,7 @@ describe("rp_filter keeper", () => {
 
   it("disables all/default on start and the interfaces on creation", async () => {
     const f = fakeFs({ all: "1\n", default: "2\n", [ep.gwi]: "1\n", [ep.gwo]: "0\n" });
-    const k = new RpFilterKeeper({ fs: f.fs, intervalMs: 0 });
+    const k = new RpFilterKeeper(rpFilterOptions({ fs: f.fs, intervalMs: 0 }));
     await k.start();
     assert.equal(f.get("all"), "0");
     assert.equal(f.get("default"), "0");
@@ -55,11 +56,13 @@ describe("rp_filter keeper", () => {
   it("re-asserts 0 when something resets it, counting and logging the reset", async () => {
     const f = fakeFs({ all: "0", default: "0", [ep.gwi]: "0", [ep.gwo]: "0" });
     const warnings: object[] = [];
-    const k = new RpFilterKeeper({
-      fs: f.fs,
-      intervalMs: 0,
-      logger: { info() {}, warn: (o) => warnings.push(o), error() {} },
-    });
+    const k = new RpFilterKeeper(
+      rpFilterOptions({
+        fs: f.fs,
+        intervalMs: 0,
+        logger: { info() {}, warn: (o) => warnings.push(o), error() {} },
+      }),
+    );
     await k.start();
     await k.created(ep);
     f.set("all", "1");
@@ -73,7 +76,7 @@ describe("rp_filter keeper", () => {
 
   it("re-checks periodically", async () => {
     const f = fakeFs({ all: "0", default: "0" });
-    const k = new RpFilterKeeper({ fs: f.fs, intervalMs: 20 });
+    const k = new RpFilterKeeper(rpFilterOptions({ fs: f.fs, intervalMs: 20 }));
     await k.start();
     f.set("all", "1");
     await new Promise((r) => setTimeout(r, 80));
@@ -85,11 +88,13 @@ describe("rp_filter keeper", () => {
   it("reports failures as problems and forgets destroyed interfaces", async () => {
     const f = fakeFs({ all: "1", default: "0", [ep.gwi]: "1", [ep.gwo]: "1" });
     const errors: object[] = [];
-    const k = new RpFilterKeeper({
-      fs: f.fs,
-      intervalMs: 0,
-      logger: { info() {}, warn() {}, error: (o) => errors.push(o) },
-    });
+    const k = new RpFilterKeeper(
+      rpFilterOptions({
+        fs: f.fs,
+        intervalMs: 0,
+        logger: { info() {}, warn() {}, error: (o) => errors.push(o) },
+      }),
+    );
     f.failWrites(true);
     await k.start();
     await k.created(ep);
@@ -108,7 +113,7 @@ describe("rp_filter keeper", () => {
 
   it("can leave all/default alone", async () => {
     const f = fakeFs({ all: "1", default: "1", [ep.gwi]: "1", [ep.gwo]: "1" });
-    const k = new RpFilterKeeper({ fs: f.fs, intervalMs: 0, global: false });
+    const k = new RpFilterKeeper(rpFilterOptions({ fs: f.fs, intervalMs: 0, global: false }));
     await k.start();
     await k.created(ep);
     assert.equal(f.get("all"), "1");
