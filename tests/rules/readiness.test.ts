@@ -14,6 +14,7 @@ import { MINIMAL_CAPABILITIES, type EndpointRef } from "@tollgate/appliance/dist
 import { endpointInfo } from "@tollgate/appliance/dist/naming";
 import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
 import { checkRulesReadiness } from "@tollgate/appliance/dist/rules/readiness";
+import { waitFor } from "../wait";
 import { FakeKernel } from "./fake-kernel";
 
 function rules(yaml: string): LoadedRules {
@@ -196,6 +197,33 @@ describe("rules listener health stages (fake kernel)", () => {
     assert.equal((await l.check())?.ok, true);
     assert.equal(k.routes.length, routes);
     await l.close?.();
+  });
+
+  it("fails the rule engine stage when a tool hangs (a check that does not finish)", async () => {
+    let hang = false;
+    const l = createRulesListener({
+      file,
+      runner: {
+        run: (argv, o) =>
+          argv.includes("--test") && hang ? new Promise(() => undefined) : k.run(argv, o),
+      },
+      capabilities: MINIMAL_CAPABILITIES,
+      stateFile: path.join(dir, "s.json"),
+      watch: false,
+      sighup: false,
+      checkIntervalMs: 20,
+      logger: { info: () => undefined, error: () => undefined },
+    });
+    await l.idle();
+    assert.equal(l.health()[0]!.ok, true);
+    hang = true;
+    await waitFor(
+      "hung check reported",
+      () => (l.health()[0]!.ok ? undefined : l.health()[0]!.detail),
+      2000,
+    ).then((detail) =>
+      assert.match(detail, /^check still running after \d+ s \(a tool does not return\)$/),
+    );
   });
 
   it("reports an unusable rules file", async () => {

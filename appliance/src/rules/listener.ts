@@ -215,7 +215,18 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
         };
     return r;
   };
-  const check = () => serial(runCheck);
+  /** performance.now() when the check in flight (queued or running) was asked for; 0: none. */
+  let checkSince = 0;
+  const check = () => {
+    if (checkSince === 0) checkSince = performance.now();
+    return serial(async () => {
+      try {
+        return await runCheck();
+      } finally {
+        checkSince = 0;
+      }
+    });
+  };
 
   const reload = () =>
     serial(async () => {
@@ -239,7 +250,8 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
   const checker =
     checkMs > 0
       ? setInterval(() => {
-          if (!closed) void check();
+          // One check at a time: a tool that hangs shows in health(), it does not pile up checks.
+          if (!closed && checkSince === 0) void check();
         }, checkMs)
       : undefined;
   checker?.unref();
@@ -257,7 +269,18 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
     reload,
     idle: queue.idle,
     check,
-    health: () => [engineHealth, ...applied.values()],
+    health: () => {
+      const hung = checkSince > 0 ? performance.now() - checkSince : 0;
+      const engineNow: HealthCheckResult =
+        checkMs > 0 && hung > 2 * checkMs
+          ? {
+              name: "rules-engine",
+              ok: false,
+              detail: `check still running after ${(hung / 1000).toFixed(0)} s (a tool does not return)`,
+            }
+          : engineHealth;
+      return [engineNow, ...applied.values()];
+    },
     created(ep) {
       return serial(async () => {
         endpoints.set(ep.gwi, refOf(ep));
