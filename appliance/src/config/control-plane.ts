@@ -75,9 +75,10 @@ export function exposureNotes(config: ApplianceConfig): HealthCheckResult[] {
 /** The health verdict's settings from the resolved config. */
 export function evaluatorSettings(
   config: ApplianceConfig,
-): Pick<HealthEvaluatorOptions, "windowMs" | "canaryFailures" | "graceMs"> {
+): Pick<HealthEvaluatorOptions, "windowMs" | "minPackets" | "canaryFailures" | "graceMs"> {
   return {
     windowMs: config.health.windowSeconds * 1000,
+    minPackets: config.health.minPackets,
     canaryFailures: config.health.canary.failures,
     graceMs: config.health.graceSeconds * 1000,
   };

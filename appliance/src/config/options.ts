@@ -267,6 +267,12 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     description: "traffic window the health verdict looks at",
   },
   {
+    flags: "--health-min-packets <n>",
+    key: "health.minPackets",
+    group: "tollgate",
+    description: "fewest datagrams in a window before none forwarded fails health",
+  },
+  {
     flags: "--health-grace <seconds>",
     key: "health.grace",
     group: "tollgate",

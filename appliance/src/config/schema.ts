@@ -324,6 +324,10 @@ export const SETTINGS = {
       default: 10,
       doc: "traffic window the health verdict looks at",
     }),
+    minPackets: setting("health.minPackets", num({ int: true, min: 1, max: 1_000_000 }), {
+      default: 20,
+      doc: "fewest GENEVE datagrams in a window before none forwarded (or no reply returned) fails health: a few stray datagrams must not",
+    }),
     graceSeconds: setting("health.grace", seconds(0, 3600), {
       default: 10,
       doc: "time a new endpoint gets to set up forwarding (CREATE hook, rules) and pass its first canary; meanwhile health says `starting`",

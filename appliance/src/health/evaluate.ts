@@ -63,9 +63,9 @@ export interface HealthEvaluatorOptions {
   readonly windowMs: number;
   /**
    * Fewest datagrams in a window before "nothing forwarded" counts as a failure (a few stray
-   * malformed datagrams must not fail the appliance). Defaults to 20.
+   * malformed datagrams must not fail the appliance) (`health.minPackets`).
    */
-  readonly minPackets?: number;
+  readonly minPackets: number;
   /** Milliseconds, monotonic. Defaults to performance.now(). */
   readonly clock?: () => number;
   /** Canary probes lost in a row that fail an endpoint (`health.canary.failures`). */
@@ -113,7 +113,7 @@ export class HealthEvaluator {
 
   constructor(options: HealthEvaluatorOptions) {
     this.windowMs = options.windowMs;
-    this.minPackets = options.minPackets ?? 20;
+    this.minPackets = options.minPackets;
     this.clock = options.clock ?? (() => performance.now());
     this.canaryFailures = options.canaryFailures;
     this.graceMs = options.graceMs;

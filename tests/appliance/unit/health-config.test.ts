@@ -2,6 +2,7 @@
 import { strict as assert } from "node:assert";
 import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
 import { problems } from "../helpers/config-problems";
+import { evaluatorSettings } from "@tollgate/appliance/dist/config/control-plane";
 
 describe("health configuration", () => {
   it("defaults: canary every 1 s, 3 lost fail; rule engine check every 5 s; grace 10 s", () => {
@@ -79,6 +80,20 @@ describe("health configuration", () => {
     assert.ok(
       y.some((x) => /health\.canary\.every: unknown key$/.test(x)),
       y.join("\n"),
+    );
+  });
+});
+
+describe("health.minPackets", () => {
+  it("defaults to 20, YAML and --health-min-packets set it, and the verdict uses it", () => {
+    assert.equal(resolveConfig([]).health.minPackets, 20);
+    const c = resolveConfig(["--config", "t.yaml"], "health:\n  minPackets: 5\n");
+    assert.equal(c.health.minPackets, 5);
+    assert.equal(resolveConfig(["--health-min-packets", "7"]).health.minPackets, 7);
+    assert.equal(evaluatorSettings(c).minPackets, 5);
+    assert.deepEqual(
+      problems(() => resolveConfig(["--health-min-packets", "0"])),
+      ['--health-min-packets: expected an integer from 1 to 1000000, got "0"'],
     );
   });
 });
