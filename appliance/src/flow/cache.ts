@@ -7,7 +7,6 @@
  * removes the least recently used entry across the three list heads. The clock is injected.
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from "../packet/parse";
-import { GWLB_OTHER_IDLE_TIMEOUT_SECONDS, GWLB_TCP_IDLE_TIMEOUT_SECONDS } from "../protocol";
 
 /** Idle timeouts in seconds. */
 export interface FlowTimeouts {
@@ -19,21 +18,13 @@ export interface FlowTimeouts {
   readonly other: number;
 }
 
-export const DEFAULT_FLOW_TIMEOUTS: FlowTimeouts = {
-  tcp: GWLB_TCP_IDLE_TIMEOUT_SECONDS,
-  udp: GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
-  other: GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
-};
-/** Default bound on the number of flows (about 100 MB of state at worst). */
-export const DEFAULT_MAX_FLOWS = 262_144;
-
 export type FlowRemovalReason = "expired" | "evicted" | "deleted";
 
 export interface FlowCacheOptions<V> {
-  /** Defaults to {@link DEFAULT_MAX_FLOWS}. */
-  readonly maxEntries?: number;
-  /** Defaults to {@link DEFAULT_FLOW_TIMEOUTS}; missing fields take their default. */
-  readonly timeouts?: Partial<FlowTimeouts>;
+  /** Most entries; the least recently used is evicted beyond it (`flows.maxEntries`). */
+  readonly maxEntries: number;
+  /** Idle timeouts in seconds per class (`flows.idleTimeout`). */
+  readonly timeouts: FlowTimeouts;
   /** Milliseconds, monotonic. Defaults to `performance.now()`. */
   readonly clock?: () => number;
   /** Called for every entry removed by expiry, eviction or delete (not by clear()). */
@@ -88,9 +79,9 @@ function classOf(proto: number): number {
   return proto === IPPROTO_TCP ? CLASS_TCP : proto === IPPROTO_UDP ? CLASS_UDP : CLASS_OTHER;
 }
 
-/** Validates and completes flow-cache options; throws RangeError on nonsense. */
-export function resolveFlowTimeouts(t: Partial<FlowTimeouts> = {}): FlowTimeouts {
-  const out = { ...DEFAULT_FLOW_TIMEOUTS, ...t };
+/** Validates flow-cache timeouts; throws RangeError on nonsense. */
+export function checkFlowTimeouts(t: FlowTimeouts): FlowTimeouts {
+  const out = { ...t };
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isFinite(v) || v <= 0) {
       throw new RangeError(`flow idle timeout ${k} must be a positive number of seconds, got ${v}`);
@@ -110,13 +101,13 @@ export class FlowCache<V> {
   private readonly onRemove:
     ((key: string, value: V, reason: FlowRemovalReason) => void) | undefined;
 
-  constructor(options: FlowCacheOptions<V> = {}) {
-    const max = options.maxEntries ?? DEFAULT_MAX_FLOWS;
+  constructor(options: FlowCacheOptions<V>) {
+    const max = options.maxEntries;
     if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(`flow cache maxEntries must be a positive integer, got ${max}`);
     }
     this.maxEntries = max;
-    this.timeouts = resolveFlowTimeouts(options.timeouts);
+    this.timeouts = checkFlowTimeouts(options.timeouts);
     this.timeoutMs = [
       this.timeouts.tcp * 1000,
       this.timeouts.udp * 1000,

@@ -1,9 +1,8 @@
 import { IFF_RUNNING, IFF_UP, loadNative, type NativeAddon } from "./native";
-import { GWLB_MTU } from "../protocol";
 
 export interface TunOptions {
-  /** MTU to set. Defaults to 8500 (GWLB drops larger replies without ICMP frag-needed). */
-  readonly mtu?: number;
+  /** MTU to set (the `mtu` setting; GWLB drops replies over 8500 bytes without ICMP). */
+  readonly mtu: number;
   /** Open with IFF_MULTI_QUEUE. Defaults to false. */
   readonly multiQueue?: boolean;
   /**
@@ -29,10 +28,10 @@ export class TunDevice {
   ) {}
 
   /** Creates the interface, sets its MTU and brings it up; closes it again if any step fails. */
-  static open(name: string, options: TunOptions = {}, native = loadNative()): TunDevice {
+  static open(name: string, options: TunOptions, native = loadNative()): TunDevice {
     const { fd, name: actual } = native.tunOpen(name, options.multiQueue ?? false);
     try {
-      native.ifConfigure(actual, options.mtu ?? GWLB_MTU, true, options.noQueue ?? true);
+      native.ifConfigure(actual, options.mtu, true, options.noQueue ?? true);
     } catch (err) {
       native.closeFd(fd);
       throw err;

@@ -1,16 +1,15 @@
 import { loadNative, type NativeAddon } from "./native";
-import { GENEVE_PORT } from "../protocol";
 
 export interface GeneveSocketOptions {
-  /** Local IPv4 address to bind. Defaults to "0.0.0.0". */
-  readonly address?: string;
-  /** UDP port. Defaults to 6081 (GENEVE). */
-  readonly port?: number;
+  /** Local IPv4 address to bind (`listen.address`). */
+  readonly address: string;
+  /** UDP port (`listen.port`). */
+  readonly port: number;
   /**
    * Receive and send buffer size in bytes, set with SO_RCVBUFFORCE/SO_SNDBUFFORCE (root or
-   * CAP_NET_ADMIN), else capped by net.core.rmem_max/wmem_max. Defaults to 64 MiB.
+   * CAP_NET_ADMIN), else capped by net.core.rmem_max/wmem_max (`socketBufferBytes`).
    */
-  readonly bufferBytes?: number;
+  readonly bufferBytes: number;
 }
 
 /**
@@ -33,10 +32,8 @@ export class GeneveSockets {
     readonly port: number,
   ) {}
 
-  static open(options: GeneveSocketOptions = {}, native = loadNative()): GeneveSockets {
-    const address = options.address ?? "0.0.0.0";
-    const port = options.port ?? GENEVE_PORT;
-    const bytes = options.bufferBytes ?? 64 * 1024 * 1024;
+  static open(options: GeneveSocketOptions, native = loadNative()): GeneveSockets {
+    const { address, port, bufferBytes: bytes } = options;
     const rx = native.udpOpen(address, port, bytes);
     let tx: { fd: number; sndbuf: number };
     try {

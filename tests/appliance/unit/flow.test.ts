@@ -17,6 +17,7 @@ import {
   buildUdpPacket,
   type IpSpec,
 } from "@tollgate/appliance/dist/packet/build";
+import { testDaemonSettings } from "../helpers/settings";
 
 type Kind = "tcp" | "udp" | "icmp" | "gre";
 
@@ -235,8 +236,9 @@ describe("FlowCache", () => {
     return { cache, removed, advance: (s: number) => (now += s * 1000) };
   }
 
-  it("defaults to GWLB's idle timeouts", () => {
-    const c = new FlowCache();
+  it("gets GWLB's idle timeouts from the resolved config", () => {
+    const { maxFlows, flowTimeouts } = testDaemonSettings().datapath;
+    const c = new FlowCache({ maxEntries: maxFlows, timeouts: flowTimeouts });
     assert.deepEqual(c.timeouts, { tcp: 350, udp: 120, other: 120 });
     assert.equal(c.timeoutFor(6), 350_000);
     assert.equal(c.timeoutFor(1), 120_000);
@@ -332,8 +334,12 @@ describe("FlowCache", () => {
   });
 
   it("rejects nonsense options", () => {
-    assert.throws(() => new FlowCache({ maxEntries: 0 }), RangeError);
-    assert.throws(() => new FlowCache({ timeouts: { tcp: -1 } }), RangeError);
+    const timeouts = { tcp: 350, udp: 120, other: 120 };
+    assert.throws(() => new FlowCache({ maxEntries: 0, timeouts }), RangeError);
+    assert.throws(
+      () => new FlowCache({ maxEntries: 1, timeouts: { ...timeouts, tcp: -1 } }),
+      RangeError,
+    );
   });
 
   it("property: never exceeds maxEntries and agrees with a model on live keys", () => {
