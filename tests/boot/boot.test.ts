@@ -249,9 +249,10 @@ describe("boot test: the stack's Debian 12 user data on a booted bookworm system
       `    emulator: sent ${r.sent} valid ${r.valid} exact ${r.exact} ttl-decremented ${r.ttlDecremented} lost ${r.lost}`,
     );
     assert.equal(r.invalid, 0, `invalid replies: ${JSON.stringify(r.problems)}`);
-    // The emulator's loss: measured packets without a valid reply. (Replies to warm-up rounds
-    // held while the endpoints' rules were applied may arrive late and count as valid too.)
+    // Each measured packet answered once; replies to warm-up rounds held while the endpoints'
+    // rules were applied that arrive late are counted apart (`late`), never as valid.
     assert.equal(r.lost, 0, `lost ${r.lost} of ${r.sent}`);
+    assert.equal(r.valid, r.sent);
     const h = health();
     assert.equal(h.status, 200, `healthy with endpoints: ${h.body}`);
   });

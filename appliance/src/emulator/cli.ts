@@ -117,7 +117,7 @@ export function registerEmulatorCommand(program: Command): Command {
           const problems = Object.entries(s.problems).filter(([, v]) => v > 0);
           process.stdout.write(
             [
-              `sent ${s.sent} (+${s.malformedSent} malformed)  received ${s.received}  valid ${s.valid}  invalid ${s.invalid}  loss ${s.lossPercent.toFixed(3)}%`,
+              `sent ${s.sent} (+${s.malformedSent} malformed)  received ${s.received}  valid ${s.valid}  late ${s.late}  invalid ${s.invalid}  loss ${s.lossPercent.toFixed(3)}%`,
               `exact ${s.exact}  ttl-decremented ${s.ttlDecremented}  rtt ms p50 ${s.rttMs.p50?.toFixed(3) ?? "-"} p99 ${s.rttMs.p99?.toFixed(3) ?? "-"}`,
               ...(problems.length
                 ? [`problems: ${problems.map(([k, v]) => `${k}=${v}`).join(" ")}`]

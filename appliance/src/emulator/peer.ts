@@ -55,6 +55,8 @@ export interface ReplyReport {
   readonly match: "exact" | "ttl-decremented" | "none";
   /** Milliseconds since the matched packet was sent (echo matches only). */
   readonly rttMs?: number;
+  /** Peer clock ({@link GwlbPeer.now}) when the matched packet was sent (echo matches only). */
+  readonly sentAt?: number;
   /** The reply's inner packet (a view into the datagram). */
   readonly inner?: Buffer;
   readonly datagram: Buffer;
@@ -229,6 +231,7 @@ export class GwlbPeer extends EventEmitter<{ reply: [ReplyReport] }> {
     let detail: string | undefined;
     let match: ReplyReport["match"] = "none";
     let rttMs: number | undefined;
+    let sentAt: number | undefined;
     let inner: Buffer | undefined;
     let endpointId: bigint | undefined;
     let flowCookie: number | undefined;
@@ -255,7 +258,8 @@ export class GwlbPeer extends EventEmitter<{ reply: [ReplyReport] }> {
         const ttl = ttlOf(inner);
         match = ttl === p.ttl ? "exact" : ttl === ((p.ttl - 1) & 0xff) ? "ttl-decremented" : "none";
         if (match !== "none") {
-          rttMs = this.clock() - p.sentAt.shift()!;
+          sentAt = p.sentAt.shift()!;
+          rttMs = this.clock() - sentAt;
           if (p.sentAt.length === 0) this.pending.delete(fp);
         }
       }
@@ -279,8 +283,14 @@ export class GwlbPeer extends EventEmitter<{ reply: [ReplyReport] }> {
       ...(endpointId !== undefined ? { endpointId } : {}),
       ...(flowCookie !== undefined ? { flowCookie } : {}),
       ...(rttMs !== undefined ? { rttMs } : {}),
+      ...(sentAt !== undefined ? { sentAt } : {}),
       ...(inner !== undefined ? { inner } : {}),
     });
+  }
+
+  /** The peer's clock (milliseconds), the time base of {@link ReplyReport.sentAt}. */
+  now(): number {
+    return this.clock();
   }
 
   /**

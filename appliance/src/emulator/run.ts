@@ -2,7 +2,7 @@
  * Drives a {@link GwlbPeer}: sends `count` packets round-robin over flows at a paced rate, then
  * waits for replies and summarises. Used by `tollgate emu` and the lab.
  */
-import { GwlbPeer, type PeerStats } from "./peer";
+import { GwlbPeer, type PeerStats, type ReplyReport } from "./peer";
 import { stampSequence, type EmulatedFlow } from "./flows";
 import { malformedDatagrams } from "./malformed";
 
@@ -24,13 +24,23 @@ export interface EmulationOptions {
    * create its interfaces and run its hooks (gwlb-emu's -w). Defaults to 0.
    */
   readonly warmupSeconds?: number;
+  /**
+   * Sequence number stamped on the first measured packet (the i-th gets sequenceStart + i).
+   * Defaults to 0. Give successive runs on one peer distinct ranges: identical packets would let
+   * a late reply to one run match a packet of the next.
+   */
+  readonly sequenceStart?: number;
 }
 
 export interface EmulationSummary {
   readonly sent: number;
   readonly malformedSent: number;
+  /** Every reply that arrived during the measured phase (late ones to earlier packets included). */
   readonly received: number;
+  /** Valid replies to packets of the measured phase (each sent packet answered at most once). */
   readonly valid: number;
+  /** Valid replies that arrived during the measured phase for packets sent before it. */
+  readonly late: number;
   readonly invalid: number;
   readonly lost: number;
   readonly lossPercent: number;
@@ -52,11 +62,6 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
   const count = options.count ?? flows.length;
   const rate = options.rate ?? 1000;
   const senders = options.senders ?? 1;
-  const rtts: number[] = [];
-  const onReply = (r: { rttMs?: number }) => {
-    if (r.rttMs !== undefined) rtts.push(r.rttMs);
-  };
-  peer.on("reply", onReply);
   const warmup = options.warmupSeconds ?? 0;
   if (warmup > 0) {
     const n = Math.max(1, Math.round(warmup * 1000));
@@ -70,6 +75,26 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
     }
     await sleep(200);
   }
+  // Replies count for this phase only when the packet they answer was sent in it: a reply to an
+  // earlier packet (warm-up, a previous run) arriving now is `late`, never `valid`.
+  const phaseStart = peer.now();
+  const mine = { valid: 0, exact: 0, ttlDecremented: 0, late: 0 };
+  const rtts: number[] = [];
+  let sent = 0;
+  let wake: (() => void) | undefined;
+  const onReply = (r: ReplyReport) => {
+    if (!r.ok || r.sentAt === undefined) return;
+    if (r.sentAt < phaseStart) {
+      mine.late++;
+      return;
+    }
+    mine.valid++;
+    if (r.match === "exact") mine.exact++;
+    if (r.match === "ttl-decremented") mine.ttlDecremented++;
+    if (r.rttMs !== undefined) rtts.push(r.rttMs);
+    if (mine.valid >= sent) wake?.();
+  };
+  peer.on("reply", onReply);
   const before = { ...peer.stats, problems: { ...peer.stats.problems } };
   let malformedSent = 0;
   if (options.malformed && flows.length > 0) {
@@ -79,11 +104,11 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
     }
   }
   const start = performance.now();
-  let sent = 0;
+  const seq0 = options.sequenceStart ?? 0;
   for (let i = 0; i < count; i++) {
     const flow = flows[i % flows.length]!;
     try {
-      await peer.send(flow, stampSequence(flow, i), flow.index % senders);
+      await peer.send(flow, stampSequence(flow, seq0 + i), flow.index % senders);
       sent++;
     } catch {
       // counted in peer.stats.sendErrors
@@ -93,12 +118,20 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
       if (due >= 1) await sleep(due);
     }
   }
-  const expected = before.received + sent;
-  await peer.waitForReplies(expected, options.drainMs ?? 1000);
+  // Bounded wait for this phase's replies.
+  if (mine.valid < sent) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.drainMs ?? 1000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
   peer.off("reply", onReply);
   const s = peer.stats;
   const received = s.received - before.received;
-  const valid = s.valid - before.valid;
+  const valid = mine.valid;
   rtts.sort((a, b) => a - b);
   const problems = { ...s.problems };
   for (const k of Object.keys(problems) as (keyof typeof problems)[])
@@ -111,11 +144,12 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
     malformedSent,
     received,
     valid,
+    late: mine.late,
     invalid: s.invalid - before.invalid,
     lost,
     lossPercent: sent > 0 ? (100 * lost) / sent : 0,
-    exact: s.exact - before.exact,
-    ttlDecremented: s.ttlDecremented - before.ttlDecremented,
+    exact: mine.exact,
+    ttlDecremented: mine.ttlDecremented,
     problems,
     rttMs: { ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) },
   };

@@ -106,6 +106,8 @@ describe("appliance data path in network namespaces (root)", function () {
         rounds: ROUNDS,
         rate: 2000,
         malformed: true,
+        // A warm-up round waits for its replies as long as the daemon holds packets (15 s).
+        warmupDrainMs: 20000,
       }),
     ]);
     const code = await emu.exited;
@@ -146,6 +148,7 @@ describe("appliance data path in network namespaces (root)", function () {
     // pass-through and were lost, so the warm-up needed a second round.
     assert.equal(summary.warmupSent, SETS * FLOWS_PER_SET, "one warm-up round was enough");
     const s = status();
+    assert.equal(s.counters.holdTimeouts, 0, "every hold ended with the hook, not the timeout");
     assert.ok(s.counters.holdQueued > 0, "packets were held");
     assert.equal(s.counters.holdFlushed, s.counters.holdQueued);
     assert.equal(s.counters.drops.HOLD_QUEUE_FULL + s.counters.drops.HOLD_ABANDONED, 0);

@@ -46,6 +46,24 @@ function get(bed: Testbed, urlPath: string): { status: number; body: string } {
   };
 }
 
+/**
+ * Waits (bounded) until the daemon's health JSON lists `n` endpoints whose listeners (rules
+ * apply included) have finished: traffic can come back before that (held packets are released
+ * by the hold timeout), so iptables is only inspected afterwards.
+ */
+async function endpointsSetUp(bed: Testbed, n: number): Promise<void> {
+  await waitFor(
+    `${n} endpoints with their rules applied`,
+    () => {
+      const { endpoints } = JSON.parse(get(bed, "/?format=json").body) as {
+        endpoints: { gwi: string; setupDone?: boolean }[];
+      };
+      return endpoints.length === n && endpoints.every((e) => e.setupDone) ? true : undefined;
+    },
+    20000,
+  );
+}
+
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name.replace(/[{}"]/g, "\\$&")} (\\d+)$`, "m").exec(text);
   assert.ok(m, `metric ${name} missing`);
@@ -129,6 +147,7 @@ describe("default rules file and GENEVE source filter with the real daemon (root
       expected,
       "every inner packet returned unchanged but for TTL",
     );
+    await endpointsSetUp(bed!, 2);
     const save = bed!.exec(bed!.ap, "iptables", ["-nvxL", "FORWARD"]);
     assert.match(save, /TOLLGATE-FORWARD/);
     const chain = bed!.exec(bed!.ap, "iptables-save", ["-c", "-t", "filter"]);
@@ -157,7 +176,8 @@ describe("default rules file and GENEVE source filter with the real daemon (root
   it("drops, counts and never answers GENEVE from another address of the subnet", async () => {
     const before = get(bed!, "/metrics").body;
     const tunBefore = metric(before, "tollgate_tun_tx_packets_total");
-    const s = await emulate({ bindAddress: ROGUE, warmupRounds: 2, rounds: 1 });
+    // Nothing comes back: each warm-up round waits briefly.
+    const s = await emulate({ bindAddress: ROGUE, warmupRounds: 2, warmupDrainMs: 250, rounds: 1 });
     assert.equal(s.received, 0, "no reply to a source outside --gwlb-cidr");
     const after = get(bed!, "/metrics").body;
     const dropped = metric(after, 'tollgate_drops_total{reason="SOURCE_NOT_ALLOWED"}');

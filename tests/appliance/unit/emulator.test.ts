@@ -111,6 +111,34 @@ describe("GWLB emulator peer", () => {
     assert.equal(peer.stats.sent, 30);
   });
 
+  it("counts a late reply to an earlier run's packet as late, never as valid", async () => {
+    // A held endpoint answers a warm-up round only after the next run started (released by the
+    // appliance's hold timeout or its listeners finishing): those replies belong to the warm-up.
+    const { gw, appl, peer } = setup();
+    const held: Buffer[] = [];
+    let holding = true;
+    fakeAppliance(appl, gw, (d) => {
+      if (holding) {
+        held.push(d);
+        return undefined;
+      }
+      // Released once the next run's first packet arrives, ahead of its reply.
+      for (const h of held.splice(0)) gw.deliver(h, APPL);
+      return d;
+    });
+    const flows = generateFlows({ flows: 6, endpoints: 2 });
+    const warm = await runEmulation({ peer, flows, rate: 0, drainMs: 20, sequenceStart: 2 ** 41 });
+    assert.equal(warm.valid, 0);
+    holding = false;
+    const s = await runEmulation({ peer, flows, count: 12, rate: 0, drainMs: 500 });
+    assert.equal(s.sent, 12);
+    assert.equal(s.late, 6, "the warm-up's replies");
+    assert.equal(s.valid, 12, "each measured packet answered once");
+    assert.equal(s.exact, 12);
+    assert.equal(s.received, 18);
+    assert.equal(s.lost, 0);
+  });
+
   it("accepts reverse-direction traffic of the same flow when not in echo mode", async () => {
     const { gw, appl, peer } = setup({ expectEcho: false });
     const [flow] = generateFlows({ flows: 1 });
