@@ -2,7 +2,8 @@
  * `startDaemon(config, { logger })`: the appliance as the `tollgate` command runs it. Builds the
  * control plane (rp_filter keeper, -c/-r hooks, rules; health and metrics server) from the
  * resolved configuration, starts the data path with its listeners, and stops everything in order
- * on SIGTERM/SIGINT: data path (DESTROY hooks, interfaces removed), then the control plane.
+ * on SIGTERM/SIGINT: data path (DESTROY hooks, interfaces removed), then the control plane (once
+ * its start has settled, when the signal came during start-up).
  */
 import type { ApplianceConfig } from "../config/config";
 import { createControlPlane, type ControlPlaneDeps } from "../config/control-plane";
@@ -36,9 +37,16 @@ export async function startDaemon(
     handleSignals: options.handleSignals ?? true,
     ...(options.native ? { native: options.native } : {}),
   });
-  daemon.onStop(() => plane.stop());
+  // SIGTERM/SIGINT is handled from here on, also while the control plane is still starting: its
+  // stop step first waits for the start to settle, so a health server that begins listening
+  // after the signal is closed too (otherwise it kept the process alive).
+  const starting = plane.start(daemon, { dropReasons: DATAPATH_DROP_REASONS });
+  daemon.onStop(async () => {
+    await starting.catch(() => undefined);
+    await plane.stop();
+  });
   try {
-    await plane.start(daemon, { dropReasons: DATAPATH_DROP_REASONS });
+    await starting;
   } catch (err) {
     await daemon.stop("control plane failed to start");
     throw err;
