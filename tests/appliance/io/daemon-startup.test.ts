@@ -5,13 +5,12 @@
  * Root: the real addon opens the GENEVE sockets (127.0.0.1, an ephemeral port; no traffic).
  */
 import { strict as assert } from "node:assert";
-import { Writable } from "node:stream";
 import { DEFAULT_CONFIG, type ApplianceConfig } from "@tollgate/appliance/dist/config/config";
-import { createLogger } from "@tollgate/appliance/dist/config/logger";
 import { startDaemon } from "@tollgate/appliance/dist/daemon";
 import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
 import type { SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
 import { fetchText } from "../helpers/http";
+import { captureLogger } from "../helpers/logger";
 import { datapathTierUnavailable } from "../integration/netns";
 import { settlesWithin, waitFor } from "../../wait";
 
@@ -37,16 +36,7 @@ describe("daemon start-up interrupted by SIGTERM (root)", function () {
       },
       write: async () => {},
     };
-    const logs: string[] = [];
-    const logger = createLogger(
-      "info",
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logs.push(chunk.toString());
-          cb();
-        },
-      }),
-    );
+    const { logger, lines: logs } = captureLogger();
     const config: ApplianceConfig = {
       ...DEFAULT_CONFIG,
       listen: { address: "127.0.0.1", port: 0 },

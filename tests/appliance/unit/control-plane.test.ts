@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { Writable } from "node:stream";
 import { DEFAULT_CONFIG, type ApplianceConfig } from "@tollgate/appliance/dist/config/config";
 import { createControlPlane } from "@tollgate/appliance/dist/config/control-plane";
 import { createLogger } from "@tollgate/appliance/dist/config/logger";
 import type { ExecFn } from "@tollgate/appliance/dist/hooks/runner";
 import type { SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
 import { fetchText } from "../helpers/http";
+import { captureLogger } from "../helpers/logger";
 import { idleStatus } from "../helpers/status";
 import { endpointInfo } from "@tollgate/appliance/dist/naming";
 
@@ -27,16 +27,7 @@ describe("control plane assembly", () => {
       read: async (p) => files.get(p) ?? Promise.reject(new Error("ENOENT")),
       write: async (p, v) => void files.set(p, v),
     };
-    const logs: string[] = [];
-    const logger = createLogger(
-      "info",
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logs.push(chunk.toString());
-          cb();
-        },
-      }),
-    );
+    const { logger, lines: logs } = captureLogger();
     const config: ApplianceConfig = {
       ...DEFAULT_CONFIG,
       hooks: { create: ["/bin/create"], destroy: ["/bin/destroy"], timeoutSeconds: 1 },
