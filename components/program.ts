@@ -119,31 +119,26 @@ export interface TollgateOutputs {
   };
 }
 
-/** Declares the whole Tollgate topology for a resolved plan. */
 /**
- * Declares the whole Tollgate topology. `r` is the already validated plan (so nothing is declared
- * for a bad config); each component receives its `tollgate:` section as its documented args and
- * resolves it again itself (pure and cheap), so components are usable on their own too.
+ * Declares the whole Tollgate topology for a plan {@link resolveTollgate} validated (so nothing is
+ * declared for a bad config). Each component receives its resolved settings (`{ resolved }`), so
+ * nothing is resolved twice; used on their own, components take their documented args instead.
  */
 export function declareTollgate(
-  config: TollgateConfig,
   r: ResolvedTollgate,
   ctx: AwsContext,
   options: ProgramOptions = {},
 ): TollgateOutputs {
   const n = r.namePrefix;
-  const common = { availabilityZones: r.availabilityZones, tags: r.tags };
   const delivery = new ApplianceDelivery(`${n}-delivery`, {
-    ...config.appliance,
+    resolved: r.delivery,
     artifacts: options.artifacts ?? releaseArtifactSource(),
     architecture: r.fleet.architecture,
     tags: r.tags,
   });
   const inspection = new Inspection(`${n}-inspection`, {
-    ...config.inspection,
-    ...common,
-    ipv6: r.ipv6,
-    fleet: config.fleet,
+    resolved: { inspection: r.inspection, fleet: r.fleet },
+    tags: r.tags,
     aws: ctx,
     artifacts: {
       bucketName: delivery.bucketName,
@@ -157,11 +152,8 @@ export function declareTollgate(
     },
   });
   const service = new EndpointService(`${n}-endpoint-service`, {
-    ...config.endpointService,
+    resolved: r.endpointService,
     gatewayLoadBalancerArn: inspection.gatewayLoadBalancerArn,
-    accountId: ctx.accountId,
-    partition: ctx.partition,
-    ipv6: r.ipv6,
     tags: r.tags,
   });
   const ref = {
@@ -170,15 +162,10 @@ export function declareTollgate(
     acceptanceRequired: service.acceptanceRequired,
   };
   const ns = r.northSouth
-    ? new InspectedVpc(`${n}-ns`, {
-        ...config.northSouth,
-        ...common,
-        ipv6: r.ipv6,
-        endpointService: ref,
-      })
+    ? new InspectedVpc(`${n}-ns`, { resolved: r.northSouth, tags: r.tags, endpointService: ref })
     : undefined;
   const eg = r.egress
-    ? new Egress(`${n}-egress`, { ...config.egress, ...common, endpointService: ref })
+    ? new Egress(`${n}-egress`, { resolved: r.egress, tags: r.tags, endpointService: ref })
     : undefined;
   return {
     availabilityZones: r.availabilityZones,
@@ -211,8 +198,7 @@ export async function tollgate(
   options: ProgramOptions = {},
 ): Promise<TollgateOutputs> {
   const facts = await lookupRegionFacts();
-  const resolved = resolveTollgate(config, facts);
-  return declareTollgate(config, resolved, facts, options);
+  return declareTollgate(resolveTollgate(config, facts), facts, options);
 }
 
 /** What `index.ts` runs: read the stack's `tollgate:` config and run {@link tollgate}. */

@@ -4,19 +4,28 @@ import { tagsFor } from "../common";
 import { sectionArgs } from "../schema/parse";
 import { egressSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
-import { EgressArgs, resolveEgressArgs } from "./args";
+import { EgressArgs, resolveEgressArgs, ResolvedEgressArgs } from "./args";
 import { buildSpoke } from "./spoke";
 
 export * from "./args";
 
-/** {@link EgressArgs} (`tollgate:egress`) plus what the program supplies. */
-export interface EgressComponentArgs extends EgressArgs {
-  /** AZs to span (plain: decides how many subnets, endpoints and NAT gateways exist). Required. */
-  readonly availabilityZones: readonly string[];
+/** What the program supplies besides the `tollgate:egress` settings. */
+export interface EgressWiring {
   /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** {@link EgressArgs} (`tollgate:egress`), resolved by the component, plus the wiring. */
+export interface EgressComponentArgs extends EgressArgs, EgressWiring {
+  /** AZs to span (plain: decides how many subnets, endpoints and NAT gateways exist). Required. */
+  readonly availabilityZones: readonly string[];
+}
+
+/** The program's form: settings already resolved by {@link resolveEgressArgs}, plus the wiring. */
+export interface ResolvedEgressComponentArgs extends EgressWiring {
+  readonly resolved: ResolvedEgressArgs;
 }
 
 /**
@@ -44,9 +53,16 @@ export class Egress extends pulumi.ComponentResource {
     routeTableId: string;
   }>[];
 
-  constructor(name: string, args: EgressComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: EgressComponentArgs | ResolvedEgressComponentArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("tollgate:egress:Egress", name, {}, opts);
-    const s = resolveEgressArgs(sectionArgs(egressSchema, args), args.availabilityZones);
+    const s =
+      "resolved" in args
+        ? args.resolved
+        : resolveEgressArgs(sectionArgs(egressSchema, args), args.availabilityZones);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "egress");
     const p = { parent: this };
 

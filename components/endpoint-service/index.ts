@@ -3,22 +3,35 @@ import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
 import { sectionArgs } from "../schema/parse";
 import { endpointServiceSchema } from "../schema/stack";
-import { EndpointServiceArgs, resolveEndpointServiceArgs } from "./args";
+import {
+  EndpointServiceArgs,
+  resolveEndpointServiceArgs,
+  ResolvedEndpointServiceArgs,
+} from "./args";
 
 export * from "./args";
 
-/** {@link EndpointServiceArgs} (`tollgate:endpointService`) plus what the program supplies. */
-export interface EndpointServiceComponentArgs extends EndpointServiceArgs {
+/** What the program supplies besides the `tollgate:endpointService` settings. */
+export interface EndpointServiceWiring {
   /** ARN of the Gateway Load Balancer to expose. Required. */
   readonly gatewayLoadBalancerArn: pulumi.Input<string>;
+  /** Tags on every resource. Defaults to none. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** The program's form: settings already resolved by {@link resolveEndpointServiceArgs}, plus the wiring. */
+export interface ResolvedEndpointServiceComponentArgs extends EndpointServiceWiring {
+  readonly resolved: ResolvedEndpointServiceArgs;
+}
+
+/** {@link EndpointServiceArgs} (`tollgate:endpointService`), resolved by the component, plus the wiring. */
+export interface EndpointServiceComponentArgs extends EndpointServiceArgs, EndpointServiceWiring {
   /** This account's id (the default allowed principal). Required. */
   readonly accountId: string;
   /** AWS partition, e.g. `aws`. Defaults to `aws`. */
   readonly partition?: string;
   /** Offer IPv6 as well as IPv4. Defaults to false. */
   readonly ipv6?: boolean;
-  /** Tags on every resource. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** VPC endpoint service (PrivateLink) in front of the Gateway Load Balancer. */
@@ -29,16 +42,19 @@ export class EndpointService extends pulumi.ComponentResource {
 
   constructor(
     name: string,
-    args: EndpointServiceComponentArgs,
+    args: EndpointServiceComponentArgs | ResolvedEndpointServiceComponentArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:endpointService:EndpointService", name, {}, opts);
-    const s = resolveEndpointServiceArgs(
-      sectionArgs(endpointServiceSchema, args),
-      args.accountId,
-      args.partition ?? "aws",
-      args.ipv6 ?? false,
-    );
+    const s =
+      "resolved" in args
+        ? args.resolved
+        : resolveEndpointServiceArgs(
+            sectionArgs(endpointServiceSchema, args),
+            args.accountId,
+            args.partition ?? "aws",
+            args.ipv6 ?? false,
+          );
     const service = new aws.ec2.VpcEndpointService(
       `${name}-service`,
       {

@@ -5,7 +5,7 @@ import { sectionArgs } from "../schema/parse";
 import { inspectedVpcSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
 import { ipv6Subnet64 } from "../net";
-import { InspectedVpcArgs, resolveInspectedVpcArgs } from "./args";
+import { InspectedVpcArgs, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./args";
 
 export * from "./args";
 
@@ -18,16 +18,25 @@ export interface InspectedSubnetInfo {
   readonly routeTableId: string;
 }
 
-/** {@link InspectedVpcArgs} (`tollgate:northSouth`) plus what the program supplies. */
-export interface InspectedVpcComponentArgs extends InspectedVpcArgs {
-  /** AZs to span (plain: decides how many subnets and endpoints exist). Required. */
-  readonly availabilityZones: readonly string[];
-  /** Dual stack: IPv6 subnets, dualstack endpoints, `::/0` routes. Defaults to false. */
-  readonly ipv6?: boolean;
+/** What the program supplies besides the `tollgate:northSouth` settings. */
+export interface InspectedVpcWiring {
   /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** {@link InspectedVpcArgs} (`tollgate:northSouth`), resolved by the component, plus the wiring. */
+export interface InspectedVpcComponentArgs extends InspectedVpcArgs, InspectedVpcWiring {
+  /** AZs to span (plain: decides how many subnets and endpoints exist). Required. */
+  readonly availabilityZones: readonly string[];
+  /** Dual stack: IPv6 subnets, dualstack endpoints, `::/0` routes. Defaults to false. */
+  readonly ipv6?: boolean;
+}
+
+/** The program's form: settings already resolved by {@link resolveInspectedVpcArgs}, plus the wiring. */
+export interface ResolvedInspectedVpcComponentArgs extends InspectedVpcWiring {
+  readonly resolved: ResolvedInspectedVpcArgs;
 }
 
 /**
@@ -48,15 +57,18 @@ export class InspectedVpc extends pulumi.ComponentResource {
 
   constructor(
     name: string,
-    args: InspectedVpcComponentArgs,
+    args: InspectedVpcComponentArgs | ResolvedInspectedVpcComponentArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:inspectedVpc:InspectedVpc", name, {}, opts);
-    const s = resolveInspectedVpcArgs(
-      sectionArgs(inspectedVpcSchema, args),
-      args.availabilityZones,
-      args.ipv6 ?? false,
-    );
+    const s =
+      "resolved" in args
+        ? args.resolved
+        : resolveInspectedVpcArgs(
+            sectionArgs(inspectedVpcSchema, args),
+            args.availabilityZones,
+            args.ipv6 ?? false,
+          );
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspected-vpc");
     const p = { parent: this };
 

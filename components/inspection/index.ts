@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsContext, tagsFor } from "../common";
 import { sectionArgs } from "../schema/parse";
 import { inspectionSchema } from "../schema/stack";
-import { InspectionArgs, resolveInspectionArgs } from "./args";
+import { InspectionArgs, resolveInspectionArgs, ResolvedInspectionArgs } from "./args";
 import { buildFleet, FleetArtifacts } from "./fleet";
-import { FleetArgs, resolveFleetArgs } from "./fleet-args";
+import { FleetArgs, resolveFleetArgs, ResolvedFleetArgs } from "./fleet-args";
 import { buildGwlb } from "./gwlb";
 import { buildInspectionNetwork } from "./network";
 
@@ -13,20 +13,50 @@ export * from "./fleet-args";
 export type { FleetArtifacts } from "./fleet";
 export { LAUNCH_BEFORE_TERMINATE, targetTracking } from "./fleet";
 
-/** {@link InspectionArgs} (`tollgate:inspection`) plus the fleet and what the program supplies. */
-export interface InspectionComponentArgs extends InspectionArgs {
-  /** AZs to span (plain: decides how many subnets exist). Required. */
-  readonly availabilityZones: readonly string[];
-  /** Dual-stack GWLB and subnets. Defaults to false. */
-  readonly ipv6?: boolean;
-  /** Appliance fleet (`tollgate:fleet`). Defaults: see {@link FleetArgs}. */
-  readonly fleet?: FleetArgs;
+/** What the program supplies besides the `tollgate:inspection` and `tollgate:fleet` settings. */
+export interface InspectionWiring {
   /** Region, account and partition. Required. */
   readonly aws: AwsContext;
   /** The delivered package and rules (outputs of the ApplianceDelivery component). Required. */
   readonly artifacts: FleetArtifacts;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** {@link InspectionArgs} (`tollgate:inspection`) and the fleet, resolved by the component, plus the wiring. */
+export interface InspectionComponentArgs extends InspectionArgs, InspectionWiring {
+  /** AZs to span (plain: decides how many subnets exist). Required. */
+  readonly availabilityZones: readonly string[];
+  /** Dual-stack GWLB and subnets. Defaults to false. */
+  readonly ipv6?: boolean;
+  /** Appliance fleet (`tollgate:fleet`). Defaults: see {@link FleetArgs}. */
+  readonly fleet?: FleetArgs;
+}
+
+/**
+ * The program's form: settings already resolved by {@link resolveInspectionArgs} and
+ * {@link resolveFleetArgs}, plus the wiring.
+ */
+export interface ResolvedInspectionComponentArgs extends InspectionWiring {
+  readonly resolved: {
+    readonly inspection: ResolvedInspectionArgs;
+    readonly fleet: ResolvedFleetArgs;
+  };
+}
+
+/** The resolved inspection and fleet settings for either form of the component's args. */
+function resolvedInspection(
+  args: InspectionComponentArgs | ResolvedInspectionComponentArgs,
+): ResolvedInspectionComponentArgs["resolved"] {
+  if ("resolved" in args) return args.resolved;
+  return {
+    inspection: resolveInspectionArgs(
+      sectionArgs(inspectionSchema, args),
+      args.availabilityZones,
+      args.ipv6 ?? false,
+    ),
+    fleet: resolveFleetArgs(args.fleet ?? {}),
+  };
 }
 
 /** Inspection VPC, Gateway Load Balancer (GENEVE target group + listener) and the appliance fleet. */
@@ -40,14 +70,13 @@ export class Inspection extends pulumi.ComponentResource {
   readonly applianceRoleArn: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
 
-  constructor(name: string, args: InspectionComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: InspectionComponentArgs | ResolvedInspectionComponentArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("tollgate:inspection:Inspection", name, {}, opts);
-    const settings = resolveInspectionArgs(
-      sectionArgs(inspectionSchema, args),
-      args.availabilityZones,
-      args.ipv6 ?? false,
-    );
-    const fleetSettings = resolveFleetArgs(args.fleet ?? {});
+    const { inspection: settings, fleet: fleetSettings } = resolvedInspection(args);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspection");
     const net = buildInspectionNetwork(this, name, settings, tags, args.aws.region);
     const subnetIds = net.applianceSubnets.map((s) => s.id);
