@@ -121,8 +121,6 @@ export interface DatapathOptions
   extends DatapathSettings, Omit<EndpointTableOptions, keyof DatapathSettings> {
   /** Milliseconds, monotonic. Defaults to performance.now(). */
   readonly clock?: () => number;
-  /** How often expired flows are swept, in ms. Defaults to 1000. 0 disables the timer. */
-  readonly sweepIntervalMs?: number;
   /** Drain gwo-X right after writing to gwi-X. Defaults to true. */
   readonly inlineDrain?: boolean;
   /** Bound of the fragment-id -> flow table. Defaults to 16384. */

@@ -8,13 +8,12 @@
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from "../packet/parse";
 
-/** Idle timeouts in seconds. */
+/** Idle timeouts in seconds (settings `flows.idleTimeout.*`; GWLB: TCP 350, others 120). */
 export interface FlowTimeouts {
-  /** Defaults to 350, GWLB's default TCP idle timeout (listener tcpIdleTimeoutSeconds, 60-6000). */
+  /** TCP: match the GWLB listener's tcpIdleTimeoutSeconds. */
   readonly tcp: number;
-  /** Defaults to 120, GWLB's fixed idle timeout for non-TCP flows. */
   readonly udp: number;
-  /** ICMP and every other protocol. Defaults to 120. */
+  /** ICMP and every other protocol. */
   readonly other: number;
 }
 

@@ -15,8 +15,8 @@ import type { ApplianceMetrics } from "../metrics/registry";
 
 export interface HealthServerOptions {
   readonly port: number;
-  /** Defaults to "::" (IPv4 and IPv6). */
-  readonly address?: string;
+  /** Address to listen on (`health.address`; "::" = IPv4 and IPv6). */
+  readonly address: string;
   readonly datapath: DatapathStatusProvider;
   readonly checks?: readonly ExtraHealthCheck[];
   readonly metrics?: ApplianceMetrics;
@@ -184,7 +184,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.address ?? "::", () => {
+    server.listen(options.port, options.address, () => {
       server.off("error", reject);
       resolve();
     });
