@@ -2,10 +2,10 @@
 # npm run bench — the appliance's data path speed, next to the ceiling measured in the same run.
 #
 # Two network namespaces joined by a veth pair (names tgcb<pid>g / tgcb<pid>a, removed on exit):
-#   GWLB side (10.251.0.1, pinned to CPU 0): appliance/bench/loadgen.c sends GWLB-style GENEVE
+#   GWLB side (10.251.0.1, pinned to CPU 0): testbed/bench/loadgen.c sends GWLB-style GENEVE
 #     (512-byte inner IPv4/UDP packets, 64 flows) and checks every reply byte for byte;
 #   appliance side (10.251.0.2, pinned to CPU 1): in turn
-#     reflect  — appliance/bench/reflect.c, a recvmmsg/sendmmsg echo with no tun: the ceiling for
+#     reflect  — testbed/bench/reflect.c, a recvmmsg/sendmmsg echo with no tun: the ceiling for
 #                any user-space relay (64 MiB socket buffers like tollgate; also once with the
 #                kernel-default buffers the reference figures' ceiling was measured with);
 #     tollgate — the daemon with a gwlbtun-style hook (tc u32 + mirred gwi-X -> gwo-X), i.e. the
@@ -43,8 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cc -O2 -o "$work/loadgen" "$here/appliance/bench/loadgen.c"
-cc -O2 -o "$work/reflect" "$here/appliance/bench/reflect.c"
+cc -O2 -o "$work/loadgen" "$here/testbed/bench/loadgen.c"
+cc -O2 -o "$work/reflect" "$here/testbed/bench/reflect.c"
 cat >"$work/hook-mirred.sh" <<'EOF'
 #!/bin/sh
 # gwlbtun-style CREATE hook: pass gwi-X straight to gwo-X

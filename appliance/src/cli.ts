@@ -4,7 +4,6 @@
  *   tollgate [run] [options]     run the GENEVE decapsulator daemon (the default command, so the
  *                                reference's `gwlbtun -c ... -p 8080` works as `tollgate -c ... -p 8080`)
  *   tollgate rules ...           rule engine (plan, apply, show)
- *   tollgate emu --target IP     GWLB emulator
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -13,7 +12,6 @@ import type { ApplianceConfig } from "./config/config";
 import { createLogger, type Logger } from "./config/logger";
 import { addRunOptions, givenOptions, type CliOptions } from "./config/options";
 import { ConfigError, forwardingProblems, resolveWithFile } from "./config/resolve";
-import { registerEmulatorCommand } from "./emulator/cli";
 import { registerRulesCommands } from "./rules/cli";
 
 /** What the CLI needs from daemon/index.ts. */
@@ -74,7 +72,7 @@ export async function runCommand(cli: CliOptions, start?: StartDaemon): Promise<
 export function buildProgram(start?: StartDaemon): Command {
   const program = new Command("tollgate")
     .description(
-      "Tollgate appliance: GENEVE decapsulator for AWS Gateway Load Balancer targets, rule engine, GWLB emulator",
+      "Tollgate appliance: GENEVE decapsulator for AWS Gateway Load Balancer targets, rule engine",
     )
     .version(version(), "-V, --version");
   const run = program
@@ -87,7 +85,6 @@ export function buildProgram(start?: StartDaemon): Command {
     process.exitCode = await runCommand(givenOptions(cmd), start);
   });
   registerRulesCommands(program);
-  registerEmulatorCommand(program);
   program.addHelpText("after", () => {
     const lines = run.helpInformation().split("\n");
     const from = lines.findIndex((l) => l.startsWith("Reference-compatible"));

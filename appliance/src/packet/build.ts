@@ -1,10 +1,11 @@
 /**
- * Packet builders: IPv4/IPv6 with UDP, TCP, ICMP/ICMPv6, all checksums valid. Used by tests, the
- * GWLB emulator and the lab. Builders throw on impossible input (bad address, oversize payload):
- * they are for constructing test traffic, not for parsing untrusted bytes.
+ * Packet builders the appliance itself needs (the health canary builds a UDP probe): IPv4/IPv6 with
+ * UDP, all checksums valid. TCP/ICMP builders and checksum verification for tests and the GWLB
+ * emulator live in @tollgate/testbed. Builders throw on impossible input (bad address, oversize
+ * payload): they construct traffic, they do not parse untrusted bytes.
  */
 import * as ipaddr from "ipaddr.js";
-import { foldChecksum, ipv4HeaderChecksum, l4Checksum, onesComplementSum } from "./checksum";
+import { ipv4HeaderChecksum, l4Checksum } from "./checksum";
 import {
   IPPROTO_FRAGMENT,
   IPPROTO_ICMP,
@@ -121,6 +122,21 @@ export function buildIpPacket(ip: IpSpec, proto: number, segment: Uint8Array): B
 
 const scratch = createPacketScratch();
 
+/** Offset of the checksum field in a TCP/UDP/ICMP/ICMPv6 header; -1 for other protocols. */
+export function l4ChecksumField(proto: number): number {
+  switch (proto) {
+    case IPPROTO_TCP:
+      return 16;
+    case IPPROTO_UDP:
+      return 6;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+      return 2;
+    default:
+      return -1;
+  }
+}
+
 /**
  * Recomputes the TCP/UDP/ICMP/ICMPv6 checksum of an IP packet in place. Returns false when the
  * packet cannot be parsed, is a later fragment or has no checksummed upper layer.
@@ -133,52 +149,12 @@ export function fillL4Checksum(
   if (locatePacket(packet, offset, length, scratch) !== undefined) return false;
   if (scratch.l4Offset < 0 || scratch.fragment) return false;
   const s = scratch;
-  const field =
-    s.proto === IPPROTO_TCP
-      ? 16
-      : s.proto === IPPROTO_UDP
-        ? 6
-        : s.proto === IPPROTO_ICMP || s.proto === IPPROTO_ICMPV6
-          ? 2
-          : -1;
+  const field = l4ChecksumField(s.proto);
   if (field < 0 || s.l4Offset + field + 2 > s.end) return false;
   const c = l4Checksum(packet, s.family, s.srcOffset, s.proto, s.l4Offset, s.end);
   packet[s.l4Offset + field] = c >> 8;
   packet[s.l4Offset + field + 1] = c & 0xff;
   return true;
-}
-
-/**
- * Checks the IPv4 header checksum (IPv4) and the TCP/UDP/ICMP checksum of an IP packet. A UDP
- * checksum of 0 ("none") counts as invalid: GWLB replies must carry a real one.
- */
-export function verifyChecksums(
-  packet: Uint8Array,
-  offset = 0,
-  length = packet.length - offset,
-): boolean {
-  if (locatePacket(packet, offset, length, scratch) !== undefined) return false;
-  const s = scratch;
-  if (
-    s.family === 4 &&
-    foldChecksum(onesComplementSum(packet, offset, offset + ((packet[offset]! & 15) << 2))) !== 0
-  ) {
-    return false;
-  }
-  if (s.l4Offset < 0 || s.fragment) return true;
-  const field =
-    s.proto === IPPROTO_TCP
-      ? 16
-      : s.proto === IPPROTO_UDP
-        ? 6
-        : s.proto === IPPROTO_ICMP || s.proto === IPPROTO_ICMPV6
-          ? 2
-          : -1;
-  if (field < 0) return true;
-  if (s.l4Offset + field + 2 > s.end) return false;
-  const stored = (packet[s.l4Offset + field]! << 8) | packet[s.l4Offset + field + 1]!;
-  if (s.proto === IPPROTO_UDP && stored === 0) return false;
-  return stored === l4Checksum(packet, s.family, s.srcOffset, s.proto, s.l4Offset, s.end);
 }
 
 export interface UdpSpec extends IpSpec {
@@ -195,77 +171,4 @@ export function buildUdpPacket(spec: UdpSpec): Buffer {
   seg.writeUInt16BE(seg.length & 0xffff, 4);
   seg.set(payload, 8);
   return buildIpPacket(spec, IPPROTO_UDP, seg);
-}
-
-/** TCP flag bits. */
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_PSH = 0x08;
-export const TCP_ACK = 0x10;
-
-export interface TcpSpec extends IpSpec {
-  readonly srcPort: number;
-  readonly dstPort: number;
-  /** Defaults to 1. */
-  readonly seq?: number;
-  /** Defaults to 0 (1 when the ACK flag is set). */
-  readonly ack?: number;
-  /** Defaults to ACK|PSH. */
-  readonly flags?: number;
-  /** Defaults to 65535. */
-  readonly window?: number;
-  readonly payload?: Uint8Array;
-}
-
-export function buildTcpPacket(spec: TcpSpec): Buffer {
-  const payload = spec.payload ?? new Uint8Array(0);
-  const flags = spec.flags ?? TCP_ACK | TCP_PSH;
-  const seg = Buffer.alloc(20 + payload.length);
-  seg.writeUInt16BE(spec.srcPort, 0);
-  seg.writeUInt16BE(spec.dstPort, 2);
-  seg.writeUInt32BE((spec.seq ?? 1) >>> 0, 4);
-  seg.writeUInt32BE((spec.ack ?? (flags & TCP_ACK ? 1 : 0)) >>> 0, 8);
-  seg[12] = 0x50;
-  seg[13] = flags;
-  seg.writeUInt16BE(spec.window ?? 65535, 14);
-  seg.set(payload, 20);
-  return buildIpPacket(spec, IPPROTO_TCP, seg);
-}
-
-export interface IcmpEchoSpec extends IpSpec {
-  /** Defaults to 1. */
-  readonly identifier?: number;
-  /** Defaults to 1. */
-  readonly sequence?: number;
-  /** Echo reply instead of request. Defaults to false. */
-  readonly reply?: boolean;
-  readonly payload?: Uint8Array;
-}
-
-/** ICMP echo request/reply (ICMPv6 128/129 for IPv6 addresses). */
-export function buildIcmpEchoPacket(spec: IcmpEchoSpec): Buffer {
-  const v6 = addressBytes(spec.src).family === 6;
-  const payload = spec.payload ?? new Uint8Array(0);
-  const seg = Buffer.alloc(8 + payload.length);
-  seg[0] = v6 ? (spec.reply ? 129 : 128) : spec.reply ? 0 : 8;
-  seg.writeUInt16BE((spec.identifier ?? 1) & 0xffff, 4);
-  seg.writeUInt16BE((spec.sequence ?? 1) & 0xffff, 6);
-  seg.set(payload, 8);
-  return buildIpPacket(spec, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, seg);
-}
-
-/**
- * Decrements the IPv4 TTL (fixing the header checksum) or IPv6 hop limit of a copy of `packet`,
- * i.e. what a kernel-forwarding appliance returns.
- */
-export function decrementTtl(packet: Uint8Array): Buffer {
-  const out = Buffer.from(packet);
-  if (out[0]! >> 4 === 4) {
-    out[8] = (out[8]! - 1) & 0xff;
-    out.writeUInt16BE(ipv4HeaderChecksum(out, 0), 10);
-  } else {
-    out[7] = (out[7]! - 1) & 0xff;
-  }
-  return out;
 }

@@ -4,6 +4,11 @@
  * It plays the GWLB endpoint (a tun device: client and internet traffic is policy-routed into
  * it) and the load balancer (GENEVE to the appliances on UDP 6081, HTTP health checks,
  * rebalancing), and serves its status on a Unix control socket.
+ *
+ * Not the same thing as testbed/src/emulator (`@tollgate/testbed`, `tollgate-emu`): that one is a
+ * GENEVE peer library/CLI that sends GWLB-style datagrams to a single appliance over a UDP socket
+ * and validates each reply; this one is the lab's whole GWLB (endpoint tun, flow hashing across
+ * several appliances, health checks, failover).
  */
 import * as dgram from "node:dgram";
 import * as http from "node:http";

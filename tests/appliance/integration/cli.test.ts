@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gwlbEmuEndpointId } from "@tollgate/appliance/dist/emulator";
+import { gwlbEmuEndpointId } from "@tollgate/testbed";
 import { hex17, tunNames } from "@tollgate/appliance/dist/naming";
 import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
 import {

@@ -6,11 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-  gwlbEmuEndpointId,
-  malformedDatagrams,
-  generateFlows,
-} from "@tollgate/appliance/dist/emulator";
+import { gwlbEmuEndpointId, malformedDatagrams, generateFlows } from "@tollgate/testbed";
 import { hex17, tunNames } from "@tollgate/appliance/dist/naming";
 import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
 import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";

@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { buildCanary, CANARY_PORT } from "@tollgate/appliance/dist/canary";
 import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer } from "@tollgate/appliance/dist/emulator";
+import { generateFlows, GwlbPeer } from "@tollgate/testbed";
 import { tunNames } from "@tollgate/appliance/dist/naming";
 import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { FakePort } from "./fake-port";

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/appliance/dist/emulator";
+import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/testbed";
 import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
 import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { tunNames } from "@tollgate/appliance/dist/naming";

@@ -6,12 +6,12 @@
  */
 import { strict as assert } from "node:assert";
 import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/appliance/dist/emulator";
+import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/testbed";
 import type { EndpointInfo } from "@tollgate/appliance/dist/endpoint-lifecycle";
 import { createMetrics } from "@tollgate/appliance/dist/metrics/registry";
 import { DATAPATH_DROP_REASONS, totalDrops } from "@tollgate/appliance/dist/datapath/counters";
 import { tunNames } from "@tollgate/appliance/dist/naming";
-import { stampSequence } from "@tollgate/appliance/dist/emulator/flows";
+import { stampSequence } from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { datapathOptions } from "../helpers/settings";
 import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";

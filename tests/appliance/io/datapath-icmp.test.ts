@@ -6,9 +6,9 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/appliance/dist/emulator";
+import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/testbed";
 import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
-import { buildIcmpEchoPacket, buildTcpPacket } from "@tollgate/appliance/dist/packet/build";
+import { buildIcmpEchoPacket, buildTcpPacket } from "@tollgate/testbed";
 import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
 import { icmpErrorQuoteOffset } from "@tollgate/appliance/dist/packet/icmp-error";
 import { tunNames } from "@tollgate/appliance/dist/naming";

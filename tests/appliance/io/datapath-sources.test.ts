@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer } from "@tollgate/appliance/dist/emulator";
+import { generateFlows, GwlbPeer } from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { datapathOptions } from "../helpers/settings";
 

@@ -5,14 +5,10 @@
  */
 import { strict as assert } from "node:assert";
 import { Datapath, RX_SLOT } from "@tollgate/appliance/dist/datapath/datapath";
-import {
-  generateFlows,
-  GwlbPeer,
-  malformedDatagrams,
-  type EmulatedFlow,
-} from "@tollgate/appliance/dist/emulator";
+import { generateFlows, GwlbPeer, malformedDatagrams, type EmulatedFlow } from "@tollgate/testbed";
 import type { EndpointInfo } from "@tollgate/appliance/dist/endpoint-lifecycle";
-import { buildUdpPacket, buildIcmpEchoPacket } from "@tollgate/appliance/dist/packet/build";
+import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
+import { buildIcmpEchoPacket } from "@tollgate/testbed";
 import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
 import { tunNames, hex17 } from "@tollgate/appliance/dist/naming";
 import { FakePort } from "./fake-port";

@@ -4,7 +4,7 @@ import {
   parseChainCounters,
   parseUdpInCsumErrors,
   type AuditRunner,
-} from "@tollgate/appliance/dist/emulator/checksum-audit";
+} from "@tollgate/testbed";
 
 const SNMP = (n: number) =>
   [

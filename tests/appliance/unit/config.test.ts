@@ -248,7 +248,6 @@ describe("tollgate CLI", () => {
       "--max-flows",
       "--flow-timeout-tcp",
       "--no-rp-filter",
-      "emu",
       "rules",
     ]) {
       assert.ok(help.includes(flag), `--help lacks ${flag}`);

@@ -10,12 +10,9 @@ import {
   runEmulation,
   stampSequence,
   type RemoteInfo,
-} from "@tollgate/appliance/dist/emulator";
-import {
-  buildUdpPacket,
-  decrementTtl,
-  verifyChecksums,
-} from "@tollgate/appliance/dist/packet/build";
+} from "@tollgate/testbed";
+import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
+import { decrementTtl, verifyChecksums } from "@tollgate/testbed";
 import { parsePacket } from "@tollgate/appliance/dist/packet/parse";
 
 const GWLB = { address: "10.250.0.1", port: 6081 };

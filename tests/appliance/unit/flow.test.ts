@@ -10,13 +10,8 @@ import {
 } from "@tollgate/appliance/dist/flow/key";
 import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
 import { ipv4HeaderChecksum } from "@tollgate/appliance/dist/packet/checksum";
-import {
-  buildIcmpEchoPacket,
-  buildIpPacket,
-  buildTcpPacket,
-  buildUdpPacket,
-  type IpSpec,
-} from "@tollgate/appliance/dist/packet/build";
+import { buildIpPacket, buildUdpPacket, type IpSpec } from "@tollgate/appliance/dist/packet/build";
+import { buildIcmpEchoPacket, buildTcpPacket } from "@tollgate/testbed";
 import { testDaemonSettings } from "../helpers/settings";
 
 type Kind = "tcp" | "udp" | "icmp" | "gre";

@@ -1,14 +1,16 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
-  buildIcmpEchoPacket,
   buildIpPacket,
-  buildTcpPacket,
   buildUdpPacket,
-  decrementTtl,
   fillL4Checksum,
-  verifyChecksums,
 } from "@tollgate/appliance/dist/packet/build";
+import {
+  buildIcmpEchoPacket,
+  buildTcpPacket,
+  decrementTtl,
+  verifyChecksums,
+} from "@tollgate/testbed";
 import {
   foldChecksum,
   ipv4HeaderChecksum,

@@ -3,7 +3,7 @@
  * inner packet. Integration tests send them next to good traffic and check each is dropped and
  * counted under its reason while the good traffic keeps flowing.
  */
-import { encodeGeneve, type GeneveDropReason } from "../geneve/codec";
+import { encodeGeneve, type GeneveDropReason } from "@tollgate/appliance";
 import type { PeerFlow } from "./flows";
 
 export interface MalformedDatagram {

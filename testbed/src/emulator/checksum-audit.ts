@@ -12,7 +12,7 @@
  */
 import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
-import { GENEVE_PORT } from "../protocol";
+import { GENEVE_PORT } from "@tollgate/appliance";
 
 export interface AuditRunner {
   run(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;

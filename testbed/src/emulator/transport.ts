@@ -3,7 +3,7 @@
  * in-memory pair lets tests run the whole emulator logic without root or sockets.
  */
 import * as dgram from "node:dgram";
-import { GENEVE_PORT } from "../protocol";
+import { GENEVE_PORT } from "@tollgate/appliance";
 
 export interface RemoteInfo {
   readonly address: string;

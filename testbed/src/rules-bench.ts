@@ -8,11 +8,14 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { RulesEngine } from "./engine";
-import { MINIMAL_CAPABILITIES, type EndpointRef } from "./model";
-import { parseRules } from "./parse";
-import { ExecRunner } from "../command";
-import { compileRules } from "./compile";
+import {
+  compileRules,
+  ExecRunner,
+  MINIMAL_CAPABILITIES,
+  parseRules,
+  RulesEngine,
+  type EndpointRef,
+} from "@tollgate/appliance";
 
 const RULES = Number(process.env.BENCH_RULES ?? 10_000);
 const SET_ENTRIES = Number(process.env.BENCH_SET ?? 50_000);

@@ -2,12 +2,8 @@
  * Test traffic like `../shared/tools/gwlb-emu` generates it: endpoint ids, attachment ids and flow
  * cookies per flow, and inner IPv4/IPv6 UDP/TCP/ICMP packets with valid checksums.
  */
-import {
-  buildIcmpEchoPacket,
-  buildTcpPacket,
-  buildUdpPacket,
-  fillL4Checksum,
-} from "../packet/build";
+import { buildUdpPacket, fillL4Checksum } from "@tollgate/appliance";
+import { buildIcmpEchoPacket, buildTcpPacket } from "../packet";
 
 /** GENEVE-side identity of a flow: what GWLB puts in the three AWS options. */
 export interface PeerFlow {

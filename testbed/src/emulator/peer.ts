@@ -14,12 +14,16 @@
  * I/O is a {@link DatagramTransport}, so this runs against an in-memory fake in unit tests.
  */
 import { EventEmitter } from "node:events";
-import { decodeGeneve, encodeGeneve, type GeneveOption } from "../geneve/codec";
-import { flowKey } from "../flow/key";
-import { verifyChecksums } from "../packet/build";
+import {
+  decodeGeneve,
+  encodeGeneve,
+  flowKey,
+  GENEVE_PORT,
+  type GeneveOption,
+} from "@tollgate/appliance";
+import { verifyChecksums } from "../packet";
 import type { PeerFlow } from "./flows";
 import type { DatagramTransport, RemoteInfo } from "./transport";
-import { GENEVE_PORT } from "../protocol";
 
 /** Every problem a reply can have; also the keys of {@link PeerStats.problems}. */
 export const REPLY_PROBLEMS = [

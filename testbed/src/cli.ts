@@ -1,15 +1,15 @@
 /**
- * `tollgate emu`: a GWLB emulator on the command line. Sends GWLB-style GENEVE traffic (gwlb-emu's
+ * `tollgate-emu` (also `tollgate-emu emu`): a GWLB emulator on the command line. Sends GWLB-style GENEVE traffic (gwlb-emu's
  * ids, cookies and inner packets) to an appliance, validates every reply and prints a summary.
  * Exit status 3 when any reply was invalid (like gwlb-emu), 1 on loss with --max-loss exceeded.
  */
-import { Command, Option } from "commander";
-import { generateFlows } from "./flows";
-import { ChecksumAudit, type ChecksumAuditCounts } from "./checksum-audit";
-import { GwlbPeer } from "./peer";
-import { runEmulation } from "./run";
-import { openUdpTransport, type DatagramTransport } from "./transport";
-import { GENEVE_PORT, GWLB_MTU } from "../protocol";
+import { Command, CommanderError, Option } from "commander";
+import { generateFlows } from "./emulator/flows";
+import { ChecksumAudit, type ChecksumAuditCounts } from "./emulator/checksum-audit";
+import { GwlbPeer } from "./emulator/peer";
+import { runEmulation } from "./emulator/run";
+import { openUdpTransport, type DatagramTransport } from "./emulator/transport";
+import { GENEVE_PORT, GWLB_MTU } from "@tollgate/appliance";
 
 interface EmuOptions {
   target: string;
@@ -40,7 +40,7 @@ function int(name: string, v: string, min: number, max: number): number {
 
 export function registerEmulatorCommand(program: Command): Command {
   return program
-    .command("emu")
+    .command("emu", { isDefault: true })
     .description("emulate a GWLB: send GENEVE traffic to an appliance and validate what comes back")
     .requiredOption("--target <address>", "appliance IPv4 address (datagrams go to <address>:6081)")
     .option("--flows <n>", "distinct inner flows", "1")
@@ -138,4 +138,24 @@ export function registerEmulatorCommand(program: Command): Command {
         await peer.close();
       }
     });
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const program = new Command("tollgate-emu").description(
+    "Tollgate testbed: GWLB emulator for testing an appliance (never installed on instances)",
+  );
+  registerEmulatorCommand(program);
+  program.exitOverride((err: CommanderError) => {
+    throw err;
+  });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`tollgate-emu: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -1,0 +1,7 @@
+/**
+ * Public surface of @tollgate/testbed: what tests, the lab and the benches use to drive an
+ * appliance from the GWLB side. Never installed on instances (the appliance package does not
+ * depend on it).
+ */
+export * from "./packet";
+export * from "./emulator";
