@@ -151,6 +151,7 @@ describe("data path hold queue for new endpoints (in-memory port)", () => {
     t.g.open();
     await settle();
     assert.equal(t.dp.counters.holdFlushed, 2, "finishing later flushes nothing twice");
+    assert.equal(t.port.sent.length, 3, "each packet written to gwi- once");
     await t.dp.stop();
   });
 
