@@ -1,4 +1,4 @@
-import { ConfigError } from "./errors";
+import { configError } from "./errors";
 import { parseWith } from "./schema/parse";
 import { azCountSchema, DEFAULT_AZ_COUNT, TollgateConfig } from "./schema/stack";
 
@@ -14,7 +14,7 @@ export function resolveAvailabilityZones(
   if (args.availabilityZones !== undefined) {
     const azs = args.availabilityZones;
     if (azs.length === 0) {
-      throw new ConfigError(
+      throw configError(
         "availabilityZones",
         "is empty",
         "list at least one AZ or remove the key to use tollgate:azCount",
@@ -22,22 +22,18 @@ export function resolveAvailabilityZones(
     }
     azs.forEach((az, i) => {
       if (!regionAzs.includes(az)) {
-        throw new ConfigError(
+        throw configError(
           `availabilityZones[${i}]`,
           `${az} is not an available AZ of ${region}`,
           `use one of ${regionAzs.join(", ")}`,
         );
       }
       if (azs.indexOf(az) !== i) {
-        throw new ConfigError(
-          `availabilityZones[${i}]`,
-          `${az} is listed twice`,
-          "list every AZ once",
-        );
+        throw configError(`availabilityZones[${i}]`, `${az} is listed twice`, "list every AZ once");
       }
     });
     if (args.azCount !== undefined && args.azCount !== azs.length) {
-      throw new ConfigError(
+      throw configError(
         "azCount",
         `is ${args.azCount} but tollgate:availabilityZones lists ${azs.length}`,
         "remove tollgate:azCount or make it match the list",
@@ -47,7 +43,7 @@ export function resolveAvailabilityZones(
   }
   const count = parseWith(azCountSchema.default(DEFAULT_AZ_COUNT), args.azCount, "azCount");
   if (count > regionAzs.length) {
-    throw new ConfigError(
+    throw configError(
       "azCount",
       `${count} AZs requested but ${region} has only ${regionAzs.length} (${regionAzs.join(", ")})`,
       `set tollgate:azCount to ${regionAzs.length} or less, or deploy to another region`,

@@ -1,4 +1,4 @@
-import { ConfigError } from "./errors";
+import { configError } from "./errors";
 import { Cidr, subnet } from "./net";
 
 /** Subnet blocks reserved per role, so adding an AZ never renumbers existing subnets. */
@@ -17,14 +17,14 @@ export function carveSubnets(
   azCount: number,
 ): Record<string, Cidr[]> {
   if (!Number.isInteger(prefixLength) || prefixLength < 16 || prefixLength > 28) {
-    throw new ConfigError(
+    throw configError(
       prefixKey,
       `/${prefixLength} is not a valid VPC subnet length`,
       "use a value from 16 to 28, e.g. 24",
     );
   }
   if (azCount > AZ_SLOTS) {
-    throw new ConfigError(
+    throw configError(
       "azCount",
       `${azCount} AZs exceed the ${AZ_SLOTS} Tollgate supports`,
       `use at most ${AZ_SLOTS}`,
@@ -33,7 +33,7 @@ export function carveSubnets(
   const available = prefixLength >= vpc.prefix ? 2 ** (prefixLength - vpc.prefix) : 0;
   const needed = roles.length * AZ_SLOTS;
   if (available < needed) {
-    throw new ConfigError(
+    throw configError(
       prefixKey,
       `${vpc.text} holds ${available} subnets of /${prefixLength} but ${needed} are reserved (${roles.length} role${roles.length === 1 ? "" : "s"} x ${AZ_SLOTS} AZ slots)`,
       `use a longer prefix (e.g. /${vpc.prefix + Math.ceil(Math.log2(needed))}) or a larger tollgate:${vpcKey}`,

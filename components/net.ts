@@ -1,5 +1,5 @@
 import * as ipaddr from "ipaddr.js";
-import { ConfigError } from "./errors";
+import { configError } from "./errors";
 
 /** A parsed, validated CIDR block. */
 export interface Cidr {
@@ -44,7 +44,7 @@ function make(kind: "ipv4" | "ipv6", first: bigint, prefix: number): Cidr {
 export function parseCidr(key: string, value: unknown, family: "ipv4" | "ipv6" = "ipv4"): Cidr {
   const example = family === "ipv4" ? "10.0.0.0/16" : "2600:1f18:1234:5600::/56";
   if (typeof value !== "string" || !ipaddr.isValidCIDR(value)) {
-    throw new ConfigError(
+    throw configError(
       key,
       `${JSON.stringify(value)} is not a CIDR block`,
       `use a block such as ${example}`,
@@ -53,7 +53,7 @@ export function parseCidr(key: string, value: unknown, family: "ipv4" | "ipv6" =
   const [addr, prefix] = ipaddr.parseCIDR(value);
   const kind = addr.kind();
   if (kind !== family) {
-    throw new ConfigError(
+    throw configError(
       key,
       `${value} is an ${kind} block, expected ${family}`,
       `use a block such as ${example}`,
@@ -64,7 +64,7 @@ export function parseCidr(key: string, value: unknown, family: "ipv4" | "ipv6" =
   const first = (v >> hostBits) << hostBits;
   if (first !== v) {
     const canonical = make(kind, first, prefix).text;
-    throw new ConfigError(key, `${value} has host bits set`, `use ${canonical}`);
+    throw configError(key, `${value} has host bits set`, `use ${canonical}`);
   }
   return make(kind, first, prefix);
 }
@@ -106,7 +106,7 @@ export function assertDisjoint(blocks: readonly { key: string; cidr: Cidr }[]): 
       const a = blocks[j]!;
       const b = blocks[i]!;
       if (overlaps(a.cidr, b.cidr)) {
-        throw new ConfigError(
+        throw configError(
           b.key,
           `${b.cidr.text} overlaps ${a.cidr.text} (tollgate:${a.key})`,
           "give every VPC and subnet its own non-overlapping range",

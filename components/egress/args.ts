@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, parseCidr } from "../net";
 import { parseWith } from "../schema/parse";
@@ -48,17 +48,13 @@ export function resolveEgressArgs(
   const spokes = a.spokes.map((sp, i): ResolvedSpoke => {
     const k = `${K}.spokes[${i}]`;
     if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(sp.name))
-      throw new ConfigError(
+      throw configError(
         `${k}.name`,
         `${JSON.stringify(sp.name)} is not a valid spoke name`,
         "use lowercase letters, digits and -, at most 31 characters",
       );
     if (seen.has(sp.name))
-      throw new ConfigError(
-        `${k}.name`,
-        `${sp.name} is used twice`,
-        "give every spoke its own name",
-      );
+      throw configError(`${k}.name`, `${sp.name} is used twice`, "give every spoke its own name");
     seen.add(sp.name);
     const cidr = parseCidr(`${k}.cidr`, sp.cidr);
     const prefix = sp.subnetPrefixLength;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { configError } from "../errors";
 import { parseWith } from "../schema/parse";
 import { endpointServiceSchema } from "../schema/stack";
 
@@ -26,7 +26,7 @@ export function resolveEndpointServiceArgs(
   const allowedPrincipals = a.allowedPrincipals ?? [`arn:${partition}:iam::${accountId}:root`];
   allowedPrincipals.forEach((arn, i) => {
     if (arn === "*" || !PRINCIPAL.test(arn)) {
-      throw new ConfigError(
+      throw configError(
         `endpointService.allowedPrincipals[${i}]`,
         `${JSON.stringify(arn)} is not an account, role or user ARN`,
         "use e.g. arn:aws:iam::123456789012:root; a bare * would let any AWS account attach endpoints",

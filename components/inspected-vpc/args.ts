@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, contains, parseCidr } from "../net";
 import { parseWith } from "../schema/parse";
@@ -55,7 +55,7 @@ const K = "northSouth";
 
 function required<T>(key: string, value: T | undefined, what: string): T {
   if (value === undefined || value === "") {
-    throw new ConfigError(key, "is missing", `set it to ${what}`);
+    throw configError(key, "is missing", `set it to ${what}`);
   }
   return value;
 }
@@ -119,7 +119,7 @@ function resolveAdopt(
     const id = s.id;
     const az = s.availabilityZone;
     if (!availabilityZones.includes(az)) {
-      throw new ConfigError(
+      throw configError(
         `${sk}.availabilityZone`,
         `${az} is not one of the stack's AZs (${availabilityZones.join(", ")})`,
         "add it to tollgate:availabilityZones or raise tollgate:azCount",
@@ -127,7 +127,7 @@ function resolveAdopt(
     }
     const cidr = parseCidr(`${sk}.cidr`, s.cidr);
     if (!contains(vpcCidr, cidr))
-      throw new ConfigError(
+      throw configError(
         `${sk}.cidr`,
         `${cidr.text} is outside the VPC's ${vpcCidr.text}`,
         "give the subnet's real CIDR",
@@ -141,7 +141,7 @@ function resolveAdopt(
         "ipv6",
       );
       if (!contains(vpcV6!, c))
-        throw new ConfigError(
+        throw configError(
           `${sk}.ipv6Cidr`,
           `${c.text} is outside the VPC's ${vpcV6!.text}`,
           "give the subnet's real IPv6 CIDR",
@@ -159,14 +159,14 @@ function resolveAdopt(
     const ek = `${k}.endpointSubnets[${i}]`;
     const az = e.availabilityZone;
     if (epByAz.has(az))
-      throw new ConfigError(
+      throw configError(
         `${ek}.availabilityZone`,
         `${az} already has an endpoint subnet`,
         "give one endpoint subnet per AZ",
       );
     const cidr = parseCidr(`${ek}.cidr`, e.cidr);
     if (!contains(vpcCidr, cidr))
-      throw new ConfigError(
+      throw configError(
         `${ek}.cidr`,
         `${cidr.text} is outside the VPC's ${vpcCidr.text}`,
         "pick a free block inside the VPC CIDR",
@@ -184,7 +184,7 @@ function resolveAdopt(
         "ipv6",
       );
       if (!contains(vpcV6!, c))
-        throw new ConfigError(
+        throw configError(
           `${ek}.ipv6Cidr`,
           `${c.text} is outside the VPC's ${vpcV6!.text}`,
           "pick a free /64 of the VPC's IPv6 block",
@@ -202,7 +202,7 @@ function resolveAdopt(
     if (!workloadSubnets) continue;
     const endpointSubnet = epByAz.get(az);
     if (!endpointSubnet) {
-      throw new ConfigError(
+      throw configError(
         `${k}.endpointSubnets`,
         `has no subnet in ${az}, where workload subnets ${workloadSubnets.map((w) => w.id).join(", ")} live`,
         `add { availabilityZone: ${az}, cidr: <free /28> }`,

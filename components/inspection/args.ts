@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { Cidr, parseCidr } from "../net";
 import { parseWith } from "../schema/parse";
@@ -88,14 +88,14 @@ export function resolveInspectionArgs(
   );
   const hc = a.healthCheck;
   if (hc.timeoutSeconds >= hc.intervalSeconds) {
-    throw new ConfigError(
+    throw configError(
       `${K}.healthCheck.timeoutSeconds`,
       `${hc.timeoutSeconds}s is not shorter than the ${hc.intervalSeconds}s interval`,
       "make the timeout smaller than tollgate:inspection.healthCheck.intervalSeconds",
     );
   }
   if (a.tcpIdleTimeoutSeconds !== undefined && a.stickiness !== "5-tuple") {
-    throw new ConfigError(
+    throw configError(
       `${K}.tcpIdleTimeoutSeconds`,
       `can only be set with 5-tuple stickiness (stickiness is ${a.stickiness})`,
       "remove tcpIdleTimeoutSeconds or set tollgate:inspection.stickiness to 5-tuple",

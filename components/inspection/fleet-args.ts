@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { configError } from "../errors";
 import { parseWith } from "../schema/parse";
 import { fleetSchema, LOG_RETENTION_DAYS, RETIRED_KEYS, scalingSchema } from "../schema/stack";
 
@@ -77,7 +77,7 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
   const minSizePerAz = a.minSizePerAz;
   const maxSizePerAz = a.maxSizePerAz ?? Math.max(3, minSizePerAz);
   if (minSizePerAz > maxSizePerAz) {
-    throw new ConfigError(
+    throw configError(
       `${K}.minSizePerAz`,
       `${minSizePerAz} is greater than tollgate:${K}.maxSizePerAz (${maxSizePerAz})`,
       `lower minSizePerAz or raise maxSizePerAz to at least ${minSizePerAz}`,
@@ -85,7 +85,7 @@ export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
   }
   const desiredCapacityPerAz = a.desiredCapacityPerAz ?? minSizePerAz;
   if (desiredCapacityPerAz < minSizePerAz || desiredCapacityPerAz > maxSizePerAz) {
-    throw new ConfigError(
+    throw configError(
       `${K}.desiredCapacityPerAz`,
       `${desiredCapacityPerAz} is outside ${minSizePerAz}..${maxSizePerAz}`,
       "pick a value between tollgate:fleet.minSizePerAz and tollgate:fleet.maxSizePerAz",
@@ -110,14 +110,14 @@ function resolveScaling(args: z.output<typeof scalingSchema>): {
   const spec = SCALING_METRICS[metric];
   const targetValue = args.targetValue ?? spec.defaultTarget;
   if (targetValue === undefined) {
-    throw new ConfigError(
+    throw configError(
       `${K}.scaling.targetValue`,
       `is required with metric ${metric} (${spec.unit})`,
       spec.fix,
     );
   }
   if (!(targetValue >= spec.min && targetValue <= spec.max)) {
-    throw new ConfigError(
+    throw configError(
       `${K}.scaling.targetValue`,
       `${targetValue} is out of range for ${metric} (${spec.unit})`,
       spec.fix,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { ConfigError, configError } from "../errors";
 import { ON_PARENT, splitMessage, unwrap } from "./fields";
 
 type Def = {
@@ -63,7 +63,7 @@ function jsonText(value: unknown, key: string): unknown {
   try {
     return JSON.parse(value) as unknown;
   } catch {
-    throw new ConfigError(key, "is not valid JSON", "check the brackets and quotes of the value");
+    throw configError(key, "is not valid JSON", "check the brackets and quotes of the value");
   }
 }
 
@@ -153,12 +153,12 @@ export function configErrors(
         const key = keyOf(base, [...iss.path, k]);
         const fix = retired[key];
         if (fix !== undefined) {
-          keys.push(new ConfigError(key, "is no longer a setting", fix));
+          keys.push(configError(key, "is no longer a setting", fix));
           continue;
         }
         const near = closest(k, allowed);
         keys.push(
-          new ConfigError(
+          configError(
             key,
             "is not a known setting",
             near
@@ -172,7 +172,7 @@ export function configErrors(
     const onParent = iss.message.startsWith(ON_PARENT);
     const path = onParent ? iss.path.slice(0, -1) : iss.path;
     const { problem, fix } = splitMessage(onParent ? iss.message.slice(1) : iss.message);
-    values.push(new ConfigError(keyOf(base, path), problem, fix));
+    values.push(configError(keyOf(base, path), problem, fix));
   }
   return [...keys, ...values];
 }
@@ -190,5 +190,5 @@ export function parseWith<S extends z.ZodType>(
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const errors = configErrors(schema, r.error.issues, base, retired);
-  throw errors[0] ?? new ConfigError(base || "config", "is not valid", "see docs/configuration.md");
+  throw errors[0] ?? configError(base || "config", "is not valid", "see docs/configuration.md");
 }

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../components/errors";
+import { configError } from "../../components/errors";
 import { toRunError } from "../../components/program";
 import { captureStack, EXAMPLE_CONFIGS, flattenConfig } from "../../scripts/capture";
 import { example } from "./helpers";
@@ -107,7 +107,7 @@ describe("capture helper (deployment v3)", function () {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require("../../index") as unknown;
     assert.strictEqual(typeof program, "function");
-    const run = toRunError(new ConfigError("azCount", "0 is bad", "use 2"));
+    const run = toRunError(configError("azCount", "0 is bad", "use 2"));
     assert.ok(pulumi.RunError.isInstance(run));
     assert.strictEqual((run as Error).message, "tollgate:azCount: 0 is bad. Fix: use 2.");
     const other = new Error("x");
