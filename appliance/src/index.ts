@@ -30,3 +30,41 @@ export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";
 export type { Rule } from "./rules/schema";
 export { NATIVE_ADDON_PATH } from "./io/native";
 export * from "./yaml-location";
+
+// Internal modules other workspaces' tests and tools use (explicit, so the surface is visible).
+export { buildCanary, CANARY_PORT, canaryNonce, hasCanarySignature } from "./canary";
+export { buildProgram, type RunningDaemon, type StartDaemon } from "./cli";
+export { compileSourceAllowList, ipv4CidrProblem, sourceAllowed } from "./config/cidr";
+export { daemonSettings, type DaemonSettings, startDaemon } from "./daemon";
+export { type DaemonStatus, startDatapathDaemon } from "./daemon/daemon";
+export { CanaryProber, CanaryState, canaryStatus } from "./datapath/canary";
+export { DATAPATH_DROP_REASONS, totalDrops } from "./datapath/counters";
+export { Datapath, type DatapathOptions, RX_SLOT } from "./datapath/datapath";
+export { type DatapathPort, type TunLike } from "./datapath/port";
+export { type EndpointInfo, type EndpointListener } from "./endpoint-lifecycle";
+export {
+  type DatapathBuffers,
+  PORT_LAYOUT,
+  RAW_HEADER_ROOM,
+  Result,
+  RX_TRUNCATED,
+  RxMeta,
+  TxMeta,
+} from "./io/layout";
+export { loadNative, type NativeAddon, type NativeDatapath } from "./io/native";
+export { type Watch, watchReadable } from "./io/poll";
+export { TunDevice } from "./io/tun";
+export { icmpErrorQuoteOffset } from "./packet/icmp-error";
+export { detectCapabilities, parseCapabilities } from "./rules/capabilities";
+export { registerRulesCommands } from "./rules/cli";
+export { ApplyError, normaliseRule, stateFileForNetns } from "./rules/engine";
+export { finalizeRestore, ipsetRollback, restoreDocument } from "./rules/finalize";
+export { withApplyLock } from "./rules/lock";
+export { createRulesListener } from "./rules/listener";
+export { foreignRules, parseIptablesSave } from "./rules/live";
+export { canonicalCidr, expandMatches } from "./rules/matches";
+export { type Capabilities, TABLES } from "./rules/model";
+export { resolveEndpointKey } from "./rules/parse";
+export { checkRulesReadiness } from "./rules/readiness";
+export { rangeToMasks } from "./rules/tc";
+export { endpointsNeedingUplink, resolveUplink, uplinkFromRoutes } from "./rules/uplink";

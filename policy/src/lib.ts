@@ -17,3 +17,8 @@ export { formatPacketWalks, walkedPaths } from "./runner/format";
 export type { WalkedPath } from "./runner/format";
 export { parseCidr } from "./model/cidr";
 export { T as RESOURCE_TYPES } from "./model/types";
+
+// Internal modules other workspaces' tests and tools use (explicit, so the surface is visible).
+export { run } from "./cli";
+export { contains } from "./model/cidr";
+export { actionMatches, isReadOnly, parseDocument } from "./policies/iam-document";

@@ -14,7 +14,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
+import { DEFAULT_CONFIG } from "@tollgate/appliance";
 import * as ipaddr from "ipaddr.js";
 import * as YAML from "yaml";
 import { releaseArtifactSource } from "../../components/delivery/pack";

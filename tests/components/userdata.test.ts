@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
+import { resolveConfig } from "@tollgate/appliance";
 import { DATAPATH_CPU_METRIC } from "../../components/appliance-metric";
 import {
   CONFIG_PATH,

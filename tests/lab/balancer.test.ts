@@ -1,7 +1,5 @@
 import { strict as assert } from "node:assert";
-import { Balancer, parseFailoverMode } from "@tollgate/lab/dist/emulator/balancer";
-import { FlowTable } from "@tollgate/lab/dist/emulator/flow-table";
-import type { FlowTuple } from "@tollgate/lab/dist/emulator/hash";
+import { Balancer, FlowTable, type FlowTuple, parseFailoverMode } from "@tollgate/lab";
 
 function setup(failover: "rebalance" | "no_rebalance" = "rebalance", targets = ["app1", "app2"]) {
   let now = 1000;

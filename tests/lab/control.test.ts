@@ -9,7 +9,7 @@ import {
   serveControl,
   TextReply,
   waitForControl,
-} from "@tollgate/lab/dist/control";
+} from "@tollgate/lab";
 
 describe("lab control socket", () => {
   let dir: string;

@@ -1,8 +1,6 @@
 import { strict as assert } from "node:assert";
-import { decodeGeneve, encodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
-import { Balancer } from "@tollgate/lab/dist/emulator/balancer";
-import { EmulatorCore, routable } from "@tollgate/lab/dist/emulator/core";
-import { FlowTable } from "@tollgate/lab/dist/emulator/flow-table";
+import { decodeGeneve, encodeGeneve } from "@tollgate/appliance";
+import { Balancer, EmulatorCore, FlowTable, routable } from "@tollgate/lab";
 import { icmpEcho, udpPacket } from "./packets";
 
 const EP = 0x1ab2c3d4e5f60718n;

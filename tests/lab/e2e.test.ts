@@ -3,15 +3,16 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
-import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
-import { gatherFacts, preflightProblems } from "@tollgate/lab/dist/orchestrate/preflight";
-import { defaultPaths } from "@tollgate/lab/dist/orchestrate/processes";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance";
 import {
+  DEFAULT_HEALTH,
   DEFAULT_RULES_FILE,
-  runLabSession,
+  defaultPaths,
+  gatherFacts,
   type LabSessionResult,
-} from "@tollgate/lab/dist/session";
+  preflightProblems,
+  runLabSession,
+} from "@tollgate/lab";
 import { settlesWithin } from "../wait";
 
 /**

@@ -1,14 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseRules } from "@tollgate/appliance/dist/rules/parse";
-import { tunNames } from "@tollgate/appliance/dist/naming";
-import {
-  blockedPorts,
-  effectiveRules,
-  expectVerdict,
-  type ProbeSpec,
-} from "@tollgate/lab/dist/demo/expect";
+import { parseRules, tunNames } from "@tollgate/appliance";
+import { blockedPorts, effectiveRules, expectVerdict, type ProbeSpec } from "@tollgate/lab";
 
 const EP = 0x1ab2c3d4e5f60718n;
 const GWI = tunNames(EP).gwi;

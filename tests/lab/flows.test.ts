@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
-import { flowOf } from "@tollgate/lab/dist/demo/flows";
-import type { FlowView } from "@tollgate/lab/dist/emulator/config";
+import { flowOf, type FlowView } from "@tollgate/lab";
 
 function view(protocol: number, srcPort: number | undefined, target: string): FlowView {
   return {

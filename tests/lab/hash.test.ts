@@ -1,12 +1,6 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import {
-  flowKey,
-  fnv1a,
-  parseHashMode,
-  pickTarget,
-  type FlowTuple,
-} from "@tollgate/lab/dist/emulator/hash";
+import { flowKey, type FlowTuple, fnv1a, parseHashMode, pickTarget } from "@tollgate/lab";
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join("."));
 const tupleArb = fc.record({

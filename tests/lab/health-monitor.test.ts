@@ -1,12 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
-import {
-  HealthMonitor,
-  httpHealthProbe,
-  type HealthTarget,
-} from "@tollgate/lab/dist/emulator/health-monitor";
+import { DEFAULT_HEALTH, HealthMonitor, type HealthTarget, httpHealthProbe } from "@tollgate/lab";
 
 describe("lab GWLB health monitor", () => {
   it("runs checks for every target and reports transitions once", async () => {

@@ -1,9 +1,5 @@
 import { strict as assert } from "node:assert";
-import {
-  parseMatcher,
-  resolveHealthSettings,
-  TargetHealth,
-} from "@tollgate/lab/dist/emulator/health";
+import { parseMatcher, resolveHealthSettings, TargetHealth } from "@tollgate/lab";
 
 const pass = { ok: true, detail: "200" };
 const fail = { ok: false, detail: "ECONNREFUSED" };

@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
 import {
+  DEFAULT_HEALTH,
   failoverLossBound,
   judgeFailover,
   judgeHttp,
   judgePing,
   judgeTcp,
   judgeUdp,
-} from "@tollgate/lab/dist/demo/judge";
-import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
+} from "@tollgate/lab";
 
 const allow = { verdict: "allow" as const, because: "rules[1]" };
 const drop = { verdict: "drop" as const, because: "rules[0]" };

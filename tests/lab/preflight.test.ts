@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { preflightProblems, type PreflightFacts } from "@tollgate/lab/dist/orchestrate/preflight";
+import { type PreflightFacts, preflightProblems } from "@tollgate/lab";
 
 const ok: PreflightFacts = {
   uid: 0,

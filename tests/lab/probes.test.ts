@@ -3,8 +3,7 @@ import * as dgram from "node:dgram";
 import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { httpProbe, tcpProbe, udpProbe, udpStreamProbe } from "@tollgate/lab/dist/agent/probes";
-import { plainAddress } from "@tollgate/lab/dist/agent/server";
+import { httpProbe, plainAddress, tcpProbe, udpProbe, udpStreamProbe } from "@tollgate/lab";
 
 /** A port nothing listens on (bound then closed). */
 async function closedTcpPort(): Promise<number> {

@@ -1,8 +1,12 @@
 import { strict as assert } from "node:assert";
-import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
-import { parseEmulatorConfig } from "@tollgate/lab/dist/emulator/config";
-import { emulatorConfig, execArgv, processSpecs } from "@tollgate/lab/dist/orchestrate/processes";
-import { planTopology } from "@tollgate/lab/dist/topology/plan";
+import {
+  DEFAULT_HEALTH,
+  emulatorConfig,
+  execArgv,
+  parseEmulatorConfig,
+  planTopology,
+  processSpecs,
+} from "@tollgate/lab";
 
 const paths = { node: "/usr/bin/node", labDist: "/l/dist", applianceBin: "/a/bin/tollgate.js" };
 const run = {

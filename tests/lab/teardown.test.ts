@@ -2,10 +2,10 @@ import { strict as assert } from "node:assert";
 import {
   labNamespacePattern,
   listLabNamespaces,
+  type ProcessControl,
   teardownLab,
   teardownOrder,
-  type ProcessControl,
-} from "@tollgate/lab/dist/orchestrate/teardown";
+} from "@tollgate/lab";
 import { RecordingRunner, type Argv } from "./recording-runner";
 
 /** A fake system: namespaces with processes; `ip netns del` removes a namespace. */

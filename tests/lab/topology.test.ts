@@ -1,10 +1,12 @@
 import { strict as assert } from "node:assert";
-import { allNamespaces, planTopology, vpceName } from "@tollgate/lab/dist/topology/plan";
 import {
+  allNamespaces,
   namespaceDeleteCommands,
+  planTopology,
   setupSteps,
   tunSteps,
-} from "@tollgate/lab/dist/topology/commands";
+  vpceName,
+} from "@tollgate/lab";
 
 describe("lab topology plan", () => {
   it("names every namespace with the prefix and fills defaults", () => {

@@ -1,12 +1,15 @@
 import { strict as assert } from "node:assert";
-import type { EmulatorStatus, FlowView } from "@tollgate/lab/dist/emulator/config";
 import {
+  type EmulatorStatus,
   findFlow,
+  type FlowView,
   formatCounters,
   formatFollowThePacket,
+  parsePrometheus,
+  summarizeMetrics,
+  total,
   type TraceSnapshot,
-} from "@tollgate/lab/dist/trace/format";
-import { parsePrometheus, summarizeMetrics, total } from "@tollgate/lab/dist/trace/metrics";
+} from "@tollgate/lab";
 
 const status: EmulatorStatus = {
   uptimeMs: 5000,

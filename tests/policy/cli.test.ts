@@ -3,8 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { tollgatePolicies } from "@tollgate/policy";
-import { run } from "@tollgate/policy/dist/cli";
+import { run, tollgatePolicies } from "@tollgate/policy";
 import { captured, res, retarget } from "./helpers";
 
 const FIX = resolve(__dirname, "../../../tests/policy/fixtures");

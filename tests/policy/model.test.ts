@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  contains,
   followThePacket,
   formatPacketWalks,
   linkStack,
@@ -8,7 +9,6 @@ import {
   topologyOf,
   walkedPaths,
 } from "@tollgate/policy";
-import { contains } from "@tollgate/policy/dist/model/cidr";
 import {
   captured,
   check,
@@ -138,8 +138,7 @@ describe("inline RouteTable routes", function () {
 
 describe("IAM document parsing", () => {
   it("reads string and object documents, single statements, NotAction/NotResource", async () => {
-    const { parseDocument, isReadOnly, actionMatches } =
-      await import("@tollgate/policy/dist/policies/iam-document");
+    const { parseDocument, isReadOnly, actionMatches } = await import("@tollgate/policy");
     const one = parseDocument(
       '{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}',
       "doc",

@@ -7,11 +7,14 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { compileRules } from "@tollgate/appliance/dist/rules/compile";
-import { normaliseRule } from "@tollgate/appliance/dist/rules/engine";
-import { parseIptablesSave } from "@tollgate/appliance/dist/rules/live";
-import { MINIMAL_CAPABILITIES, TABLES } from "@tollgate/appliance/dist/rules/model";
-import { parseRules } from "@tollgate/appliance/dist/rules/parse";
+import {
+  compileRules,
+  MINIMAL_CAPABILITIES,
+  normaliseRule,
+  parseIptablesSave,
+  parseRules,
+  TABLES,
+} from "@tollgate/appliance";
 import { skipReason } from "./netns/topology";
 
 const ROOT = path.resolve(__dirname, "../../..");

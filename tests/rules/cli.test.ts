@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
-import { registerRulesCommands } from "@tollgate/appliance/dist/rules/cli";
+import { registerRulesCommands } from "@tollgate/appliance";
 
 async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
   const program = new Command().name("tollgate").exitOverride();

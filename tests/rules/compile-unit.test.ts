@@ -1,18 +1,20 @@
 /** Pure pieces of the compiler: port masks, CIDRs, expansion, restore-document fix-ups. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compileRules } from "@tollgate/appliance/dist/rules/compile";
 import {
+  canonicalCidr,
+  compileRules,
+  expandMatches,
   finalizeRestore,
+  foreignRules,
   ipsetRollback,
+  MINIMAL_CAPABILITIES,
+  parseIptablesSave,
+  parseRules,
+  rangeToMasks,
   restoreDocument,
-} from "@tollgate/appliance/dist/rules/finalize";
-import { foreignRules, parseIptablesSave } from "@tollgate/appliance/dist/rules/live";
-import { canonicalCidr, expandMatches } from "@tollgate/appliance/dist/rules/matches";
-import { MINIMAL_CAPABILITIES } from "@tollgate/appliance/dist/rules/model";
-import { parseRules } from "@tollgate/appliance/dist/rules/parse";
-import type { Rule } from "@tollgate/appliance/dist/rules/schema";
-import { rangeToMasks } from "@tollgate/appliance/dist/rules/tc";
+  type Rule,
+} from "@tollgate/appliance";
 
 const ctx = { setName: (n: string) => `tg-s-${n}` };
 
@@ -169,7 +171,7 @@ describe("rules compiler pieces", () => {
 
 describe("apply lock", () => {
   it("serialises appliers and takes over a lock whose owner died", async () => {
-    const { withApplyLock } = await import("@tollgate/appliance/dist/rules/lock");
+    const { withApplyLock } = await import("@tollgate/appliance");
     const fsm = await import("node:fs");
     const os = await import("node:os");
     const pathm = await import("node:path");

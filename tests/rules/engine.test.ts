@@ -3,11 +3,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ApplyError, RulesEngine } from "@tollgate/appliance/dist/rules/engine";
-import { createRulesListener } from "@tollgate/appliance/dist/rules/listener";
-import { MINIMAL_CAPABILITIES, type EndpointRef } from "@tollgate/appliance/dist/rules/model";
-import { endpointInfo } from "@tollgate/appliance/dist/naming";
-import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
+import {
+  ApplyError,
+  createRulesListener,
+  endpointInfo,
+  type EndpointRef,
+  type LoadedRules,
+  MINIMAL_CAPABILITIES,
+  parseRules,
+  RulesEngine,
+} from "@tollgate/appliance";
 import { FakeKernel } from "./fake-kernel";
 
 const EP: EndpointRef[] = [{ gwi: "gwi-1", gwo: "gwo-1" }];

@@ -10,12 +10,15 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
-import { DEFAULT_HEALTH } from "@tollgate/lab/dist/emulator/health";
-import { labDown, labUp, type Lab as LabRun } from "@tollgate/lab/dist/orchestrate/lab";
-import { defaultPaths } from "@tollgate/lab/dist/orchestrate/processes";
-import { realProcessControl } from "@tollgate/lab/dist/orchestrate/teardown";
-import { ExecRunner } from "@tollgate/appliance";
+import { ExecRunner, NATIVE_ADDON_PATH } from "@tollgate/appliance";
+import {
+  DEFAULT_HEALTH,
+  defaultPaths,
+  type Lab as LabRun,
+  labDown,
+  labUp,
+  realProcessControl,
+} from "@tollgate/lab";
 import { skipReason } from "./netns/topology";
 
 const PROBE = path.join(__dirname, "netns", "probe.js");

@@ -5,13 +5,13 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { compileRules } from "@tollgate/appliance/dist/rules/compile";
 import {
-  MINIMAL_CAPABILITIES,
   type Capabilities,
+  compileRules,
   type EndpointRef,
-} from "@tollgate/appliance/dist/rules/model";
-import { parseRules } from "@tollgate/appliance/dist/rules/parse";
+  MINIMAL_CAPABILITIES,
+  parseRules,
+} from "@tollgate/appliance";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const FIXTURES = path.join(ROOT, "tests/rules/fixtures");

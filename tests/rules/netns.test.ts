@@ -7,16 +7,20 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { detectCapabilities } from "@tollgate/appliance/dist/rules/capabilities";
-import { ApplyError, RulesEngine } from "@tollgate/appliance/dist/rules/engine";
-import { foreignRules, parseIptablesSave } from "@tollgate/appliance/dist/rules/live";
 import {
-  MINIMAL_CAPABILITIES,
+  ApplyError,
   type Capabilities,
+  type CommandRunner,
+  detectCapabilities,
   type EndpointRef,
-} from "@tollgate/appliance/dist/rules/model";
-import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
-import { ExecRunner, type CommandRunner } from "@tollgate/appliance";
+  ExecRunner,
+  foreignRules,
+  type LoadedRules,
+  MINIMAL_CAPABILITIES,
+  parseIptablesSave,
+  parseRules,
+  RulesEngine,
+} from "@tollgate/appliance";
 import { CLIENT4, CLIENT6, Lab, SERVER4, SERVER6, skipReason, UPLINK4 } from "./netns/topology";
 
 const EP: EndpointRef[] = [{ gwi: "gwi-1", gwo: "gwo-1" }];

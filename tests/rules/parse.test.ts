@@ -2,9 +2,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { endpointInfo } from "@tollgate/appliance/dist/naming";
-import { parseCapabilities } from "@tollgate/appliance/dist/rules/capabilities";
-import { parseRules, resolveEndpointKey } from "@tollgate/appliance/dist/rules/parse";
+import {
+  endpointInfo,
+  parseCapabilities,
+  parseRules,
+  resolveEndpointKey,
+} from "@tollgate/appliance";
 
 function errors(yaml: string): string[] {
   const r = parseRules(yaml, "rules.yaml");

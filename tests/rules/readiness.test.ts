@@ -7,13 +7,17 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { compileRules } from "@tollgate/appliance/dist/rules/compile";
-import { RulesEngine } from "@tollgate/appliance/dist/rules/engine";
-import { createRulesListener } from "@tollgate/appliance/dist/rules/listener";
-import { MINIMAL_CAPABILITIES, type EndpointRef } from "@tollgate/appliance/dist/rules/model";
-import { endpointInfo } from "@tollgate/appliance/dist/naming";
-import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
-import { checkRulesReadiness } from "@tollgate/appliance/dist/rules/readiness";
+import {
+  checkRulesReadiness,
+  compileRules,
+  createRulesListener,
+  endpointInfo,
+  type EndpointRef,
+  type LoadedRules,
+  MINIMAL_CAPABILITIES,
+  parseRules,
+  RulesEngine,
+} from "@tollgate/appliance";
 import { waitFor } from "../wait";
 import { FakeKernel } from "./fake-kernel";
 

@@ -9,9 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { RulesEngine } from "@tollgate/appliance/dist/rules/engine";
-import { MINIMAL_CAPABILITIES } from "@tollgate/appliance/dist/rules/model";
-import { parseRules } from "@tollgate/appliance/dist/rules/parse";
+import { MINIMAL_CAPABILITIES, parseRules, RulesEngine } from "@tollgate/appliance";
 import { CLIENT4, Lab, SERVER4, skipReason, UPLINK4 } from "./netns/topology";
 
 const RULES = `

@@ -3,16 +3,20 @@
  * default`, which endpoints need it, and the engine compiling with it, over a fake command runner.
  */
 import assert from "node:assert/strict";
-import { compileRules } from "@tollgate/appliance/dist/rules/compile";
-import { ApplyError, RulesEngine } from "@tollgate/appliance/dist/rules/engine";
-import { MINIMAL_CAPABILITIES, type EndpointRef } from "@tollgate/appliance/dist/rules/model";
-import { parseRules, type LoadedRules } from "@tollgate/appliance/dist/rules/parse";
-import type { CommandResult, CommandRunner } from "@tollgate/appliance";
 import {
+  ApplyError,
+  type CommandResult,
+  type CommandRunner,
+  compileRules,
+  type EndpointRef,
   endpointsNeedingUplink,
+  type LoadedRules,
+  MINIMAL_CAPABILITIES,
+  parseRules,
   resolveUplink,
+  RulesEngine,
   uplinkFromRoutes,
-} from "@tollgate/appliance/dist/rules/uplink";
+} from "@tollgate/appliance";
 
 const ROUTE_ARGV = ["ip", "-4", "-j", "route", "show", "default"];
 const EP1: EndpointRef = { gwi: "gwi-1", gwo: "gwo-1" };

@@ -1,7 +1,11 @@
 import * as fs from "node:fs";
-import { loadNative, type NativeAddon } from "@tollgate/appliance/dist/io/native";
-import { watchReadable, type Watch } from "@tollgate/appliance/dist/io/poll";
-import { TunDevice } from "@tollgate/appliance/dist/io/tun";
+import {
+  loadNative,
+  type NativeAddon,
+  TunDevice,
+  type Watch,
+  watchReadable,
+} from "@tollgate/appliance";
 
 /** Largest packet read (the tun MTU is at most 8500). */
 const MAX_PACKET = 9216;

@@ -1,8 +1,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildProgram, type RunningDaemon, type StartDaemon } from "@tollgate/appliance/dist/cli";
-import type { ApplianceConfig } from "@tollgate/appliance/dist/config/config";
+import {
+  type ApplianceConfig,
+  buildProgram,
+  type RunningDaemon,
+  type StartDaemon,
+} from "@tollgate/appliance";
 
 /**
  * Runs the `tollgate` CLI with a fake daemon that stops at once. `files` are written to a scratch

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ConfigError } from "@tollgate/appliance/dist/config/resolve";
+import { ConfigError } from "@tollgate/appliance";
 
 /** Runs `f`, which must throw a ConfigError, and returns its problem lines. */
 export function problems(f: () => unknown): string[] {

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, type Logger } from "@tollgate/appliance/dist/config/logger";
+import { createLogger, type Logger } from "@tollgate/appliance";
 
 /** The daemon's logger writing into `lines` (one JSON line per entry) instead of stdout. */
 export function captureLogger(): { logger: Logger; lines: string[] } {

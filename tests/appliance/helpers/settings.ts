@@ -2,17 +2,18 @@
  * Resolved settings for tests, from the appliance's own config resolver: lower layers (data
  * path, daemon) have no defaults of their own, so tests start from what `tollgate run` resolves.
  */
-import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
-import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";
-import { daemonSettings, type DaemonSettings } from "@tollgate/appliance/dist/daemon/index";
-import { evaluatorSettings } from "@tollgate/appliance/dist/config/control-plane";
 import {
+  daemonSettings,
+  type DaemonSettings,
+  type DatapathOptions,
+  evaluatorSettings,
   HealthEvaluator,
   type HealthEvaluatorOptions,
-} from "@tollgate/appliance/dist/health/evaluate";
-import type { HealthServerOptions } from "@tollgate/appliance/dist/health/server";
-import type { HookRunnerOptions } from "@tollgate/appliance/dist/hooks/runner";
-import type { RpFilterKeeperOptions } from "@tollgate/appliance/dist/sysctl/rp-filter";
+  type HealthServerOptions,
+  type HookRunnerOptions,
+  resolveConfig,
+  type RpFilterKeeperOptions,
+} from "@tollgate/appliance";
 
 /** What the daemon gets for `tollgate run <argv>` (no argv: the defaults). */
 export function testDaemonSettings(argv: readonly string[] = []): DaemonSettings {

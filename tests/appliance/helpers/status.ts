@@ -1,4 +1,4 @@
-import type { DatapathStatus, EndpointStatus } from "@tollgate/appliance/dist/health/status";
+import type { DatapathStatus, EndpointStatus } from "@tollgate/appliance";
 
 /** A running, bound data path that has seen no traffic yet. */
 export function idleStatus(endpoints: readonly EndpointStatus[] = []): DatapathStatus {

@@ -9,8 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { gwlbEmuEndpointId } from "@tollgate/testbed";
-import { hex17, tunNames } from "@tollgate/appliance/dist/naming";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import { hex17, NATIVE_ADDON_PATH, tunNames } from "@tollgate/appliance";
 import {
   createTestbed,
   rootTierUnavailable,

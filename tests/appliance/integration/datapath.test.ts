@@ -6,10 +6,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { gwlbEmuEndpointId, malformedDatagrams, generateFlows } from "@tollgate/testbed";
-import { hex17, tunNames } from "@tollgate/appliance/dist/naming";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
-import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
+import { generateFlows, gwlbEmuEndpointId, malformedDatagrams } from "@tollgate/testbed";
+import { type DaemonStatus, hex17, NATIVE_ADDON_PATH, tunNames } from "@tollgate/appliance";
 import {
   datapathTierUnavailable,
   spawnInNs,

@@ -10,8 +10,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
-import { stateFileForNetns } from "@tollgate/appliance/dist/rules/engine";
+import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
   datapathTierUnavailable,

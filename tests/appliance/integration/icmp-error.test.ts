@@ -6,10 +6,12 @@
  */
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
-import { parsePacket } from "@tollgate/appliance/dist/packet/parse";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
-import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
+import {
+  type DaemonStatus,
+  decodeGeneve,
+  NATIVE_ADDON_PATH,
+  parsePacket,
+} from "@tollgate/appliance";
 import {
   datapathTierUnavailable,
   spawnInNs,

@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { DaemonStatus } from "@tollgate/appliance/dist/daemon/daemon";
+import type { DaemonStatus } from "@tollgate/appliance";
 
 /** Why the root-only tier cannot run here, or undefined when it can. */
 export function rootTierUnavailable(): string | undefined {

@@ -5,10 +5,13 @@
  * Root: the real addon opens the GENEVE sockets (127.0.0.1, an ephemeral port; no traffic).
  */
 import { strict as assert } from "node:assert";
-import { DEFAULT_CONFIG, type ApplianceConfig } from "@tollgate/appliance/dist/config/config";
-import { startDaemon } from "@tollgate/appliance/dist/daemon";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
-import type { SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
+import {
+  type ApplianceConfig,
+  DEFAULT_CONFIG,
+  NATIVE_ADDON_PATH,
+  startDaemon,
+  type SysctlFs,
+} from "@tollgate/appliance";
 import { fetchText } from "../helpers/http";
 import { captureLogger } from "../helpers/logger";
 import { datapathTierUnavailable } from "../integration/netns";

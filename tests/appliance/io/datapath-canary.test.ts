@@ -4,11 +4,8 @@
  * counted as traffic, and packets from the GWLB with the canary's signature are dropped.
  */
 import { strict as assert } from "node:assert";
-import { buildCanary, CANARY_PORT } from "@tollgate/appliance/dist/canary";
-import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
+import { buildCanary, buildUdpPacket, CANARY_PORT, Datapath, tunNames } from "@tollgate/appliance";
 import { generateFlows, GwlbPeer } from "@tollgate/testbed";
-import { tunNames } from "@tollgate/appliance/dist/naming";
-import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
 import { FakePort } from "./fake-port";
 import { datapathOptions } from "../helpers/settings";
 

@@ -4,15 +4,17 @@
  * mapping is bounded and short-lived, and what cannot be matched is counted.
  */
 import { strict as assert } from "node:assert";
-import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/testbed";
-import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
-import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
-import { tunNames } from "@tollgate/appliance/dist/naming";
+import {
+  buildUdpPacket,
+  Datapath,
+  type DatapathOptions,
+  decodeGeneve,
+  tunNames,
+} from "@tollgate/appliance";
+import { type EmulatedFlow, generateFlows, GwlbPeer } from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { fragmentV4, fragmentV6, icmpError } from "./fixtures/packets";
 import { datapathOptions } from "../helpers/settings";
-import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";
 
 const GWLB = 0x0a000001;
 const ME = 0x0a000002;

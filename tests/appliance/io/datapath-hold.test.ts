@@ -5,16 +5,18 @@
  * endpoint goes away first, and visible in /metrics.
  */
 import { strict as assert } from "node:assert";
-import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/testbed";
-import type { EndpointInfo } from "@tollgate/appliance/dist/endpoint-lifecycle";
-import { createMetrics } from "@tollgate/appliance/dist/metrics/registry";
-import { DATAPATH_DROP_REASONS, totalDrops } from "@tollgate/appliance/dist/datapath/counters";
-import { tunNames } from "@tollgate/appliance/dist/naming";
-import { stampSequence } from "@tollgate/testbed";
+import {
+  createMetrics,
+  Datapath,
+  DATAPATH_DROP_REASONS,
+  type DatapathOptions,
+  type EndpointInfo,
+  totalDrops,
+  tunNames,
+} from "@tollgate/appliance";
+import { type EmulatedFlow, generateFlows, GwlbPeer, stampSequence } from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { datapathOptions } from "../helpers/settings";
-import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";
 
 const GWLB = 0x0a000001;
 const ME = 0x0a000002;

@@ -5,13 +5,21 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, type EmulatedFlow } from "@tollgate/testbed";
-import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
-import { buildIcmpEchoPacket, buildTcpPacket } from "@tollgate/testbed";
-import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
-import { icmpErrorQuoteOffset } from "@tollgate/appliance/dist/packet/icmp-error";
-import { tunNames } from "@tollgate/appliance/dist/naming";
+import {
+  createPacketScratch,
+  Datapath,
+  decodeGeneve,
+  icmpErrorQuoteOffset,
+  locatePacket,
+  tunNames,
+} from "@tollgate/appliance";
+import {
+  buildIcmpEchoPacket,
+  buildTcpPacket,
+  type EmulatedFlow,
+  generateFlows,
+  GwlbPeer,
+} from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { icmpError } from "./fixtures/packets";
 import { datapathOptions } from "../helpers/settings";

@@ -4,7 +4,7 @@
  * ones are forwarded and answered byte for byte. Without it every source is accepted.
  */
 import { strict as assert } from "node:assert";
-import { Datapath } from "@tollgate/appliance/dist/datapath/datapath";
+import { Datapath } from "@tollgate/appliance";
 import { generateFlows, GwlbPeer } from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { datapathOptions } from "../helpers/settings";

@@ -4,16 +4,25 @@
  * header, drops by reason, flow expiry and eviction, endpoint failures and shutdown.
  */
 import { strict as assert } from "node:assert";
-import { Datapath, RX_SLOT } from "@tollgate/appliance/dist/datapath/datapath";
-import { generateFlows, GwlbPeer, malformedDatagrams, type EmulatedFlow } from "@tollgate/testbed";
-import type { EndpointInfo } from "@tollgate/appliance/dist/endpoint-lifecycle";
-import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
-import { buildIcmpEchoPacket } from "@tollgate/testbed";
-import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
-import { tunNames, hex17 } from "@tollgate/appliance/dist/naming";
+import {
+  buildUdpPacket,
+  Datapath,
+  type DatapathOptions,
+  decodeGeneve,
+  type EndpointInfo,
+  hex17,
+  RX_SLOT,
+  tunNames,
+} from "@tollgate/appliance";
+import {
+  buildIcmpEchoPacket,
+  type EmulatedFlow,
+  generateFlows,
+  GwlbPeer,
+  malformedDatagrams,
+} from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { datapathOptions } from "../helpers/settings";
-import type { DatapathOptions } from "@tollgate/appliance/dist/datapath/datapath";
 
 const GWLB = 0x0a000001; // 10.0.0.1
 const ME = 0x0a000002;

@@ -5,13 +5,16 @@
  * (buffers bound once, outcomes in the result block), so the data path's per-packet logic runs
  * without root through the calls production makes.
  */
-import type {
-  DatapathBuffers,
-  DatapathPort,
-  TunLike,
-} from "@tollgate/appliance/dist/datapath/port";
-import type { Watch } from "@tollgate/appliance/dist/io/poll";
-import { Result, RX_TRUNCATED, RxMeta, TxMeta } from "@tollgate/appliance/dist/io/layout";
+import {
+  type DatapathBuffers,
+  type DatapathPort,
+  Result,
+  RX_TRUNCATED,
+  RxMeta,
+  type TunLike,
+  TxMeta,
+  type Watch,
+} from "@tollgate/appliance";
 
 export interface QueuedDatagram {
   readonly data: Buffer;

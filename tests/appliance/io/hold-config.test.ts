@@ -2,9 +2,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
-import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
-import { buildProgram } from "@tollgate/appliance/dist/cli";
+import { buildProgram, DEFAULT_CONFIG, resolveConfig } from "@tollgate/appliance";
 import { problems } from "../helpers/config-problems";
 import { testDaemonSettings } from "../helpers/settings";
 

@@ -4,8 +4,14 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { PORT_LAYOUT, Result, RxMeta, TxMeta } from "@tollgate/appliance/dist/io/layout";
-import { loadNative, NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import {
+  loadNative,
+  NATIVE_ADDON_PATH,
+  PORT_LAYOUT,
+  Result,
+  RxMeta,
+  TxMeta,
+} from "@tollgate/appliance";
 
 describe("data path port layout", () => {
   it("is the same in tollgate_native.c as in io/layout.ts", function () {

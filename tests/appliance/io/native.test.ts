@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { NATIVE_ADDON_PATH } from "@tollgate/appliance/dist/io/native";
+import { NATIVE_ADDON_PATH } from "@tollgate/appliance";
 import { rootTierUnavailable } from "../integration/netns";
 
 describe("tollgate_native addon (root, network namespace)", function () {

@@ -1,7 +1,6 @@
 /** The receive-coalescing knob: default, file, command line and validation. */
 import { strict as assert } from "node:assert";
-import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
-import { ConfigError, resolveConfig } from "@tollgate/appliance/dist/config/resolve";
+import { ConfigError, DEFAULT_CONFIG, resolveConfig } from "@tollgate/appliance";
 
 describe("receive coalescing configuration", () => {
   it("defaults to 100 us", () => {

@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
-import { DEFAULT_CONFIG } from "@tollgate/appliance/dist/config/config";
 import {
+  buildProgram,
+  DEFAULT_CONFIG,
   levelFromLogging,
   parseConfigFile,
   parseCpuList,
   resolveConfig,
-} from "@tollgate/appliance/dist/config/resolve";
-import { buildProgram } from "@tollgate/appliance/dist/cli";
+} from "@tollgate/appliance";
 import { runCli } from "../helpers/cli";
 import { problems } from "../helpers/config-problems";
 

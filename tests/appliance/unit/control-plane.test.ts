@@ -1,13 +1,16 @@
 import { strict as assert } from "node:assert";
-import { DEFAULT_CONFIG, type ApplianceConfig } from "@tollgate/appliance/dist/config/config";
-import { createControlPlane } from "@tollgate/appliance/dist/config/control-plane";
-import { createLogger } from "@tollgate/appliance/dist/config/logger";
-import type { ExecFn } from "@tollgate/appliance/dist/hooks/runner";
-import type { SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
+import {
+  type ApplianceConfig,
+  createControlPlane,
+  createLogger,
+  DEFAULT_CONFIG,
+  endpointInfo,
+  type ExecFn,
+  type SysctlFs,
+} from "@tollgate/appliance";
 import { fetchText } from "../helpers/http";
 import { captureLogger } from "../helpers/logger";
 import { idleStatus } from "../helpers/status";
-import { endpointInfo } from "@tollgate/appliance/dist/naming";
 
 describe("control plane assembly", () => {
   it("wires rp_filter, hooks, health and metrics from the config", async () => {

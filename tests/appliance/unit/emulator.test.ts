@@ -1,19 +1,18 @@
 import { strict as assert } from "node:assert";
-import { decodeGeneve } from "@tollgate/appliance/dist/geneve/codec";
+import { buildUdpPacket, decodeGeneve, parsePacket } from "@tollgate/appliance";
 import {
-  GwlbPeer,
-  MemoryTransport,
+  decrementTtl,
   generateFlows,
   gwlbEmuFlowCookie,
+  GwlbPeer,
   malformedDatagrams,
+  MemoryTransport,
   memoryTransportPair,
+  type RemoteInfo,
   runEmulation,
   stampSequence,
-  type RemoteInfo,
+  verifyChecksums,
 } from "@tollgate/testbed";
-import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
-import { decrementTtl, verifyChecksums } from "@tollgate/testbed";
-import { parsePacket } from "@tollgate/appliance/dist/packet/parse";
 
 const GWLB = { address: "10.250.0.1", port: 6081 };
 const APPL = { address: "10.250.0.2", port: 6081 };

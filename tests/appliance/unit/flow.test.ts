@@ -1,16 +1,19 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { FlowCache } from "@tollgate/appliance/dist/flow/cache";
 import {
+  buildIpPacket,
+  buildUdpPacket,
+  createPacketScratch,
   describeFlowKey,
+  FlowCache,
   flowKey,
   flowKeyFromScratch,
   flowKeyProtocol,
   fragmentKeyFromScratch,
-} from "@tollgate/appliance/dist/flow/key";
-import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
-import { ipv4HeaderChecksum } from "@tollgate/appliance/dist/packet/checksum";
-import { buildIpPacket, buildUdpPacket, type IpSpec } from "@tollgate/appliance/dist/packet/build";
+  type IpSpec,
+  ipv4HeaderChecksum,
+  locatePacket,
+} from "@tollgate/appliance";
 import { buildIcmpEchoPacket, buildTcpPacket } from "@tollgate/testbed";
 import { testDaemonSettings } from "../helpers/settings";
 

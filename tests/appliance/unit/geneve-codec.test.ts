@@ -1,19 +1,19 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
-  GENEVE_DROP_REASONS,
-  GWLB_HEADER_LENGTH,
   copyGeneveHeader,
   createGeneveScratch,
   decodeGeneve,
   decodeGeneveInto,
   encodeAwsOptions,
   encodeGeneve,
-  geneveHeaderEquals,
-  listGeneveOptions,
+  GENEVE_DROP_REASONS,
   type GeneveDropReason,
+  geneveHeaderEquals,
   type GeneveOption,
-} from "@tollgate/appliance/dist/geneve/codec";
+  GWLB_HEADER_LENGTH,
+  listGeneveOptions,
+} from "@tollgate/appliance";
 
 /** An inner packet that passes the version check: first nibble 4 (or 6). */
 function inner(version: 4 | 6, len = 28): Buffer {

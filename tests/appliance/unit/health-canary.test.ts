@@ -6,15 +6,19 @@
 import { strict as assert } from "node:assert";
 import {
   buildCanary,
-  canaryNonce,
+  buildUdpPacket,
   CANARY_PORT,
+  canaryNonce,
+  CanaryProber,
+  CanaryState,
+  canaryStatus,
+  createPacketScratch,
+  type EndpointStatus,
   hasCanarySignature,
-} from "@tollgate/appliance/dist/canary";
-import { CanaryProber, CanaryState, canaryStatus } from "@tollgate/appliance/dist/datapath/canary";
-import { HealthEvaluator } from "@tollgate/appliance/dist/health/evaluate";
-import type { EndpointStatus, HealthCheckResult } from "@tollgate/appliance/dist/health/status";
-import { buildUdpPacket } from "@tollgate/appliance/dist/packet/build";
-import { createPacketScratch, locatePacket } from "@tollgate/appliance/dist/packet/parse";
+  type HealthCheckResult,
+  HealthEvaluator,
+  locatePacket,
+} from "@tollgate/appliance";
 import { idleStatus } from "../helpers/status";
 import { evaluatorOptions } from "../helpers/settings";
 

@@ -1,8 +1,7 @@
 /** The health knobs (grace, rule engine check period, canary interval and failures): YAML, flags, errors. */
 import { strict as assert } from "node:assert";
-import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
+import { evaluatorSettings, resolveConfig } from "@tollgate/appliance";
 import { problems } from "../helpers/config-problems";
-import { evaluatorSettings } from "@tollgate/appliance/dist/config/control-plane";
 
 describe("health configuration", () => {
   it("defaults: canary every 1 s, 3 lost fail; rule engine check every 5 s; grace 10 s", () => {

@@ -1,9 +1,12 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import { HealthEvaluator } from "@tollgate/appliance/dist/health/evaluate";
-import { startHealthServer, type HealthServer } from "@tollgate/appliance/dist/health/server";
-import type { DatapathStatus } from "@tollgate/appliance/dist/health/status";
-import { createMetrics } from "@tollgate/appliance/dist/metrics/registry";
+import {
+  createMetrics,
+  type DatapathStatus,
+  HealthEvaluator,
+  type HealthServer,
+  startHealthServer,
+} from "@tollgate/appliance";
 import { idleStatus } from "../helpers/status";
 import { evaluatorOptions, healthServerOptions } from "../helpers/settings";
 

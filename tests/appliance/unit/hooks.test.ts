@@ -2,14 +2,15 @@ import { strict as assert } from "node:assert";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CommandSyntaxError, splitCommand } from "@tollgate/appliance/dist/hooks/split";
 import {
-  HookRunner,
+  CommandSyntaxError,
+  endpointInfo,
   execFileRunner,
   type ExecFn,
   type ExecResult,
-} from "@tollgate/appliance/dist/hooks/runner";
-import { endpointInfo } from "@tollgate/appliance/dist/naming";
+  HookRunner,
+  splitCommand,
+} from "@tollgate/appliance";
 import { settlesWithin, waitFor } from "../../wait";
 import { hookRunnerOptions } from "../helpers/settings";
 

@@ -1,12 +1,6 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import {
-  base60,
-  endpointInfo,
-  hex17,
-  parseBase60,
-  tunNames,
-} from "@tollgate/appliance/dist/naming";
+import { base60, endpointInfo, hex17, parseBase60, tunNames } from "@tollgate/appliance";
 
 describe("naming (reference-compatible)", () => {
   it("encodes base 60 with digits 0-9a-zA-X, msd first, no padding", () => {

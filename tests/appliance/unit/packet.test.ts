@@ -4,24 +4,20 @@ import {
   buildIpPacket,
   buildUdpPacket,
   fillL4Checksum,
-} from "@tollgate/appliance/dist/packet/build";
+  foldChecksum,
+  formatAddress,
+  ipv4HeaderChecksum,
+  onesComplementSum,
+  PACKET_PARSE_ERRORS,
+  parsePacket,
+  udpChecksumIPv4,
+} from "@tollgate/appliance";
 import {
   buildIcmpEchoPacket,
   buildTcpPacket,
   decrementTtl,
   verifyChecksums,
 } from "@tollgate/testbed";
-import {
-  foldChecksum,
-  ipv4HeaderChecksum,
-  onesComplementSum,
-  udpChecksumIPv4,
-} from "@tollgate/appliance/dist/packet/checksum";
-import {
-  PACKET_PARSE_ERRORS,
-  formatAddress,
-  parsePacket,
-} from "@tollgate/appliance/dist/packet/parse";
 
 function parsed(buf: Buffer) {
   const r = parsePacket(buf);

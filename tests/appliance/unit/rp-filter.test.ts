@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
-import { RpFilterKeeper, type SysctlFs } from "@tollgate/appliance/dist/sysctl/rp-filter";
-import { endpointInfo } from "@tollgate/appliance/dist/naming";
+import { endpointInfo, RpFilterKeeper, type SysctlFs } from "@tollgate/appliance";
 import { rpFilterOptions } from "../helpers/settings";
 
 const ROOT = "/proc/sys/net/ipv4/conf";

@@ -8,15 +8,18 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import {
+  type ApplianceConfig,
   compileSourceAllowList,
+  createControlPlane,
+  createLogger,
+  DATAPATH_DROP_REASONS,
+  DEFAULT_CONFIG,
+  exposureNotes,
+  forwardingProblems,
   ipv4CidrProblem,
+  resolveConfig,
   sourceAllowed,
-} from "@tollgate/appliance/dist/config/cidr";
-import { DEFAULT_CONFIG, type ApplianceConfig } from "@tollgate/appliance/dist/config/config";
-import { createControlPlane, exposureNotes } from "@tollgate/appliance/dist/config/control-plane";
-import { createLogger } from "@tollgate/appliance/dist/config/logger";
-import { forwardingProblems, resolveConfig } from "@tollgate/appliance/dist/config/resolve";
-import { DATAPATH_DROP_REASONS } from "@tollgate/appliance/dist/datapath/counters";
+} from "@tollgate/appliance";
 import { runCli } from "../helpers/cli";
 import { problems } from "../helpers/config-problems";
 import { fetchText } from "../helpers/http";

@@ -3,15 +3,15 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import {
+  buildProgram,
   DEFAULT_CONFIG,
-  RUN_OPTIONS,
   parseConfigFile,
   resolveConfig,
+  RUN_OPTIONS,
   settingLeaves,
   settingsDocs,
   withGeneratedBlocks,
 } from "@tollgate/appliance";
-import { buildProgram } from "@tollgate/appliance/dist/cli";
 
 const root = path.resolve(__dirname, "../../../..");
 

@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { resolveConfig } from "@tollgate/appliance/dist/config/resolve";
-import { splitCommand } from "@tollgate/appliance/dist/hooks/split";
+import { resolveConfig, splitCommand } from "@tollgate/appliance";
 
 const dir = path.resolve(__dirname, "../../../../appliance/systemd");
 

@@ -4,8 +4,7 @@
  * and a plain HTTP health endpoint for the GWLB emulator's checks.
  */
 import http from "node:http";
-import { startDatapathDaemon } from "@tollgate/appliance/dist/daemon/daemon";
-import { createRulesListener } from "@tollgate/appliance/dist/rules/listener";
+import { createRulesListener, startDatapathDaemon } from "@tollgate/appliance";
 import { testDaemonSettings } from "../../appliance/helpers/settings";
 
 const args = process.argv.slice(2);
