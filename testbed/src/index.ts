@@ -1,5 +1,5 @@
 /**
- * Public surface of @tollgate/testbed: what tests, the lab and the benches use to drive an
+ * Public surface of @tollgate/testbed: what the tests and `tollgate-emu` use to drive an
  * appliance from the GWLB side. Never installed on instances (the appliance package does not
  * depend on it).
  */

@@ -1,7 +1,7 @@
 /**
  * Test-traffic packet builders on top of the appliance's IP/UDP builder: TCP, ICMP echo, checksum
- * verification and TTL decrement, all checksums valid. Used by tests, the GWLB emulator and the
- * benches; never shipped to instances. Builders throw on impossible input (bad address, oversize
+ * verification and TTL decrement, all checksums valid. Used by tests and the GWLB emulator;
+ * never shipped to instances. Builders throw on impossible input (bad address, oversize
  * payload): they are for constructing test traffic, not for parsing untrusted bytes.
  */
 import {

@@ -1,6 +1,6 @@
 /**
  * Drives a {@link GwlbPeer}: sends `count` packets round-robin over flows at a paced rate, then
- * waits for replies and summarises. Used by `tollgate emu` and the lab.
+ * waits for replies and summarises. Used by `tollgate-emu` and the tests.
  */
 import { GwlbPeer, type PeerStats, type ReplyReport } from "./peer";
 import { stampSequence, type EmulatedFlow } from "./flows";
