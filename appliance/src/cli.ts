@@ -94,7 +94,18 @@ export function buildProgram(start?: StartDaemon): Command {
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  const program = buildProgram();
+  await runProgram(buildProgram(), "tollgate", argv);
+}
+
+/**
+ * Runs a commander program as a command: commander's own exits become the exit code, any other
+ * error is one line `<name>: <message>` on stderr and exit code 1.
+ */
+export async function runProgram(
+  program: Command,
+  name: string,
+  argv: readonly string[],
+): Promise<void> {
   program.exitOverride((err: CommanderError) => {
     throw err;
   });
@@ -105,7 +116,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`tollgate: ${(err as Error).message}\n`);
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exitCode = 1;
   }
 }

@@ -33,7 +33,7 @@ export * from "./yaml-location";
 
 // Internal modules other workspaces' tests and tools use (explicit, so the surface is visible).
 export { buildCanary, CANARY_PORT, canaryNonce, hasCanarySignature } from "./canary";
-export { buildProgram, type RunningDaemon, type StartDaemon } from "./cli";
+export { buildProgram, runProgram, type RunningDaemon, type StartDaemon } from "./cli";
 export { compileSourceAllowList, ipv4CidrProblem, sourceAllowed } from "./config/cidr";
 export { daemonSettings, type DaemonSettings, startDaemon } from "./daemon";
 export { type DaemonStatus, startDatapathDaemon } from "./daemon/daemon";

@@ -3,13 +3,13 @@
  * ids, cookies and inner packets) to an appliance, validates every reply and prints a summary.
  * Exit status 3 when any reply was invalid (like gwlb-emu), 1 on loss with --max-loss exceeded.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import { generateFlows } from "./emulator/flows";
 import { ChecksumAudit, type ChecksumAuditCounts } from "./emulator/checksum-audit";
 import { GwlbPeer } from "./emulator/peer";
 import { runEmulation } from "./emulator/run";
 import { openUdpTransport, type DatagramTransport } from "./emulator/transport";
-import { GENEVE_PORT, GWLB_MTU } from "@tollgate/appliance";
+import { GENEVE_PORT, GWLB_MTU, runProgram } from "@tollgate/appliance";
 
 interface EmuOptions {
   target: string;
@@ -145,17 +145,5 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     "Tollgate testbed: GWLB emulator for testing an appliance (never installed on instances)",
   );
   registerEmulatorCommand(program);
-  program.exitOverride((err: CommanderError) => {
-    throw err;
-  });
-  try {
-    await program.parseAsync([...argv]);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    process.stderr.write(`tollgate-emu: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  }
+  await runProgram(program, "tollgate-emu", argv);
 }

@@ -14,7 +14,7 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   ipv4HeaderChecksum,
-  l4ChecksumField,
+  l4ChecksumFieldOffset,
   l4Checksum,
   locatePacket,
   onesComplementSum,
@@ -41,7 +41,7 @@ export function verifyChecksums(
     return false;
   }
   if (s.l4Offset < 0 || s.fragment) return true;
-  const field = l4ChecksumField(s.proto);
+  const field = l4ChecksumFieldOffset(s.proto);
   if (field < 0) return true;
   if (s.l4Offset + field + 2 > s.end) return false;
   const stored = (packet[s.l4Offset + field]! << 8) | packet[s.l4Offset + field + 1]!;

@@ -5,16 +5,8 @@
  * payload): they construct traffic, they do not parse untrusted bytes.
  */
 import * as ipaddr from "ipaddr.js";
-import { ipv4HeaderChecksum, l4Checksum } from "./checksum";
-import {
-  IPPROTO_FRAGMENT,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  locatePacket,
-  createPacketScratch,
-} from "./parse";
+import { ipv4HeaderChecksum, l4Checksum, l4ChecksumFieldOffset } from "./checksum";
+import { IPPROTO_FRAGMENT, IPPROTO_UDP, locatePacket, createPacketScratch } from "./parse";
 
 /** IP layer of a packet to build. The family follows the addresses (both must agree). */
 export interface IpSpec {
@@ -122,21 +114,6 @@ export function buildIpPacket(ip: IpSpec, proto: number, segment: Uint8Array): B
 
 const scratch = createPacketScratch();
 
-/** Offset of the checksum field in a TCP/UDP/ICMP/ICMPv6 header; -1 for other protocols. */
-export function l4ChecksumField(proto: number): number {
-  switch (proto) {
-    case IPPROTO_TCP:
-      return 16;
-    case IPPROTO_UDP:
-      return 6;
-    case IPPROTO_ICMP:
-    case IPPROTO_ICMPV6:
-      return 2;
-    default:
-      return -1;
-  }
-}
-
 /**
  * Recomputes the TCP/UDP/ICMP/ICMPv6 checksum of an IP packet in place. Returns false when the
  * packet cannot be parsed, is a later fragment or has no checksummed upper layer.
@@ -149,7 +126,7 @@ export function fillL4Checksum(
   if (locatePacket(packet, offset, length, scratch) !== undefined) return false;
   if (scratch.l4Offset < 0 || scratch.fragment) return false;
   const s = scratch;
-  const field = l4ChecksumField(s.proto);
+  const field = l4ChecksumFieldOffset(s.proto);
   if (field < 0 || s.l4Offset + field + 2 > s.end) return false;
   const c = l4Checksum(packet, s.family, s.srcOffset, s.proto, s.l4Offset, s.end);
   packet[s.l4Offset + field] = c >> 8;
