@@ -14,7 +14,7 @@
  * from a tun) and drops inner packets with it arriving from the GWLB (CANARY_SPOOFED), so the
  * rules' canary exception cannot be used to bypass a policy.
  */
-import { buildUdpPacket } from "./packet/build";
+import { addressBytes, buildUdpPacket } from "./packet/build";
 import { IPPROTO_UDP, type PacketScratch } from "./packet/parse";
 
 export const CANARY_SOURCE = "198.18.0.1";
@@ -25,8 +25,8 @@ export const CANARY_MAGIC = Buffer.from("TOLLGATE-CANARY\0", "latin1");
 /** Magic (16) + nonce (8). */
 export const CANARY_PAYLOAD_LENGTH = CANARY_MAGIC.length + 8;
 
-const SRC = 0xc6120001; // 198.18.0.1
-const DST = 0xc6130001; // 198.19.0.1
+const SRC = Buffer.from(addressBytes(CANARY_SOURCE).bytes).readUInt32BE(0);
+const DST = Buffer.from(addressBytes(CANARY_DESTINATION).bytes).readUInt32BE(0);
 
 /** A canary packet carrying the nonce (instance, seq). */
 export function buildCanary(instance: number, seq: number): Buffer {

@@ -186,9 +186,8 @@ export class HealthEvaluator {
     found.push(...checks.filter((c) => c.endpoint === undefined || gwiOf.has(c.endpoint)));
 
     const describe = (c: HealthCheckResult): string => {
-      const who = c.endpoint
-        ? `endpoint vpce-${c.endpoint}${gwiOf.has(c.endpoint) ? ` (${gwiOf.get(c.endpoint)})` : ""} `
-        : "";
+      // Every endpoint condition in `found` is about an endpoint of the status (filtered above).
+      const who = c.endpoint ? `endpoint vpce-${c.endpoint} (${gwiOf.get(c.endpoint)}) ` : "";
       return `${who}${c.name}: ${c.detail ?? (c.ok ? "pending" : "failed")}`;
     };
     const reasons = found.filter((c) => !c.ok).map(describe);

@@ -21,12 +21,14 @@ import { runChecked } from "../command";
 /** Stand-in endpoint compiled when none exists yet (names only: nothing is applied to it). */
 export const CHECK_ENDPOINT: EndpointRef = { gwi: "gwi-tgcheck", gwo: "gwo-tgcheck" };
 
+/** What failed: "compile", "write tools", "read tools", or "drift". */
+export type ReadinessStep = "compile" | "write tools" | "read tools" | "drift";
+
 export type ReadinessResult =
   | { readonly ok: true; readonly ms: number }
   | {
       readonly ok: false;
-      /** What failed: "compile", "write tools", "read tools", or "drift". */
-      readonly step: "compile" | "write tools" | "read tools" | "drift";
+      readonly step: ReadinessStep;
       readonly detail: string;
       readonly ms: number;
     };
@@ -37,7 +39,7 @@ export async function checkRulesReadiness(
   endpoints: readonly EndpointRef[],
 ): Promise<ReadinessResult> {
   const t0 = performance.now();
-  const fail = (step: "compile" | "write tools" | "read tools" | "drift", detail: string) =>
+  const fail = (step: ReadinessStep, detail: string) =>
     ({ ok: false, step, detail, ms: performance.now() - t0 }) as const;
   let compiled;
   try {
