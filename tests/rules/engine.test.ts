@@ -8,20 +8,13 @@ import {
   createRulesListener,
   endpointInfo,
   type EndpointRef,
-  type LoadedRules,
   MINIMAL_CAPABILITIES,
-  parseRules,
   RulesEngine,
 } from "@tollgate/appliance";
+import { rules } from "./load";
 import { FakeKernel } from "./fake-kernel";
 
 const EP: EndpointRef[] = [{ gwi: "gwi-1", gwo: "gwo-1" }];
-
-function rules(yaml: string): LoadedRules {
-  const r = parseRules(yaml, "t.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.rules;
-}
 
 const A = `
 version: 1

@@ -13,19 +13,12 @@ import {
   createRulesListener,
   endpointInfo,
   type EndpointRef,
-  type LoadedRules,
   MINIMAL_CAPABILITIES,
-  parseRules,
   RulesEngine,
 } from "@tollgate/appliance";
+import { rules } from "./load";
 import { waitFor } from "../wait";
 import { FakeKernel } from "./fake-kernel";
-
-function rules(yaml: string): LoadedRules {
-  const r = parseRules(yaml, "t.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.rules;
-}
 
 const DROP_ALL = "version: 1\ndefaults: { policy: drop }\n";
 const EP: EndpointRef[] = [{ gwi: "gwi-1", gwo: "gwo-1" }];

@@ -10,23 +10,16 @@ import {
   compileRules,
   type EndpointRef,
   endpointsNeedingUplink,
-  type LoadedRules,
   MINIMAL_CAPABILITIES,
-  parseRules,
   resolveUplink,
   RulesEngine,
   uplinkFromRoutes,
 } from "@tollgate/appliance";
+import { rules } from "./load";
 
 const ROUTE_ARGV = ["ip", "-4", "-j", "route", "show", "default"];
 const EP1: EndpointRef = { gwi: "gwi-1", gwo: "gwo-1" };
 const EP2: EndpointRef = { gwi: "gwi-2", gwo: "gwo-2" };
-
-function rules(yaml: string): LoadedRules {
-  const r = parseRules(yaml, "t.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.rules;
-}
 
 /** Answers the default-route query with `result`; records every argv; fails anything else. */
 class RouteRunner implements CommandRunner {
