@@ -8,7 +8,6 @@ import { RETIRED_KEYS, tollgateSchema } from "./schema/stack";
 import {
   ApplianceDelivery,
   ArtifactSource,
-  releaseArtifactSource,
   resolveDeliveryArgs,
   ResolvedDeliveryArgs,
 } from "./delivery";
@@ -132,7 +131,7 @@ export function declareTollgate(
   const n = r.namePrefix;
   const delivery = new ApplianceDelivery(`${n}-delivery`, {
     resolved: r.delivery,
-    artifacts: options.artifacts ?? releaseArtifactSource(),
+    artifacts: options.artifacts,
     architecture: r.fleet.architecture,
     tags: r.tags,
   });

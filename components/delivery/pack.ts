@@ -1,8 +1,7 @@
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { Architecture } from "../inspection/fleet-args";
-import { buildRelease } from "../release";
+import { buildRelease, sha256 } from "../release";
 
 /** A local file to upload, with its content hash (so S3 keys change whenever content does). */
 export interface Artifact {
@@ -29,10 +28,6 @@ export function artifactKey(kind: "appliance" | "rules", artifact: Artifact): st
   return `${kind}/${artifact.sha256.slice(0, 16)}/${path.basename(artifact.path)}`;
 }
 
-function sha256File(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
 /** The real source: {@link buildRelease} (cached by input hash) and rules files from disk. */
 export function releaseArtifactSource(root: string = process.cwd()): ArtifactSource {
   return {
@@ -53,21 +48,20 @@ export function releaseArtifactSource(root: string = process.cwd()): ArtifactSou
           `tollgate:appliance.rulesFile: ${p} does not exist. Fix: create it, or remove the key to deliver the default rules (examples/rules/default.yaml).`,
         );
       }
-      return { path: p, sha256: sha256File(p) };
+      return { path: p, sha256: sha256(fs.readFileSync(p)) };
     },
   };
 }
 
 /** A source for mocks: fixed paths and hashes derived from the names, no file system access. */
 export function fakeArtifactSource(): ArtifactSource {
-  const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
   return {
     release(packageDir, arch) {
       const p = path.join(".tollgate", "releases", `tollgate-appliance-0.1.0-linux-${arch}.tar.gz`);
-      return Promise.resolve({ path: p, sha256: hash(`release:${packageDir}:${arch}`) });
+      return Promise.resolve({ path: p, sha256: sha256(`release:${packageDir}:${arch}`) });
     },
     rulesFile(file) {
-      return { path: file, sha256: hash(`rules:${file}`) };
+      return { path: file, sha256: sha256(`rules:${file}`) };
     },
   };
 }

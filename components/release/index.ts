@@ -91,7 +91,8 @@ interface Entry {
   readonly executable: boolean;
 }
 
-function sha256(data: Buffer | string): string {
+/** SHA-256 (hex) of `data`. */
+export function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
