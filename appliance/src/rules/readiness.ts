@@ -15,7 +15,7 @@
 import type { RulesEngine } from "./engine";
 import { FAMILIES, type EndpointRef } from "./model";
 import type { LoadedRules } from "./parse";
-import { RESTORE } from "./resources";
+import { RESTORE, restoreDoc } from "./resources";
 import { runChecked } from "../command";
 
 /** Stand-in endpoint compiled when none exists yet (names only: nothing is applied to it). */
@@ -50,7 +50,7 @@ export async function checkRulesReadiness(
   if (compiled.errors.length > 0) return fail("compile", compiled.errors.join("; "));
   try {
     for (const fam of FAMILIES) {
-      const doc = fam === "ipv4" ? compiled.iptablesRestore : compiled.ip6tablesRestore;
+      const doc = restoreDoc(compiled, fam);
       if (doc !== "") await runChecked(engine.runner, [RESTORE[fam], "--test", "--noflush"], doc);
     }
     if (compiled.tcSpecs.length > 0)

@@ -125,19 +125,21 @@ const ipsets: ResourceKind = {
   remove: () => [],
 };
 
+/** Own sets present in `live` that the compiled rules no longer use. */
+function staleSets(compiled: CompiledRuleset, live: LiveState): string[] {
+  const want = new Set(compiled.ipsets.map((s) => s.name));
+  return live.ipsets.filter((n) => !want.has(n));
+}
+
 const staleIpsets: ResourceKind = {
   step: "ipset-cleanup",
   section: "ipset",
   inUse: (_, caps) => caps.ipset,
-  plan(compiled, live) {
-    const want = new Set(compiled.ipsets.map((s) => s.name));
-    return live.ipsets.filter((n) => !want.has(n)).map((n) => `  - ${n}`);
-  },
-  apply(compiled, snapshot) {
-    const want = new Set(compiled.ipsets.map((s) => s.name));
-    const stale = snapshot.ipsets.filter((n) => !want.has(n));
-    return { commands: stale.map((n) => run(ipsetDestroyArgv(n))), changes: 0 };
-  },
+  plan: (compiled, live) => staleSets(compiled, live).map((n) => `  - ${n}`),
+  apply: (compiled, snapshot) => ({
+    commands: staleSets(compiled, snapshot).map((n) => run(ipsetDestroyArgv(n))),
+    changes: 0,
+  }),
   verify: () => [],
   rollback({ snapshot, now }) {
     const before = new Set(snapshot.ipsets);
@@ -173,7 +175,8 @@ export function normaliseRule(line: string): string {
   );
 }
 
-function restoreDoc(compiled: CompiledRuleset, fam: Family): string {
+/** The compiled iptables-restore document of a family (empty for IPv6 without ip6tables). */
+export function restoreDoc(compiled: CompiledRuleset, fam: Family): string {
   return fam === "ipv4" ? compiled.iptablesRestore : compiled.ip6tablesRestore;
 }
 
@@ -251,7 +254,7 @@ function iptables(fam: Family): ResourceKind {
     step: RESTORE[fam],
     section: fam === "ipv4" ? "iptables" : "ip6tables",
     // The compiler leaves the IPv6 document empty when ip6tables is missing.
-    inUse: (compiled) => fam === "ipv4" || compiled.ip6tablesRestore !== "",
+    inUse: (compiled) => fam === "ipv4" || restoreDoc(compiled, fam) !== "",
     plan: (compiled, live) => chainDiff(compiled, live, fam),
     apply(compiled, snapshot) {
       const doc = finalizeRestore(

@@ -7,6 +7,7 @@
 import type { CompiledRuleset, EndpointRef } from "./model";
 import type { LoadedRules } from "./parse";
 import type { CommandRunner } from "../command";
+import { ipArgv } from "./commands";
 
 export const UPLINK_KEY = "defaults.egressInterface";
 
@@ -75,7 +76,7 @@ export async function resolveUplink(
 ): Promise<UplinkResolution> {
   const users = endpointsNeedingUplink(loaded, refs);
   if (users.length === 0) return { loaded, notes: [], errors: [] };
-  const argv = ["ip", "-4", "-j", "route", "show", "default"];
+  const argv = ipArgv("ipv4", "-j", "route", "show", "default");
   const r = await runner.run(argv);
   const found =
     r.code === 0
