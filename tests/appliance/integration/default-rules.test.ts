@@ -8,7 +8,6 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
@@ -73,7 +72,6 @@ describe("default rules file and GENEVE source filter with the real daemon (root
   this.timeout(60000);
   let bed: Testbed | undefined;
   let daemon: NsChild | undefined;
-  let dir = "";
   let stateFile = "";
 
   before(async function () {
@@ -82,7 +80,6 @@ describe("default rules file and GENEVE source filter with the real daemon (root
       console.log(`    skipped: ${why}`);
       this.skip();
     }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2r-"));
     bed = createTestbed("r");
     stateFile = stateFileForNetns(bed.ap);
     bed.exec(bed.gw, "ip", ["addr", "add", `${ROGUE}/24`, "dev", "gw0"]);
@@ -111,7 +108,6 @@ describe("default rules file and GENEVE source filter with the real daemon (root
     await daemon?.stop();
     bed?.destroy();
     for (const f of [stateFile, `${stateFile}.lock`]) if (f) fs.rmSync(f, { force: true });
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   async function emulate(extra: Record<string, unknown>): Promise<Summary> {

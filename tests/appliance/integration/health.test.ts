@@ -142,8 +142,11 @@ describe("truthful health with the real daemon (root)", function () {
       }),
     ]);
     await emu.exited;
-    const last = emu.stdout().trim().split("\n").pop() ?? "{}";
-    return JSON.parse(last.startsWith("{") ? last : "{}") as { sent: number; valid: number };
+    const last = emu.stdout().trim().split("\n").pop() ?? "";
+    assert.ok(last.startsWith("{"), `the emulator printed no summary: ${emu.stderr()}`);
+    const summary = JSON.parse(last) as { sent: number; valid: number };
+    assert.ok(summary.sent > 0, "the emulator sent traffic");
+    return summary;
   }
 
   /** Waits until every endpoint's canary has come back and health is 200. */
