@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { renderConfigDocs } from "../components/schema/docs";
+import { renderConfigDocs } from "@tollgate/components";
 
 export const CONFIG_DOCS = path.resolve(__dirname, "../../docs/configuration.md");
 

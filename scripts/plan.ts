@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { isConfigError } from "../components/errors";
+import { isConfigError } from "@tollgate/components";
 import {
   followThePacket,
   formatPacketWalks,

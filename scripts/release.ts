@@ -3,8 +3,7 @@
  * appliance release artifact for each architecture and prints its path, size and hash.
  */
 import { Command, Option } from "commander";
-import type { Architecture } from "../components/inspection/fleet-args";
-import { buildRelease } from "../components/release";
+import { type Architecture, buildRelease } from "@tollgate/components";
 
 async function main(argv: readonly string[]): Promise<void> {
   const cmd = new Command("release")

@@ -6,8 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { main } from "../../components/program";
-import { fakeArtifactSource, type ArtifactSource } from "../../components/delivery/pack";
+import { main, fakeArtifactSource, type ArtifactSource } from "@tollgate/components";
 import { MockFacts, mockCall, mockResource } from "./mocks";
 
 export { EXAMPLE_CONFIGS } from "./examples";

@@ -17,15 +17,15 @@ import * as path from "node:path";
 import { DEFAULT_CONFIG } from "@tollgate/appliance";
 import * as ipaddr from "ipaddr.js";
 import * as YAML from "yaml";
-import { releaseArtifactSource } from "../../components/delivery/pack";
 import {
+  releaseArtifactSource,
   APPLIANCE_LOG,
   BOOTSTRAP_LOG,
   CONFIG_PATH,
   SYSTEMD_UNIT,
   cloudWatchAgentObject,
   renderUserData,
-} from "../../components/userdata";
+} from "@tollgate/components";
 import { onCleanup, runCleanup } from "./cleanup";
 import { buildCloudWatchAgentStub, CWAGENT_STUB_LOG } from "./cloudwatch-stub";
 import {

@@ -7,8 +7,8 @@
  */
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import type { ArtifactSource } from "../../components/delivery/pack";
-import * as userdata from "../../components/userdata";
+import type { ArtifactSource } from "@tollgate/components";
+import * as userdata from "@tollgate/components";
 import { captureStack } from "../../scripts/capture";
 import { readStackConfig } from "../../scripts/plan";
 
@@ -32,12 +32,25 @@ export interface DeployedUserData {
   readonly objects: readonly { readonly key: string; readonly path: string }[];
 }
 
+/**
+ * The loaded module that defines `renderUserData` (the package index only re-exports it through a
+ * getter), so the renderer can be observed where the fleet calls it.
+ */
+function rendererModule(): { renderUserData: typeof userdata.renderUserData } {
+  void userdata.renderUserData; // loaded
+  const mod = Object.values(require.cache).find(
+    (m) => Object.getOwnPropertyDescriptor(m?.exports ?? {}, "renderUserData")?.writable === true,
+  );
+  if (mod === undefined) throw new Error("the module defining renderUserData is not loaded");
+  return mod.exports as { renderUserData: typeof userdata.renderUserData };
+}
+
 /** Declares the stack for `config` and returns its launch template's user data and input. */
 export async function deployedUserData(
   config: Record<string, unknown>,
   artifacts: ArtifactSource,
 ): Promise<DeployedUserData> {
-  const mod = userdata as { renderUserData: typeof userdata.renderUserData };
+  const mod = rendererModule();
   const render = mod.renderUserData;
   const inputs: userdata.UserDataInput[] = [];
   mod.renderUserData = (input) => {

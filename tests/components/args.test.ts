@@ -1,17 +1,19 @@
 import * as assert from "assert";
-import { resolveAvailabilityZones } from "../../components/azs";
-import { resolveDeliveryArgs } from "../../components/delivery/args";
-import { resolveEgressArgs } from "../../components/egress/args";
-import { resolveEndpointServiceArgs } from "../../components/endpoint-service/args";
-import { AdoptVpcArgs, resolveInspectedVpcArgs } from "../../components/inspected-vpc/args";
 import {
+  resolveAvailabilityZones,
+  resolveDeliveryArgs,
+  resolveEgressArgs,
+  resolveEndpointServiceArgs,
+  AdoptVpcArgs,
+  resolveInspectedVpcArgs,
   drainSecondsFor,
   gwlbSubnetCidrs,
   resolveInspectionArgs,
   stickinessAttribute,
-} from "../../components/inspection/args";
-import { amiFilter, resolveFleetArgs } from "../../components/inspection/fleet-args";
-import { resolveTollgate } from "../../components/program";
+  amiFilter,
+  resolveFleetArgs,
+  resolveTollgate,
+} from "@tollgate/components";
 
 const AZ2 = ["us-east-1a", "us-east-1b"];
 const AZ3 = ["us-east-1a", "us-east-1b", "us-east-1c"];

@@ -1,7 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { configError } from "../../components/errors";
-import { toRunError } from "../../components/program";
+import { configError, toRunError } from "@tollgate/components";
 import { captureStack, EXAMPLE_CONFIGS, flattenConfig } from "../../scripts/capture";
 import { example } from "./helpers";
 

@@ -1,9 +1,13 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseTollgateConfig } from "../../components/config";
-import { configTables, renderConfigDocs } from "../../components/schema/docs";
-import { int, section } from "../../components/schema/fields";
+import {
+  parseTollgateConfig,
+  configTables,
+  renderConfigDocs,
+  int,
+  section,
+} from "@tollgate/components";
 import { readStackConfig } from "../../scripts/plan";
 
 const ROOT = path.resolve(__dirname, "../../..");

@@ -3,11 +3,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  artifactKey,
-  fakeArtifactSource,
-  releaseArtifactSource,
-} from "../../components/delivery/pack";
+import { artifactKey, fakeArtifactSource, releaseArtifactSource } from "@tollgate/components";
 
 describe("appliance delivery: packing and keys", function () {
   this.timeout(60000);

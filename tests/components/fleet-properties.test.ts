@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import fc from "fast-check";
-import { drainSecondsFor } from "../../components/inspection/args";
+import { drainSecondsFor } from "@tollgate/components";
 import { Stack } from "./helpers";
 import { captureStack } from "../../scripts/capture";
 

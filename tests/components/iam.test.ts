@@ -4,7 +4,7 @@ import {
   ec2AssumeRolePolicy,
   ssmManagedPolicyArn,
   tlsOnlyBucketPolicy,
-} from "../../components/iam";
+} from "@tollgate/components";
 import { isMutatingAction } from "./helpers";
 
 const OBJ = "arn:aws:s3:::bucket-1/appliance/abcd/tollgate-appliance-0.1.0.tgz";

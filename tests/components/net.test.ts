@@ -7,7 +7,7 @@ import {
   overlaps,
   parseCidr,
   subnet,
-} from "../../components/net";
+} from "@tollgate/components";
 
 describe("components/net: CIDR math", () => {
   it("parses IPv4 and IPv6 blocks", () => {

@@ -4,9 +4,15 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildRelease, compilerFor, writeArchive } from "../../components/release";
-import { Lockfile, productionClosure } from "../../components/release/lockfile";
-import { addonCompileArgs, newestGlibc } from "../../components/release/native";
+import {
+  buildRelease,
+  compilerFor,
+  writeArchive,
+  Lockfile,
+  productionClosure,
+  addonCompileArgs,
+  newestGlibc,
+} from "@tollgate/components";
 
 const ROOT = path.resolve(__dirname, "../../..");
 

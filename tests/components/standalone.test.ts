@@ -1,9 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { Egress } from "../../components/egress";
-import { EndpointService } from "../../components/endpoint-service";
-import { InspectedVpc } from "../../components/inspected-vpc";
+import { Egress, EndpointService, InspectedVpc } from "@tollgate/components";
 
 function value<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => resolve(v)));

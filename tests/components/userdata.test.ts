@@ -4,8 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { resolveConfig } from "@tollgate/appliance";
-import { DATAPATH_CPU_METRIC } from "../../components/appliance-metric";
 import {
+  DATAPATH_CPU_METRIC,
   CONFIG_PATH,
   renderApplianceConfig,
   renderCloudWatchAgentConfig,
@@ -13,7 +13,7 @@ import {
   S3_FUNCTIONS,
   shellQuote,
   UserDataInput,
-} from "../../components/userdata";
+} from "@tollgate/components";
 
 const SNAPSHOTS = path.resolve(__dirname, "../../../tests/components/__snapshots__");
 const ROOT = path.resolve(__dirname, "../../..");

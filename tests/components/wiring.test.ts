@@ -1,8 +1,11 @@
 import * as assert from "assert";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
-import { fakeArtifactSource } from "../../components/delivery/pack";
-import { DEFAULT_RULES_FILE } from "../../components/delivery/args";
-import { cloudWatchAgentObject, renderUserData } from "../../components/userdata";
+import {
+  fakeArtifactSource,
+  DEFAULT_RULES_FILE,
+  cloudWatchAgentObject,
+  renderUserData,
+} from "@tollgate/components";
 import { capture, example, isMutatingAction, Stack } from "./helpers";
 
 const ROUTE = "aws:ec2/route:Route";

@@ -37,6 +37,23 @@ describe("package boundaries", () => {
     );
   });
 
+  it("nothing outside components/ imports its files by a relative path", () => {
+    // components/ is the workspace package @tollgate/components (compiled to components/dist): a
+    // relative import would type-check against its sources but fail at run time under build/.
+    const relative = /(from\s+|require\(\s*|import\(\s*)["'](\.\.?\/)+components(\/[^"']*)?["']/;
+    const offenders = sourceFiles(root)
+      .filter((f) => !path.relative(root, f).startsWith(`components${path.sep}`))
+      .flatMap((f) =>
+        fs
+          .readFileSync(f, "utf8")
+          .split("\n")
+          .flatMap((line, i) =>
+            relative.test(line) ? [`${path.relative(root, f)}:${i + 1}`] : [],
+          ),
+      );
+    assert.deepEqual(offenders, [], 'import from "@tollgate/components" (its index is the API)');
+  });
+
   it("npm pack of the appliance lists runtime files only", function () {
     this.timeout(60_000);
     const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
