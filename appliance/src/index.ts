@@ -24,6 +24,18 @@ export * from "./config/logger";
 export * from "./command";
 export * from "./rules/protocols";
 export { parseRules, type LoadedRules, type LoadResult } from "./rules/parse";
+/**
+ * The rules file's one validation pass (what `tollgate rules check` runs, and the stack at
+ * `npm run plan` / `pulumi preview`): `validateRulesFile(text, { file })` returns every problem at
+ * once, each with file, line, col, path, message and fix (`formatProblem` prints one line).
+ */
+export {
+  SAMPLE_ENDPOINT_KEY,
+  validateRulesFile,
+  type RulesValidation,
+  type RulesValidationOptions,
+} from "./rules/validate";
+export { didYouMean, formatProblem, type RulesProblem } from "./rules/problems";
 export { RulesEngine } from "./rules/engine";
 export { compileRules } from "./rules/compile";
 export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";

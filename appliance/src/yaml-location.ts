@@ -10,11 +10,15 @@ export interface LocatedYaml {
   readonly doc: Document;
   /** Syntax errors (duplicate keys included), each as `name:line:col: message`; empty when none. */
   readonly syntaxErrors: string[];
+  /** The same syntax errors with their positions (1-based). */
+  readonly syntax: readonly { line: number; col: number; message: string }[];
   /**
    * `name:line:col` of the node at `path` (of the key of its last element when `atKey`); when the
    * path does not exist, of the deepest part of it that does.
    */
   locate(path: YamlPath, atKey?: boolean): string;
+  /** Line and column (1-based) of the node {@link locate} names. */
+  position(path: YamlPath, atKey?: boolean): { line: number; col: number };
 }
 
 function nodeAt(doc: Document, path: YamlPath, atKey: boolean): Node | undefined {
@@ -40,14 +44,18 @@ function nodeAt(doc: Document, path: YamlPath, atKey: boolean): Node | undefined
 export function parseLocatedYaml(text: string, name: string): LocatedYaml {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const pos = (offset: number | undefined) =>
+    offset === undefined ? { line: 1, col: 1 } : lc.linePos(offset);
   const at = (offset: number | undefined): string => {
-    if (offset === undefined) return `${name}:1:1`;
-    const p = lc.linePos(offset);
+    const p = pos(offset);
     return `${name}:${p.line}:${p.col}`;
   };
+  const syntax = doc.errors.map((e) => ({ ...pos(e.pos[0]), message: e.message.split("\n")[0]! }));
   return {
     doc,
-    syntaxErrors: doc.errors.map((e) => `${at(e.pos[0])}: ${e.message.split("\n")[0]!}`),
+    syntaxErrors: syntax.map((e) => `${name}:${e.line}:${e.col}: ${e.message}`),
+    syntax,
     locate: (path, atKey = false) => at(nodeAt(doc, path, atKey)?.range?.[0]),
+    position: (path, atKey = false) => pos(nodeAt(doc, path, atKey)?.range?.[0]),
   };
 }

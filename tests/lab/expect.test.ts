@@ -123,10 +123,10 @@ rules:
 defaults: { policy: allow }
 rules:
   - { action: redirect, proto: tcp, ports: 80, toPort: 3128 }
-  - { action: drop, proto: udp, direction: out, ports: 7 }
+  - { action: drop, proto: udp, sourcePorts: 5353, ports: 7 }
 `);
     assert.equal(expectVerdict(e, tcp(80)).verdict, "unknown");
-    assert.equal(expectVerdict(e, udp(7)).verdict, "unknown", "direction without protected CIDRs");
+    assert.equal(expectVerdict(e, udp(7)).verdict, "unknown", "source ports are not probed");
   });
 
   it("finds blocked ports that are not shadowed, TCP first", () => {

@@ -44,7 +44,7 @@ describe("tollgate rules CLI", () => {
     assert.match(r.out, /# iptables-restore --noflush\n\*raw/);
     assert.match(r.out, /-A TOLLGATE-gwi-\S+ -p tcp -m multiport --dports 23,8081/);
     assert.match(r.out, /ip -4 rule add pref 10001 iif gwi-/);
-    assert.match(r.out, /OK \(1 endpoint section\(s\) compiled\)/);
+    assert.match(r.out, /lab\.yaml: OK\n/);
   });
 
   it("check refuses an invalid file with line-precise errors and exit code 1", async () => {
@@ -59,7 +59,7 @@ describe("tollgate rules CLI", () => {
       assert.equal(r.code, 1);
       assert.equal(
         r.err.trim(),
-        `${f}:5:12: rules[0].ports: "70000" is not a port (1-65535), a range "a-b" or a @set`,
+        `${f}:5:12: rules[0].ports: "70000" is not a port. Fix: write a port 1-65535 or a range "8000-8100" or @name of a port set.\n${f}: 1 problem(s)`,
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -134,9 +134,16 @@ describe("rules engine with a fake kernel", () => {
   });
 
   it("refuses rules that cannot compile, touching nothing", async () => {
-    const bad = rules("version: 1\nrules:\n  - { action: drop, direction: in }\n");
+    const noIpset = new RulesEngine({
+      runner: k,
+      capabilities: { ...MINIMAL_CAPABILITIES, ipset: false },
+      stateFile: path.join(dir, "s.json"),
+    });
+    const bad = rules(
+      "version: 1\nsets:\n  bad: { type: net, entries: [192.0.2.0/24] }\nrules:\n  - { action: drop, src: '@bad' }\n",
+    );
     k.log = [];
-    await assert.rejects(engine.apply(bad, EP), /no protected CIDRs/);
+    await assert.rejects(noIpset.apply(bad, EP), /named sets need ipset/);
     assert.deepEqual(k.log, []);
   });
 

@@ -27,7 +27,7 @@ describe("rules file parsing", () => {
       '        ports: "70000"',
     ].join("\n");
     assert.deepEqual(errors(yaml), [
-      'rules.yaml:7:16: endpoints.vpce-0123456789abcdef0.rules[0].ports: "70000" is not a port (1-65535), a range "a-b" or a @set',
+      'rules.yaml:7:16: endpoints.vpce-0123456789abcdef0.rules[0].ports: "70000" is not a port. Fix: write a port 1-65535 or a range "8000-8100" or @name of a port set.',
     ]);
   });
 
@@ -44,10 +44,10 @@ describe("rules file parsing", () => {
       "  - action: teleport",
     ].join("\n");
     assert.deepEqual(errors(yaml), [
-      'rules.yaml:5:17: rules[0].ports[1]: "0" is not a port (1-65535), a range "a-b" or a @set',
-      'rules.yaml:6:5: rules[0].colour: unknown key "colour"',
-      'rules.yaml:8:10: rules[1].src: "10.0.0.300/8" is not a CIDR, an address or a @set reference',
-      'rules.yaml:9:13: rules[2].action: Invalid option: expected one of "allow"|"drop"|"reject"|"log"|"queue"|"redirect"|"mirror"',
+      'rules.yaml:5:17: rules[0].ports[1]: "0" is not a port. Fix: write a port 1-65535 or a range "8000-8100" or @name of a port set.',
+      'rules.yaml:6:5: rules[0].colour: unknown key "colour". Fix: remove it (keys here: action, comment, proto, family, src, dst, ports, sourcePorts, icmpType, direction, state, log, limit, rejectWith, toPort, method, to, queue, bypass).',
+      'rules.yaml:8:10: rules[1].src: "10.0.0.300/8" is not an address or a CIDR. Fix: write @name of a net set, an address (192.0.2.1, 2001:db8::1) or a CIDR (10.0.0.0/8, 2001:db8::/32).',
+      'rules.yaml:9:13: rules[2].action: "teleport" is not allowed here. Fix: use one of allow, drop, reject, log, queue, redirect, mirror.',
     ]);
   });
 
@@ -56,11 +56,13 @@ describe("rules file parsing", () => {
       "version: 1\nrules:\n  - { action: allow, toPort: 3128 }\n  - { action: redirect, proto: tcp }\n  - { action: mirror, state: [new] }\n",
     );
     assert.ok(
-      e.some((x) => /rules\[0\]\.toPort: only valid with action: redirect/.test(x)),
+      e.some((x) =>
+        /rules\[0\]\.toPort: toPort only works with action: redirect\. Fix: remove toPort/.test(x),
+      ),
       e.join("\n"),
     );
     assert.ok(e.some((x) => /rules\[1\]\.toPort: redirect needs toPort/.test(x)));
-    assert.ok(e.some((x) => /rules\[2\]\.to: mirror needs to: <interface>/.test(x)));
+    assert.ok(e.some((x) => /rules\[2\]\.to: mirror needs an interface\. Fix: add to: /.test(x)));
     assert.ok(e.some((x) => /rules\[2\]\.state: mirror rules run in tc/.test(x)));
   });
 
@@ -89,10 +91,10 @@ describe("rules file parsing", () => {
       ].join("\n"),
     );
     assert.deepEqual(e, [
-      'rules.yaml:5:3: endpoints.vpce-12: "vpce-12" is not an endpoint: use vpce-<17 hex digits>, <17 hex digits>, gwi-<id> or gwo-<id>',
-      'rules.yaml:8:3: endpoints.gwo-1: same endpoint as "vpce-00000000000000001"',
-      'rules.yaml:10:26: rules[0].src: unknown set "nope"',
-      'rules.yaml:11:26: rules[1].dst: set "ports" has type port, dst needs a net set',
+      'rules.yaml:5:3: endpoints.vpce-12: "vpce-12" is not an endpoint. Fix: key the section by vpce-<17 hex digits>, <17 hex digits>, gwi-<id> or gwo-<id>.',
+      'rules.yaml:8:3: endpoints.gwo-1: same endpoint as "vpce-00000000000000001". Fix: merge the two sections into one.',
+      'rules.yaml:10:26: rules[0].src: unknown set "nope". Fix: declare it under sets: nope: { type: net, entries: [...] }.',
+      'rules.yaml:11:26: rules[1].dst: set "ports" has type port, not net. Fix: use a net set here.',
     ]);
   });
 

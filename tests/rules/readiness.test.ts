@@ -95,9 +95,15 @@ describe("rule engine readiness check (fake kernel)", () => {
     r = await checkRulesReadiness(engine, rules(DROP_ALL), []);
     assert.equal(!r.ok && r.step, "read tools");
 
+    const noIpset = new RulesEngine({
+      runner: k,
+      capabilities: { ...MINIMAL_CAPABILITIES, ipset: false },
+      stateFile: path.join(dir, "s.json"),
+    });
+    const withSet = "version: 1\nsets:\n  s: { type: port, entries: [22] }\n";
     r = await checkRulesReadiness(
-      engine,
-      rules("version: 1\nrules:\n  - { action: drop, direction: in }\n"),
+      noIpset,
+      rules(`${withSet}rules:\n  - { action: drop, proto: tcp, ports: "@s" }\n`),
       [],
     );
     assert.equal(!r.ok && r.step, "compile");

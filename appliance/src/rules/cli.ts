@@ -1,10 +1,11 @@
+import { promises as fs } from "node:fs";
 import type { Command } from "commander";
 import { parseCapabilities } from "./capabilities";
-import { compileRules } from "./compile";
-import { resolveUplink, withUplinkMessages } from "./uplink";
 import { ApplyError, RulesEngine, stateFileForNetns } from "./engine";
-import { MINIMAL_CAPABILITIES, type CompiledRuleset, type EndpointRef } from "./model";
-import { readRulesFile, resolveEndpointKey, type LoadedRules } from "./parse";
+import type { CompiledRuleset, EndpointRef } from "./model";
+import { readRulesFile, type LoadedRules } from "./parse";
+import { formatProblem } from "./problems";
+import { endpointRefs, sampleEndpoint, validateRulesFile } from "./validate";
 import { ExecRunner } from "../command";
 
 interface CommonOptions {
@@ -21,14 +22,6 @@ export async function loadRulesFile(file: string): Promise<LoadedRules | undefin
   const errors = "readError" in r ? [`${file}: ${r.readError}`] : r.errors;
   for (const e of errors) process.stderr.write(`${e}\n`);
   return undefined;
-}
-
-function endpointRefs(keys: readonly string[] | undefined): EndpointRef[] {
-  return (keys ?? []).map((k) => {
-    const r = resolveEndpointKey(k);
-    if (!r) throw new Error(`--endpoint ${k}: not an endpoint (vpce-<hex17>, <hex17>, gwi-<id>)`);
-    return { gwi: r.gwi, gwo: r.gwo };
-  });
 }
 
 function engineFor(o: CommonOptions): RulesEngine {
@@ -96,32 +89,50 @@ function common(cmd: Command): Command {
     );
 }
 
-/**
- * `rules check`: compiles for the file's endpoints and the --endpoint ones without changing the
- * kernel (an egress-nat uplink the file does not name is read from the default route).
- */
-async function check(
-  loaded: LoadedRules,
-  o: { endpoint?: string[]; print?: boolean },
-  file: string,
-): Promise<void> {
-  const refs = new Map(
-    [...loaded.endpoints.values()].map((e) => [e.gwi, { gwi: e.gwi, gwo: e.gwo }]),
-  );
-  for (const r of endpointRefs(o.endpoint)) refs.set(r.gwi, r);
-  const uplink = await resolveUplink(loaded, [...refs.values()], new ExecRunner());
-  const c = withUplinkMessages(
-    compileRules(uplink.loaded, [...refs.values()], MINIMAL_CAPABILITIES),
-    uplink,
-  );
-  for (const n of uplink.notes) process.stderr.write(`note: ${n}\n`);
-  for (const e of c.errors) process.stderr.write(`error: ${e}\n`);
-  if (o.print) printCompiled(c);
-  if (c.errors.length > 0) process.exitCode = 1;
-  else process.stdout.write(`${file}: OK (${c.endpoints.length} endpoint section(s) compiled)\n`);
+/** Reads a file for a command; prints why it cannot and returns undefined. */
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, "utf8");
+  } catch (e) {
+    process.stderr.write(
+      `${file}: cannot read it (${(e as Error).message}). Fix: give the path of a rules file.\n`,
+    );
+    return undefined;
+  }
 }
 
-function printCompiled(c: CompiledRuleset): void {
+/**
+ * `rules check`: every problem of the file at once (validate.ts), without root or a kernel
+ * change; then what was checked, and with --print the compiled documents.
+ */
+async function check(file: string, o: { endpoint?: string[]; print?: boolean }): Promise<void> {
+  const text = await readText(file);
+  const v =
+    text === undefined ? undefined : validateRulesFile(text, { file, endpoints: o.endpoint });
+  if (!v) {
+    process.exitCode = 1;
+    return;
+  }
+  for (const p of v.problems) process.stderr.write(`${formatProblem(p)}\n`);
+  for (const n of v.notes) process.stderr.write(`note: ${n}\n`);
+  if (o.print && v.compiled) printCompiled(v.compiled, sampleLabel(v.rules));
+  process.stdout.write(`checked:\n${v.checked.map((c) => `  ${c}\n`).join("")}`);
+  if (v.problems.length > 0) {
+    process.stderr.write(`${file}: ${v.problems.length} problem(s)\n`);
+    process.exitCode = 1;
+  } else {
+    process.stdout.write(`${file}: OK\n`);
+  }
+}
+
+/** The label of the sample endpoint in printed rules. */
+function sampleLabel(loaded: LoadedRules | undefined): string {
+  const s = sampleEndpoint(loaded);
+  return `# ${s.gwi}/${s.gwo} is a SAMPLE endpoint (${s.key}, not a real one): the rules any endpoint without a section gets`;
+}
+
+function printCompiled(c: CompiledRuleset, label: string): void {
+  process.stdout.write(`${label}\n`);
   process.stdout.write(`# iptables-restore --noflush\n${c.iptablesRestore}`);
   if (c.ip6tablesRestore)
     process.stdout.write(`# ip6tables-restore --noflush\n${c.ip6tablesRestore}`);
@@ -173,7 +184,7 @@ export function registerRulesCommands(program: Command): void {
     .description(
       "validate and compile a rules file without changing the kernel (no root needed; an egress-nat uplink the file does not name is read from the default route)",
     )
-    .action(withRulesFile(check));
+    .action(check);
 
   common(rules.command("plan"))
     .argument("<file>", "rules file (YAML)")

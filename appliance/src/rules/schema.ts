@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import ipaddr from "ipaddr.js";
+import { ICMP_TYPES } from "./protocols";
 
 export const MODES = ["passthrough", "inspect", "egress-nat"] as const;
 export type Mode = (typeof MODES)[number];
@@ -39,20 +40,82 @@ export const PROTOCOLS = [
 const NAME_RE = /^[A-Za-z0-9_]{1,20}$/;
 const IFNAME_RE = /^[A-Za-z0-9_.:-]{1,15}$/;
 
-/** True for an IPv4/IPv6 address or CIDR ("10.0.0.0/8", "fd00::/8", "192.0.2.1"). */
-export function isCidr(text: string): boolean {
-  if (ipaddr.isValidCIDR(text)) return true;
-  return ipaddr.isValid(text) && !text.includes("/");
+/** What is wrong with a value and how to fix it. */
+export interface Problem {
+  readonly message: string;
+  readonly fix: string;
 }
 
-const cidrOrSet = z.string().refine((s) => s.startsWith("@") || isCidr(s), {
-  error: (iss) => `${JSON.stringify(iss.input)} is not a CIDR, an address or a @set reference`,
+/**
+ * Adds a custom issue carrying its fix (problems.ts reads `params.fix`). Every check of the rules
+ * file reports through this, so each message says what is wrong and how to fix it.
+ */
+export function problem(
+  ctx: z.RefinementCtx,
+  path: readonly (string | number)[],
+  p: Problem,
+): void {
+  ctx.addIssue({ code: "custom", path: [...path], message: p.message, params: { fix: p.fix } });
+}
+
+/** `schema` with `check` run on values of the right type; a returned Problem is an issue. */
+function checked<T extends z.ZodType>(
+  schema: T,
+  check: (v: z.output<T>) => Problem | undefined,
+): T {
+  return schema.superRefine((v, ctx) => {
+    const p = check(v);
+    if (p) problem(ctx, [], p);
+  }) as unknown as T;
+}
+
+/** True for an IPv4 (four decimal parts) or IPv6 address or CIDR ("10.0.0.0/8", "fd00::/8"). */
+export function isCidr(text: string): boolean {
+  const [addr = "", len, ...rest] = text.split("/");
+  if (rest.length > 0 || !ipaddr.isValid(addr)) return false;
+  if (!addr.includes(":") && !ipaddr.IPv4.isValidFourPartDecimal(addr)) return false;
+  return len === undefined || ipaddr.isValidCIDR(text);
+}
+
+const CIDR_FORMS = "an address (192.0.2.1, 2001:db8::1) or a CIDR (10.0.0.0/8, 2001:db8::/32)";
+
+/**
+ * Why `text` is not a usable address or CIDR. Host bits are refused, as in the stack config:
+ * the kernel would silently match the whole network instead of what was written.
+ */
+export function cidrProblem(text: string): Problem | undefined {
+  if (!isCidr(text))
+    return {
+      message: `${JSON.stringify(text)} is not an address or a CIDR`,
+      fix: `write ${CIDR_FORMS}`,
+    };
+  if (!text.includes("/")) return undefined;
+  const [addr, len] = ipaddr.parseCIDR(text);
+  const v4 = addr.kind() === "ipv4";
+  const network = (v4 ? ipaddr.IPv4 : ipaddr.IPv6).networkAddressFromCIDR(text);
+  if (network.toString() === addr.toString()) return undefined;
+  return {
+    message: `${text} has host bits set`,
+    fix: `use ${network.toString()}/${len} for the network, or ${addr.toString()}/${v4 ? 32 : 128} for the one address`,
+  };
+}
+
+/** `@name` of a named set. */
+export const SET_REF_RE = /^@[A-Za-z0-9_]{1,20}$/;
+
+const cidrOrSet = checked(z.string(), (s) => {
+  if (s.startsWith("@")) {
+    return SET_REF_RE.test(s)
+      ? undefined
+      : {
+          message: `${JSON.stringify(s)} is not a set name`,
+          fix: "write @name, name 1-20 of A-Z a-z 0-9 _",
+        };
+  }
+  const p = cidrProblem(s);
+  return p && { ...p, fix: p.fix.replace(/^write /, "write @name of a net set, ") };
 });
 const cidrList = z.union([cidrOrSet, z.array(cidrOrSet).min(1)]);
-
-function portError(input: unknown): string {
-  return `${JSON.stringify(String(input))} is not a port (1-65535), a range "a-b" or a @set`;
-}
 
 /** Parses "80", 80, "8000-8100" into [lo, hi]; undefined when invalid. */
 export function parsePortSpec(v: unknown): [number, number] | undefined {
@@ -65,16 +128,33 @@ export function parsePortSpec(v: unknown): [number, number] | undefined {
   return [lo, hi];
 }
 
-const portItem = z
-  .union([z.number(), z.string()])
-  .refine(
-    (v) => (typeof v === "string" && /^@[A-Za-z0-9_]+$/.test(v)) || parsePortSpec(v) !== undefined,
-    { error: (iss) => portError(iss.input) },
-  );
+const PORT_FORMS = 'a port 1-65535 or a range "8000-8100"';
+
+/** Why `v` is not a port or port range (`withSets`: nor a @set reference). */
+export function portProblem(v: unknown, withSets: boolean): Problem | undefined {
+  if (withSets && typeof v === "string" && SET_REF_RE.test(v)) return undefined;
+  if (parsePortSpec(v) !== undefined) return undefined;
+  const text = JSON.stringify(String(v));
+  const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(String(v));
+  if (range && Number(range[1]) > Number(range[2]))
+    return { message: `${text} has the high port first`, fix: `write ${range[2]!}-${range[1]!}` };
+  const forms = withSets ? `${PORT_FORMS} or @name of a port set` : PORT_FORMS;
+  return { message: `${text} is not a port`, fix: `write ${forms}` };
+}
+
+const portItem = checked(z.union([z.number(), z.string()]), (v) => portProblem(v, true));
 const portList = z.union([portItem, z.array(portItem).min(1)]);
 
 const ICMP_ITEM = z
-  .union([z.number().int().min(0).max(255), z.string().regex(/^([a-z-]+|\d{1,3}(\/\d{1,3})?)$/)])
+  .union([
+    z.number().int().min(0).max(255),
+    z
+      .string()
+      .regex(
+        /^([a-z-]+|\d{1,3}(\/\d{1,3})?)$/,
+        'a type name (echo-request), a number (8) or "type/code" (3/4)',
+      ),
+  ])
   .describe("ICMP type name, number or type/code");
 
 const rate = z
@@ -102,98 +182,188 @@ const logSchema = z.union([
   }),
 ]);
 
-export const ruleSchema = z
-  .strictObject({
-    action: z.enum(ACTIONS),
-    comment: z
-      .string()
-      .max(200)
-      .regex(/^[^"\\\n]*$/, "no quotes, backslashes or newlines")
-      .optional(),
-    proto: z.union([z.enum(PROTOCOLS), z.number().int().min(0).max(255)]).optional(),
-    family: z.enum(["ipv4", "ipv6", "any"]).optional(),
-    src: cidrList.optional(),
-    dst: cidrList.optional(),
-    ports: portList.optional(),
-    sourcePorts: portList.optional(),
-    icmpType: z.union([ICMP_ITEM, z.array(ICMP_ITEM).min(1)]).optional(),
-    direction: z.enum(["in", "out", "any"]).optional(),
-    state: z.array(z.enum(STATES)).min(1).optional(),
-    log: logSchema.optional(),
-    limit: limitSchema.optional(),
-    rejectWith: z.enum(REJECT_WITH).optional(),
-    toPort: z.number().int().min(1).max(65535).optional(),
-    method: z.enum(["redirect", "tproxy"]).optional(),
-    to: z.string().regex(IFNAME_RE, "an interface name (1-15 characters)").optional(),
-    queue: z
-      .union([z.number().int().min(0).max(65535), z.string().regex(/^\d{1,5}-\d{1,5}$/)])
-      .optional(),
-    bypass: z.boolean().optional(),
-  })
-  .superRefine((r, ctx) => {
-    const only = (key: keyof typeof r, action: Action) => {
-      if (r[key] !== undefined && r.action !== action) {
-        ctx.addIssue({
-          code: "custom",
-          path: [key],
-          message: `only valid with action: ${action}`,
-        });
-      }
-    };
-    only("rejectWith", "reject");
-    only("toPort", "redirect");
-    only("method", "redirect");
-    only("to", "mirror");
-    only("queue", "queue");
-    only("bypass", "queue");
-    if (r.action === "redirect" && r.toPort === undefined) {
-      ctx.addIssue({ code: "custom", path: ["toPort"], message: "redirect needs toPort" });
-    }
-    if (r.action === "mirror" && r.to === undefined) {
-      ctx.addIssue({ code: "custom", path: ["to"], message: "mirror needs to: <interface>" });
-    }
-    const portProto = r.proto === "tcp" || r.proto === "udp" || r.proto === "sctp";
-    for (const key of ["ports", "sourcePorts"] as const) {
-      if (r[key] !== undefined && !portProto) {
-        ctx.addIssue({ code: "custom", path: [key], message: "ports need proto tcp, udp or sctp" });
-      }
-    }
-    if (r.action === "redirect" && r.proto !== "tcp" && r.proto !== "udp") {
-      ctx.addIssue({ code: "custom", path: ["proto"], message: "redirect needs proto tcp or udp" });
-    }
-    if (r.icmpType !== undefined && r.proto !== "icmp" && r.proto !== "icmpv6") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["icmpType"],
-        message: "icmpType needs proto icmp or icmpv6",
-      });
-    }
-    if (r.rejectWith === "tcp-reset" && r.proto !== "tcp") {
-      ctx.addIssue({ code: "custom", path: ["rejectWith"], message: "tcp-reset needs proto tcp" });
-    }
-    if (typeof r.queue === "string") {
-      const [a, b] = r.queue.split("-").map(Number) as [number, number];
-      if (a > b || b > 65535) {
-        ctx.addIssue({ code: "custom", path: ["queue"], message: "queue range must be low-high" });
-      }
-    }
-    if (r.action === "mirror") {
-      for (const key of ["state", "limit", "log", "sourcePorts", "icmpType"] as const) {
-        if (r[key] !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [key],
-            message: "mirror rules run in tc, which cannot match this key",
-          });
-        }
-      }
-    }
-  });
+const ruleShape = z.strictObject({
+  action: z.enum(ACTIONS),
+  comment: z
+    .string()
+    .max(200)
+    .regex(/^[^"\\\n]*$/, "text without quotes, backslashes or newlines")
+    .optional(),
+  proto: z.union([z.enum(PROTOCOLS), z.number().int().min(0).max(255)]).optional(),
+  family: z.enum(["ipv4", "ipv6", "any"]).optional(),
+  src: cidrList.optional(),
+  dst: cidrList.optional(),
+  ports: portList.optional(),
+  sourcePorts: portList.optional(),
+  icmpType: z.union([ICMP_ITEM, z.array(ICMP_ITEM).min(1)]).optional(),
+  direction: z.enum(["in", "out", "any"]).optional(),
+  state: z.array(z.enum(STATES)).min(1).optional(),
+  log: logSchema.optional(),
+  limit: limitSchema.optional(),
+  rejectWith: z.enum(REJECT_WITH).optional(),
+  toPort: z.number().int().min(1).max(65535).optional(),
+  method: z.enum(["redirect", "tproxy"]).optional(),
+  to: z.string().regex(IFNAME_RE, "an interface name (1-15 characters)").optional(),
+  queue: z
+    .union([
+      z.number().int().min(0).max(65535),
+      z.string().regex(/^\d{1,5}-\d{1,5}$/, 'a queue number or a range "4-7"'),
+    ])
+    .optional(),
+  bypass: z.boolean().optional(),
+});
+type RuleFields = z.infer<typeof ruleShape>;
+type RuleKey = keyof RuleFields;
+
+/** One check of a rule: each problem with the key it is about. */
+type RuleCheck = (r: RuleFields) => [RuleKey, Problem][];
+
+/** Keys that only make sense with one action. */
+const ACTION_KEYS: readonly [RuleKey, Action][] = [
+  ["rejectWith", "reject"],
+  ["toPort", "redirect"],
+  ["method", "redirect"],
+  ["to", "mirror"],
+  ["queue", "queue"],
+  ["bypass", "queue"],
+];
+
+/** Keys a mirror rule cannot have: it runs in tc, before netfilter. */
+const NOT_IN_TC: readonly RuleKey[] = ["state", "limit", "log", "sourcePorts", "icmpType"];
+
+const asItems = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+
+const RULE_CHECKS: readonly RuleCheck[] = [
+  (r) =>
+    ACTION_KEYS.filter(([key, action]) => r[key] !== undefined && r.action !== action).map(
+      ([key, action]) => [
+        key,
+        {
+          message: `${key} only works with action: ${action}`,
+          fix: `remove ${key}, or use action: ${action}`,
+        },
+      ],
+    ),
+  (r) =>
+    r.action === "redirect" && r.toPort === undefined
+      ? [
+          [
+            "toPort",
+            {
+              message: "redirect needs toPort",
+              fix: "add toPort: <the local proxy's port>, e.g. 3128",
+            },
+          ],
+        ]
+      : [],
+  (r) =>
+    r.action === "mirror" && r.to === undefined
+      ? [
+          [
+            "to",
+            {
+              message: "mirror needs an interface",
+              fix: "add to: <monitoring interface>, e.g. ens6",
+            },
+          ],
+        ]
+      : [],
+  (r) =>
+    (["ports", "sourcePorts"] as const)
+      .filter(
+        (key) =>
+          r[key] !== undefined && !(r.proto === "tcp" || r.proto === "udp" || r.proto === "sctp"),
+      )
+      .map((key) => [
+        key,
+        { message: `${key} need proto tcp, udp or sctp`, fix: "add proto: tcp (or udp, sctp)" },
+      ]),
+  (r) =>
+    r.action === "redirect" && r.proto !== "tcp" && r.proto !== "udp"
+      ? [["proto", { message: "redirect needs proto tcp or udp", fix: "set proto: tcp (or udp)" }]]
+      : [],
+  (r) =>
+    r.icmpType !== undefined && r.proto !== "icmp" && r.proto !== "icmpv6"
+      ? [
+          [
+            "icmpType",
+            { message: "icmpType needs proto icmp or icmpv6", fix: "add proto: icmp (or icmpv6)" },
+          ],
+        ]
+      : [],
+  (r) => {
+    const family = r.proto === "icmpv6" ? "ipv6" : r.proto === "icmp" ? "ipv4" : undefined;
+    if (family === undefined) return [];
+    const names = Object.keys(ICMP_TYPES[family]);
+    return asItems(r.icmpType)
+      .filter((t) => typeof t === "string" && /^[a-z-]+$/.test(t) && !names.includes(t))
+      .map((t) => [
+        "icmpType",
+        {
+          message: `${JSON.stringify(t)} is not an ${r.proto!} type`,
+          fix: `use one of ${names.join(", ")}, or a number`,
+        },
+      ]);
+  },
+  (r) =>
+    r.rejectWith === "tcp-reset" && r.proto !== "tcp"
+      ? [
+          [
+            "rejectWith",
+            {
+              message: "tcp-reset needs proto tcp",
+              fix: "set proto: tcp, or use rejectWith: port-unreachable",
+            },
+          ],
+        ]
+      : [],
+  (r) => {
+    if (typeof r.queue !== "string") return [];
+    const [a, b] = r.queue.split("-").map(Number) as [number, number];
+    return a > b || b > 65535
+      ? [
+          [
+            "queue",
+            {
+              message: `queue range ${r.queue} is not low-high within 0-65535`,
+              fix: `write the lower queue first, e.g. ${Math.min(a, b)}-${Math.min(Math.max(a, b), 65535)}`,
+            },
+          ],
+        ]
+      : [];
+  },
+  (r) =>
+    r.action !== "mirror"
+      ? []
+      : NOT_IN_TC.filter((key) => r[key] !== undefined).map((key) => [
+          key,
+          {
+            message: `mirror rules run in tc, which cannot match ${key}`,
+            fix: `remove ${key} from the mirror rule`,
+          },
+        ]),
+  (r) =>
+    r.action !== "mirror"
+      ? []
+      : (["src", "dst", "ports"] as const).flatMap((key) =>
+          asItems(r[key])
+            .filter((v) => typeof v === "string" && v.startsWith("@"))
+            .map((v): [RuleKey, Problem] => [
+              key,
+              {
+                message: `mirror rules run in tc, which cannot match a named set (${String(v)})`,
+                fix: `list the set's ${key === "ports" ? "ports" : "CIDRs"} in the rule itself`,
+              },
+            ]),
+        ),
+];
+
+export const ruleSchema = ruleShape.superRefine((r, ctx) => {
+  for (const check of RULE_CHECKS) for (const [key, p] of check(r)) problem(ctx, [key], p);
+});
 export type Rule = z.infer<typeof ruleSchema>;
 
-const cidrOnly = z.string().refine(isCidr, {
-  error: (iss) => `${JSON.stringify(iss.input)} is not a CIDR or an address`,
-});
+const cidrOnly = checked(z.string(), cidrProblem);
 
 /** Settings shared by the defaults and each endpoint section. */
 const endpointFields = {
@@ -228,17 +398,8 @@ export const setSchema = z
   })
   .superRefine((s, ctx) => {
     s.entries.forEach((e, i) => {
-      const ok = s.type === "net" ? typeof e === "string" && isCidr(e) : parsePortSpec(e);
-      if (!ok) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["entries", i],
-          message:
-            s.type === "net"
-              ? `${JSON.stringify(String(e))} is not a CIDR or an address`
-              : portError(e),
-        });
-      }
+      const p = s.type === "net" ? cidrProblem(String(e)) : portProblem(e, false);
+      if (p) problem(ctx, ["entries", i], p);
     });
   });
 export type RuleSet = z.infer<typeof setSchema>;
@@ -256,7 +417,7 @@ export const rulesFileSchema = z.strictObject({
   settings: settingsSchema.optional(),
   defaults: defaultsSchema.optional(),
   sets: z
-    .record(z.string().regex(NAME_RE, "set names: 1-20 of A-Z a-z 0-9 _"), setSchema)
+    .record(z.string().regex(NAME_RE, "a set name of 1-20 of A-Z a-z 0-9 _"), setSchema)
     .optional(),
   rules: z.array(ruleSchema).optional(),
   endpoints: z.record(z.string(), endpointSchema).optional(),
