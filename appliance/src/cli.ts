@@ -4,6 +4,7 @@
  *   tollgate [run] [options]     run the GENEVE decapsulator daemon (the default command, so the
  *                                reference's `gwlbtun -c ... -p 8080` works as `tollgate -c ... -p 8080`)
  *   tollgate rules ...           rule engine (plan, apply, show)
+ *   tollgate alerts              recent Suricata alerts (alerts/cli.ts)
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -13,6 +14,7 @@ import { createLogger, type Logger } from "./config/logger";
 import { addRunOptions, givenOptions, type CliOptions } from "./config/options";
 import { ConfigError, forwardingProblems, resolveWithFile } from "./config/resolve";
 import { registerRulesCommands } from "./rules/cli";
+import { registerAlertsCommand } from "./alerts/cli";
 
 /** What the CLI needs from daemon/index.ts. */
 export interface RunningDaemon {
@@ -85,6 +87,7 @@ export function buildProgram(start?: StartDaemon): Command {
     process.exitCode = await runCommand(givenOptions(cmd), start);
   });
   registerRulesCommands(program);
+  registerAlertsCommand(program);
   program.addHelpText("after", () => {
     const lines = run.helpInformation().split("\n");
     const from = lines.findIndex((l) => l.startsWith("Reference-compatible"));

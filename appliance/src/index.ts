@@ -42,6 +42,35 @@ export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";
 export type { Rule } from "./rules/schema";
 export { NATIVE_ADDON_PATH } from "./io/native";
 export * from "./yaml-location";
+export {
+  ALERT_ACTIONS,
+  type Alert,
+  alertLogLine,
+  decodeEveLine,
+  ENDPOINT_FIELD,
+  type EveLine,
+} from "./alerts/eve";
+export { alertsCommand, formatAlert, readAlerts } from "./alerts/cli";
+export {
+  AlertCounts,
+  BoundedLabels,
+  MAX_ENDPOINT_LABELS,
+  MAX_SIGNATURE_LABELS,
+  OTHER_LABEL,
+  UNKNOWN_ENDPOINT,
+} from "./alerts/counts";
+export {
+  endpointOfFlow,
+  endpointOfInterface,
+  endpointResolver,
+  type FlowTableView,
+  vpceName,
+} from "./alerts/endpoint";
+export { type FollowerFs, LogFollower, nodeFollowerFs } from "./alerts/follower";
+export { registerAlertMetrics } from "./alerts/metrics";
+export { RecentAlerts } from "./alerts/recent";
+export { AlertService, appendWriter, EVE_FILE_NAME, type LineWriter } from "./alerts/service";
+export { eveFile } from "./alerts/start";
 
 // Internal modules other workspaces' tests and tools use (explicit, so the surface is visible).
 export { buildCanary, CANARY_PORT, canaryNonce, hasCanarySignature } from "./canary";

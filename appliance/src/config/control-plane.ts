@@ -12,7 +12,11 @@ import { HealthEvaluator, type HealthEvaluatorOptions } from "../health/evaluate
 import { startHealthServer, type HealthServer } from "../health/server";
 import type { DatapathStatusProvider, ExtraHealthCheck, HealthCheckResult } from "../health/status";
 import { createMetrics, type ApplianceMetrics } from "../metrics/registry";
+import { registerAlertMetrics } from "../alerts/metrics";
 import { createRulesListener } from "../rules/listener";
+import { startAlerts } from "../alerts/start";
+import type { FlowTableView } from "../alerts/endpoint";
+import type { AlertService } from "../alerts/service";
 import type { ApplianceConfig } from "./config";
 import type { Logger } from "./logger";
 
@@ -30,13 +34,15 @@ export interface ControlPlane {
   readonly rpFilter: RpFilterKeeper | undefined;
   readonly health: HealthServer | undefined;
   readonly metrics: ApplianceMetrics | undefined;
+  readonly alerts: AlertService | undefined;
   /**
-   * Starts the rp_filter keeper and, with a health port, the HTTP server reading `datapath`.
-   * `dropReasons` pre-registers every drop label in /metrics.
+   * Starts the rp_filter keeper, the alert follower and, with a health port, the HTTP server
+   * reading `datapath`. `dropReasons` pre-registers every drop label in /metrics; `flows` lets
+   * alerts find their endpoint by 5-tuple (alerts/endpoint.ts).
    */
   start(
     datapath: DatapathStatusProvider,
-    options?: { dropReasons?: readonly string[] },
+    options?: { dropReasons?: readonly string[]; flows?: FlowTableView },
   ): Promise<void>;
   /** Stops the HTTP server and keeper, waits for running hooks. Idempotent. */
   stop(): Promise<void>;
@@ -121,6 +127,7 @@ export function createControlPlane(
 
   let health: HealthServer | undefined;
   let metrics: ApplianceMetrics | undefined;
+  let alerts: AlertService | undefined;
   let stopped: Promise<void> | undefined;
   const roundTrips: ((ms: number) => void)[] = [];
 
@@ -134,11 +141,15 @@ export function createControlPlane(
     get metrics() {
       return metrics;
     },
+    get alerts() {
+      return alerts;
+    },
     onCanaryRoundTrip(ms) {
       for (const l of roundTrips) l(ms);
     },
     async start(datapath, options = {}) {
       if (rpFilter) await rpFilter.start();
+      alerts = startAlerts(config, logger, options.flows);
       const notes = exposureNotes(config);
       for (const n of notes) {
         if (n.name === "geneve-sources" && config.gwlbCidrs.length === 0)
@@ -197,6 +208,7 @@ export function createControlPlane(
         canaryRoundTrips: (l) => roundTrips.push(l),
         ...(options.dropReasons ? { dropReasons: options.dropReasons } : {}),
       });
+      registerAlertMetrics(metrics.registry, alerts);
       const server = await startHealthServer({
         port: config.health.port,
         address: config.health.address,
@@ -247,6 +259,7 @@ export function createControlPlane(
         await rpFilter?.close();
         await hooks.close();
         await rules?.close?.();
+        alerts?.close();
       })();
       return stopped;
     },

@@ -365,6 +365,18 @@ export const SETTINGS = {
     doc: "rules file applied to every endpoint (see `tollgate rules --help`)",
     defaultText: "none",
   }),
+  suricata: {
+    logDir: setting("suricata.logDir", str("directory"), {
+      default: "/var/log/tollgate/suricata",
+      doc: "Suricata's log directory; the daemon follows its EVE log `<logDir>/eve.json` for alerts (metrics, `tollgate alerts`)",
+    }),
+  },
+  alerts: {
+    log: setting("alerts.log", str("path"), {
+      default: "/var/log/tollgate/alerts.json",
+      doc: "alert log the daemon writes: one JSON line per Suricata alert, with the GWLB endpoint it came through; `tollgate alerts` reads it",
+    }),
+  },
   externalForwarding: setting("externalForwarding", bool, {
     default: false,
     doc: "forwarding gwi-X -> gwo-X is wired outside the daemon; without it, a configuration with neither rules nor CREATE hook is refused",

@@ -40,7 +40,10 @@ export async function startDaemon(
   // SIGTERM/SIGINT is handled from here on, also while the control plane is still starting: its
   // stop step first waits for the start to settle, so a health server that begins listening
   // after the signal is closed too (otherwise it kept the process alive).
-  const starting = plane.start(daemon, { dropReasons: DATAPATH_DROP_REASONS });
+  const starting = plane.start(daemon, {
+    dropReasons: DATAPATH_DROP_REASONS,
+    flows: daemon.datapath,
+  });
   daemon.onStop(async () => {
     await starting.catch(() => undefined);
     await plane.stop();

@@ -37,7 +37,7 @@ export interface ApplianceMetrics {
 }
 
 /** A counter whose value is copied from a monotonic source at scrape time. */
-function mirroredCounter<L extends string>(
+export function mirroredCounter<L extends string>(
   registry: Registry,
   name: string,
   help: string,

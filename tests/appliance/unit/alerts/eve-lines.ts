@@ -1,0 +1,15 @@
+/**
+ * Recorded EVE lines. SURICATA7_*: written by Suricata 7.0.10 (Debian bookworm-backports) reading
+ * a two-packet pcap with two signatures (`suricata -r t.pcap -S r.rules`), verbatim; the IPS one
+ * is the same line as Suricata 7 writes it in NFQ mode with a drop rule (action `blocked`).
+ * SURICATA6_*: the Suricata 6.0 shape (no `pkt_src`/`direction`, `in_iface` from af-packet).
+ */
+export const SURICATA7_ALERT = `{"timestamp":"2025-12-03T12:00:00.123456+0000","flow_id":248764533075369,"pcap_cnt":1,"event_type":"alert","src_ip":"10.0.1.10","src_port":40000,"dest_ip":"198.51.100.7","dest_port":5353,"proto":"UDP","pkt_src":"wire/pcap","alert":{"action":"allowed","gid":1,"signature_id":1000001,"rev":2,"signature":"TOLLGATE test signature","category":"Misc activity","severity":3},"app_proto":"failed","direction":"to_server","flow":{"pkts_toserver":1,"pkts_toclient":0,"bytes_toserver":55,"bytes_toclient":0,"start":"2025-12-03T12:00:00.123456+0000","src_ip":"10.0.1.10","dest_ip":"198.51.100.7","src_port":40000,"dest_port":5353}}`;
+
+export const SURICATA7_IPS_BLOCKED = `{"timestamp":"2025-12-03T12:00:01.123456+0000","flow_id":248764533075369,"in_iface":"0","event_type":"alert","src_ip":"198.51.100.7","src_port":5353,"dest_ip":"10.0.1.10","dest_port":40000,"proto":"UDP","pkt_src":"wire/pcap","alert":{"action":"blocked","gid":1,"signature_id":1000002,"rev":1,"signature":"TOLLGATE evil","category":"","severity":3},"app_proto":"failed","direction":"to_client","flow":{"pkts_toserver":1,"pkts_toclient":1,"bytes_toserver":55,"bytes_toclient":47,"start":"2025-12-03T12:00:00.123456+0000","src_ip":"10.0.1.10","dest_ip":"198.51.100.7","src_port":40000,"dest_port":5353}}`;
+
+/** Suricata 6 af-packet on an endpoint's gwi- interface (endpoint id 0x2b8ee1d4db0c5100). */
+export const SURICATA6_ALERT = `{"timestamp":"2025-12-03T12:00:02.000100+0000","flow_id":1796125455616917,"in_iface":"gwi-5bqWvzLwwh4","event_type":"alert","src_ip":"10.0.2.20","src_port":51514,"dest_ip":"203.0.113.9","dest_port":80,"proto":"TCP","tx_id":0,"alert":{"action":"allowed","gid":1,"signature_id":2100498,"rev":7,"signature":"GPL ATTACK_RESPONSE id check returned root","category":"Potentially Bad Traffic","severity":2},"http":{"hostname":"203.0.113.9","url":"/","http_method":"GET","protocol":"HTTP/1.1","length":0},"app_proto":"http","flow":{"pkts_toserver":4,"pkts_toclient":3,"bytes_toserver":350,"bytes_toclient":300,"start":"2025-12-03T12:00:01.990000+0000"}}`;
+
+export const SURICATA7_STATS = `{"timestamp":"2026-12-03T12:20:09.486470+0000","event_type":"stats","stats":{"uptime":0,"decoder":{"pkts":2}}}`;
+export const SURICATA7_FLOW = `{"timestamp":"2025-12-03T12:00:05.000000+0000","flow_id":248764533075369,"event_type":"flow","src_ip":"10.0.1.10","src_port":40000,"dest_ip":"198.51.100.7","dest_port":5353,"proto":"UDP","app_proto":"failed","flow":{"pkts_toserver":1,"pkts_toclient":1,"bytes_toserver":55,"bytes_toclient":47,"start":"2025-12-03T12:00:00.123456+0000","end":"2025-12-03T12:00:01.123456+0000","age":1,"state":"established","reason":"shutdown","alerted":true}}`;
