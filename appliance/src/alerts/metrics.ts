@@ -20,20 +20,22 @@ function pairs(counts: PairCounts, labelName: "signature_id" | "endpoint") {
 
 export function registerAlertMetrics(registry: Registry, source: AlertMetricsSource): void {
   const { counts, follower } = source;
-  mirroredCounter(
-    registry,
-    "tollgate_ids_alerts_total",
-    "Suricata alerts by signature id (the first 100 distinct ids, then `other`) and action (allowed, blocked, other)",
-    ["signature_id", "action"] as const,
-    pairs(counts.bySignature, "signature_id"),
-  );
-  mirroredCounter(
-    registry,
-    "tollgate_ids_endpoint_alerts_total",
-    "Suricata alerts by GWLB endpoint (vpce id; the first 64, then `other`; `unknown` when not resolved) and action",
-    ["endpoint", "action"] as const,
-    pairs(counts.byEndpoint, "endpoint"),
-  );
+  const byPair: [string, string, "signature_id" | "endpoint", PairCounts][] = [
+    [
+      "tollgate_ids_alerts_total",
+      "Suricata alerts by signature id (the first 100 distinct ids, then `other`) and action (allowed, blocked, other)",
+      "signature_id",
+      counts.bySignature,
+    ],
+    [
+      "tollgate_ids_endpoint_alerts_total",
+      "Suricata alerts by GWLB endpoint (vpce id; the first 64, then `other`; `unknown` when not resolved) and action",
+      "endpoint",
+      counts.byEndpoint,
+    ],
+  ];
+  for (const [name, help, label, pairCounts] of byPair)
+    mirroredCounter(registry, name, help, [label, "action"], pairs(pairCounts, label));
   mirroredCounter(
     registry,
     "tollgate_ids_eve_lines_total",
