@@ -18,6 +18,7 @@ export * from "./layout";
 export * from "./azs";
 export * from "./iam";
 export * from "./gwlbe";
+export * from "./flow-logs";
 export * from "./appliance-metric";
 export * from "./userdata";
 export * from "./config";

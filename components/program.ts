@@ -18,6 +18,7 @@ import {
   ResolvedEndpointServiceArgs,
 } from "./endpoint-service";
 import { isConfigError } from "./errors";
+import { resolveFlowLogsArgs, ResolvedFlowLogsArgs } from "./flow-logs";
 import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
 import {
   Inspection,
@@ -45,6 +46,7 @@ export interface ResolvedTollgate {
   readonly endpointService: ResolvedEndpointServiceArgs;
   readonly northSouth: ResolvedInspectedVpcArgs | undefined;
   readonly egress: ResolvedEgressArgs | undefined;
+  readonly flowLogs: ResolvedFlowLogsArgs;
 }
 
 /** Resolves and validates the whole configuration. Pure; throws {@link ConfigError}. */
@@ -70,6 +72,7 @@ export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): Resolv
       ? resolveInspectedVpcArgs(c.northSouth, availabilityZones, ipv6)
       : undefined,
     egress: c.egress.enabled ? resolveEgressArgs(c.egress, availabilityZones) : undefined,
+    flowLogs: resolveFlowLogsArgs(c.flowLogs),
   };
 }
 
@@ -139,6 +142,7 @@ export function declareTollgate(
     resolved: { inspection: r.inspection, fleet: r.fleet },
     tags: r.tags,
     aws: ctx,
+    flowLogs: r.flowLogs,
     artifacts: {
       bucketName: delivery.bucketName,
       packageKey: delivery.packageKey,
@@ -160,11 +164,12 @@ export function declareTollgate(
     serviceId: service.serviceId,
     acceptanceRequired: service.acceptanceRequired,
   };
+  const shared = { tags: r.tags, flowLogs: r.flowLogs, aws: ctx };
   const ns = r.northSouth
-    ? new InspectedVpc(`${n}-ns`, { resolved: r.northSouth, tags: r.tags, endpointService: ref })
+    ? new InspectedVpc(`${n}-ns`, { resolved: r.northSouth, endpointService: ref, ...shared })
     : undefined;
   const eg = r.egress
-    ? new Egress(`${n}-egress`, { resolved: r.egress, tags: r.tags, endpointService: ref })
+    ? new Egress(`${n}-egress`, { resolved: r.egress, endpointService: ref, ...shared })
     : undefined;
   return {
     availabilityZones: r.availabilityZones,

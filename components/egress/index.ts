@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tagsFor } from "../common";
+import { AwsContext, tagsFor } from "../common";
+import { flowLogDelivery, FlowLogsArgs, resolveFlowLogsArgs, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { egressSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
@@ -15,6 +16,10 @@ export interface EgressWiring {
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Flow logs of the hub and every spoke VPC (`tollgate:flowLogs`). Defaults: see {@link FlowLogsArgs}. */
+  readonly flowLogs?: FlowLogsArgs;
+  /** Account, partition and region (the flow-log role's trust conditions). Defaults to looked up. */
+  readonly aws?: AwsContext;
 }
 
 /** {@link EgressArgs} (`tollgate:egress`), resolved by the component, plus the wiring. */
@@ -88,6 +93,20 @@ export class Egress extends pulumi.ComponentResource {
         tags: tags(`${name}-hub-vpc`),
       },
       p,
+    );
+    const flowLogs = flowLogDelivery(
+      this,
+      name,
+      resolveFlowLogsArgs(args.flowLogs),
+      tags,
+      args.aws,
+    );
+    vpcFlowLog(
+      this,
+      `${name}-hub-vpc-flow-log`,
+      vpc.id,
+      flowLogs,
+      tags(`${name}-hub-vpc-flow-log`),
     );
     const igw = new aws.ec2.InternetGateway(
       `${name}-hub-igw`,
@@ -274,6 +293,8 @@ export class Egress extends pulumi.ComponentResource {
     for (const sp of s.spokes) {
       const spoke = buildSpoke(this, name, sp, azs, tgw.id, tags);
       this.spokeVpcIds[sp.name] = spoke.vpc.id;
+      const spokeLog = `${name}-spoke-${sp.name}-vpc-flow-log`;
+      vpcFlowLog(this, spokeLog, spoke.vpc.id, flowLogs, tags(spokeLog));
       for (const sub of spoke.subnets)
         this.spokeSubnets.push(sub.apply((x) => ({ spoke: sp.name, ...x })));
       new aws.ec2transitgateway.RouteTableAssociation(

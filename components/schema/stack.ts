@@ -38,6 +38,16 @@ export const LOG_RETENTION_DAYS = [
   3653,
 ] as const;
 
+/** A CloudWatch Logs retention value (one of {@link LOG_RETENTION_DAYS}). */
+const retentionDays = (): z.ZodNumber =>
+  num().refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+    error: (iss) =>
+      message(
+        `${String(iss.input)} is not a CloudWatch retention value`,
+        `use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+      ),
+  });
+
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 /** A string matching `pattern`; `what` names the kind ("is not <what>"). */
@@ -192,20 +202,9 @@ export const fleetSchema = section({
     doc: "Grace period before ELB health counts; also the warm-up of scaling, instance refresh and replacements (a new instance counts only after it).",
   }),
   scaling: scalingSchema.prefault({}),
-  logRetentionDays: documented(
-    num()
-      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
-        error: (iss) =>
-          message(
-            `${String(iss.input)} is not a CloudWatch retention value`,
-            `use one of ${LOG_RETENTION_DAYS.join(", ")}`,
-          ),
-      })
-      .default(30),
-    {
-      doc: "Retention of the appliance log group `/tollgate/<stack>/<prefix>-inspection/appliance` (a CloudWatch retention value).",
-    },
-  ),
+  logRetentionDays: documented(retentionDays().default(30), {
+    doc: "Retention of the appliance log group `/tollgate/<stack>/<prefix>-inspection/appliance` (a CloudWatch retention value).",
+  }),
   extraApplianceArgs: documented(
     stringList()
       .refine((list) => list.every((a) => a !== "" && !/\s/.test(a)), {
@@ -436,6 +435,52 @@ export const egressSchema = section({
   }),
 });
 
+/** Where VPC flow logs are delivered. */
+export const FLOW_LOG_DESTINATIONS = ["cloud-watch-logs", "s3"] as const;
+
+const S3_DESTINATION_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^*]*)?$/;
+
+export const flowLogsSchema = section({
+  enabled: documented(bool().default(true), {
+    doc: "VPC flow logs on every VPC Tollgate creates or adopts (inspection VPC, north-south VPC, egress hub and spokes). On by default: they are how you see a flow's path through the GWLB endpoints (the custom format adds `flow-direction`, `traffic-path`, `pkt-src-aws-service`, `pkt-dst-aws-service`, `pkt-srcaddr`/`pkt-dstaddr`, `vpc-id`, `subnet-id`, `az-id`, `tcp-flags` to the default fields). Cost: AWS bills vended-log ingestion per GB (CloudWatch Logs costs more per GB than S3) and every flow is logged on each ENI it crosses (workload, endpoint, appliance, NAT), so a busy stack pays for several records per flow. Set `false` to turn them off, or send them to S3 to pay less.",
+  }),
+  destination: documented(enumOf(FLOW_LOG_DESTINATIONS).default("cloud-watch-logs"), {
+    doc: "`cloud-watch-logs`: one log group per component, `/tollgate/<stack>/<component>/flow-logs`, written by a delivery role that only the VPC Flow Logs service of this account can assume and that may only write streams of that group. `s3`: an existing bucket (`s3BucketArn`); AWS adds the bucket policy for `delivery.logs.amazonaws.com` when you may change it.",
+  }),
+  s3BucketArn: documented(
+    matching(
+      S3_DESTINATION_ARN,
+      "an S3 bucket ARN",
+      "use arn:aws:s3:::<bucket> or arn:aws:s3:::<bucket>/<prefix>",
+    ).optional(),
+    {
+      doc: "Destination with `destination: s3`: the bucket ARN, optionally with a `/<prefix>`.",
+      type: "S3 ARN",
+      default: "- (required with `s3`)",
+    },
+  ),
+  trafficType: documented(enumOf(["ALL", "ACCEPT", "REJECT"]).default("ALL"), {
+    doc: "Which flows are logged; `ALL` shows the accepted path through the endpoints too.",
+  }),
+  maxAggregationIntervalSeconds: documented(
+    num()
+      .refine((v) => v === 60 || v === 600, {
+        error: (iss) =>
+          message(
+            `${String(iss.input)} is not an aggregation interval AWS offers`,
+            "use 60 or 600",
+          ),
+      })
+      .default(600),
+    {
+      doc: "Longest time a flow is aggregated into one record: 600 (AWS default, fewer records) or 60. Nitro instances always aggregate 60 s or less.",
+    },
+  ),
+  retentionDays: documented(retentionDays().default(30), {
+    doc: "Retention of the flow-log groups (`cloud-watch-logs` only; S3 keeps objects by its lifecycle rules).",
+  }),
+});
+
 export const azCountSchema = num().refine((n) => Number.isInteger(n) && n >= 1, {
   error: (iss) => message(`${String(iss.input)} is not a whole number of at least 1`, "use 2 or 3"),
 });
@@ -477,6 +522,7 @@ export const tollgateSchema = section({
   endpointService: endpointServiceSchema.prefault({}),
   northSouth: inspectedVpcSchema.prefault({}),
   egress: egressSchema.prefault({}),
+  flowLogs: flowLogsSchema.prefault({}),
 });
 
 /** The typed `tollgate:` config as a user writes it (every key optional). */

@@ -36,6 +36,7 @@ const ID_PREFIX: Readonly<Record<string, string>> = {
   "aws:ec2/vpcEndpointService:VpcEndpointService": "vpce-svc-",
   "aws:ec2/securityGroup:SecurityGroup": "sg-",
   "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+  "aws:ec2/flowLog:FlowLog": "fl-",
   "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw-",
   "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach-",
   "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb-",
@@ -113,6 +114,9 @@ export function mockResource(
     case "aws:ec2/securityGroup:SecurityGroup":
       state.arn = ec2Arn("security-group");
       state.name = resourceName(args);
+      break;
+    case "aws:ec2/flowLog:FlowLog":
+      state.arn = ec2Arn("vpc-flow-log");
       break;
     case "aws:ec2/launchTemplate:LaunchTemplate":
       state.arn = ec2Arn("launch-template");

@@ -303,7 +303,9 @@ describe("component wiring under mocks", function () {
             "objects wait for the bucket's protections",
           );
         }
-        const role = s.ofType("aws:iam/rolePolicy:RolePolicy")[0]!;
+        const role = s.ofType("aws:iam/rolePolicy:RolePolicy").find((r) =>
+          r.urn.endsWith("-appliance-policy"),
+        )!;
         const doc = JSON.parse(role.inputs.policy as string) as {
           Statement: { Sid: string; Action: string[]; Resource: string[] }[];
         };
@@ -321,7 +323,7 @@ describe("component wiring under mocks", function () {
           byPrefix("rules/").outputs.arn,
           ...(amiFamily === "al2023" ? [] : [`arn:aws:s3:::${agent.bucket}/${agent.key}`]),
         ]);
-        const logGroup = s.ofType("aws:cloudwatch/logGroup:LogGroup")[0]!;
+        const logGroup = s.named("tollgate-inspection-appliance-logs");
         assert.strictEqual(logGroup.inputs.name, "/tollgate/dev/tollgate-inspection/appliance");
         const logs = doc.Statement.find((st) => st.Sid === "WriteOwnLogGroup")!;
         assert.deepStrictEqual(logs.Resource, [
