@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { AwsContext } from "./common";
 import { configError } from "./errors";
-import { PolicyDocument } from "./iam";
+import { PolicyDocument, serviceAssumeRolePolicy } from "./iam";
 import { parseWith } from "./schema/parse";
 import { flowLogsSchema } from "./schema/stack";
 
@@ -74,23 +74,12 @@ export function resolveFlowLogsArgs(args: FlowLogsArgs = {}): ResolvedFlowLogsAr
 
 /** Trust policy: only the VPC Flow Logs service, acting for flow logs of this account. Pure. */
 export function flowLogsAssumeRolePolicy(ctx: AwsContext): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "VpcFlowLogsAssumeRole",
-        Effect: "Allow",
-        Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-        Action: ["sts:AssumeRole"],
-        Condition: {
-          StringEquals: { "aws:SourceAccount": ctx.accountId },
-          ArnLike: {
-            "aws:SourceArn": `arn:${ctx.partition}:ec2:${ctx.region}:${ctx.accountId}:vpc-flow-log/*`,
-          },
-        },
-      },
-    ],
-  };
+  return serviceAssumeRolePolicy("VpcFlowLogsAssumeRole", "vpc-flow-logs.amazonaws.com", {
+    StringEquals: { "aws:SourceAccount": ctx.accountId },
+    ArnLike: {
+      "aws:SourceArn": `arn:${ctx.partition}:ec2:${ctx.region}:${ctx.accountId}:vpc-flow-log/*`,
+    },
+  });
 }
 
 /** Delivery role policy: write streams of exactly one log group (it exists: no CreateLogGroup). Pure. */
@@ -110,9 +99,19 @@ export function flowLogsDeliveryPolicy(logGroupArn: string): PolicyDocument {
   };
 }
 
+/** What a component whose VPCs get flow logs takes besides its own settings. */
+export interface FlowLogsWiring {
+  /** Flow logs of the component's VPCs, created or adopted (`tollgate:flowLogs`). Defaults: see {@link FlowLogsArgs}. */
+  readonly flowLogs?: FlowLogsArgs;
+  /** Account, partition and region (the flow-log role's trust conditions). Defaults to looked up. */
+  readonly aws?: AwsContext;
+}
+
 /** Where a component's VPCs deliver their flow logs (one per component). */
 export interface FlowLogDelivery {
   readonly settings: ResolvedFlowLogsArgs;
+  /** Tags of a resource by name. */
+  readonly tags: (name: string) => Record<string, string>;
   /** Log group and delivery role (`cloud-watch-logs` only). */
   readonly logGroup?: aws.cloudwatch.LogGroup;
   readonly role?: aws.iam.Role;
@@ -143,12 +142,12 @@ function awsContext(
 export function flowLogDelivery(
   parent: pulumi.Resource,
   name: string,
-  settings: ResolvedFlowLogsArgs,
+  wiring: FlowLogsWiring,
   tags: (name: string) => Record<string, string>,
-  ctx?: AwsContext,
 ): FlowLogDelivery {
+  const settings = resolveFlowLogsArgs(wiring.flowLogs);
   if (!settings.enabled || settings.destination !== "cloud-watch-logs")
-    return { settings, ready: [] };
+    return { settings, tags, ready: [] };
   const p = { parent };
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-flow-logs`,
@@ -163,7 +162,7 @@ export function flowLogDelivery(
   const role = new aws.iam.Role(
     `${name}-flow-logs-role`,
     {
-      assumeRolePolicy: awsContext(parent, ctx).apply((c) =>
+      assumeRolePolicy: awsContext(parent, wiring.aws).apply((c) =>
         JSON.stringify(flowLogsAssumeRolePolicy(c)),
       ),
       tags: tags(`${name}-flow-logs-role`),
@@ -178,17 +177,17 @@ export function flowLogDelivery(
     },
     p,
   );
-  return { settings, logGroup, role, ready: [policy] };
+  return { settings, tags, logGroup, role, ready: [policy] };
 }
 
-/** The flow log of one VPC (none when disabled), named `<resourceName>`. */
+/** The flow log of one VPC (none when disabled), named `<vpcName>-flow-log`. */
 export function vpcFlowLog(
   parent: pulumi.Resource,
-  resourceName: string,
+  vpcName: string,
   vpcId: pulumi.Input<string>,
   delivery: FlowLogDelivery,
-  tags: Record<string, string>,
 ): aws.ec2.FlowLog | undefined {
+  const resourceName = `${vpcName}-flow-log`;
   const s = delivery.settings;
   if (!s.enabled) return undefined;
   const common = {
@@ -196,7 +195,7 @@ export function vpcFlowLog(
     trafficType: s.trafficType,
     logFormat: FLOW_LOG_FORMAT,
     maxAggregationInterval: s.maxAggregationIntervalSeconds,
-    tags,
+    tags: delivery.tags(resourceName),
   };
   const args: aws.ec2.FlowLogArgs =
     s.destination === "s3"

@@ -15,19 +15,29 @@ export interface PolicyStatement {
   >;
 }
 
-/** Trust policy letting EC2 assume the appliance role. */
-export function ec2AssumeRolePolicy(): PolicyDocument {
+/** Trust policy letting one AWS service assume a role, under `condition` when given. */
+export function serviceAssumeRolePolicy(
+  sid: string,
+  service: string,
+  condition?: PolicyStatement["Condition"],
+): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
       {
-        Sid: "Ec2AssumeRole",
+        Sid: sid,
         Effect: "Allow",
-        Principal: { Service: "ec2.amazonaws.com" },
+        Principal: { Service: service },
         Action: ["sts:AssumeRole"],
+        ...(condition ? { Condition: condition } : {}),
       },
     ],
   };
+}
+
+/** Trust policy letting EC2 assume the appliance role. */
+export function ec2AssumeRolePolicy(): PolicyDocument {
+  return serviceAssumeRolePolicy("Ec2AssumeRole", "ec2.amazonaws.com");
 }
 
 /** Inputs of {@link applianceRolePolicy}; all ARNs are exact, none may contain `*` except the log-stream suffix. */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsContext, tagsFor } from "../common";
-import { flowLogDelivery, FlowLogsArgs, resolveFlowLogsArgs, vpcFlowLog } from "../flow-logs";
+import { tagsFor } from "../common";
+import { flowLogDelivery, FlowLogsWiring, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { egressSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
@@ -11,15 +11,11 @@ import { buildSpoke } from "./spoke";
 export * from "./args";
 
 /** What the program supplies besides the `tollgate:egress` settings. */
-export interface EgressWiring {
+export interface EgressWiring extends FlowLogsWiring {
   /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
-  /** Flow logs of the hub and every spoke VPC (`tollgate:flowLogs`). Defaults: see {@link FlowLogsArgs}. */
-  readonly flowLogs?: FlowLogsArgs;
-  /** Account, partition and region (the flow-log role's trust conditions). Defaults to looked up. */
-  readonly aws?: AwsContext;
 }
 
 /** {@link EgressArgs} (`tollgate:egress`), resolved by the component, plus the wiring. */
@@ -94,20 +90,8 @@ export class Egress extends pulumi.ComponentResource {
       },
       p,
     );
-    const flowLogs = flowLogDelivery(
-      this,
-      name,
-      resolveFlowLogsArgs(args.flowLogs),
-      tags,
-      args.aws,
-    );
-    vpcFlowLog(
-      this,
-      `${name}-hub-vpc-flow-log`,
-      vpc.id,
-      flowLogs,
-      tags(`${name}-hub-vpc-flow-log`),
-    );
+    const flowLogs = flowLogDelivery(this, name, args, tags);
+    vpcFlowLog(this, `${name}-hub-vpc`, vpc.id, flowLogs);
     const igw = new aws.ec2.InternetGateway(
       `${name}-hub-igw`,
       { vpcId: vpc.id, tags: tags(`${name}-hub-igw`) },
@@ -293,8 +277,7 @@ export class Egress extends pulumi.ComponentResource {
     for (const sp of s.spokes) {
       const spoke = buildSpoke(this, name, sp, azs, tgw.id, tags);
       this.spokeVpcIds[sp.name] = spoke.vpc.id;
-      const spokeLog = `${name}-spoke-${sp.name}-vpc-flow-log`;
-      vpcFlowLog(this, spokeLog, spoke.vpc.id, flowLogs, tags(spokeLog));
+      vpcFlowLog(this, `${name}-spoke-${sp.name}-vpc`, spoke.vpc.id, flowLogs);
       for (const sub of spoke.subnets)
         this.spokeSubnets.push(sub.apply((x) => ({ spoke: sp.name, ...x })));
       new aws.ec2transitgateway.RouteTableAssociation(

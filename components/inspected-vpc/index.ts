@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsContext, tagsFor } from "../common";
-import { flowLogDelivery, FlowLogsArgs, resolveFlowLogsArgs, vpcFlowLog } from "../flow-logs";
+import { tagsFor } from "../common";
+import { flowLogDelivery, FlowLogsWiring, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { inspectedVpcSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
@@ -20,15 +20,11 @@ export interface InspectedSubnetInfo {
 }
 
 /** What the program supplies besides the `tollgate:northSouth` settings. */
-export interface InspectedVpcWiring {
+export interface InspectedVpcWiring extends FlowLogsWiring {
   /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
-  /** Flow logs of the VPC, created or adopted (`tollgate:flowLogs`). Defaults: see {@link FlowLogsArgs}. */
-  readonly flowLogs?: FlowLogsArgs;
-  /** Account, partition and region (the flow-log role's trust conditions). Defaults to looked up. */
-  readonly aws?: AwsContext;
 }
 
 /** {@link InspectedVpcArgs} (`tollgate:northSouth`), resolved by the component, plus the wiring. */
@@ -104,14 +100,8 @@ export class InspectedVpc extends pulumi.ComponentResource {
       vpcId = pulumi.output(s.vpcId!);
       igwId = pulumi.output(s.internetGatewayId!);
     }
-    const flowLogs = flowLogDelivery(
-      this,
-      name,
-      resolveFlowLogsArgs(args.flowLogs),
-      tags,
-      args.aws,
-    );
-    vpcFlowLog(this, `${name}-vpc-flow-log`, vpcId, flowLogs, tags(`${name}-vpc-flow-log`));
+    const flowLogs = flowLogDelivery(this, name, args, tags);
+    vpcFlowLog(this, `${name}-vpc`, vpcId, flowLogs);
     const slot = (
       n: number | undefined,
       fixed: string | undefined,

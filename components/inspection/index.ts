@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsContext, tagsFor } from "../common";
-import { flowLogDelivery, FlowLogsArgs, resolveFlowLogsArgs, vpcFlowLog } from "../flow-logs";
+import { flowLogDelivery, FlowLogsWiring, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { inspectionSchema } from "../schema/stack";
 import { InspectionArgs, resolveInspectionArgs, ResolvedInspectionArgs } from "./args";
@@ -15,15 +15,13 @@ export type { FleetArtifacts } from "./fleet";
 export { LAUNCH_BEFORE_TERMINATE, targetTracking } from "./fleet";
 
 /** What the program supplies besides the `tollgate:inspection` and `tollgate:fleet` settings. */
-export interface InspectionWiring {
+export interface InspectionWiring extends FlowLogsWiring {
   /** Region, account and partition. Required. */
   readonly aws: AwsContext;
   /** The delivered package and rules (outputs of the ApplianceDelivery component). Required. */
   readonly artifacts: FleetArtifacts;
   /** Tags on every resource. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
-  /** Flow logs of the inspection VPC (`tollgate:flowLogs`). Defaults: see {@link FlowLogsArgs}. */
-  readonly flowLogs?: FlowLogsArgs;
 }
 
 /** {@link InspectionArgs} (`tollgate:inspection`) and the fleet, resolved by the component, plus the wiring. */
@@ -82,14 +80,8 @@ export class Inspection extends pulumi.ComponentResource {
     const { inspection: settings, fleet: fleetSettings } = resolvedInspection(args);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspection");
     const net = buildInspectionNetwork(this, name, settings, tags, args.aws.region);
-    const flowLogs = flowLogDelivery(
-      this,
-      name,
-      resolveFlowLogsArgs(args.flowLogs),
-      tags,
-      args.aws,
-    );
-    vpcFlowLog(this, `${name}-vpc-flow-log`, net.vpc.id, flowLogs, tags(`${name}-vpc-flow-log`));
+    const flowLogs = flowLogDelivery(this, name, args, tags);
+    vpcFlowLog(this, `${name}-vpc`, net.vpc.id, flowLogs);
     const subnetIds = net.applianceSubnets.map((s) => s.id);
     const gwlb = buildGwlb(this, name, settings, net.vpc.id, subnetIds, tags);
     const fleet = buildFleet({

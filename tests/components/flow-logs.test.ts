@@ -23,22 +23,11 @@ describe("VPC flow logs", function () {
   this.timeout(60000);
 
   it("the format has the default fields in AWS's order, then the path fields", () => {
-    assert.deepStrictEqual(FLOW_LOG_FIELDS.slice(0, 14), [
-      "version",
-      "account-id",
-      "interface-id",
-      "srcaddr",
-      "dstaddr",
-      "srcport",
-      "dstport",
-      "protocol",
-      "packets",
-      "bytes",
-      "start",
-      "end",
-      "action",
-      "log-status",
-    ]);
+    // AWS's default format: the version 2 fields, in this order.
+    assert.equal(
+      FLOW_LOG_FIELDS.slice(0, 14).join(" "),
+      "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status",
+    );
     for (const f of [
       "flow-direction",
       "traffic-path",

@@ -303,9 +303,9 @@ describe("component wiring under mocks", function () {
             "objects wait for the bucket's protections",
           );
         }
-        const role = s.ofType("aws:iam/rolePolicy:RolePolicy").find((r) =>
-          r.urn.endsWith("-appliance-policy"),
-        )!;
+        const role = s
+          .ofType("aws:iam/rolePolicy:RolePolicy")
+          .find((r) => r.urn.endsWith("-appliance-policy"))!;
         const doc = JSON.parse(role.inputs.policy as string) as {
           Statement: { Sid: string; Action: string[]; Resource: string[] }[];
         };
