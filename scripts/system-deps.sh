@@ -13,6 +13,26 @@ mode="${1:-report}"
 # One line per package: "<debian package> <command it provides>".
 mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/debian-packages.txt")
 
+BACKPORTS_SUITE=bookworm-backports
+BACKPORTS_SOURCE=/etc/apt/sources.list.d/tollgate-bookworm-backports.sources
+
+# Adds Debian's bookworm-backports suite (signed by the Debian archive key) unless present.
+add_backports() {
+  if grep -rqs "$BACKPORTS_SUITE" /etc/apt/sources.list /etc/apt/sources.list.d/; then return; fi
+  if ! grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then
+    echo "system-deps: not Debian 12 (bookworm): install Suricata 6 or 7 yourself" >&2
+    return
+  fi
+  cat >"$BACKPORTS_SOURCE" <<EOF
+# Added by Tollgate's scripts/system-deps.sh: Suricata 7 for the IDS/IPS test tiers and the lab.
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $BACKPORTS_SUITE
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+}
+
 missing=()
 for line in "${wanted[@]}"; do
   pkg="${line%% *}"
@@ -34,8 +54,21 @@ case "$mode" in
     fi
     echo "system-deps: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
+    # Suricata 7 comes from Debian's bookworm-backports suite (bookworm itself carries 6.0.10):
+    # add that suite as a package source (nothing else) and take only suricata from it.
+    backports=()
+    plain=()
+    for pkg in "${missing[@]}"; do
+      if [ "$pkg" = suricata ]; then backports+=("$pkg"); else plain+=("$pkg"); fi
+    done
+    if [ ${#backports[@]} -gt 0 ]; then add_backports; fi
     apt-get update -qq >/dev/null || apt-get update
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ ${#plain[@]} -gt 0 ]; then
+      apt-get install -y -qq --no-install-recommends "${plain[@]}" >/dev/null
+    fi
+    if [ ${#backports[@]} -gt 0 ]; then
+      apt-get install -y -qq --no-install-recommends -t "$BACKPORTS_SUITE" "${backports[@]}" >/dev/null
+    fi
     ;;
   --require)
     echo "system-deps: missing Debian packages: ${missing[*]}" >&2

@@ -38,6 +38,18 @@ export {
 export { didYouMean, formatProblem, type RulesProblem } from "./rules/problems";
 export { RulesEngine } from "./rules/engine";
 export { compileRules } from "./rules/compile";
+export {
+  CONFIG_FILE_NAME,
+  homeNet,
+  planSuricata,
+  RULES_FILE_NAME,
+  SOCKET_FILE_NAME,
+  type RuleFileText,
+  type SuricataPaths,
+  type SuricataPlan,
+} from "./suricata/render";
+export { domainRules } from "./suricata/domains";
+export { INSPECTION_JUMP, MONITOR_LINK } from "./suricata/inspect";
 export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";
 export type { Rule } from "./rules/schema";
 export { NATIVE_ADDON_PATH } from "./io/native";

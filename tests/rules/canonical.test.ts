@@ -23,6 +23,9 @@ const FILES = [
     .readdirSync(path.join(ROOT, "tests/rules/fixtures"))
     .map((f) => `tests/rules/fixtures/${f}`),
   ...fs.readdirSync(path.join(ROOT, "examples/rules")).map((f) => `examples/rules/${f}`),
+  ...fs
+    .readdirSync(path.join(ROOT, "tests/suricata/fixtures"))
+    .map((f) => `tests/suricata/fixtures/${f}`),
 ];
 const ENDPOINTS = ["gwi-2a9TOJAocQ0", "gwi-2", "gwi-3", "gwi-4", "gwi-a1"].map((gwi) => ({
   gwi,

@@ -56,6 +56,7 @@ import type { LoadedRules } from "./parse";
 import type { Mode, Rule, RulesFile } from "./schema";
 import { canaryAcceptRule, canaryIpRule } from "./canary";
 import { ingressQdisc, mirrorFilters, passthroughRedirect } from "./tc";
+import { inspectionTarget, INSPECTION_JUMP, type InspectionFamily } from "../suricata/inspect";
 
 export const DEFAULT_MARK_MASK = 0xffff;
 export const DEFAULT_TPROXY_MARK = 0x10000;
@@ -300,6 +301,8 @@ interface Settings {
   readonly tproxyTable: number;
   readonly logGroup: number;
   readonly sets: NonNullable<RulesFile["sets"]>;
+  /** The `suricata:` section, if any: its traffic goes to Suricata (emitInspection). */
+  readonly suricata: RulesFile["suricata"];
 }
 
 function settingsFor(file: RulesFile, caps: Capabilities, notes: string[]): Settings {
@@ -317,6 +320,7 @@ function settingsFor(file: RulesFile, caps: Capabilities, notes: string[]): Sett
     tproxyTable: file.settings?.tproxyTable ?? DEFAULT_TPROXY_TABLE,
     logGroup: file.defaults?.logGroup ?? 100,
     sets: file.sets ?? {},
+    suricata: file.suricata,
   };
 }
 
@@ -379,7 +383,10 @@ function endpointFacts(ep: EffectiveEndpoint, s: Settings): Endpoint {
     .filter(({ rule }) => rule.action === "redirect")
     .map((r, index) => ({ ...r, index }));
   const protectedCidrs = ep.protected.map(canonicalCidr);
-  const usesDirection = ep.rules.some((r) => r.direction === "in" || r.direction === "out");
+  const traffic = s.suricata?.traffic ?? [];
+  const usesDirection = [...ep.rules, ...traffic].some(
+    (r) => r.direction === "in" || r.direction === "out",
+  );
   const protectedSets = new Map<Family, IpsetSpec>();
   for (const family of usesDirection ? s.families : []) {
     const entries = protectedCidrs.filter((c) => cidrFamily(c) === family);
@@ -729,6 +736,40 @@ function emitRedirectAddress(ep: Endpoint, f: FamilyCtx, _s: Settings, out: Outp
   out.ipAddrs.push({ ...a, argv: ipAddrArgv("replace", a) });
 }
 
+/**
+ * The `suricata:` section: the endpoint's traffic (both directions carry its mark in mangle
+ * FORWARD, egress-nat replies too) that matches `suricata.traffic` goes to NFQUEUE (ips) or is
+ * copied with TEE to the monitor link (ids). Mangle comes before filter, so Suricata's accept
+ * still meets the endpoint's filter rules.
+ */
+function emitInspection(ep: Endpoint, f: FamilyCtx, s: Settings, out: Output): void {
+  if (!s.suricata) return;
+  const chain = f.doc.mangle.get(INSPECTION_JUMP.to) ?? [];
+  f.doc.mangle.set(INSPECTION_JUMP.to, chain);
+  const target = inspectionTarget(s.suricata, f.family as InspectionFamily);
+  const traffic = s.suricata.traffic ?? [{}];
+  traffic.forEach((t, i) => {
+    const rule: Rule = { ...t, action: "queue" };
+    if (!ruleFamilies(rule, s.ipv6).includes(f.family)) return;
+    const hash = hashName(`${ep.gwi}/suricata${i}`);
+    try {
+      for (const m of expandMatches(rule, f.family, f.match, hash, `-m mark --mark ${ep.mark}`))
+        chain.push(`${m} -j ${target}`);
+    } catch (e) {
+      out.errors.push(`suricata.traffic[${i}]: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** Suricata sees traffic only where netfilter does. */
+function checkInspection(ep: Endpoint, s: Settings, out: Output): void {
+  if (s.suricata && ep.mode === "passthrough") {
+    out.errors.push(
+      `${ep.label}: suricata needs netfilter but the endpoint's mode is passthrough: set its mode to inspect or egress-nat`,
+    );
+  }
+}
+
 /** What a forwarding endpoint emits per family, in order. */
 const FAMILY_EMITTERS: readonly FamilyEmitter[] = [
   emitMarkAndZone,
@@ -739,12 +780,16 @@ const FAMILY_EMITTERS: readonly FamilyEmitter[] = [
   emitEndpointChain,
   emitRouting,
   emitRedirectAddress,
+  emitInspection,
 ];
 
 // ---------------------------------------------------------------------------------------------
 // Driver
 
 function assemble(out: Output, s: Settings): CompiledRuleset {
+  // A jump exists in both families, so its chain must too (IPv6 off: empty).
+  if (out.docs.ipv4.mangle.has(INSPECTION_JUMP.to) && !out.docs.ipv6.mangle.has(INSPECTION_JUMP.to))
+    out.docs.ipv6.mangle.set(INSPECTION_JUMP.to, []);
   const chains = {} as Record<Family, Record<Table, string[]>>;
   const ruleCounts = {} as Record<Family, Record<string, number>>;
   for (const f of FAMILIES) {
@@ -770,7 +815,9 @@ function assemble(out: Output, s: Settings): CompiledRuleset {
     sysctls: [...out.sysctls].map(([key, value]): Sysctl => ({ key, value })),
     chains,
     ruleCounts,
-    jumps: BASE_JUMPS,
+    jumps: out.docs.ipv4.mangle.has(INSPECTION_JUMP.to)
+      ? [...BASE_JUMPS, INSPECTION_JUMP]
+      : BASE_JUMPS,
     tcSpecs: out.tc,
     ipRuleSpecs: sortedRules,
     ipRouteSpecs: out.ipRoutes,
@@ -798,6 +845,7 @@ export function compileRules(
   for (const ep of eps) {
     checkDirection(ep, s, out);
     checkUplink(ep, out);
+    checkInspection(ep, s, out);
     emitProtectedSets(ep, out);
     emitIngressQdisc(ep, out);
     emitMirrors(ep, s, out);

@@ -126,6 +126,11 @@ function partsOf(data: unknown): Parts {
       ...endpoints.flatMap(([key, sec]) =>
         rulesOf(isRecord(sec) ? sec.rules : undefined, ["endpoints", key, "rules"]),
       ),
+      // suricata.traffic entries are rule matches: same set reference checks.
+      ...rulesOf(isRecord(raw.suricata) ? raw.suricata.traffic : undefined, [
+        "suricata",
+        "traffic",
+      ]),
     ],
     sections: endpoints.map(([key, sec]) => ({ key, fields: fieldsOf(sec) })),
   };

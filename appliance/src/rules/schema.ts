@@ -363,6 +363,130 @@ export const ruleSchema = ruleShape.superRefine((r, ctx) => {
 });
 export type Rule = z.infer<typeof ruleSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// The `suricata:` section: which traffic goes to Suricata and how (`ips` inline through NFQUEUE,
+// `ids` a copy), its signatures and the egress domain lists. Documented in docs/rules.md
+// ("Suricata: IDS/IPS and domain lists"); rendered by appliance/src/suricata.
+
+/** First sid of the range Tollgate's generated rules (domain lists) use; signatures must avoid it. */
+export const TOLLGATE_SID_BASE = 9_746_000;
+/** Size of the reserved sid range. */
+export const TOLLGATE_SID_COUNT = 100_000;
+
+const shape = ruleShape.shape;
+
+/** Which traffic Suricata sees: the match keys of a rule, checked like a rule's. */
+export const trafficSchema = z
+  .strictObject({
+    proto: shape.proto,
+    family: shape.family,
+    src: shape.src,
+    dst: shape.dst,
+    ports: shape.ports,
+    sourcePorts: shape.sourcePorts,
+    direction: shape.direction,
+    comment: shape.comment,
+  })
+  .superRefine((t, ctx) => {
+    const asRule: RuleFields = { ...t, action: "queue" };
+    for (const check of RULE_CHECKS) for (const [key, p] of check(asRule)) problem(ctx, [key], p);
+  });
+export type TrafficMatch = z.infer<typeof trafficSchema>;
+
+/** A domain name (`example.com`) or a suffix wildcard (`.example.com`: the name and all below it). */
+const DOMAIN_RE =
+  /^\.?(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const domain = checked(z.string(), (s) =>
+  DOMAIN_RE.test(s.toLowerCase())
+    ? undefined
+    : {
+        message: `${JSON.stringify(s)} is not a domain name`,
+        fix: "write example.com (that name) or .example.com (it and every name below it)",
+      },
+).transform((s) => s.toLowerCase());
+
+export const domainsSchema = z.strictObject({
+  /** enforce: block; monitor: alert only (log what would be blocked). */
+  mode: z.enum(["enforce", "monitor"]).optional(),
+  deny: z.array(domain).optional(),
+  allow: z.array(domain).optional(),
+  /** What happens to HTTP/TLS traffic to names on neither list. */
+  default: z.enum(["allow", "deny"]).optional(),
+});
+
+/** A Suricata rule on one line; the full check is Suricata's own (`suricata -T`) before use. */
+const signature = z
+  .string()
+  .regex(
+    /^\s*(alert|drop|reject|rejectsrc|rejectdst|rejectboth|pass)\s+\S.*\(.*sid\s*:\s*\d+\s*;.*\)\s*$/,
+    "a Suricata rule on one line: action header (options ...; sid:N; ...)",
+  );
+
+const ruleFile = z
+  .string()
+  .regex(/^[A-Za-z0-9_./-]+\.rules$/, "a path ending in .rules (letters, digits, _ . / -)");
+
+const SECTION_CHECKS: readonly ((s: {
+  mode: "ips" | "ids";
+  failure?: unknown;
+  queue?: unknown;
+  signatures?: readonly string[];
+}) => [(string | number)[], Problem][])[] = [
+  (s) =>
+    s.mode === "ips" && s.failure === undefined
+      ? [
+          [
+            ["failure"],
+            {
+              message: "ips needs failure: open or closed",
+              fix: "add failure: open (traffic passes uninspected while Suricata is down or overloaded) or failure: closed (it is dropped)",
+            },
+          ],
+        ]
+      : [],
+  (s) =>
+    s.mode !== "ids"
+      ? []
+      : (["failure", "queue"] as const)
+          .filter((key) => s[key] !== undefined)
+          .map((key) => [
+            [key],
+            { message: `${key} only works with mode: ips`, fix: `remove ${key}` },
+          ]),
+  (s) =>
+    (s.signatures ?? []).flatMap((sig, i): [(string | number)[], Problem][] => {
+      const sid = Number(/sid\s*:\s*(\d+)/.exec(sig)?.[1]);
+      const last = TOLLGATE_SID_BASE + TOLLGATE_SID_COUNT - 1;
+      return sid >= TOLLGATE_SID_BASE && sid <= last
+        ? [
+            [
+              ["signatures", i],
+              {
+                message: `sid ${sid} is in Tollgate's reserved range ${TOLLGATE_SID_BASE}-${last} (domain rules)`,
+                fix: "give the signature a sid outside that range",
+              },
+            ],
+          ]
+        : [];
+    }),
+];
+
+export const suricataSchema = z
+  .strictObject({
+    mode: z.enum(["ips", "ids"]),
+    /** ips: what happens to queued traffic while Suricata is down or overloaded. */
+    failure: z.enum(["open", "closed"]).optional(),
+    queue: z.number().int().min(0).max(65535).optional(),
+    traffic: z.array(trafficSchema).min(1).optional(),
+    signatures: z.array(signature).optional(),
+    ruleFiles: z.array(ruleFile).optional(),
+    domains: domainsSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    for (const check of SECTION_CHECKS) for (const [path, p] of check(s)) problem(ctx, path, p);
+  });
+export type SuricataSection = z.infer<typeof suricataSchema>;
+
 const cidrOnly = checked(z.string(), cidrProblem);
 
 /** Settings shared by the defaults and each endpoint section. */
@@ -421,6 +545,7 @@ export const rulesFileSchema = z.strictObject({
     .optional(),
   rules: z.array(ruleSchema).optional(),
   endpoints: z.record(z.string(), endpointSchema).optional(),
+  suricata: suricataSchema.optional(),
 });
 export type RulesFile = z.infer<typeof rulesFileSchema>;
 export type EndpointSection = z.infer<typeof endpointSchema>;
