@@ -18,7 +18,7 @@ describe("suricata: section", () => {
     const e = errors(`${BASE}suricata: { mode: ips }\n`);
     assert.match(
       e.join("\n"),
-      /t\.yaml:\d+:\d+: suricata\.failure: ips needs failure: open .* or closed/,
+      /t\.yaml:\d+:\d+: suricata\.failure: ips needs failure: open or closed\. Fix: add failure: open .* or failure: closed/,
     );
   });
 
@@ -28,7 +28,7 @@ describe("suricata: section", () => {
         `  signatures: ['alert ip any any -> any any (msg:"x"; sid:9746001;)']\n`,
     );
     const text = e.join("\n");
-    assert.match(text, /suricata\.queue: only valid with mode: ips/);
+    assert.match(text, /suricata\.queue: queue only works with mode: ips/);
     assert.match(text, /suricata\.colour: unknown key/);
     assert.match(text, /suricata\.domains\.deny\[0\]: "bad domain" is not a domain name/);
     assert.match(text, /suricata\.signatures\[0\]: sid 9746001 is in Tollgate's reserved range/);
@@ -55,7 +55,7 @@ describe("suricata: section", () => {
 
   it("HOME_NET is every protected CIDR of defaults and endpoints, canonical and deduplicated", () => {
     const loaded = rules(
-      `${BASE}endpoints:\n  gwi-a1: { protected: [10.0.0.7/16, 192.168.1.0/24] }\nsuricata: { mode: ids }\n`,
+      `${BASE}endpoints:\n  gwi-a1: { protected: [10.0.0.0/16, 192.168.1.0/24] }\nsuricata: { mode: ids }\n`,
     );
     assert.deepEqual(planSuricata(loaded, PATHS, [])?.homeNet, ["10.0.0.0/16", "192.168.1.0/24"]);
   });
