@@ -21,6 +21,7 @@ export * from "./gwlbe";
 export * from "./flow-logs";
 export * from "./appliance-metric";
 export * from "./userdata";
+export * from "./suricata";
 export * from "./config";
 export * from "./schema/stack";
 export { int, section } from "./schema/fields";

@@ -19,6 +19,7 @@ import {
 } from "./endpoint-service";
 import { isConfigError } from "./errors";
 import { resolveFlowLogsArgs, ResolvedFlowLogsArgs } from "./flow-logs";
+import { checkSuricataImage, rulesFileUsesSuricata } from "./suricata";
 import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
 import {
   Inspection,
@@ -47,6 +48,8 @@ export interface ResolvedTollgate {
   readonly northSouth: ResolvedInspectedVpcArgs | undefined;
   readonly egress: ResolvedEgressArgs | undefined;
   readonly flowLogs: ResolvedFlowLogsArgs;
+  /** The delivered rules file has a `suricata:` section (checked against `fleet.amiFamily`). */
+  readonly suricata: boolean;
 }
 
 /** Resolves and validates the whole configuration. Pure; throws {@link ConfigError}. */
@@ -54,6 +57,8 @@ export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): Resolv
   const c = parseWith(tollgateSchema, cfg, "", RETIRED_KEYS);
   const availabilityZones = resolveAvailabilityZones(c, facts.region, facts.availabilityZones);
   const ipv6 = c.ipv6;
+  const suricata = rulesFileUsesSuricata(c.appliance.rulesFile);
+  checkSuricataImage(c.fleet.amiFamily, suricata);
   return {
     namePrefix: c.namePrefix,
     availabilityZones,
@@ -73,6 +78,7 @@ export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): Resolv
       : undefined,
     egress: c.egress.enabled ? resolveEgressArgs(c.egress, availabilityZones) : undefined,
     flowLogs: resolveFlowLogsArgs(c.flowLogs),
+    suricata,
   };
 }
 
@@ -152,6 +158,7 @@ export function declareTollgate(
       rulesSha256: delivery.rulesSha256,
       rulesObjectArn: delivery.rulesObjectArn,
       kmsKeyArns: r.delivery.bucketKmsKeyArn ? [r.delivery.bucketKmsKeyArn] : [],
+      rulesUseSuricata: r.suricata,
     },
   });
   const service = new EndpointService(`${n}-endpoint-service`, {

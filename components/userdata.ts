@@ -1,5 +1,8 @@
+import * as path from "path";
 import { stringify } from "yaml";
+import { DEFAULT_CONFIG, EVE_FILE_NAME } from "@tollgate/appliance";
 import { DATAPATH_CPU_METRIC } from "./appliance-metric";
+import { SURICATA_SOURCES } from "./suricata";
 import type { AmiFamily, Architecture } from "./inspection/fleet-args";
 
 /** Everything the appliance bootstrap script needs; all plain values so rendering stays pure. */
@@ -34,6 +37,12 @@ export interface UserDataInput {
    * VPC's S3 gateway endpoint serves. The boot test's only seam; see {@link S3_STAND_IN_CONTRACT}.
    */
   readonly s3EndpointUrl?: string;
+  /**
+   * The rules file has a `suricata:` section: install Suricata from the image's repositories
+   * ({@link SURICATA_SOURCES}; refused for an image without it) and ship its EVE log and the
+   * appliance's alert log. Defaults to false.
+   */
+  readonly suricata?: boolean;
 }
 
 /**
@@ -76,6 +85,9 @@ export const LAUNCHER_PATH = "/usr/local/bin/tollgate";
 /** The appliance's stdout/stderr (the unit's `StandardOutput=append:`); shipped by the agent. */
 export const APPLIANCE_LOG = "/var/log/tollgate/appliance.log";
 export const BOOTSTRAP_LOG = "/var/log/tollgate-bootstrap.log";
+/** Suricata's EVE log and the appliance's alert log (the appliance's defaults), shipped by the agent. */
+export const EVE_LOG = path.posix.join(DEFAULT_CONFIG.suricata.logDir, EVE_FILE_NAME);
+export const ALERT_LOG = DEFAULT_CONFIG.alerts.log;
 const CWAGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json";
 /** Paths inside a release (components/release). */
 const RELEASE_UNIT = "lib/appliance/systemd/tollgate.service";
@@ -142,6 +154,12 @@ export function renderCloudWatchAgentConfig(input: UserDataInput): string {
             collect_list: [
               file(APPLIANCE_LOG, "{instance_id}/appliance"),
               file(BOOTSTRAP_LOG, "{instance_id}/bootstrap"),
+              ...(input.suricata
+                ? [
+                    file(EVE_LOG, "{instance_id}/suricata-eve"),
+                    file(ALERT_LOG, "{instance_id}/alerts"),
+                  ]
+                : []),
             ],
           },
         },
@@ -275,6 +293,29 @@ function installToolsFunction(family: AmiFamily): string {
   ].join("\n");
 }
 
+/**
+ * `install_suricata`: Suricata from the image's own repositories, skipped when present. The
+ * distribution's `suricata.service` is disabled: the appliance runs and supervises its own
+ * Suricata with the configuration it renders from the rules file.
+ */
+function installSuricataFunction(family: AmiFamily): string {
+  const source = SURICATA_SOURCES[family];
+  if (!source)
+    throw new Error(`userdata: ${family} has no Suricata package (see SURICATA_SOURCES)`);
+  return [
+    `install_suricata() { # Suricata ${source.version} from ${source.repository}`,
+    "  if command -v suricata >/dev/null; then",
+    '    log "suricata already present: $(suricata -V)"',
+    "  else",
+    ...source.install.map((l) => `    ${l}`),
+    "  fi",
+    "  if systemctl list-unit-files suricata.service | grep -q '^suricata\\.service'; then",
+    "    systemctl disable --now suricata.service",
+    "  fi",
+    "}",
+  ].join("\n");
+}
+
 function cloudWatchAgentFunction(input: UserDataInput): string {
   const install =
     input.amiFamily === "al2023"
@@ -340,6 +381,7 @@ export function renderUserData(input: UserDataInput): string {
     STEP_FUNCTION,
     S3_FUNCTIONS,
     installToolsFunction(input.amiFamily),
+    ...(input.suricata ? [installSuricataFunction(input.amiFamily)] : []),
     "",
     "fetch_release() { # the self-contained release: Node.js, the appliance, its addon and its unit",
     `  if [ ! -x ${release}/bin/tollgate ]; then`,
@@ -379,6 +421,7 @@ export function renderUserData(input: UserDataInput): string {
     cloudWatchAgentFunction(input),
     "",
     "step tools install_tools",
+    ...(input.suricata ? ["step suricata install_suricata"] : []),
     "step release fetch_release",
     "step rules fetch_rules",
     "step config write_config",

@@ -19,6 +19,11 @@ export interface FleetArtifacts {
   readonly rulesSha256: string;
   readonly rulesObjectArn: pulumi.Input<string>;
   readonly kmsKeyArns?: readonly string[];
+  /**
+   * The rules file has a `suricata:` section (components/suricata.ts, rulesFileUsesSuricata): the
+   * user data installs Suricata and ships its logs. Defaults to false.
+   */
+  readonly rulesUseSuricata?: boolean;
 }
 
 /** Everything {@link buildFleet} needs. */
@@ -245,6 +250,7 @@ function applianceLaunchTemplate(
           logGroupName,
           extraApplianceArgs: fleet.extraApplianceArgs,
           gwlbSourceCidrs: gwlbSubnetCidrs(net),
+          suricata: i.artifacts.rulesUseSuricata ?? false,
         }),
       ).toString("base64"),
     );

@@ -83,6 +83,18 @@ describe("user data renderer", () => {
     );
   });
 
+  it("with a suricata: section (ubuntu-22.04, debian-12) matches the snapshots and is valid bash", () => {
+    for (const [amiFamily, name] of [
+      ["ubuntu-22.04", "userdata-ubuntu-suricata.sh"],
+      ["debian-12", "userdata-debian-suricata.sh"],
+    ] as const) {
+      const ud = renderUserData({ ...base, amiFamily, suricata: true });
+      matchSnapshot(name, ud);
+      execFileSync("bash", ["-n"], { input: ud });
+      assert.ok(Buffer.byteLength(ud) < 16384, `${amiFamily}: ${Buffer.byteLength(ud)} bytes`);
+    }
+  });
+
   it("is pure: same input, same bytes; any input change shows", () => {
     assert.strictEqual(renderUserData(base), renderUserData({ ...base }));
     for (const change of [
