@@ -19,6 +19,8 @@ import {
   GWLB_TCP_IDLE_TIMEOUT_SECONDS,
 } from "../protocol";
 import { ipv4CidrProblem } from "./cidr";
+import { FLOW_TABLE_BYTES_PER_ENTRY, FLOW_TABLE_MAX_CAPACITY } from "../flow/table";
+import { FLOW_RECORD_BYTES_PER_ENTRY } from "../flow/records";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -256,10 +258,14 @@ export const SETTINGS = {
     doc: "remove an endpoint's interfaces (running the DESTROY hook) after this long without packets; `0` = never",
   }),
   flows: {
-    maxEntries: setting("flows.maxEntries", num({ int: true, min: 1, max: 100_000_000 }), {
-      default: 262_144,
-      doc: "flow table bound; the least recently used flow is evicted (counted) when full",
-    }),
+    maxEntries: setting(
+      "flows.maxEntries",
+      num({ int: true, min: 1, max: FLOW_TABLE_MAX_CAPACITY }),
+      {
+        default: 1_000_000,
+        doc: `flow table bound (user-space data path): its ${FLOW_TABLE_BYTES_PER_ENTRY + FLOW_RECORD_BYTES_PER_ENTRY}-byte slots are reserved at start and committed as flows arrive (1,000,000 flows: about ${Math.round((1e6 * (FLOW_TABLE_BYTES_PER_ENTRY + FLOW_RECORD_BYTES_PER_ENTRY)) / 2 ** 20)} MiB); when full, the least recently used flow is evicted, counted in \`tollgate_flow_evictions_total\`, shown by health and logged, and its replies are dropped until its next packet from the GWLB`,
+      },
+    ),
     timeouts: {
       tcp: setting("flows.idleTimeout.tcp", seconds(), {
         default: GWLB_TCP_IDLE_TIMEOUT_SECONDS,

@@ -42,8 +42,6 @@ export interface DaemonStatus extends DatapathStatus {
   readonly listen: { readonly address: string; readonly port: number };
   readonly counters: DatapathCounters;
   readonly totalDrops: number;
-  /** Flows removed because they expired or the table was full. */
-  readonly flowRemovals: { readonly expired: number; readonly evicted: number };
 }
 
 export interface Daemon extends DatapathStatusProvider {
@@ -127,8 +125,8 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
           ...(datapath.canary ? { canary: canaryStatus(ep.canary, now) } : {}),
         })),
         flows: datapath.flows.size,
+        flowCapacity: datapath.flows.table.capacity,
         flowCache: datapath.flows.stats,
-        flowRemovals: datapath.flowRemovals,
         idleMs: datapath.lastActivity > 0 ? now - datapath.lastActivity : undefined,
         counters: datapath.counters,
         totalDrops: totalDrops(datapath.counters),

@@ -35,8 +35,9 @@ import {
 } from "../geneve/codec";
 import { CANARY_PORT, hasCanarySignature } from "../canary";
 import { GENEVE_PORT } from "../protocol";
-import { FlowCache, type FlowRemovalReason, type FlowTimeouts } from "../flow/cache";
-import { flowKeyFromScratch, fragmentKeyFromScratch } from "../flow/key";
+import type { FlowTimeouts } from "../flow/table";
+import { createFlowKey, writeFlowKey, writeFragmentKey } from "../flow/key";
+import { FlowRecords, FragmentMap } from "../flow/records";
 import { createPacketScratch, locatePacket, type PacketScratch } from "../packet/parse";
 import { icmpErrorQuoteOffset } from "../packet/icmp-error";
 import type { Watch } from "../io/poll";
@@ -61,18 +62,6 @@ export const TX_HEADROOM = 320;
 export const TX_CAP = 9216;
 const TX_STRIDE = TX_HEADROOM + TX_CAP;
 
-/** What the forward path remembers per flow. */
-export interface FlowRecord {
-  /** GENEVE header with options, exactly as the GWLB sent it (a private copy). */
-  header: Buffer;
-  /** GWLB address (host-order IPv4 number) and the UDP source port it sent from. */
-  gwlbAddress: number;
-  gwlbPort: number;
-  /** Our address the GWLB sent to (replies come from it); 0 lets the kernel choose. */
-  localAddress: number;
-  readonly endpoint: Endpoint;
-}
-
 /**
  * The data path's settings, resolved: each comes from the appliance config (daemon/index.ts,
  * `datapathSettings`), which owns the defaults and ranges; none has a default here.
@@ -90,7 +79,7 @@ export interface DatapathSettings {
    * disables.
    */
   readonly rxCoalesceUs: number;
-  /** Flow table bound. */
+  /** Flow table bound (its slots are preallocated, committed as they fill). */
   readonly maxFlows: number;
   /** Idle timeouts in seconds. */
   readonly flowTimeouts: FlowTimeouts;
@@ -136,12 +125,11 @@ export const DEFAULT_FRAGMENT_TIMEOUT = 10;
 
 export class Datapath {
   readonly counters: DatapathCounters = createCounters();
-  readonly flows: FlowCache<FlowRecord>;
-  /** Fragmented datagram (fragmentKeyFromScratch) -> the flow its first fragment matched. */
-  readonly fragments: FlowCache<FlowRecord>;
+  /** What each flow's replies need (outer header, GWLB address and port), by flow key. */
+  readonly flows: FlowRecords;
+  /** Fragmented datagram (writeFragmentKey) -> the flow its first fragment matched. */
+  readonly fragments: FragmentMap;
   readonly endpoints: EndpointTable;
-  /** Flows removed by LRU eviction or expiry, for metrics. */
-  readonly flowRemovals: Record<FlowRemovalReason, number> = { expired: 0, evicted: 0, deleted: 0 };
   /** Clock value of the last datagram received or reply sent (0: never). */
   lastActivity = 0;
   /** The health canary prober, when enabled (canaryIntervalMs > 0). */
@@ -166,6 +154,13 @@ export class Datapath {
   private readonly geneve: GeneveScratch = createGeneveScratch();
   private readonly pkt: PacketScratch = createPacketScratch();
   private readonly quoted: PacketScratch = createPacketScratch();
+  /** Scratch keys: a packet's flow key, a fragment key, the flow a fragment maps to. */
+  private readonly key = createFlowKey();
+  private readonly fragKey = createFlowKey();
+  private readonly mappedKey = createFlowKey();
+  /** Evictions already logged, and when (see logEvictions). */
+  private evictionsLogged = 0;
+  private evictionsLoggedAt = -Infinity;
   private readonly holdMs: number;
   /** Allowed GENEVE sources; undefined accepts any. */
   private readonly sources: SourceAllowList | undefined;
@@ -190,17 +185,14 @@ export class Datapath {
     const perf = performance;
     this.clock = options.clock ?? (() => perf.now());
     this.inlineDrain = options.inlineDrain ?? true;
-    this.flows = new FlowCache<FlowRecord>({
-      maxEntries: options.maxFlows,
+    this.flows = new FlowRecords({
+      capacity: options.maxFlows,
       timeouts: options.flowTimeouts,
       clock: this.clock,
-      onRemove: (_k, _v, reason) => {
-        this.flowRemovals[reason]++;
-      },
     });
     const fragTimeout = options.fragmentTimeout ?? DEFAULT_FRAGMENT_TIMEOUT;
-    this.fragments = new FlowCache<FlowRecord>({
-      maxEntries: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+    this.fragments = new FragmentMap({
+      capacity: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       timeouts: { tcp: fragTimeout, udp: fragTimeout, other: fragTimeout },
       clock: this.clock,
     });
@@ -258,9 +250,10 @@ export class Datapath {
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
         const now = this.clock();
-        this.flows.sweep(now);
+        this.flows.table.sweep(now);
         this.fragments.sweep(now);
         this.endpoints.sweepIdle(now);
+        this.logEvictions(now);
       }, sweepIntervalMs);
       this.sweepTimer.unref();
     }
@@ -354,17 +347,8 @@ export class Datapath {
       if (pkt.fragment) {
         this.rememberFragment(ep, off, g.headerLength, m, now);
       } else {
-        this.remember(
-          flowKeyFromScratch(buf, pkt, ep.tag),
-          pkt.proto,
-          ep,
-          off,
-          g.headerLength,
-          meta[m + RxMeta.SOURCE]!,
-          meta[m + RxMeta.SOURCE_PORT]!,
-          meta[m + RxMeta.LOCAL]!,
-          now,
-        );
+        writeFlowKey(buf, pkt, ep.tag, this.key);
+        this.remember(ep, off, g.headerLength, m, now);
       }
       if (ep.hold !== undefined) {
         this.holdPacket(ep, g.innerOffset, g.innerLength);
@@ -414,40 +398,21 @@ export class Datapath {
     touched.length = 0;
   }
 
-  private remember(
-    key: string,
-    proto: number,
-    ep: Endpoint,
-    off: number,
-    hlen: number,
-    addr: number,
-    port: number,
-    local: number,
-    now: number,
-  ): FlowRecord {
-    const rec = this.flows.get(key, now);
-    const buf = this.rxBuf;
-    if (rec !== undefined && rec.endpoint === ep) {
-      const h = rec.header;
-      let same = h.length === hlen;
-      for (let i = 0; same && i < hlen; i++) same = h[i] === buf[off + i];
-      if (!same) {
-        rec.header = Buffer.from(buf.subarray(off, off + hlen));
-      }
-      rec.gwlbAddress = addr;
-      rec.gwlbPort = port;
-      rec.localAddress = local;
-      return rec;
-    }
-    const fresh: FlowRecord = {
-      header: Buffer.from(buf.subarray(off, off + hlen)),
-      gwlbAddress: addr,
-      gwlbPort: port,
-      localAddress: local,
-      endpoint: ep,
-    };
-    this.flows.set(key, fresh, proto, now);
-    return fresh;
+  /** Forward path: remembers the flow of this.key (the datagram at rxBuf[off], rxMeta m); its slot. */
+  private remember(ep: Endpoint, off: number, hlen: number, m: number, now: number): number {
+    const meta = this.rxMeta;
+    return this.flows.remember(
+      this.key,
+      this.pkt.proto,
+      ep.serial,
+      this.rxBuf,
+      off,
+      hlen,
+      meta[m + RxMeta.SOURCE]!,
+      meta[m + RxMeta.SOURCE_PORT]!,
+      meta[m + RxMeta.LOCAL]!,
+      now,
+    );
   }
 
   /**
@@ -459,27 +424,18 @@ export class Datapath {
   private rememberFragment(ep: Endpoint, off: number, hlen: number, m: number, now: number): void {
     const buf = this.rxBuf;
     const pkt = this.pkt;
-    const meta = this.rxMeta;
-    const fk = fragmentKeyFromScratch(buf, pkt, ep.tag)!;
-    if (pkt.l4Offset < 0) {
-      const mapped = this.fragments.get(fk, now);
-      if (mapped !== undefined && mapped.endpoint === ep) {
-        this.counters.fragmentsMatched++;
-        return;
-      }
+    writeFragmentKey(buf, pkt, ep.tag, this.fragKey);
+    if (
+      pkt.l4Offset < 0 &&
+      this.fragments.flowOf(this.fragKey, this.mappedKey, now) &&
+      this.flows.lookup(this.mappedKey, ep.serial, now) >= 0
+    ) {
+      this.counters.fragmentsMatched++;
+      return;
     }
-    const rec = this.remember(
-      flowKeyFromScratch(buf, pkt, ep.tag),
-      pkt.proto,
-      ep,
-      off,
-      hlen,
-      meta[m + RxMeta.SOURCE]!,
-      meta[m + RxMeta.SOURCE_PORT]!,
-      meta[m + RxMeta.LOCAL]!,
-      now,
-    );
-    if (pkt.l4Offset >= 0) this.fragments.set(fk, rec, pkt.proto, now);
+    writeFlowKey(buf, pkt, ep.tag, this.key);
+    const slot = this.remember(ep, off, hlen, m, now);
+    if (pkt.l4Offset >= 0) this.fragments.map(this.fragKey, pkt.proto, this.flows, slot, now);
   }
 
   /** Starts holding a new endpoint's packets until its listeners finish or the hold times out. */
@@ -590,6 +546,26 @@ export class Datapath {
     });
   }
 
+  /**
+   * Warns, at most once a minute, when the flow table has evicted live flows since the last
+   * warning: it is full (flows.maxEntries), and an evicted flow's replies are dropped
+   * (UNKNOWN_FLOW) until its next packet from the GWLB. Called by the sweep timer.
+   */
+  logEvictions(now: number): void {
+    const evicted = this.flows.stats.evicted;
+    if (evicted === this.evictionsLogged || now - this.evictionsLoggedAt < 60_000) return;
+    this.log.warn(
+      {
+        evicted: evicted - this.evictionsLogged,
+        evictedTotal: evicted,
+        maxEntries: this.flows.table.capacity,
+      },
+      "flow table full: least recently used flows evicted, their replies are dropped until their next packet from the GWLB; raise flows.maxEntries",
+    );
+    this.evictionsLogged = evicted;
+    this.evictionsLoggedAt = now;
+  }
+
   /** A bug in per-packet code costs that batch, never the daemon: count it, log it, go on. */
   private guard(f: () => void): void {
     try {
@@ -612,71 +588,79 @@ export class Datapath {
     }
   }
 
-  /** ep's flow of the packet in this.pkt by its own key, or undefined. */
-  private ownFlow(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
-    const rec = this.flows.get(flowKeyFromScratch(buf, this.pkt, ep.tag), now);
-    return rec !== undefined && rec.endpoint === ep ? rec : undefined;
+  /** ep's flow of the packet in this.pkt by its own key: its slot, or -1. */
+  private ownFlow(ep: Endpoint, buf: Buffer, now: number): number {
+    writeFlowKey(buf, this.pkt, ep.tag, this.key);
+    return this.flows.lookup(this.key, ep.serial, now);
+  }
+
+  private ownFlowCounted(ep: Endpoint, buf: Buffer, now: number): number {
+    const s = this.ownFlow(ep, buf, now);
+    if (s < 0) this.counters.drops.UNKNOWN_FLOW++;
+    return s;
+  }
+
+  /** ep's flow that the datagram of this.fragKey was mapped to: its slot, or -1. */
+  private mappedFlow(ep: Endpoint, now: number, peek = false): number {
+    return this.fragments.flowOf(this.fragKey, this.mappedKey, now, peek)
+      ? this.flows.lookup(this.mappedKey, ep.serial, now)
+      : -1;
   }
 
   /**
    * Return path, ICMP/ICMPv6 (this.pkt): an error is matched by the packet it quotes (the
    * original direction of its flow), then by its own addresses; anything else by its own key.
-   * Counts its drop.
+   * Counts its drop. Returns the flow's slot, or -1.
    */
-  private matchIcmp(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
+  private matchIcmp(ep: Endpoint, buf: Buffer, now: number): number {
     const pkt = this.pkt;
     const q = icmpErrorQuoteOffset(buf, pkt);
-    if (q < 0) {
-      const rec = this.ownFlow(ep, buf, now);
-      if (rec === undefined) this.counters.drops.UNKNOWN_FLOW++;
-      return rec;
-    }
+    if (q < 0) return this.ownFlowCounted(ep, buf, now);
     const quoted = this.quoted;
     if (locatePacket(buf, q, pkt.end - q, quoted, true) === undefined) {
-      let rec = this.flows.get(flowKeyFromScratch(buf, quoted, ep.tag), now);
-      if (rec === undefined && quoted.fragment && quoted.l4Offset < 0) {
-        rec = this.fragments.peek(fragmentKeyFromScratch(buf, quoted, ep.tag)!, now);
+      writeFlowKey(buf, quoted, ep.tag, this.key);
+      let s = this.flows.lookup(this.key, ep.serial, now);
+      if (s < 0 && quoted.fragment && quoted.l4Offset < 0) {
+        writeFragmentKey(buf, quoted, ep.tag, this.fragKey);
+        s = this.mappedFlow(ep, now, true);
       }
-      if (rec !== undefined && rec.endpoint === ep) {
+      if (s >= 0) {
         this.counters.icmpErrorsMatched++;
-        return rec;
+        return s;
       }
     }
     const own = this.ownFlow(ep, buf, now);
-    if (own === undefined) this.counters.drops.ICMP_ERROR_UNKNOWN_FLOW++;
+    if (own < 0) this.counters.drops.ICMP_ERROR_UNKNOWN_FLOW++;
     return own;
   }
 
   /**
    * Return path, a fragment (this.pkt): the first fragment matches its flow and maps its datagram
    * to it; a later one (no ports) follows that mapping, else falls back to its own key.
-   * Counts its drop.
+   * Counts its drop. Returns the flow's slot, or -1.
    */
-  private matchFragment(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
+  private matchFragment(ep: Endpoint, buf: Buffer, now: number): number {
     const pkt = this.pkt;
-    const fk = fragmentKeyFromScratch(buf, pkt, ep.tag)!;
     if (pkt.l4Offset >= 0) {
-      const rec =
+      const s =
         pkt.proto === 1 || pkt.proto === 58
           ? this.matchIcmp(ep, buf, now)
           : this.ownFlowCounted(ep, buf, now);
-      if (rec !== undefined) this.fragments.set(fk, rec, pkt.proto, now);
-      return rec;
+      if (s >= 0) {
+        writeFragmentKey(buf, pkt, ep.tag, this.fragKey);
+        this.fragments.map(this.fragKey, pkt.proto, this.flows, s, now);
+      }
+      return s;
     }
-    const mapped = this.fragments.get(fk, now);
-    if (mapped !== undefined && mapped.endpoint === ep) {
+    writeFragmentKey(buf, pkt, ep.tag, this.fragKey);
+    const mapped = this.mappedFlow(ep, now);
+    if (mapped >= 0) {
       this.counters.fragmentsMatched++;
       return mapped;
     }
     const own = this.ownFlow(ep, buf, now);
-    if (own === undefined) this.counters.drops.FRAGMENT_UNKNOWN_FLOW++;
+    if (own < 0) this.counters.drops.FRAGMENT_UNKNOWN_FLOW++;
     return own;
-  }
-
-  private ownFlowCounted(ep: Endpoint, buf: Buffer, now: number): FlowRecord | undefined {
-    const rec = this.ownFlow(ep, buf, now);
-    if (rec === undefined) this.counters.drops.UNKNOWN_FLOW++;
-    return rec;
   }
 
   /**
@@ -721,26 +705,20 @@ export class Datapath {
           this.canary?.received(ep.canary, buf, pkt, fd === ep.gwo.fd, now);
           continue;
         }
-        let rec: FlowRecord | undefined;
-        if (pkt.fragment) {
-          rec = this.matchFragment(ep, buf, now);
-        } else if (pkt.proto === 1 || pkt.proto === 58) {
-          rec = this.matchIcmp(ep, buf, now);
-        } else {
-          rec = flows.get(flowKeyFromScratch(buf, pkt, ep.tag), now);
-          if (rec !== undefined && rec.endpoint !== ep) rec = undefined;
-          if (rec === undefined) c.drops.UNKNOWN_FLOW++;
-        }
-        if (rec === undefined) continue;
-        const h = rec.header;
-        const start = off - h.length;
-        buf.set(h, start); // TypedArray copy: no C++ call for a 40-byte header
+        const slot = pkt.fragment
+          ? this.matchFragment(ep, buf, now)
+          : pkt.proto === 1 || pkt.proto === 58
+            ? this.matchIcmp(ep, buf, now)
+            : this.ownFlowCounted(ep, buf, now);
+        if (slot < 0) continue;
+        const start = off - flows.headerLengthOf(slot);
+        const hlen = flows.copyHeader(slot, buf, start);
         const j = TxMeta.WORDS * m;
         meta[j + TxMeta.OFFSET] = start;
-        meta[j + TxMeta.LENGTH] = h.length + len;
-        meta[j + TxMeta.SOURCE] = rec.localAddress;
-        meta[j + TxMeta.DESTINATION] = rec.gwlbAddress;
-        meta[j + TxMeta.SOURCE_PORT] = rec.gwlbPort;
+        meta[j + TxMeta.LENGTH] = hlen + len;
+        meta[j + TxMeta.SOURCE] = flows.localAddress[slot]!;
+        meta[j + TxMeta.DESTINATION] = flows.gwlbAddress[slot]!;
+        meta[j + TxMeta.SOURCE_PORT] = flows.gwlbPort[slot]!;
         meta[j + TxMeta.DESTINATION_PORT] = GENEVE_PORT;
         m++;
       }

@@ -38,7 +38,7 @@ export interface EndpointTableOptions {
 
 /** One endpoint's runtime state. */
 export class Endpoint {
-  /** Namespaces this endpoint's flows in the shared flow table. */
+  /** The forward batch batchCount belongs to. */
   batchSeq = 0;
   /** Packets written to gwi in the current batch. */
   batchCount = 0;
@@ -61,7 +61,10 @@ export class Endpoint {
   watches: Watch[] = [];
   constructor(
     readonly info: EndpointInfo,
+    /** Namespaces this endpoint's flows in the shared flow table (the flow key's tag). */
     readonly tag: number,
+    /** Unique for the table's lifetime (tags wrap): what a flow records as its endpoint. */
+    readonly serial: number,
     readonly gwi: TunLike,
     readonly gwo: TunLike,
   ) {}
@@ -80,6 +83,7 @@ export class EndpointTable {
   private readonly byHi = new Map<number, Map<number, Endpoint>>();
   private readonly failedUntil = new Map<string, number>();
   private nextTag = 1;
+  private nextSerial = 1;
   private last: Endpoint | undefined;
   private lastHi = -1;
   private lastLo = -1;
@@ -165,7 +169,7 @@ export class EndpointTable {
     }
     this.failedUntil.delete(failKey);
     const tag = this.allocateTag();
-    const ep = new Endpoint(info, tag, gwi, gwo);
+    const ep = new Endpoint(info, tag, this.nextSerial++, gwi, gwo);
     ep.lastSeen = now;
     ep.createdAt = now;
     ep.watches.push(this.port.watch(gwo.fd, () => this.onReadable(ep)));

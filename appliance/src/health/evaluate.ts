@@ -14,6 +14,11 @@
  *   write failed, is unhealthy); if the tuns gave packets back, some replies went out; no traffic
  *   at all is fine (GWLB health checks do not go through the data path);
  * - every extra check passes (rule engine, per-endpoint hook and rules, rp_filter keeper).
+ *
+ * Flow table evictions (the table is full) are reported in the window and the details, not as a
+ * failure: the least recently used flows lose their state and their replies are dropped until
+ * their next packet from the GWLB, but every other flow crosses, and an unhealthy target would
+ * make the GWLB move all of its flows (or, with every target unhealthy, fail open).
  */
 import { GENEVE_DROP_REASONS } from "../geneve/codec";
 import type { DatapathStatus, EndpointStatus, HealthCheckResult, HealthStage } from "./status";
@@ -53,6 +58,8 @@ export interface HealthReport {
     readonly returned: number;
     readonly replied: number;
     readonly dropped: number;
+    /** Flows evicted from the full flow table. */
+    readonly evicted: number;
   };
   readonly checks: readonly HealthCheckResult[];
   readonly status: DatapathStatus;
@@ -80,6 +87,7 @@ interface Sample {
   readonly tunTx: number;
   readonly tunRx: number;
   readonly tx: number;
+  readonly evicted: number;
   readonly drops: Readonly<Record<string, number>>;
 }
 
@@ -91,6 +99,7 @@ function sample(at: number, s: DatapathStatus): Sample {
     tunTx: c.tunTxPackets,
     tunRx: c.tunRxPackets,
     tx: c.txDatagrams,
+    evicted: s.flowCache?.evicted ?? 0,
     drops: { ...c.drops },
   };
 }
@@ -205,7 +214,15 @@ export class HealthEvaluator {
             : "idle",
       reasons,
       pending,
-      window: { seconds, received, forwarded, returned, replied, dropped },
+      window: {
+        seconds,
+        received,
+        forwarded,
+        returned,
+        replied,
+        dropped,
+        evicted: s.evicted - base.evicted,
+      },
       checks: found,
       status,
     };

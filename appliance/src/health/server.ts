@@ -57,6 +57,7 @@ export function healthJson(r: HealthReport): string {
         socketBound: s.socketBound,
         listen: s.listen,
         flows: s.flows,
+        flowCapacity: s.flowCapacity,
         idleMs: s.idleMs === undefined ? null : Math.round(s.idleMs),
         counters: s.counters,
         flowCache: s.flowCache,
@@ -65,6 +66,19 @@ export function healthJson(r: HealthReport): string {
     },
     replacer,
   );
+}
+
+/** Flow table fill and evictions, for the text body. */
+function flowsText(r: HealthReport): string {
+  const s = r.status;
+  const fill = s.flowCapacity === undefined ? `${s.flows}` : `${s.flows} of ${s.flowCapacity}`;
+  const total = s.flowCache?.evicted ?? 0;
+  if (total === 0) return fill;
+  const recent =
+    r.window.evicted > 0
+      ? `${r.window.evicted} evicted in the last ${r.window.seconds.toFixed(0)} s (table full: replies of evicted flows are dropped until their next packet; raise flows.maxEntries), `
+      : "";
+  return `${fill}; ${recent}${total} evicted in total`;
 }
 
 /** Text body of a health report. */
@@ -76,7 +90,7 @@ export function healthText(r: HealthReport): string {
     ...r.pending.map((x) => `  pending: ${x}`),
     `GENEVE socket: ${s.socketBound ? "bound" : "NOT bound"}${s.listen ? ` on ${s.listen.address}:${s.listen.port}` : ""}; data path ${s.running ? "running" : "NOT running"}`,
     `last ${r.window.seconds.toFixed(0)} s: received ${r.window.received}, forwarded ${r.window.forwarded}, returned ${r.window.returned}, replied ${r.window.replied}, dropped ${r.window.dropped}`,
-    `idle: ${s.idleMs === undefined ? "no traffic yet" : `${(s.idleMs / 1000).toFixed(1)} s`}; flows: ${s.flows}`,
+    `idle: ${s.idleMs === undefined ? "no traffic yet" : `${(s.idleMs / 1000).toFixed(1)} s`}; flows: ${flowsText(r)}`,
     `totals: rx ${s.counters.rxDatagrams} datagrams / ${s.counters.rxBytes} B, to tun ${s.counters.tunTxPackets}, from tun ${s.counters.tunRxPackets}, tx ${s.counters.txDatagrams} datagrams / ${s.counters.txBytes} B`,
   ];
   const drops = Object.entries(s.counters.drops).filter(([, v]) => v > 0);

@@ -49,6 +49,7 @@ export interface StatusCounters {
   readonly drops: Readonly<Record<string, number>>;
 }
 
+/** Flow table counters (FlowTableStats). */
 export interface FlowCacheCounters {
   readonly hits: number;
   readonly misses: number;
@@ -66,6 +67,8 @@ export interface DatapathStatus {
   readonly endpoints: readonly EndpointStatus[];
   /** Flows in the flow table. */
   readonly flows: number;
+  /** The flow table's bound (`flows.maxEntries`). */
+  readonly flowCapacity?: number;
   /** Milliseconds since the last datagram received or reply sent; undefined if none yet. */
   readonly idleMs: number | undefined;
   readonly counters: StatusCounters;

@@ -17,6 +17,7 @@ import { EventEmitter } from "node:events";
 import {
   decodeGeneve,
   encodeGeneve,
+  describeFlowKey,
   flowKey,
   GENEVE_PORT,
   type GeneveOption,
@@ -216,7 +217,7 @@ export class GwlbPeer extends EventEmitter<{ reply: [ReplyReport] }> {
     }
     rec.ports.add(port);
     const key = flowKey(inner);
-    if (key !== undefined) rec.flowKeys.add(key);
+    if (key !== undefined) rec.flowKeys.add(describeFlowKey(key));
     const fp = fingerprint(inner);
     const p = this.pending.get(fp);
     if (p) p.sentAt.push(this.clock());
@@ -254,7 +255,7 @@ export class GwlbPeer extends EventEmitter<{ reply: [ReplyReport] }> {
       else if (this.options.checkSourcePort !== false && !rec.ports.has(from.port))
         problems.push("WRONG_SOURCE_PORT");
       if (key === undefined) problems.push("INNER_UNPARSEABLE");
-      else if (rec && !rec.flowKeys.has(key)) problems.push("FLOW_MISMATCH");
+      else if (rec && !rec.flowKeys.has(describeFlowKey(key))) problems.push("FLOW_MISMATCH");
       if (key !== undefined && !verifyChecksums(inner)) problems.push("INNER_CHECKSUM");
       const fp = fingerprint(inner);
       const p = this.pending.get(fp);

@@ -10,6 +10,7 @@ import {
   type DatapathOptions,
   decodeGeneve,
   type EndpointInfo,
+  FLOW_HEADER_INLINE,
   hex17,
   RX_SLOT,
   tunNames,
@@ -193,13 +194,50 @@ describe("data path (in-memory port)", () => {
     assert.equal(r.sport, 40001);
   });
 
+  it("echoes a header longer than a flow slot holds (unknown non-critical options) byte for byte", () => {
+    const t = setup();
+    const flows = generateFlows({ flows: 2 });
+    const extra = [{ optClass: 0x0108, type: 0x70, critical: false, data: Buffer.alloc(64, 0xab) }];
+    const long = GwlbPeer.encapsulate(flows[0]!, flows[0]!.inner, extra);
+    t.port.queue(long, GWLB, 40000, ME);
+    t.port.pump();
+    const short = t.send(flows[1]!);
+    assert.ok(long.length - flows[0]!.inner.length > FLOW_HEADER_INLINE);
+    assert.deepEqual(
+      t.port.sent.map((r) => r.payload),
+      [long, short],
+    );
+  });
+
+  it("warns (at most once a minute) when the full flow table evicts flows", () => {
+    const warnings: { o: object; m: string }[] = [];
+    const t = setup({
+      maxFlows: 2,
+      logger: { info() {}, warn: (o, m) => void warnings.push({ o, m: m ?? "" }), error() {} },
+    });
+    const flows = generateFlows({ flows: 5 });
+    for (const f of flows.slice(0, 3)) t.send(f);
+    t.dp.logEvictions(t.advance(0));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!.m, /flow table full.*raise flows\.maxEntries/);
+    assert.deepEqual(warnings[0]!.o, { evicted: 1, evictedTotal: 1, maxEntries: 2 });
+    t.send(flows[3]!);
+    t.dp.logEvictions(t.advance(30_000));
+    assert.equal(warnings.length, 1, "not again within a minute");
+    t.dp.logEvictions(t.advance(30_000));
+    assert.equal(warnings.length, 2);
+    assert.deepEqual(warnings[1]!.o, { evicted: 1, evictedTotal: 2, maxEntries: 2 });
+    t.dp.logEvictions(t.advance(60_000));
+    assert.equal(warnings.length, 2, "nothing new evicted");
+  });
+
   it("expires idle flows (UDP 120 s by default) and evicts beyond maxFlows", () => {
     const t = setup({ maxFlows: 4 });
     t.port.mirror = false;
     const flows = generateFlows({ flows: 6 });
     for (const f of flows) t.send(f);
     assert.equal(t.dp.flows.size, 4);
-    assert.equal(t.dp.flowRemovals.evicted, 2);
+    assert.equal(t.dp.flows.stats.evicted, 2);
     const { gwo } = tunNames(flows[5]!.endpointId);
     t.advance(121_000);
     t.port.inject(gwo, flows[5]!.inner);

@@ -4,7 +4,9 @@ import {
   createMetrics,
   type DatapathStatus,
   HealthEvaluator,
+  healthJson,
   type HealthServer,
+  healthText,
   startHealthServer,
 } from "@tollgate/appliance";
 import { idleStatus } from "../helpers/status";
@@ -38,6 +40,31 @@ describe("health evaluation", () => {
     assert.equal(r.healthy, true);
     assert.equal(r.state, "idle");
     assert.deepEqual(r.reasons, []);
+  });
+
+  it("reports flow table evictions in the window and the details without failing", () => {
+    const e = new HealthEvaluator(evaluatorOptions({ clock, windowMs: 1000 }));
+    const s = baseStatus();
+    s.flowCapacity = 10;
+    e.evaluate(s);
+    now = 1000;
+    s.flowCache = { ...s.flowCache!, evicted: 9 };
+    const r = e.evaluate(s);
+    assert.equal(r.healthy, true);
+    assert.equal(r.window.evicted, 5);
+    const text = healthText(r);
+    assert.match(
+      text,
+      /flows: 3 of 10; 5 evicted in the last 1 s \(table full: .*raise flows\.maxEntries\), 9 evicted in total/,
+    );
+    const json = JSON.parse(healthJson(r)) as {
+      window: { evicted: number };
+      datapath: { flowCapacity: number; flowCache: { evicted: number } };
+    };
+    assert.deepEqual(
+      [json.window.evicted, json.datapath.flowCapacity, json.datapath.flowCache.evicted],
+      [5, 10, 9],
+    );
   });
 
   it("fails when the socket is not bound, the loop stopped or an interface is down", () => {
