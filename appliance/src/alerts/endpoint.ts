@@ -16,7 +16,7 @@
  */
 import { hex17, parseBase60 } from "../naming";
 import { buildIpPacket } from "../packet/build";
-import { flowKey } from "../flow/key";
+import { flowKey, type FlowKey } from "../flow/key";
 import { resolveEndpointKey } from "../rules/parse";
 import type { Alert } from "./eve";
 
@@ -34,7 +34,7 @@ export function endpointOfInterface(name: string | undefined): string | undefine
 
 /** What the flow lookup needs from the data path (datapath.ts). */
 export interface FlowTableView {
-  readonly flows: { peek(key: string): unknown };
+  readonly flows: { has(key: FlowKey): boolean };
   readonly endpoints: {
     list(): readonly { readonly tag: number; readonly info: { readonly idHex17: string } }[];
   };
@@ -64,7 +64,7 @@ export function endpointOfFlow(table: FlowTableView, a: Alert): string | undefin
   if (!packet) return undefined;
   for (const ep of table.endpoints.list()) {
     const key = flowKey(packet, 0, packet.length, ep.tag);
-    if (key !== undefined && table.flows.peek(key) !== undefined) return vpceName(ep.info.idHex17);
+    if (key !== undefined && table.flows.has(key)) return vpceName(ep.info.idHex17);
   }
   return undefined;
 }

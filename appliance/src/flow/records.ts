@@ -92,6 +92,11 @@ export class FlowRecords {
     return s;
   }
 
+  /** Whether a live flow has this key (not marked used, not counted). */
+  has(key: FlowKey, now?: number): boolean {
+    return this.table.has(key, now);
+  }
+
   /** The slot of endpoint's flow with this key, marked used; -1 when none. */
   lookup(key: FlowKey, endpoint: number, now: number): number {
     const s = this.table.get(key, now);

@@ -15,6 +15,8 @@ import {
   endpointOfInterface,
   endpointResolver,
   flowKey,
+  type FlowKey,
+  sameFlowKey,
   formatAlert,
   type LineWriter,
   MAX_SIGNATURE_LABELS,
@@ -45,8 +47,8 @@ function flowTable() {
     dstPort: 5353,
     payload: Buffer.from("x"),
   });
-  const keys = new Set([flowKey(packet, 0, packet.length, 7)]);
-  const flows = { peek: (key: string) => (keys.has(key) ? "flow" : undefined) };
+  const stored = flowKey(packet, 0, packet.length, 7)!;
+  const flows = { has: (key: FlowKey) => sameFlowKey(key, stored) };
   const endpoints = [
     { tag: 3, info: { idHex17: "00000000000000001" } },
     { tag: 7, info: { idHex17: "02b8ee1d4db0c5100" } },
