@@ -11,7 +11,7 @@ export interface LocatedYaml {
   /** Syntax errors (duplicate keys included), each as `name:line:col: message`; empty when none. */
   readonly syntaxErrors: string[];
   /** The same syntax errors with their positions (1-based). */
-  readonly syntax: readonly { line: number; col: number; message: string }[];
+  readonly syntax: readonly { line: number; col: number; message: string; code: string }[];
   /**
    * `name:line:col` of the node at `path` (of the key of its last element when `atKey`); when the
    * path does not exist, of the deepest part of it that does.
@@ -50,7 +50,11 @@ export function parseLocatedYaml(text: string, name: string): LocatedYaml {
     const p = pos(offset);
     return `${name}:${p.line}:${p.col}`;
   };
-  const syntax = doc.errors.map((e) => ({ ...pos(e.pos[0]), message: e.message.split("\n")[0]! }));
+  const syntax = doc.errors.map((e) => ({
+    ...pos(e.pos[0]),
+    message: e.message.split("\n")[0]!,
+    code: e.code,
+  }));
   return {
     doc,
     syntaxErrors: syntax.map((e) => `${name}:${e.line}:${e.col}: ${e.message}`),

@@ -5,28 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { registerRulesCommands } from "@tollgate/appliance";
+import { tollgate } from "./cli-run";
 
-async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const program = new Command().name("tollgate").exitOverride();
-  registerRulesCommands(program);
-  let out = "";
-  let err = "";
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(["node", "tollgate", ...args]);
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = before;
-  return { out, err, code };
-}
+const run = tollgate;
 
 describe("tollgate rules CLI", () => {
   const examples = path.resolve(__dirname, "../../../examples/rules");

@@ -141,16 +141,39 @@ function printCompiled(c: CompiledRuleset, label: string): void {
   for (const s of c.sysctls) process.stdout.write(`sysctl -w ${s.key}=${s.value}\n`);
 }
 
-/** `rules plan`: exit 1 when the rules do not compile, 2 on changes with --detailed-exitcode. */
+/** Without root, plan compiles on assumed capabilities but cannot read iptables and ipset. */
+const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * `rules plan`: exit 1 when the rules do not compile, 2 on changes with --detailed-exitcode.
+ * Without root it shows what was compiled without the comparison; with no endpoint present or
+ * given, it also shows a sample endpoint's rules (labelled, not applied, not counted).
+ */
 async function plan(
   loaded: LoadedRules,
   o: CommonOptions & { detailedExitcode?: boolean },
 ): Promise<void> {
+  const readLive = isRoot();
+  if (!readLive && o.detailedExitcode)
+    throw new Error("--detailed-exitcode compares with the live rules, which needs root");
   const engine = engineFor(o);
-  const result = await engine.plan(loaded, await endpointsFor(engine, o));
+  const endpoints = await endpointsFor(engine, o);
+  const result = await engine.plan(loaded, endpoints, { readLive });
   process.stdout.write(result.text);
+  if (endpoints.length === 0) await printSample(engine, loaded);
   if (result.changes < 0) process.exitCode = 1;
   else if (result.changes > 0 && o.detailedExitcode) process.exitCode = 2;
+}
+
+/** The compiled rules of the sample endpoint, labelled as such. */
+async function printSample(engine: RulesEngine, loaded: LoadedRules): Promise<void> {
+  const sample = sampleEndpoint(loaded);
+  const c = await engine.compile(loaded, [sample]);
+  process.stdout.write(
+    `\nno endpoint is present or given (--endpoint ID): below are the rules of a SAMPLE endpoint, not applied and not counted as changes\n`,
+  );
+  for (const e of c.errors) process.stdout.write(`error (sample endpoint): ${e}\n`);
+  printCompiled(c, sampleLabel(loaded));
 }
 
 /** `rules apply`: exit 1 when refused or rolled back, 3 when the rollback failed too. */

@@ -76,6 +76,19 @@ export class ApplyError extends Error {
 
 export const STATE_DIR = "/run/tollgate";
 
+/** One line per compiled endpoint: names, mode (and the requested one if it fell back), zone. */
+export function endpointLines(compiled: CompiledRuleset): string[] {
+  const lines = ["endpoints:"];
+  if (compiled.endpoints.length === 0) lines.push("  (none present)");
+  for (const e of compiled.endpoints) {
+    const fell = e.mode !== e.requestedMode ? ` (requested ${e.requestedMode})` : "";
+    lines.push(
+      `  ${e.gwi} -> ${e.gwo}${e.key ? ` [${e.key}]` : ""}: mode ${e.mode}${fell}, zone/mark ${e.zone}, table ${e.table}, ${e.rules} filter rules`,
+    );
+  }
+  return lines;
+}
+
 /**
  * Default state file, one per network namespace (the lock and the tc record must not be shared
  * by appliances running in different namespaces of one host):
@@ -148,22 +161,27 @@ export class RulesEngine {
     });
   }
 
-  /** Compiles and describes every change against the live kernel state, without applying. */
-  async plan(loaded: LoadedRules, endpoints: readonly EndpointRef[]): Promise<PlanResult> {
+  /**
+   * Compiles and describes every change against the live kernel state, without applying. With
+   * `readLive: false` (no root: iptables-save and ipset cannot be read) it describes what was
+   * compiled and says that the comparison was skipped.
+   */
+  async plan(
+    loaded: LoadedRules,
+    endpoints: readonly EndpointRef[],
+    { readLive = true }: { readLive?: boolean } = {},
+  ): Promise<PlanResult> {
     const compiled = await this.compile(loaded, endpoints);
-    const lines: string[] = [];
-    for (const n of compiled.notes) lines.push(`note: ${n}`);
-    lines.push("endpoints:");
-    if (compiled.endpoints.length === 0) lines.push("  (none present)");
-    for (const e of compiled.endpoints) {
-      const fell = e.mode !== e.requestedMode ? ` (requested ${e.requestedMode})` : "";
-      lines.push(
-        `  ${e.gwi} -> ${e.gwo}${e.key ? ` [${e.key}]` : ""}: mode ${e.mode}${fell}, zone/mark ${e.zone}, table ${e.table}, ${e.rules} filter rules`,
-      );
-    }
+    const lines = [...compiled.notes.map((n) => `note: ${n}`), ...endpointLines(compiled)];
     if (compiled.errors.length > 0) {
       for (const e of compiled.errors) lines.push(`error: ${e}`);
       return { compiled, changes: -1, text: `${lines.join("\n")}\n` };
+    }
+    if (!readLive) {
+      lines.push(
+        "live state: not read (iptables-save and ipset need root): run as root to see what apply would change",
+      );
+      return { compiled, changes: 0, text: `${lines.join("\n")}\n` };
     }
     const live = await this.live(compiled);
     const caps = await this.capabilities();

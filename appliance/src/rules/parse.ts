@@ -269,6 +269,14 @@ function endpointMap(file: RulesFile): Map<string, ResolvedEndpointSection> {
   return endpoints;
 }
 
+/** Fixes of the YAML errors people make most (by the yaml library's error code). */
+const SYNTAX_FIXES: Readonly<Record<string, string>> = {
+  DUPLICATE_KEY: "keep one of the two keys and merge their values",
+  TAB_AS_INDENT: "indent with spaces, not tabs",
+  BAD_INDENT: "check the indentation, and close brackets and quotes opened on this line",
+  MISSING_CHAR: "close the bracket or quote opened on this line",
+};
+
 /** Places a finding in the text. */
 export function locate(f: Finding, located: LocatedYaml, file: string): RulesProblem {
   const { line, col } = located.position(f.path, f.atKey ?? false);
@@ -287,8 +295,12 @@ function refused(problems: readonly RulesProblem[]): LoadResult {
 export function parseRules(text: string, name = "rules.yaml"): LoadResult {
   const located = parseLocatedYaml(text, name);
   if (located.syntax.length > 0) {
-    const fix = "correct the YAML syntax at this place";
-    return refused(located.syntax.map((e) => ({ file: name, ...e, path: "", fix })));
+    return refused(
+      located.syntax.map(({ line, col, message, code }) => {
+        const fix = SYNTAX_FIXES[code] ?? "correct the YAML here (indentation, brackets, quotes)";
+        return { file: name, line, col, path: "", message, fix };
+      }),
+    );
   }
   const data: unknown = located.doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = rulesFileSchema.safeParse(data, { reportInput: true });

@@ -68,8 +68,14 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The candidate `word` is most likely a typo of (case-insensitive, a third of it edited), if any. */
+/**
+ * The candidate `word` most likely stands for, if any: the only one it abbreviates, else the
+ * nearest within a third of its length in edits (case-insensitive).
+ */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  const extended = candidates.filter((c) => lower.length >= 3 && c.toLowerCase().startsWith(lower));
+  if (extended.length === 1) return extended[0];
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -130,6 +136,7 @@ function valuesAt(schema: z.core.$ZodType, path: readonly PathItem[]): string[] 
 const TYPE_WORDS: Record<string, string> = {
   array: "a list",
   object: "a mapping (key: value lines)",
+  record: "a mapping (key: value lines)",
   number: "a number",
   int: "a whole number",
   string: "a text",
@@ -142,9 +149,24 @@ function oneOf(values: readonly string[]): string {
   return values.length === 1 ? values[0]! : `one of ${values.join(", ")}`;
 }
 
+/** Words from other firewalls for values of the rules file. */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  accept: "allow",
+  permit: "allow",
+  pass: "allow",
+  deny: "drop",
+  block: "drop",
+};
+
+/** The value of `values` that `text` most likely means. */
+function guessValue(text: string, values: readonly string[]): string | undefined {
+  const synonym = SYNONYMS[text.toLowerCase()];
+  return synonym !== undefined && values.includes(synonym) ? synonym : didYouMean(text, values);
+}
+
 /** The fix for a value that is not one of `values`: the likely intended one, else the list. */
 function useOneOf(input: unknown, values: readonly string[]): string {
-  const guess = typeof input === "string" ? didYouMean(input, values) : undefined;
+  const guess = typeof input === "string" ? guessValue(input, values) : undefined;
   return guess ? `did you mean ${guess}? Use ${oneOf(values)}` : `use ${oneOf(values)}`;
 }
 
@@ -162,15 +184,22 @@ type Rule<C extends Issue["code"]> = (
   schema: z.core.$ZodType,
 ) => Finding[];
 
-function invalidType(issue: IssueOf<"invalid_type">, path: PathItem[], schema: z.core.$ZodType) {
-  const values = valuesAt(schema, path);
-  const want = values.length > 0 ? oneOf(values) : (TYPE_WORDS[issue.expected] ?? issue.expected);
+/** A required key that is not there. */
+function missing(path: PathItem[], want: string): Finding[] {
   const key = path[path.length - 1];
   if (key === undefined)
     return [{ path, message: "the file is not a mapping", fix: "start it with version: 1" }];
-  if (issue.input === undefined)
-    return [{ path, message: `${key} is missing`, fix: `add ${key}: ${want}` }];
-  return [{ path, message: `${describe(issue.input)} is not ${want}`, fix: `write ${want} here` }];
+  return [{ path, message: "missing (required)", fix: `add ${String(key)}: ${want}` }];
+}
+
+function invalidType(issue: IssueOf<"invalid_type">, path: PathItem[], schema: z.core.$ZodType) {
+  const values = valuesAt(schema, path);
+  const want = values.length > 0 ? oneOf(values) : (TYPE_WORDS[issue.expected] ?? issue.expected);
+  if (issue.input === undefined || path.length === 0) return missing(path, want);
+  const message = `${describe(issue.input)} is not ${want}`;
+  if (issue.expected === "array" && typeof issue.input !== "object")
+    return [{ path, message, fix: `write it as a list: [${String(issue.input)}]` }];
+  return [{ path, message, fix: `write ${want} here` }];
 }
 
 function tooBig(issue: IssueOf<"too_big">, path: PathItem[]): Finding[] {
@@ -226,13 +255,12 @@ const RULES: { [C in Issue["code"]]: Rule<C> } = {
   invalid_key: (issue, path, schema) =>
     findingsOf(issue.issues, schema, []).map((f) => ({ ...f, path, atKey: true })),
   invalid_element: (issue, path, schema) => findingsOf(issue.issues, schema, path),
-  invalid_value: (issue, path) => [
-    {
-      path,
-      message: `${describe(issue.input)} is not allowed here`,
-      fix: useOneOf(issue.input, issue.values.map(String)),
-    },
-  ],
+  invalid_value: (issue, path) => {
+    const values = issue.values.map(String);
+    if (issue.input === undefined) return missing(path, oneOf(values));
+    const message = `${describe(issue.input)} is not allowed here`;
+    return [{ path, message, fix: useOneOf(issue.input, values) }];
+  },
   custom: (issue, path) => [
     {
       path,

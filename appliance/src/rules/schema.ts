@@ -233,7 +233,46 @@ const NOT_IN_TC: readonly RuleKey[] = ["state", "limit", "log", "sourcePorts", "
 
 const asItems = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
+/** The address families a rule can match in, from `family` and `proto` (icmp: v4, icmpv6: v6). */
+function allowedFamilies(r: RuleFields): ("ipv4" | "ipv6")[] {
+  const byFamily = r.family === "ipv4" || r.family === "ipv6" ? [r.family] : ["ipv4", "ipv6"];
+  const byProto = r.proto === "icmp" ? ["ipv4"] : r.proto === "icmpv6" ? ["ipv6"] : byFamily;
+  return (["ipv4", "ipv6"] as const).filter((f) => byFamily.includes(f) && byProto.includes(f));
+}
+
+/** `family` and `proto`, or the addresses, that leave a rule nothing to match. */
+function matchesNothing(r: RuleFields): [RuleKey, Problem][] {
+  const families = allowedFamilies(r);
+  if (families.length === 0)
+    return [
+      [
+        "family",
+        {
+          message: `family: ${r.family!} contradicts proto: ${String(r.proto)}, so the rule matches nothing`,
+          fix: "remove family (proto decides it)",
+        },
+      ],
+    ];
+  return (["src", "dst"] as const).flatMap((key): [RuleKey, Problem][] => {
+    const items = asItems(r[key]).map(String);
+    const sets = items.some((i) => i.startsWith("@"));
+    const fams = new Set(items.map((i) => (i.includes(":") ? "ipv6" : "ipv4")));
+    if (items.length === 0 || sets || families.some((f) => fams.has(f))) return [];
+    const only = families.join(" and ");
+    return [
+      [
+        key,
+        {
+          message: `${key} has no ${only} address, and the rule is for ${only} only, so it matches nothing`,
+          fix: `add ${only} addresses to ${key}, or change family/proto`,
+        },
+      ],
+    ];
+  });
+}
+
 const RULE_CHECKS: readonly RuleCheck[] = [
+  matchesNothing,
   (r) =>
     ACTION_KEYS.filter(([key, action]) => r[key] !== undefined && r.action !== action).map(
       ([key, action]) => [
