@@ -6,7 +6,11 @@
 import { lookup, inspectedSubnets, subnetDest } from "./lookup";
 import type { Dest, SubnetNode, Topology } from "./nodes";
 import { crossTgw, spokeSubnets } from "./tgw";
+import { blameRoute } from "./blame";
 import {
+  addHop,
+  addProblem,
+  appendPath,
   azText,
   newPath,
   OutboundResult,
@@ -71,31 +75,45 @@ function walkSpoke(s: SubnetNode, dest: Dest): SubnetWalk {
     outbound,
     returns,
   });
-  path.hops.push(`${s.label}${azText(s.az)}`);
+  addHop(path, `${s.label}${azText(s.az)}`, s);
   const r = s.rt ? lookup(s.rt, dest) : undefined;
   if (!s.rt || !r) {
-    path.hops.push(
+    addHop(
+      path,
       s.rt ? `${s.rt.label}: no route for ${dest.text} (dropped)` : "no route table (dropped)",
+      s.rt ?? s,
     );
     return done({ path });
   }
-  path.hops.push(`${s.rt.label}: ${r.dest.text} -> ${r.target.label}`);
+  addHop(
+    path,
+    `${s.rt.label}: ${r.dest.text} -> ${r.target.label}`,
+    r.source.urn ? r.source : s.rt,
+  );
+  if (r.target.kind === "unknown") {
+    path.outcome = "unknown";
+    return done({ path });
+  }
+  if (r.target.kind === "local") {
+    path.outcome = "delivered";
+    return done({ path });
+  }
   if (r.target.kind !== "tgw") {
-    path.hops.push(`exit: ${r.target.label}`);
-    path.problems.push({
-      kind: "skips-inspection",
-      text: `leaves through ${r.target.label} instead of the Transit Gateway to the inspection VPC`,
-    });
-    path.outcome = r.target.kind === "unknown" ? "unknown" : "delivered";
+    addHop(path, `exit: ${r.target.label}`, r.target.node);
+    addProblem(
+      path,
+      "skips-inspection",
+      `leaves through ${r.target.label} instead of the Transit Gateway to the inspection VPC`,
+      blameRoute(s, s.rt, r, "the transit gateway (the inspection VPC inspects the spokes)"),
+    );
+    path.outcome = "delivered";
     return done({ path });
   }
   const leg = crossTgw(s.vpc, dest, s.az);
-  path.hops.push(...leg.hops);
-  path.problems.push(...leg.problems);
+  appendPath(path, leg);
   if (!leg.to) return done({ path });
   const rest = walkOutbound(leg.to, dest);
-  path.hops.push(...rest.path.hops);
-  path.problems.push(...rest.path.problems);
+  appendPath(path, rest.path);
   path.outcome = rest.path.outcome;
   path.inspectedBy = rest.path.inspectedBy;
   path.exit = rest.path.exit;
@@ -104,20 +122,18 @@ function walkSpoke(s: SubnetNode, dest: Dest): SubnetWalk {
   const back = reply ? walkReturn(leg.to, rest, reply) : undefined;
   if (!reply || !back) return done(outbound);
   const ret = newPath("return", s, reply);
-  ret.hops.push(...back.hops);
-  ret.problems.push(...back.problems);
+  appendPath(ret, back);
   ret.inspectedBy = back.inspectedBy;
   ret.outcome = back.outcome;
   if (back.outcome === "delivered" && back.exit === "tgw") {
     const home = crossTgw(leg.to.vpc, reply, s.az);
-    ret.hops.push(...home.hops);
-    ret.problems.push(...home.problems);
+    appendPath(ret, home);
     ret.outcome = "dropped";
     if (home.to && home.to.vpc === s.vpc) {
-      ret.hops.push(`delivered to ${s.label}${azText(s.az)}`);
+      addHop(ret, `delivered to ${s.label}${azText(s.az)}`, s);
       ret.outcome = "delivered";
     } else if (home.to) {
-      ret.hops.push(`the reply enters ${home.to.vpc.label}, not ${s.vpc.label}`);
+      addHop(ret, `the reply enters ${home.to.vpc.label}, not ${s.vpc.label}`, home.to);
       ret.outcome = "misrouted";
     }
   }

@@ -7,8 +7,14 @@ import type { PolicyResource } from "@pulumi/policy/policy";
 import { Cidr, parseCidr } from "./cidr";
 import type {
   AttachmentNode,
+  Node,
   EndpointNode,
+  EndpointServiceNode,
+  FleetNode,
   GatewayNode,
+  ListenerNode,
+  LoadBalancerNode,
+  TargetGroupNode,
   NatNode,
   RouteTableNode,
   SubnetNode,
@@ -80,7 +86,23 @@ export class Graph {
   readonly attachmentsByUrn = new Map<string, AttachmentNode>();
   readonly tgwRts = new Map<string, TgwRouteTableNode>();
   readonly tgwVpcs = new Map<string, VpcNode[]>();
+  readonly lbs = new Map<string, LoadBalancerNode>();
+  readonly services = new Map<string, EndpointServiceNode>();
+  readonly targetGroups = new Map<string, TargetGroupNode>();
+  readonly listeners: ListenerNode[] = [];
+  readonly fleets: FleetNode[] = [];
+  readonly fleetsByUrn = new Map<string, FleetNode>();
+  /** Fleet registrations whose target group is unknown (a reason not to claim "no fleet"). */
+  unresolvedRegistrations = 0;
+  /** Listeners whose load balancer is unknown (preview without a dependency). */
+  unresolvedListeners = 0;
+  /** Subnets an association names whose route table is unknown (they do not use the main table). */
+  readonly associatedElsewhere = new Set<SubnetNode>();
+  /** CIDRs of the stack's managed prefix lists, by URN. */
+  readonly prefixLists = new Map<string, Cidr[]>();
   readonly hints: ExternalHints;
+  /** The stack's VPCs by the id of their main (default) route table. */
+  readonly vpcByMainRtId = new Map<string, PolicyResource>();
   private readonly byType = new Map<string, PolicyResource[]>();
 
   constructor(resources: readonly PolicyResource[]) {
@@ -91,6 +113,11 @@ export class Graph {
       list.push(r);
     }
     this.hints = externalHints(this.ofType(T.inspectedVpc));
+    for (const v of this.ofType(T.vpc)) {
+      const p = bag(v.props);
+      for (const id of [str(p.mainRouteTableId), str(p.defaultRouteTableId)])
+        if (id) this.vpcByMainRtId.set(id, v);
+    }
   }
 
   ofType(type: string): readonly PolicyResource[] {
@@ -121,6 +148,7 @@ export class Graph {
       igws: [],
       attachments: [],
       natGateways: [],
+      flowLogs: [],
     };
     this.vpcs.set(key, v);
     return v;
@@ -128,6 +156,8 @@ export class Graph {
 
   /** The VPC a VPC resource, a VPC id literal, or nothing known names (keyed on `from`). */
   vpcFor(from: PolicyResource, res: PolicyResource | undefined, literal: string | undefined) {
+    const byId = literal ? this.index.byId.get(literal) : undefined;
+    if (!res && byId?.type === T.vpc) res = byId;
     if (res) return this.vpcNode(res.urn, res);
     if (literal) return this.vpcNode(`id:${literal}`, undefined, literal);
     return this.vpcNode(`unknown:${from.urn}`);
@@ -212,13 +242,44 @@ export class Graph {
     return rt;
   }
 
-  /** The route table `from.props[prop]` refers to (an `rtb-` literal makes an external one). */
+  /**
+   * The route table `from.props[prop]` refers to: a table of the stack, the main route table of a
+   * VPC of the stack (`vpc.mainRouteTableId`/`defaultRouteTableId`), or, for an `rtb-` literal,
+   * a table outside the stack.
+   */
   rtOf(from: PolicyResource, prop: string): RouteTableNode | undefined {
     const value = bag(from.props)[prop];
     const res = this.index.ref(from, prop, value, [T.routeTable, T.defaultRouteTable]);
     if (res) return this.rts.get(res.urn);
     const literal = str(value);
+    const vpcRes =
+      (literal ? this.vpcByMainRtId.get(literal) : undefined) ??
+      this.index.ref(from, prop, undefined, [T.vpc]);
+    if (vpcRes) return this.defaultRtOf(this.vpcNode(vpcRes.urn, vpcRes));
     return literal?.startsWith("rtb-") ? this.externalRt(literal) : undefined;
+  }
+
+  /**
+   * A VPC's default route table (the main table AWS creates with it): the stack's
+   * DefaultRouteTable when it manages it, else a table with the local route only, to which Route
+   * resources naming `vpc.mainRouteTableId` add. Undefined for VPCs outside the stack (unknown).
+   */
+  defaultRtOf(vpc: VpcNode): RouteTableNode | undefined {
+    if (vpc.defaultRt || !vpc.res) return vpc.defaultRt;
+    const id = str(vpc.p.mainRouteTableId) ?? str(vpc.p.defaultRouteTableId);
+    const rt: RouteTableNode = {
+      p: {},
+      id,
+      label: `main route table of ${vpc.label}${id ? ` (${id})` : ""}`,
+      vpc,
+      routes: [],
+      subnets: [],
+      edgeGateways: [],
+      implicitMain: true,
+    };
+    this.rts.set(`main:${vpc.key}`, rt);
+    vpc.defaultRt = rt;
+    return rt;
   }
 
   /** The TGW route table and attachment a TGW association, route or propagation links. */
@@ -237,8 +298,9 @@ export class Graph {
   }
 
   /** Links a subnet to its route table (the association, or the VPC's main table). */
-  associate(s: SubnetNode, rt: RouteTableNode): void {
+  associate(s: SubnetNode, rt: RouteTableNode, assoc?: Node): void {
     s.rt = rt;
+    s.assoc = assoc;
     rt.subnets.push(s);
   }
 
@@ -251,6 +313,11 @@ export class Graph {
       attachments: this.attachments,
       tgwRouteTables: [...this.tgwRts.values()],
       tgwVpcs: this.tgwVpcs,
+      loadBalancers: [...this.lbs.values()],
+      targetGroups: [...this.targetGroups.values()],
+      fleets: this.fleets,
+      unresolvedListeners: this.unresolvedListeners,
+      unresolvedRegistrations: this.unresolvedRegistrations,
       vpcByKey: this.vpcs,
       index: this.index,
     };

@@ -10,6 +10,17 @@ import { destOf, targetOf } from "./route-entry";
 import { labelOf } from "./stack-index";
 import { T } from "./types";
 import { arr, bag, bool, isUnknown, str, unwrap } from "./values";
+import {
+  addFleetRegistration,
+  addFlowLog,
+  addListener,
+  addLoadBalancer,
+  addTargetGroup,
+  addAutoScalingGroup,
+  linkEndpointServices,
+  addPrefixList,
+  addPrefixListEntry,
+} from "./chain";
 
 /** A step of the build: a handler run for each resource of the given types, or a graph pass. */
 export type Step =
@@ -51,9 +62,10 @@ function addSubnet(g: Graph, r: PolicyResource): void {
 function addRouteTable(g: Graph, r: PolicyResource): void {
   const p = bag(r.props);
   const isDefault = r.type === T.defaultRouteTable;
-  const vpc = isDefault
-    ? g.vpcFor(r, g.index.ref(r, "defaultRouteTableId", undefined, [T.vpc]), str(p.vpcId))
-    : g.vpcOf(r, "vpcId");
+  const defaultOf =
+    g.index.ref(r, "defaultRouteTableId", undefined, [T.vpc]) ??
+    g.vpcByMainRtId.get(str(p.defaultRouteTableId) ?? "");
+  const vpc = isDefault ? g.vpcFor(r, defaultOf, str(p.vpcId)) : g.vpcOf(r, "vpcId");
   const rt: N.RouteTableNode = {
     res: r,
     p,
@@ -66,7 +78,10 @@ function addRouteTable(g: Graph, r: PolicyResource): void {
     edgeGateways: [],
   };
   g.rts.set(r.urn, rt);
-  if (isDefault) vpc.mainRt = rt;
+  if (isDefault) {
+    vpc.defaultRt = rt;
+    vpc.mainRt ??= rt;
+  }
 }
 
 function addInternetGateway(g: Graph, r: PolicyResource): void {
@@ -107,7 +122,6 @@ function addEndpoint(g: Graph, r: PolicyResource): void {
     vpc,
     subnet,
     az: subnet?.az,
-    gwlb: gwlbBehind(g, r),
   };
   g.endpoints.set(r.urn, e);
   if (!isGwlb) return;
@@ -116,17 +130,6 @@ function addEndpoint(g: Graph, r: PolicyResource): void {
     subnet.endpoints.push(e);
     if (!subnet.external) inferRole(subnet, "gwlbe");
   }
-}
-
-/** The Gateway Load Balancer of an endpoint's service, when the stack declares both. */
-function gwlbBehind(g: Graph, endpoint: PolicyResource): N.EndpointNode["gwlb"] {
-  const service = g.index.ref(endpoint, "serviceName", bag(endpoint.props).serviceName, [
-    T.vpceService,
-  ]);
-  if (!service) return undefined;
-  const arns = arr(bag(service.props).gatewayLoadBalancerArns);
-  const lb = g.index.refs(service, "gatewayLoadBalancerArns", arns, [T.lb])[0];
-  return lb ? { res: lb, p: bag(lb.props), urn: lb.urn, label: `GWLB "${lb.name}"` } : undefined;
 }
 
 function addNatGateway(g: Graph, r: PolicyResource): void {
@@ -249,12 +252,18 @@ function addTgwPropagation(g: Graph, r: PolicyResource): void {
 function addRtAssociation(g: Graph, r: PolicyResource): void {
   const p = bag(r.props);
   const rt = g.rtOf(r, "routeTableId");
-  if (!rt) return;
   const hasSubnet =
     str(p.subnetId) !== undefined || (r.propertyDependencies?.subnetId?.length ?? 0) > 0;
+  if (!rt) {
+    // The table is unknown: the subnet is associated with something, just not its main table.
+    const s = hasSubnet ? g.subnetOf(r, "subnetId", p.subnetId) : undefined;
+    if (s) g.associatedElsewhere.add(s);
+    return;
+  }
   if (hasSubnet) {
     const s = g.subnetOf(r, "subnetId", p.subnetId, rt.vpc);
-    if (s) g.associate(s, rt);
+    if (s)
+      g.associate(s, rt, { res: r, p, urn: r.urn, label: labelOf(r, "route table association") });
     return;
   }
   const gw = edgeGateway(g, r, rt);
@@ -326,12 +335,18 @@ function inlineRoutes(g: Graph): void {
   }
 }
 
-/** Subnets without an explicit association use their VPC's main route table. */
+/**
+ * Subnets without an explicit association use their VPC's main route table: the table a
+ * MainRouteTableAssociation names, else the VPC's default table (DefaultRouteTable, or the table
+ * AWS creates with the local route only). Unknown for VPCs outside the stack.
+ */
 function mainTableFallback(g: Graph): void {
   for (const v of g.vpcs.values()) {
-    const main = v.mainRt;
+    const main = v.mainRt ?? g.defaultRtOf(v);
     if (!main) continue;
-    for (const s of v.subnets) if (!s.rt && !s.external) g.associate(s, main);
+    for (const s of v.subnets) {
+      if (!s.rt && !s.external && !g.associatedElsewhere.has(s)) g.associate(s, main);
+    }
   }
 }
 
@@ -345,6 +360,16 @@ export const STEPS: readonly Step[] = [
   { types: [T.nat], each: addNatGateway },
   { types: [T.lb], each: markLoadBalancerSubnets },
   { types: [T.asg], each: markFleetSubnets },
+  { types: [T.lb], each: addLoadBalancer },
+  { types: [T.targetGroup], each: addTargetGroup },
+  { types: [T.listener], each: addListener },
+  { types: [T.asg], each: addAutoScalingGroup },
+  {
+    types: [T.asgAttachment, T.asgTrafficSource, T.targetGroupAttachment],
+    each: addFleetRegistration,
+  },
+  { pass: linkEndpointServices },
+  { types: [T.flowLog], each: addFlowLog },
   { types: [T.tgwAttachment], each: addTgwAttachment },
   { types: [T.tgwRouteTable], each: addTgwRouteTable },
   { types: [T.tgwRtAssoc], each: addTgwAssociation },
@@ -353,6 +378,8 @@ export const STEPS: readonly Step[] = [
   { types: [T.rtAssoc], each: addRtAssociation },
   { pass: adoptedSubnetTables },
   { types: [T.mainRtAssoc], each: addMainRtAssociation },
+  { types: [T.prefixList], each: addPrefixList },
+  { types: [T.prefixListEntry], each: addPrefixListEntry },
   { types: [T.route], each: addRoute },
   { pass: inlineRoutes },
   { pass: mainTableFallback },

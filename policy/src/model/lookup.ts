@@ -40,12 +40,18 @@ export function lookup(rt: RouteTableNode, dest: Dest): RouteEntry | undefined {
       undecided = true; // a destination unknown during preview might match
       continue;
     }
-    if (dest.prefixList || r.dest.prefixList) {
-      if (dest.prefixList && dest.prefixList === r.dest.prefixList) return r;
+    if (dest.prefixList) {
+      if (dest.prefixList === r.dest.prefixList) return r;
       continue;
     }
     let len = -1;
-    if (r.dest.cidr && dest.cidr) {
+    if (r.dest.prefixList) {
+      // A prefix list the stack defines matches through its entries; a static route of the same
+      // length wins over it (AWS route priority). Lists the pack cannot see are not walked.
+      for (const c of r.dest.entries ?? []) {
+        if (dest.cidr && contains(c, dest.cidr) && c.len - 0.5 > len) len = c.len - 0.5;
+      }
+    } else if (r.dest.cidr && dest.cidr) {
       if (contains(r.dest.cidr, dest.cidr)) len = r.dest.cidr.len;
     } else if (
       r.dest.subnet &&

@@ -25,7 +25,12 @@ export interface VpcNode extends Node {
   readonly igws: GatewayNode[];
   readonly attachments: AttachmentNode[];
   readonly natGateways: NatNode[];
+  /** The current main route table (a MainRouteTableAssociation's table, else `defaultRt`). */
   mainRt?: RouteTableNode;
+  /** The route table AWS created with the VPC (its DefaultRouteTable, or an implicit node). */
+  defaultRt?: RouteTableNode;
+  /** VPC flow logs the stack declares for the VPC (aws.ec2.FlowLog with vpcId). */
+  readonly flowLogs: Node[];
 }
 
 export interface SubnetNode extends Node {
@@ -38,12 +43,16 @@ export interface SubnetNode extends Node {
   readonly external: boolean;
   role: SubnetRole;
   rt?: RouteTableNode;
+  /** The RouteTableAssociation linking the subnet to `rt` (undefined: the VPC's main table). */
+  assoc?: Node;
   readonly endpoints: EndpointNode[];
   readonly natGateways: NatNode[];
 }
 
 export interface RouteTableNode extends Node {
   readonly vpc: VpcNode;
+  /** The VPC's own main route table (not declared as a resource: AWS creates it, local route only). */
+  readonly implicitMain?: boolean;
   readonly routes: RouteEntry[];
   readonly subnets: SubnetNode[];
   readonly edgeGateways: GatewayNode[];
@@ -77,6 +86,8 @@ export interface Dest {
   /** Destination given by reference to a subnet's block (unknown value during preview). */
   readonly subnet?: SubnetNode;
   readonly prefixList?: string;
+  /** The CIDRs of a prefix list the stack defines (undefined: not known to the pack). */
+  readonly entries?: readonly Cidr[];
 }
 
 export interface RouteEntry {
@@ -92,7 +103,53 @@ export interface EndpointNode extends Node {
   readonly subnet?: SubnetNode;
   readonly az?: string;
   /** The Gateway Load Balancer behind the endpoint's service, when the stack declares it. */
-  readonly gwlb?: Node;
+  gwlb?: LoadBalancerNode;
+  /** The endpoint service the endpoint connects to, when the stack declares it. */
+  service?: EndpointServiceNode;
+}
+
+/** A VPC endpoint service (the GWLB's PrivateLink service). */
+export interface EndpointServiceNode extends Node {
+  readonly lbs: LoadBalancerNode[];
+  /** Some `gatewayLoadBalancerArns` entry is not a load balancer of the stack (or unknown). */
+  readonly lbsOutside: boolean;
+}
+
+/** A Gateway Load Balancer with its listeners, subnets and cross-zone setting. */
+export interface LoadBalancerNode extends Node {
+  readonly subnets: SubnetNode[];
+  /** AZs the load balancer spans; undefined when one of its subnets' AZ is unknown. */
+  readonly azs?: readonly string[];
+  /** `enableCrossZoneLoadBalancing` (GWLB default false); undefined while unknown. */
+  readonly crossZone?: boolean;
+  readonly listeners: ListenerNode[];
+}
+
+export interface ListenerNode extends Node {
+  readonly targetGroups: TargetGroupNode[];
+  /** Some forward target is not a target group of the stack (or unknown). */
+  readonly targetsOutside: boolean;
+}
+
+export interface TargetGroupNode extends Node {
+  readonly fleets: FleetNode[];
+  readonly listeners: ListenerNode[];
+  /** 2- or 3-tuple stickiness type when enabled (undefined: 5-tuple). */
+  readonly stickiness?: string;
+  /** `loadBalancingCrossZoneEnabled: "true"` on the target group. */
+  readonly crossZoneOn: boolean;
+}
+
+/** Appliances registered in target groups: an Auto Scaling group or a target group attachment. */
+export interface FleetNode extends Node {
+  readonly subnets: SubnetNode[];
+  /** AZs the fleet places appliances in; undefined when unknown. */
+  readonly azs?: readonly string[];
+  /** Known to hold no appliance (maxSize 0). */
+  readonly empty: boolean;
+  readonly targetGroups: TargetGroupNode[];
+  /** Some registration of the fleet could not be resolved (unknown during preview or outside). */
+  readonly targetsUnresolved: boolean;
 }
 
 export interface NatNode extends Node {
@@ -133,6 +190,13 @@ export interface Topology {
   readonly endpoints: EndpointNode[];
   readonly attachments: AttachmentNode[];
   readonly tgwRouteTables: TgwRouteTableNode[];
+  readonly loadBalancers: LoadBalancerNode[];
+  readonly targetGroups: TargetGroupNode[];
+  readonly fleets: FleetNode[];
+  /** Listeners whose load balancer could not be resolved (a reason not to claim "no listener"). */
+  readonly unresolvedListeners: number;
+  /** Fleet registrations whose target group could not be resolved. */
+  readonly unresolvedRegistrations: number;
   /** VPC CIDRs attached to each Transit Gateway (keyed by TGW key), for spoke detection. */
   readonly tgwVpcs: Map<string, VpcNode[]>;
   /** VPCs by key (the Vpc resource URN, or `id:<vpc-id>` for VPCs outside the stack). */

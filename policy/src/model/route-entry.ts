@@ -115,8 +115,8 @@ export function destOf(
   keys: readonly [v4Key: string, v6Key: string],
   inline: boolean,
 ): Dest | undefined {
-  const pl = str(entry.destinationPrefixListId);
-  if (pl) return { text: pl, prefixList: pl };
+  const pl = prefixListDest(g, from, entry, inline);
+  if (pl) return pl;
   for (const [key, family] of [
     [keys[0], 4],
     [keys[1], 6],
@@ -140,4 +140,28 @@ export function destOf(
     };
   }
   return undefined;
+}
+
+/**
+ * A prefix-list destination: its CIDRs when the stack defines the list (a ManagedPrefixList and its
+ * entries), else only its id (AWS-managed or outside the stack: not walked).
+ */
+function prefixListDest(
+  g: Graph,
+  from: PolicyResource,
+  entry: Bag,
+  inline: boolean,
+): Dest | undefined {
+  const key = "destinationPrefixListId";
+  const raw = unwrap(entry[key]);
+  if (!present(from, raw, key, inline)) return undefined;
+  const literal = str(raw);
+  const res = g.index.ref(from, inline ? "routes" : key, raw, [T.prefixList]);
+  const entries = res ? g.prefixLists.get(res.urn) : undefined;
+  return {
+    text: res ? labelOf(res, "prefix list") : (literal ?? "prefix list (unknown during preview)"),
+    prefixList: literal ?? res?.urn ?? "(unknown)",
+    entries,
+    family: entries?.[0]?.family,
+  };
 }

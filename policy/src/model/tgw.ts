@@ -6,6 +6,7 @@
 import { contains } from "./cidr";
 import type {
   AttachmentNode,
+  Node,
   Dest,
   SubnetNode,
   TgwRouteEntry,
@@ -13,7 +14,7 @@ import type {
   Topology,
   VpcNode,
 } from "./nodes";
-import type { PacketPath } from "./walk";
+import type { PacketPath, Problem } from "./walk";
 
 /** Longest-prefix match in a Transit Gateway route table. */
 export function tgwLookup(rt: TgwRouteTableNode, dest: Dest): TgwRouteEntry | undefined {
@@ -43,6 +44,7 @@ export function spokeSubnets(t: Topology): SubnetNode[] {
 
 export interface TgwLeg {
   readonly hops: string[];
+  readonly hopNodes: PacketPath["hopNodes"];
   readonly problems: PacketPath["problems"];
   /** The subnet of the receiving attachment where the packet enters the next VPC. */
   readonly to?: SubnetNode;
@@ -50,41 +52,54 @@ export interface TgwLeg {
 
 /** Crosses the Transit Gateway from `from` towards `dest`, entering in `az` when possible. */
 export function crossTgw(from: VpcNode, dest: Dest, az: string | undefined): TgwLeg {
-  const hops: string[] = [];
-  const problems: PacketPath["problems"] = [];
+  const leg = {
+    hops: [] as string[],
+    hopNodes: [] as PacketPath["hopNodes"],
+    problems: [] as Problem[],
+  };
+  const hop = (text: string, node?: Node): void => {
+    leg.hops.push(text);
+    leg.hopNodes.push(node);
+  };
   const a = from.attachments[0];
   if (!a) {
-    hops.push(`${from.label} has no Transit Gateway attachment (dropped)`);
-    return { hops, problems };
+    hop(`${from.label} has no Transit Gateway attachment (dropped)`);
+    return leg;
   }
-  hops.push(`transit gateway via ${a.label}`);
+  hop(`transit gateway via ${a.label}`, a);
   if (!a.tgwRt) {
-    hops.push(`${a.label} is associated with no TGW route table (dropped)`);
-    return { hops, problems };
+    hop(`${a.label} is associated with no TGW route table (dropped)`, a);
+    return leg;
   }
   const r = tgwLookup(a.tgwRt, dest);
   if (!r?.attachment) {
-    hops.push(`${a.tgwRt.label}: no route for ${dest.text} (dropped)`);
-    return { hops, problems };
+    hop(`${a.tgwRt.label}: no route for ${dest.text} (dropped)`, a.tgwRt);
+    return leg;
   }
   const to = r.attachment;
   const notes = [
     ...(r.propagated ? ["propagated"] : []),
     ...(to.applianceMode === "enable" ? ["appliance mode"] : []),
   ];
-  hops.push(
+  hop(
     `${a.tgwRt.label}: ${r.dest.text} -> ${to.label}${notes.length ? ` (${notes.join(", ")})` : ""}`,
+    a.tgwRt,
   );
   const sub = to.subnets.find((s) => s.az !== undefined && s.az === az) ?? to.subnets[0];
   if (!sub) {
-    hops.push(`${to.label} has no subnet (dropped)`);
-    return { hops, problems };
+    hop(`${to.label} has no subnet (dropped)`, to);
+    return leg;
   }
   if (az && sub.az && sub.az !== az) {
-    problems.push({
+    leg.problems.push({
       kind: "crosses-az",
       text: `${to.label} has no subnet in ${az}; the packet enters ${sub.label} in ${sub.az}`,
+      hop: leg.hops.length - 1,
+      blame: {
+        nodes: to.urn ? [to] : [],
+        fix: `add a subnet in ${az} to ${to.label} (subnetIds).`,
+      },
     });
   }
-  return { hops, problems, to: sub };
+  return { ...leg, to: sub };
 }

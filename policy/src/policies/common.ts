@@ -10,6 +10,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy/policy";
+import type { Blame } from "../model/blame";
 import { Node, Topology, topologyOf } from "../model/topology";
 
 export interface TollgatePolicyDef {
@@ -27,6 +28,20 @@ export interface TollgatePolicyDef {
 /** Reports a violation against a topology node (its URN, when the resource is in the stack). */
 export function reportOn(report: ReportViolation, node: Node | undefined, message: string): void {
   report(message, node?.urn);
+}
+
+/**
+ * Reports a problem on the resource whose change fixes it (the blame's first node with a URN, else
+ * `fallback`), with the fix, in terms of that resource, appended to the message.
+ */
+export function reportBlame(
+  report: ReportViolation,
+  blame: Blame | undefined,
+  fallback: Node | undefined,
+  message: string,
+): void {
+  const where = blame?.nodes.find((n) => n.urn !== undefined) ?? fallback;
+  report(blame ? `${message}\nfix: ${blame.fix}` : message, where?.urn);
 }
 
 /** Builds a stack policy that reasons over the stack's topology. */
@@ -89,6 +104,13 @@ export const AWS_DOCS = {
   ebsEncryption: "https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html",
   endpointService:
     "https://docs.aws.amazon.com/vpc/latest/privatelink/configure-endpoint-service.html",
+  gwlbListeners:
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/gateway/gateway-listeners.html",
+  crossZone:
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/gateway/gateway-load-balancers.html#cross-zone-load-balancing",
+  stickinessApplianceMode:
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/gateway/target-groups.html#flow-stickiness",
+  flowLogs: "https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html",
 } as const;
 
 type Props = Record<string, unknown>;

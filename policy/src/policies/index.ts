@@ -6,12 +6,15 @@ import { exposureLaunchTemplateEncryptedVolumes } from "./exposure-launch-templa
 import { exposureLaunchTemplateImdsv2 } from "./exposure-launch-template-imdsv2";
 import { exposureLaunchTemplateNoPublicIp } from "./exposure-launch-template-no-public-ip";
 import { exposureNoOpenIngress } from "./exposure-no-open-ingress";
+import { gwlbBackingChain } from "./gwlb-backing-chain";
 import { gwlbHealthCheck } from "./gwlb-health-check";
 import { gwlbIdleTimeoutFiveTuple } from "./gwlb-idle-timeout-five-tuple";
 import { gwlbListenerIdleTimeout } from "./gwlb-listener-idle-timeout";
 import { gwlbStickiness } from "./gwlb-stickiness";
+import { gwlbStickinessApplianceMode } from "./gwlb-stickiness-appliance-mode";
 import { gwlbTargetFailover } from "./gwlb-target-failover";
 import { gwlbTargetGroupGeneve } from "./gwlb-target-group-geneve";
+import { gwlbZonalFleet } from "./gwlb-zonal-fleet";
 import { iamManagedPolicyAllowlist } from "./iam-managed-policy-allowlist";
 import { iamNoPassroleWildcard } from "./iam-no-passrole-wildcard";
 import { iamNoWildcardAction } from "./iam-no-wildcard-action";
@@ -23,6 +26,7 @@ import { routingEdgeTable } from "./routing-edge-table";
 import { routingEgressTgw } from "./routing-egress-tgw";
 import { routingEndpointSubnetNoLoop } from "./routing-endpoint-subnet-no-loop";
 import { routingFollowThePacket } from "./routing-follow-the-packet";
+import { vpcFlowLogs } from "./vpc-flow-logs";
 
 export {
   exposureApplianceSecurityGroup,
@@ -31,12 +35,15 @@ export {
   exposureLaunchTemplateImdsv2,
   exposureLaunchTemplateNoPublicIp,
   exposureNoOpenIngress,
+  gwlbBackingChain,
   gwlbHealthCheck,
   gwlbIdleTimeoutFiveTuple,
   gwlbListenerIdleTimeout,
   gwlbStickiness,
+  gwlbStickinessApplianceMode,
   gwlbTargetFailover,
   gwlbTargetGroupGeneve,
+  gwlbZonalFleet,
   iamManagedPolicyAllowlist,
   iamNoPassroleWildcard,
   iamNoWildcardAction,
@@ -48,6 +55,7 @@ export {
   routingEgressTgw,
   routingEndpointSubnetNoLoop,
   routingFollowThePacket,
+  vpcFlowLogs,
 };
 
 export const tollgatePolicies: Policies = [
@@ -58,6 +66,9 @@ export const tollgatePolicies: Policies = [
   routingEgressTgw,
   routingApplianceMode,
   routingFollowThePacket,
+  gwlbBackingChain,
+  gwlbZonalFleet,
+  gwlbStickinessApplianceMode,
   gwlbTargetGroupGeneve,
   gwlbHealthCheck,
   gwlbTargetFailover,
@@ -74,4 +85,5 @@ export const tollgatePolicies: Policies = [
   exposureLaunchTemplateNoPublicIp,
   exposureLaunchTemplateEncryptedVolumes,
   exposureEndpointServicePrincipals,
+  vpcFlowLogs,
 ];

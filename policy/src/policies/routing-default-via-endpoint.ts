@@ -1,5 +1,6 @@
 import { DEFAULT_V4, DEFAULT_V6, EndpointNode, inspectedSubnets, lookup } from "../model/topology";
-import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
+import { Blame, blameRoute } from "../model/blame";
+import { AWS_DOCS, exemptSubnetsSchema, isListed, reportBlame, topologyPolicy } from "./common";
 
 /**
  * Every inspected subnet's default route (IPv4, and IPv6 when the subnet has IPv6) targets the
@@ -32,50 +33,46 @@ export const routingDefaultViaEndpoint = topologyPolicy(
     const cfg = args.getConfig<{ exemptSubnets?: string[]; requireDefaultRoute?: boolean }>();
     for (const s of inspectedSubnets(t)) {
       if (isListed(s, cfg.exemptSubnets)) continue;
-      if (!s.rt) {
-        // No explicit association: the subnet uses its VPC's main route table. For a VPC created in
-        // this stack that table holds only the local route (unless managed, then s.rt is set); for
-        // a VPC outside the stack it is unknown, so nothing is reported.
-        if (cfg.requireDefaultRoute !== false && s.vpc.res) {
-          reportOn(
-            report,
-            s,
-            `${s.label} has no route table association, so it uses the main route table of ${s.vpc.label} (local route only) instead of a default route to the GWLB endpoint in ${s.az ?? "its AZ"}.`,
-          );
-        }
-        continue;
-      }
+      const rt = s.rt;
+      if (!rt) continue; // main route table of a VPC outside the stack: unknown
+      const main = rt.implicitMain ? ` (no route table association, so the main route table)` : "";
+      const want = `the GWLB endpoint in ${s.az ?? "its AZ"}`;
       for (const [family, dest] of [
         [4, DEFAULT_V4],
         [6, DEFAULT_V6],
       ] as const) {
         if (family === 6 && !s.hasIpv6) continue;
-        const r = lookup(s.rt, dest);
+        const r = lookup(rt, dest);
         if (r?.target.kind === "unknown") continue;
+        const route = (entry: typeof r): Blame =>
+          blameRoute(s, rt, entry, `${dest.text} -> ${want}`);
         if (!r || r.target.kind === "local") {
           if (cfg.requireDefaultRoute !== false) {
-            reportOn(
+            reportBlame(
               report,
+              route(undefined),
               s,
-              `${s.label} has no ${dest.text} route in ${s.rt.label}; it must target the GWLB endpoint in ${s.az ?? "its AZ"}.`,
+              `${s.label} has no ${dest.text} route in ${rt.label}${main}; it must target ${want}.`,
             );
           }
           continue;
         }
         if (r.target.kind !== "gwlbe") {
-          reportOn(
+          reportBlame(
             report,
-            r.source.urn ? r.source : s,
-            `${s.label}: ${s.rt.label} sends ${dest.text} to ${r.target.label}, not to a GWLB endpoint, so traffic skips inspection.`,
+            route(r),
+            s,
+            `${s.label}: ${rt.label}${main} sends ${dest.text} to ${r.target.label}, not to a GWLB endpoint, so traffic skips inspection.`,
           );
           continue;
         }
         const e = r.target.node as EndpointNode | undefined;
         if (e?.az && s.az && e.az !== s.az) {
-          reportOn(
+          reportBlame(
             report,
-            r.source.urn ? r.source : s,
-            `${s.label} is in ${s.az} but ${s.rt.label} sends ${dest.text} to ${e.label} in ${e.az}; use the endpoint in ${s.az}.`,
+            route(r),
+            s,
+            `${s.label} is in ${s.az} but ${rt.label} sends ${dest.text} to ${e.label} in ${e.az}; use the endpoint in ${s.az}.`,
           );
         }
       }

@@ -7,7 +7,15 @@ import {
   subnetDest,
   VpcNode,
 } from "../model/topology";
-import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
+import { blameRoute } from "../model/blame";
+import {
+  AWS_DOCS,
+  exemptSubnetsSchema,
+  isListed,
+  reportBlame,
+  reportOn,
+  topologyPolicy,
+} from "./common";
 
 const key = (c: Cidr): string => `${c.family}:${c.net.toString(16)}/${c.len}`;
 
@@ -87,25 +95,29 @@ export const routingEdgeTable = topologyPolicy(
           );
           continue;
         }
+        const edge = g.edgeRt;
         for (const family of [4, 6] as const) {
           const d = subnetDest(s, family);
           if (!d) continue;
-          const r = lookup(g.edgeRt, d);
+          const r = lookup(edge, d);
           if (r?.target.kind === "unknown") continue;
+          const want = `${d.text} -> the GWLB endpoint in ${s.az ?? "the subnet's AZ"}`;
           if (!r || r.target.kind !== "gwlbe") {
-            reportOn(
+            reportBlame(
               report,
-              g.edgeRt,
-              `${g.edgeRt.label} (edge route table of ${g.label}) sends replies for ${s.label} (${d.text}) to ${r ? r.target.label : "nowhere"} instead of the GWLB endpoint in ${s.az ?? "its AZ"}.`,
+              blameRoute(undefined, edge, r, want),
+              edge,
+              `${edge.label} (edge route table of ${g.label}) sends replies for ${s.label} (${d.text}) to ${r ? r.target.label : "nowhere"} instead of the GWLB endpoint in ${s.az ?? "its AZ"}.`,
             );
             continue;
           }
           const e = r.target.node as EndpointNode | undefined;
           if (e?.az && s.az && e.az !== s.az) {
-            reportOn(
+            reportBlame(
               report,
-              r.source.urn ? r.source : g.edgeRt,
-              `${g.edgeRt.label} sends replies for ${s.label} (${s.az}) to ${e.label} in ${e.az}; use the endpoint in ${s.az}.`,
+              blameRoute(undefined, edge, r, want),
+              edge,
+              `${edge.label} sends replies for ${s.label} (${s.az}) to ${e.label} in ${e.az}; use the endpoint in ${s.az}.`,
             );
           }
         }

@@ -1,6 +1,7 @@
 import { DEFAULT_V4, EndpointNode, lookup, NatNode } from "../model/topology";
 import { spokeCidrs } from "../model/walk";
-import { AWS_DOCS, reportOn, topologyPolicy } from "./common";
+import { blameRoute } from "../model/blame";
+import { AWS_DOCS, reportBlame, topologyPolicy } from "./common";
 
 /**
  * Centralized egress through a Transit Gateway: in the inspection VPC, GWLB endpoint subnets send
@@ -38,60 +39,67 @@ export const routingEgressTgw = topologyPolicy(
       if (vpc.attachments.length === 0 || vpc.endpoints.length === 0) continue;
       const spokes = spokeCidrs(t, vpc, cfg.spokeCidrs ?? []);
       for (const s of vpc.subnets) {
-        if (!s.rt) continue;
+        const rt = s.rt;
+        if (!rt) continue;
         if (s.role === "gwlbe" && vpc.natGateways.length > 0) {
-          const r = lookup(s.rt, DEFAULT_V4);
+          const r = lookup(rt, DEFAULT_V4);
           const n = r?.target.node as NatNode | undefined;
           if (r?.target.kind === "unknown") {
             // undecidable during preview
           } else if (!r || r.target.kind !== "nat") {
-            reportOn(
+            reportBlame(
               report,
-              r?.source.urn ? r.source : s,
+              blameRoute(s, rt, r, `0.0.0.0/0 -> the NAT gateway in ${s.az ?? "its AZ"}`),
+              s,
               `${s.label} (GWLB endpoint subnet) sends 0.0.0.0/0 to ${r ? r.target.label : "nowhere"}; it must go to the NAT gateway in ${s.az ?? "its AZ"}.`,
             );
           } else if (n?.az && s.az && n.az !== s.az) {
-            reportOn(
+            reportBlame(
               report,
-              r.source.urn ? r.source : s,
+              blameRoute(s, rt, r, `0.0.0.0/0 -> the NAT gateway in ${s.az}`),
+              s,
               `${s.label} (${s.az}) sends 0.0.0.0/0 to ${n.label} in ${n.az}; use the NAT gateway in ${s.az}.`,
             );
           }
           for (const c of spokes) {
-            const sr = lookup(s.rt, { text: c.text, cidr: c, family: c.family });
+            const sr = lookup(rt, { text: c.text, cidr: c, family: c.family });
             if (sr?.target.kind === "unknown") continue;
             if (!sr || sr.target.kind !== "tgw") {
-              reportOn(
+              reportBlame(
                 report,
-                sr?.source.urn ? sr.source : s,
+                blameRoute(s, rt, sr, `${c.text} -> the transit gateway`),
+                s,
                 `${s.label} (GWLB endpoint subnet) sends spoke ${c.text} to ${sr ? sr.target.label : "nowhere"}; it must go back to the transit gateway.`,
               );
             }
           }
         }
         if (s.role === "public") {
-          const r = lookup(s.rt, DEFAULT_V4);
+          const r = lookup(rt, DEFAULT_V4);
           if (!r || (r.target.kind !== "unknown" && r.target.kind !== "igw")) {
-            reportOn(
+            reportBlame(
               report,
-              r?.source.urn ? r.source : s,
+              blameRoute(s, rt, r, "0.0.0.0/0 -> the internet gateway"),
+              s,
               `${s.label} (NAT subnet) sends 0.0.0.0/0 to ${r ? r.target.label : "nowhere"}; it must go to the internet gateway.`,
             );
           }
           for (const c of spokes) {
-            const sr = lookup(s.rt, { text: c.text, cidr: c, family: c.family });
+            const sr = lookup(rt, { text: c.text, cidr: c, family: c.family });
             const e = sr?.target.node as EndpointNode | undefined;
             if (sr?.target.kind === "unknown") continue;
             if (!sr || sr.target.kind !== "gwlbe") {
-              reportOn(
+              reportBlame(
                 report,
-                sr?.source.urn ? sr.source : s,
+                blameRoute(s, rt, sr, `${c.text} -> the GWLB endpoint in ${s.az ?? "its AZ"}`),
+                s,
                 `${s.label} (NAT subnet) sends replies to spoke ${c.text} to ${sr ? sr.target.label : "nowhere"} instead of the GWLB endpoint in ${s.az ?? "its AZ"}, so return traffic skips inspection.`,
               );
             } else if (e?.az && s.az && e.az !== s.az) {
-              reportOn(
+              reportBlame(
                 report,
-                sr.source.urn ? sr.source : s,
+                blameRoute(s, rt, sr, `${c.text} -> the GWLB endpoint in ${s.az}`),
+                s,
                 `${s.label} (${s.az}) sends replies to spoke ${c.text} to ${e.label} in ${e.az}; use the endpoint in ${s.az}.`,
               );
             }

@@ -1,5 +1,6 @@
 import { DEFAULT_V4, DEFAULT_V6, lookup } from "../model/topology";
-import { AWS_DOCS, reportOn, topologyPolicy } from "./common";
+import { blameRoute } from "../model/blame";
+import { AWS_DOCS, reportBlame, topologyPolicy } from "./common";
 
 /**
  * A GWLB endpoint subnet never sends its default route back into a GWLB endpoint (a loop that
@@ -23,9 +24,15 @@ export const routingEndpointSubnetNoLoop = topologyPolicy(
       for (const dest of [DEFAULT_V4, DEFAULT_V6]) {
         const r = lookup(s.rt, dest);
         if (r?.target.kind === "gwlbe") {
-          reportOn(
+          reportBlame(
             report,
-            r.source.urn ? r.source : s,
+            blameRoute(
+              s,
+              s.rt,
+              r,
+              `${dest.text} -> the internet gateway or the same-AZ NAT gateway`,
+            ),
+            s,
             `${s.label} hosts a GWLB endpoint, but ${s.rt.label} sends ${dest.text} back into ${r.target.label}: a routing loop.`,
           );
         }

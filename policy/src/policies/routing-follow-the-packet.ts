@@ -1,6 +1,13 @@
 import { followThePacket } from "../model/follow";
 import { PacketPath, renderPath } from "../model/walk";
-import { AWS_DOCS, exemptSubnetsSchema, isListed, reportOn, topologyPolicy } from "./common";
+import type { ReportViolation } from "@pulumi/policy/policy";
+import { AWS_DOCS, exemptSubnetsSchema, isListed, reportBlame, topologyPolicy } from "./common";
+
+/** Reports a path's first problem on the resource whose change fixes it. */
+function reportPath(report: ReportViolation, p: PacketPath, outbound?: PacketPath): void {
+  const first = p.problems[0];
+  reportBlame(report, first?.blame, p.subnet, describe(p, outbound));
+}
 
 function describe(p: PacketPath, outbound?: PacketPath): string {
   const what = p.problems.map((x) => x.text).join("; ");
@@ -45,15 +52,16 @@ export const routingFollowThePacket = topologyPolicy(
     const walks = followThePacket(t, {
       include: (s) => !isListed(s, cfg.exemptSubnets) && s.rt !== undefined,
       spokeCidrs: cfg.spokeCidrs ?? [],
+      spokes: true,
     });
-    for (const { subnet: s, outbound: out, returns } of walks) {
+    for (const { outbound: out, returns, spoke } of walks) {
       if (out.path.problems.length > 0) {
-        reportOn(report, s, describe(out.path));
+        reportPath(report, out.path);
         continue;
       }
-      if (!out.endpoint) continue;
+      if (!out.endpoint && !spoke) continue;
       for (const back of returns) {
-        if (back.problems.length > 0) reportOn(report, s, describe(back, out.path));
+        if (back.problems.length > 0) reportPath(report, back, out.path);
       }
     }
   },

@@ -1,0 +1,98 @@
+/**
+ * Which resource to change. A wrong or missing route met by a subnet's traffic is fixed either in
+ * the route (or its table) or in the subnet's association: when the table also serves subnets of
+ * another role or another AZ, the route is right for them and the association is the mistake.
+ */
+import type { Node, RouteEntry, RouteTableNode, SubnetNode } from "./nodes";
+
+/** The resources whose change fixes a problem (the first is where it is reported) and how. */
+export interface Blame {
+  readonly nodes: readonly Node[];
+  readonly fix: string;
+}
+
+const azOf = (s: SubnetNode): string => (s.az ? ` in ${s.az}` : "");
+
+/** True when `r` (or, undefined, no route) is plausibly right for subnet `o`. */
+function rightFor(o: SubnetNode, r: RouteEntry | undefined): boolean {
+  const routed = o.role === "workload" || o.role === "attachment";
+  const inspected = routed && o.vpc.endpoints.length > 0;
+  const spoke = routed && !inspected;
+  if (!r || r.target.kind === "local") return !routed;
+  const az = (r.target.node as { az?: string } | undefined)?.az;
+  if (az && o.az && az !== o.az) return false;
+  if (r.target.kind === "gwlbe") return inspected;
+  return spoke ? r.target.kind === "tgw" : !inspected;
+}
+
+/** Subnets other than `s` that `rt` serves and for which `r` is right: the table is theirs. */
+export function otherOwners(
+  s: SubnetNode,
+  rt: RouteTableNode,
+  r: RouteEntry | undefined,
+): SubnetNode[] {
+  return rt.subnets.filter((o) => o !== s && rightFor(o, r));
+}
+
+/** A route table that serves another subnet of `s`'s role and AZ (the one `s` should use). */
+function siblingTable(s: SubnetNode, not: RouteTableNode): RouteTableNode | undefined {
+  return s.vpc.subnets.find(
+    (o) => o !== s && o.role === s.role && o.az === s.az && o.rt !== undefined && o.rt !== not,
+  )?.rt;
+}
+
+/** The association of `s` with `rt` is the mistake (or, without one, the subnet's lack of one). */
+function blameAssociation(s: SubnetNode, rt: RouteTableNode, owners: SubnetNode[]): Blame {
+  const sibling = siblingTable(s, rt);
+  const use = sibling ? sibling.label : `a route table for ${s.role} subnets${azOf(s)}`;
+  const serves = owners
+    .slice(0, 3)
+    .map((o) => `${o.label} (${o.role}${azOf(o)})`)
+    .join(", ");
+  const why = owners.length > 0 ? `, which is right for ${serves}` : "";
+  if (s.assoc) {
+    return {
+      nodes: [s.assoc, rt],
+      fix: `${s.assoc.label} associates ${s.label} (${s.role}${azOf(s)}) with ${rt.label}${why}; associate ${s.label} with ${use} instead.`,
+    };
+  }
+  return {
+    nodes: [s, rt],
+    fix: `${s.label} has no route table association, so it uses ${rt.label}${why}; add a RouteTableAssociation of ${s.label} with ${use}.`,
+  };
+}
+
+/**
+ * What to change when traffic of subnet `s` meets the wrong entry `r` (or, without `r`, no entry)
+ * in `rt`. `s` is the subnet whose own table `rt` is (undefined for gateway edge tables).
+ */
+export function blameRoute(
+  s: SubnetNode | undefined,
+  rt: RouteTableNode,
+  r: RouteEntry | undefined,
+  want: string,
+): Blame {
+  if (s && s.rt === rt) {
+    const owners = otherOwners(s, rt, r);
+    if (owners.length > 0 || (rt.implicitMain && !r?.source.urn)) {
+      return blameAssociation(s, rt, owners);
+    }
+  }
+  const implicit = !r || r.source === rt || r.target.kind === "local";
+  if (r && !implicit && r.source.urn) {
+    return {
+      nodes: [r.source],
+      fix: `change ${r.source === r.table ? `the inline route ${r.dest.text} of ${rt.label}` : r.source.label} (${r.dest.text} -> ${r.target.label}) to ${want}.`,
+    };
+  }
+  if (r && r.source === rt && r.target.kind !== "local" && rt.urn) {
+    return {
+      nodes: [rt],
+      fix: `change the inline route ${r.dest.text} -> ${r.target.label} of ${rt.label} to ${want}.`,
+    };
+  }
+  return {
+    nodes: rt.urn ? [rt] : s ? [s] : [],
+    fix: `add a route to ${rt.label}: ${want}.`,
+  };
+}
