@@ -91,7 +91,8 @@ describe("tollgate-policy check (CLI)", function () {
     };
     assert.ok(j.summary.mandatory > 0);
     const walk = j.violations.find((v) => v.policy === "tollgate-routing-follow-the-packet");
-    assert.equal(walk?.resourceName, "tollgate-ns-workload-us-east-1a");
+    // Attached to the route whose change fixes it (the subnet is named in the path).
+    assert.equal(walk?.resourceName, "tollgate-ns-workload-default-us-east-1a");
     assert.ok((walk?.path.length ?? 0) >= 3);
     assert.match(walk?.url ?? "", /^https:\/\/docs\.aws\.amazon\.com\//);
     assert.ok((walk?.remediation ?? "").length > 0);
@@ -111,7 +112,7 @@ describe("tollgate-policy check (CLI)", function () {
       j.violations.some(
         (v) =>
           v.policy === "tollgate-routing-follow-the-packet" &&
-          v.resourceName === "tollgate-ns-workload-us-east-1a",
+          v.resourceName === "tollgate-ns-workload-default-us-east-1a",
       ),
     );
   });

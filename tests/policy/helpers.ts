@@ -65,6 +65,55 @@ export function retarget(route: ResourceV3, key: string, target: ResourceV3 | st
   route.dependencies = [...(route.dependencies ?? []), target.urn];
 }
 
+/**
+ * Adds a resource next to `sibling` (same parent and stack), with `props` in inputs and outputs and
+ * each `refs` entry (property -> resources) recorded as a property dependency and its id/ARN value.
+ */
+export function addResource(
+  d: DeploymentV3,
+  sibling: ResourceV3,
+  type: string,
+  name: string,
+  props: Record<string, unknown>,
+  refs: Record<string, { res: ResourceV3; value?: "id" | "arn" | "ids" | "arns" }> = {},
+): ResourceV3 {
+  const urn = `${sibling.urn.slice(0, sibling.urn.lastIndexOf("::", sibling.urn.lastIndexOf("::") - 1))}::${type}::${name}`;
+  const id = `${name}-id`;
+  const r: ResourceV3 = {
+    urn,
+    custom: true,
+    id,
+    type,
+    inputs: structuredClone(props),
+    outputs: { ...structuredClone(props), id, arn: `arn:aws:test:::${name}` },
+    parent: sibling.parent,
+    dependencies: [],
+    propertyDependencies: {},
+  };
+  for (const [key, { res: target, value = "id" }] of Object.entries(refs)) {
+    const v = value.startsWith("arn") ? target.outputs.arn : (target.id ?? target.outputs.id);
+    const set = value.endsWith("s") ? [v] : v;
+    r.inputs[key] = set;
+    r.outputs[key] = set;
+    r.propertyDependencies![key] = [target.urn];
+    r.dependencies!.push(target.urn);
+  }
+  d.deployment.resources.push(r);
+  return r;
+}
+
+/** Points `from.props[key]` at `to` (by id or ARN and property dependency). */
+export function relink(
+  from: ResourceV3,
+  key: string,
+  to: ResourceV3,
+  value: "id" | "arn" | "arns" = "id",
+): void {
+  const v = value.startsWith("arn") ? to.outputs.arn : (to.id ?? to.outputs.id);
+  setProp(from, key, value === "arns" ? [v] : v);
+  from.propertyDependencies = { ...(from.propertyDependencies ?? {}), [key]: [to.urn] };
+}
+
 /** Removes resources by name. */
 export function remove(d: DeploymentV3, ...names: string[]): void {
   d.deployment.resources = d.deployment.resources.filter((r) => !names.includes(nameOf(r)));

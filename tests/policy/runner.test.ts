@@ -260,7 +260,7 @@ describe("in-process policy runner (engine semantics)", () => {
   it("every Tollgate policy is named tollgate-<area>-<rule> with description, severity, docs link and remediation", () => {
     const names = new Set<string>();
     for (const p of tollgatePolicies) {
-      assert.match(p.name, /^tollgate-(routing|gwlb|iam|exposure)-[a-z0-9-]+$/);
+      assert.match(p.name, /^tollgate-(routing|gwlb|iam|exposure|vpc)-[a-z0-9-]+$/);
       assert.ok(!names.has(p.name));
       names.add(p.name);
       assert.ok(p.description.length > 20, p.name);

@@ -3,7 +3,8 @@
  * the route (or its table) or in the subnet's association: when the table also serves subnets of
  * another role or another AZ, the route is right for them and the association is the mistake.
  */
-import type { Node, RouteEntry, RouteTableNode, SubnetNode } from "./nodes";
+import { DEFAULT_V4, lookup } from "./lookup";
+import type { Dest, Node, RouteEntry, RouteTableNode, SubnetNode } from "./nodes";
 
 /** The resources whose change fixes a problem (the first is where it is reported) and how. */
 export interface Blame {
@@ -34,16 +35,30 @@ export function otherOwners(
   return rt.subnets.filter((o) => o !== s && rightFor(o, r));
 }
 
-/** A route table that serves another subnet of `s`'s role and AZ (the one `s` should use). */
-function siblingTable(s: SubnetNode, not: RouteTableNode): RouteTableNode | undefined {
-  return s.vpc.subnets.find(
+/**
+ * The route table `s` should use instead of `not`: one serving another subnet of its role and AZ,
+ * else one of its VPC whose route for `dest` is right for `s`.
+ */
+function betterTable(s: SubnetNode, not: RouteTableNode, dest: Dest): RouteTableNode | undefined {
+  const sibling = s.vpc.subnets.find(
     (o) => o !== s && o.role === s.role && o.az === s.az && o.rt !== undefined && o.rt !== not,
   )?.rt;
+  if (sibling) return sibling;
+  return s.vpc.routeTables.find((t) => {
+    if (t === not || t.edgeGateways.length > 0) return false;
+    const e = lookup(t, dest);
+    return e !== undefined && e.target.kind !== "local" && rightFor(s, e);
+  });
 }
 
 /** The association of `s` with `rt` is the mistake (or, without one, the subnet's lack of one). */
-function blameAssociation(s: SubnetNode, rt: RouteTableNode, owners: SubnetNode[]): Blame {
-  const sibling = siblingTable(s, rt);
+function blameAssociation(
+  s: SubnetNode,
+  rt: RouteTableNode,
+  owners: SubnetNode[],
+  dest: Dest,
+): Blame {
+  const sibling = betterTable(s, rt, dest);
   const use = sibling ? sibling.label : `a route table for ${s.role} subnets${azOf(s)}`;
   const serves = owners
     .slice(0, 3)
@@ -74,8 +89,10 @@ export function blameRoute(
 ): Blame {
   if (s && s.rt === rt) {
     const owners = otherOwners(s, rt, r);
-    if (owners.length > 0 || (rt.implicitMain && !r?.source.urn)) {
-      return blameAssociation(s, rt, owners);
+    // Without an association the subnet falls back to the VPC's original main table: the missing
+    // association is the mistake, not that table's routes (which serve whatever else uses it).
+    if (owners.length > 0 || (!s.assoc && rt === s.vpc.defaultRt)) {
+      return blameAssociation(s, rt, owners, r?.dest.cidr ? r.dest : DEFAULT_V4);
     }
   }
   const implicit = !r || r.source === rt || r.target.kind === "local";

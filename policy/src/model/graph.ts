@@ -148,6 +148,7 @@ export class Graph {
       igws: [],
       attachments: [],
       natGateways: [],
+      routeTables: [],
       flowLogs: [],
     };
     this.vpcs.set(key, v);
@@ -278,6 +279,7 @@ export class Graph {
       implicitMain: true,
     };
     this.rts.set(`main:${vpc.key}`, rt);
+    vpc.routeTables.push(rt);
     vpc.defaultRt = rt;
     return rt;
   }

@@ -78,6 +78,7 @@ function addRouteTable(g: Graph, r: PolicyResource): void {
     edgeGateways: [],
   };
   g.rts.set(r.urn, rt);
+  vpc.routeTables.push(rt);
   if (isDefault) {
     vpc.defaultRt = rt;
     vpc.mainRt ??= rt;

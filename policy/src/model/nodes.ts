@@ -25,6 +25,8 @@ export interface VpcNode extends Node {
   readonly igws: GatewayNode[];
   readonly attachments: AttachmentNode[];
   readonly natGateways: NatNode[];
+  /** The VPC's route tables (declared in the stack, or its implicit main table). */
+  readonly routeTables: RouteTableNode[];
   /** The current main route table (a MainRouteTableAssociation's table, else `defaultRt`). */
   mainRt?: RouteTableNode;
   /** The route table AWS created with the VPC (its DefaultRouteTable, or an implicit node). */

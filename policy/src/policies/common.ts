@@ -41,7 +41,7 @@ export function reportBlame(
   message: string,
 ): void {
   const where = blame?.nodes.find((n) => n.urn !== undefined) ?? fallback;
-  report(blame ? `${message}\nfix: ${blame.fix}` : message, where?.urn);
+  report(blame ? `${message}\nto fix: ${blame.fix}` : message, where?.urn);
 }
 
 /** Builds a stack policy that reasons over the stack's topology. */
