@@ -10,6 +10,7 @@ import {
   captured,
   check,
   DeploymentV3,
+  ResourceV3,
   relink,
   remove,
   res,
@@ -66,6 +67,21 @@ const patchList = (
   const v = structuredClone(r.inputs[key] ?? []) as Record<string, unknown>[];
   f(v);
   setProp(r, key, v);
+};
+
+/** A new gateway (`aws:ec2/<kind>`) attached to the named VPC. */
+const gatewayIn = (d: DeploymentV3, vpcName: string, kind: string): ResourceV3 => {
+  const vpc = res(d, vpcName);
+  return addResource(d, vpc, `aws:ec2/${kind}`, `${vpcName}-new-gw`, {}, { vpcId: { res: vpc } });
+};
+
+/** Takes Auto Scaling groups out of every target group. */
+const deregister = (d: DeploymentV3, ...asgs: string[]): void => {
+  for (const name of asgs) {
+    const asg = res(d, name);
+    setProp(asg, "targetGroupArns", []);
+    delete asg.propertyDependencies?.targetGroupArns;
+  }
 };
 
 const CASES: Case[] = [
@@ -508,18 +524,12 @@ const CASES: Case[] = [
     names: "tollgate-ns-workload-us-east-1b",
     blame: "tollgate-ns-endpoint-default6-us-east-1b",
     text: /egress-only internet gateway[\s\S]*takes no edge route table/,
-    mutate: (d) => {
-      const vpc = res(d, "tollgate-ns-vpc");
-      const eigw = addResource(
-        d,
-        vpc,
-        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
-        "tollgate-ns-eigw",
-        {},
-        { vpcId: { res: vpc } },
-      );
-      retarget(res(d, "tollgate-ns-endpoint-default6-us-east-1b"), "egressOnlyGatewayId", eigw);
-    },
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-ns-endpoint-default6-us-east-1b"),
+        "egressOnlyGatewayId",
+        gatewayIn(d, "tollgate-ns-vpc", "egressOnlyInternetGateway:EgressOnlyInternetGateway"),
+      ),
   },
   {
     name: "a spoke's default route leaves through its own internet gateway, not the TGW",
@@ -528,18 +538,12 @@ const CASES: Case[] = [
     names: "tollgate-egress-spoke-app-workload-eu-west-1a",
     blame: "tollgate-egress-spoke-app-default",
     text: /instead of the Transit Gateway/,
-    mutate: (d) => {
-      const vpc = res(d, "tollgate-egress-spoke-app-vpc");
-      const igw = addResource(
-        d,
-        vpc,
-        "aws:ec2/internetGateway:InternetGateway",
-        "tollgate-egress-spoke-app-igw",
-        {},
-        { vpcId: { res: vpc } },
-      );
-      retarget(res(d, "tollgate-egress-spoke-app-default"), "gatewayId", igw);
-    },
+    mutate: (d) =>
+      retarget(
+        res(d, "tollgate-egress-spoke-app-default"),
+        "gatewayId",
+        gatewayIn(d, "tollgate-egress-spoke-app-vpc", "internetGateway:InternetGateway"),
+      ),
   },
   // The backing chain of the endpoints.
   {
@@ -558,13 +562,12 @@ const CASES: Case[] = [
     names: "tollgate-inspection-tg",
     blame: "tollgate-inspection-appliance-asg-eu-west-1a",
     text: /no appliance is registered[\s\S]*targetGroupArns/,
-    mutate: (d) => {
-      for (const az of ["eu-west-1a", "eu-west-1b"]) {
-        const asg = res(d, `tollgate-inspection-appliance-asg-${az}`);
-        setProp(asg, "targetGroupArns", []);
-        delete asg.propertyDependencies?.targetGroupArns;
-      }
-    },
+    mutate: (d) =>
+      deregister(
+        d,
+        "tollgate-inspection-appliance-asg-eu-west-1a",
+        "tollgate-inspection-appliance-asg-eu-west-1b",
+      ),
   },
   {
     name: "listener forwarding to a second, empty target group (the fleet is in the first)",
@@ -620,11 +623,7 @@ const CASES: Case[] = [
     names: "tollgate-inspection-gwlb",
     blame: "tollgate-inspection-appliance-asg-us-east-1b",
     text: /register/,
-    mutate: (d) => {
-      const asg = res(d, "tollgate-inspection-appliance-asg-us-east-1b");
-      setProp(asg, "targetGroupArns", []);
-      delete asg.propertyDependencies?.targetGroupArns;
-    },
+    mutate: (d) => deregister(d, "tollgate-inspection-appliance-asg-us-east-1b"),
   },
   {
     name: "3-tuple stickiness behind a Transit Gateway attachment with appliance mode",
@@ -638,6 +637,31 @@ const CASES: Case[] = [
         enabled: true,
         type: "source_ip_dest_ip_proto",
       }),
+  },
+  // VPC flow logs (advisory).
+  {
+    name: "inspected VPC without flow logs",
+    base: NS,
+    policy: "tollgate-vpc-flow-logs",
+    level: "advisory",
+    names: "tollgate-ns-vpc",
+    blame: "tollgate-ns-vpc",
+    mutate: (d) => remove(d, "tollgate-ns-vpc-flow-log"),
+  },
+  {
+    name: "flow log format without the endpoint path fields",
+    base: EG,
+    policy: "tollgate-vpc-flow-logs",
+    level: "advisory",
+    names: "tollgate-egress-hub-vpc-flow-log",
+    blame: "tollgate-egress-hub-vpc-flow-log",
+    text: /\$\{traffic-path\}/,
+    mutate: (d) =>
+      setProp(
+        res(d, "tollgate-egress-hub-vpc-flow-log"),
+        "logFormat",
+        "${version} ${srcaddr} ${dstaddr} ${flow-direction}",
+      ),
   },
   // VPC adoption (subnets, VPC and IGW outside the stack, referenced by id).
   {

@@ -29,11 +29,11 @@ export const routingFollowThePacket = topologyPolicy(
   {
     name: "tollgate-routing-follow-the-packet",
     description:
-      "Every path from an inspected subnet to its exit and back must pass exactly one GWLB endpoint, in the subnet's AZ, the same one in both directions.",
+      "Every path from an inspected subnet (or a spoke behind the Transit Gateway) to its exit and back must pass exactly one GWLB endpoint, in the subnet's AZ, the same one in both directions.",
     severity: "critical",
     url: AWS_DOCS.gwlbRouting,
     remediationSteps:
-      "Fix the route table named in the first wrong hop: outbound, the subnet's routes must reach the same-AZ GWLB endpoint before any gateway; on return, the edge route table (or the NAT subnet's route table) must send the reply to that same endpoint.",
+      "Change the resource named in the violation's `to fix:` line (the route, table or association of the first wrong hop): outbound, the subnet's routes must reach the same-AZ GWLB endpoint before any gateway (spokes: the transit gateway); on return, the edge route table (or the NAT subnet's route table) must send the reply to that same endpoint.",
     enforcementLevel: "mandatory",
     configSchema: {
       properties: {
