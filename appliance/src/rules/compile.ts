@@ -530,7 +530,9 @@ function emitMirrors(ep: Endpoint, s: Settings, out: Output): void {
     out.tc.push(...specs);
   }
   if (pref >= TC_PREF_REDIRECT)
-    out.errors.push(`${ep.gwi}: too many mirror filters (${pref - TC_PREF_FIRST})`);
+    out.errors.push(
+      `${ep.label}: too many mirror filters (${pref - TC_PREF_FIRST}, at most ${TC_PREF_REDIRECT - TC_PREF_FIRST}): mirror fewer CIDR and port combinations`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,8 +95,9 @@ function compilerFinding(error: string, loaded: LoadedRules, sample: EndpointRef
   const path = compilerPath(prefix, loaded);
   const fix = "the daemon's compiler refuses this; see docs/rules.md";
   if (path) return { path, message: rest.join(": "), fix };
-  const who = prefix.startsWith(sample.gwi) ? "an endpoint without a section: " : "";
-  return { path: [], message: `${who}${error}`, fix };
+  if (prefix !== sample.gwi) return { path: [], message: error, fix };
+  const where = loaded.file.rules ? ["rules"] : [];
+  return { path: where, message: `for endpoints without a section: ${rest.join(": ")}`, fix };
 }
 
 function modesOf(loaded: LoadedRules, refs: readonly EndpointRef[]): string {
