@@ -95,6 +95,20 @@ export { CanaryProber, CanaryState, canaryStatus } from "./datapath/canary";
 export { DATAPATH_DROP_REASONS, totalDrops } from "./datapath/counters";
 export { Datapath, type DatapathOptions, RX_SLOT } from "./datapath/datapath";
 export { type DatapathPort, type TunLike } from "./datapath/port";
+export {
+  BPF_OBJECT_PATH,
+  BPF_PIN_ROOT,
+  FLOW_KEY_BYTES,
+  FLOW_VALUE_BYTES,
+  KernelCounter,
+  kernelFlowKey,
+  LoadedKernelPath,
+  discoverUplinks,
+  type KernelFlow,
+  type KernelPath,
+  type KernelPathStatus,
+  type Uplink,
+} from "./datapath/kernel";
 export { type EndpointInfo, type EndpointListener } from "./endpoint-lifecycle";
 export {
   type DatapathBuffers,

@@ -915,6 +915,293 @@ static napi_value Unwatch(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+
+/* ---------- kernel data path: BPF object loading (libbpf, loaded at run time) and map access ----------
+ *
+ * libbpf is dlopen()ed (libbpf.so.1, else libbpf.so.0) rather than linked: the distribution's
+ * iproute2 already depends on it (Debian 12 libbpf1, Ubuntu 22.04 libbpf0, AL2023 libbpf), the
+ * addon stays free of build-time libbpf headers and cross-compiles for arm64 without an arm64
+ * libbpf, and a machine without it gets a clear error (the daemon's `auto` then uses the user
+ * path). Only object loading goes through libbpf (ELF, BTF, map creation and pinning, program
+ * load); links and map element access are plain bpf(2) calls.
+ *
+ *   bpfLoad(objPath, mapNames[], pinPaths[] ("": not pinned), maxEntries[] (0: as compiled), progNames[])
+ *                                         -> { maps: fd[], progs: fd[] }
+ *   bpfLinkTcx(progFd, ifindex, egress)   -> link fd (tcx, Linux >= 6.6; closing it detaches)
+ *   bpfMapUpdate(fd, key, value, flags)   bpfMapLookup(fd, key, out) -> bool   bpfMapDelete(fd, key) -> bool
+ *   bpfMapInfo(fd) -> { type, keySize, valueSize, maxEntries }   bpfObjGet(path) -> fd
+ *   bpfLinkIfindex(fd) -> ifindex the tcx link is attached to (0: detached)   ifIndex(name) -> ifindex | 0
+ */
+#include <dlfcn.h>
+#include <linux/bpf.h>
+#include <stdarg.h>
+extern unsigned int if_nametoindex(const char *); /* <net/if.h> clashes with <linux/if.h> */
+#include <sys/syscall.h>
+
+#define TCX_INGRESS 46 /* enum bpf_attach_type, newer than some build hosts' headers */
+#define TCX_EGRESS 47
+
+static struct {
+    void *handle;
+    void *(*open_file)(const char *, const void *);
+    long (*get_error)(const void *);
+    int (*load)(void *);
+    void (*close)(void *);
+    void *(*find_map)(const void *, const char *);
+    void *(*find_prog)(const void *, const char *);
+    int (*map_fd)(const void *);
+    int (*prog_fd)(const void *);
+    int (*set_pin_path)(void *, const char *);
+    int (*set_max_entries)(void *, uint32_t);
+    void *(*set_print)(void *);
+} lb;
+
+static char lb_log[4096];
+static size_t lb_log_len;
+
+static int lb_print(int level, const char *fmt, va_list ap)
+{
+    char line[1024];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n <= 0) return 0;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    if (lb_log_len + (size_t)n >= sizeof lb_log) { /* keep the tail: the verifier's verdict is last */
+        size_t drop = lb_log_len + (size_t)n - sizeof lb_log + 1;
+        if (drop > lb_log_len) drop = lb_log_len;
+        memmove(lb_log, lb_log + drop, lb_log_len - drop);
+        lb_log_len -= drop;
+    }
+    memcpy(lb_log + lb_log_len, line, (size_t)n);
+    lb_log_len += (size_t)n;
+    lb_log[lb_log_len] = 0;
+    return 0;
+}
+
+static const char *libbpf_open(void)
+{
+    if (lb.handle) return NULL;
+    void *h = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) h = dlopen("libbpf.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!h) return "libbpf not found (libbpf.so.1 or libbpf.so.0; Debian: apt-get install libbpf1)";
+#define SYM(f, n) if (!(*(void **)&lb.f = dlsym(h, n))) { dlclose(h); return "libbpf lacks " n; }
+    SYM(open_file, "bpf_object__open_file");
+    SYM(get_error, "libbpf_get_error");
+    SYM(load, "bpf_object__load");
+    SYM(close, "bpf_object__close");
+    SYM(find_map, "bpf_object__find_map_by_name");
+    SYM(find_prog, "bpf_object__find_program_by_name");
+    SYM(map_fd, "bpf_map__fd");
+    SYM(prog_fd, "bpf_program__fd");
+    SYM(set_pin_path, "bpf_map__set_pin_path");
+    SYM(set_max_entries, "bpf_map__set_max_entries");
+    SYM(set_print, "libbpf_set_print");
+#undef SYM
+    lb.handle = h;
+    lb.set_print((void *)lb_print);
+    return NULL;
+}
+
+static napi_value throw_msg(napi_env env, const char *code, const char *msg)
+{
+    napi_throw_error(env, code, msg);
+    return NULL;
+}
+
+static int get_str(napi_env env, napi_value v, char *out, size_t cap)
+{
+    size_t n;
+    if (napi_get_value_string_utf8(env, v, out, cap, &n) != napi_ok || n >= cap - 1) {
+        throw_type(env, "expected a string (at most 255 bytes)");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_buf(napi_env env, napi_value v, void **data, size_t *len)
+{
+    if (napi_get_buffer_info(env, v, data, len) != napi_ok) {
+        throw_type(env, "expected a Buffer");
+        return -1;
+    }
+    return 0;
+}
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+    return syscall(__NR_bpf, cmd, attr, sizeof *attr);
+}
+
+static napi_value BpfLoad(napi_env env, napi_callback_info info)
+{
+    napi_value a[5];
+    char path[256], pin[256], name[256];
+    if (get_args(env, info, 5, a) || get_str(env, a[0], path, sizeof path)) return NULL;
+    const char *why = libbpf_open();
+    if (why) return throw_msg(env, "ENOLIBBPF", why);
+    uint32_t nmaps = 0, nprogs = 0;
+    napi_get_array_length(env, a[1], &nmaps);
+    napi_get_array_length(env, a[4], &nprogs);
+    lb_log_len = 0;
+    lb_log[0] = 0;
+    void *obj = lb.open_file(path, NULL);
+    if (!obj || lb.get_error(obj)) {
+        char msg[4400];
+        snprintf(msg, sizeof msg, "cannot open BPF object %s: %s", path, lb_log);
+        return throw_msg(env, "EBPFOPEN", msg);
+    }
+    napi_value result, maps, progs, v;
+    napi_create_object(env, &result);
+    napi_create_array_with_length(env, nmaps, &maps);
+    napi_create_array_with_length(env, nprogs, &progs);
+    for (uint32_t i = 0; i < nmaps; i++) {
+        uint32_t max = 0;
+        napi_get_element(env, a[1], i, &v);
+        if (get_str(env, v, name, sizeof name)) goto fail;
+        napi_get_element(env, a[2], i, &v);
+        if (get_str(env, v, pin, sizeof pin)) goto fail;
+        napi_get_element(env, a[3], i, &v);
+        if (get_u32(env, v, &max)) goto fail;
+        void *m = lb.find_map(obj, name);
+        if (!m) { snprintf(lb_log, sizeof lb_log, "no map %s in the object", name); goto fail_msg; }
+        if ((pin[0] && lb.set_pin_path(m, pin)) || (max > 0 && lb.set_max_entries(m, max))) {
+            snprintf(lb_log, sizeof lb_log, "cannot configure map %s", name);
+            goto fail_msg;
+        }
+    }
+    if (lb.load(obj)) goto fail_msg;
+    for (uint32_t i = 0; i < nmaps + nprogs; i++) {
+        int prog = i >= nmaps;
+        napi_get_element(env, prog ? a[4] : a[1], prog ? i - nmaps : i, &v);
+        if (get_str(env, v, name, sizeof name)) goto fail;
+        void *o = prog ? lb.find_prog(obj, name) : lb.find_map(obj, name);
+        int fd = o ? (prog ? lb.prog_fd(o) : lb.map_fd(o)) : -1;
+        if (fd < 0) { snprintf(lb_log, sizeof lb_log, "no program %s in the object", name); goto fail_msg; }
+        int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dup < 0) { lb.close(obj); return throw_errno(env, "dup", errno); }
+        napi_set_element(env, prog ? progs : maps, prog ? i - nmaps : i, num(env, dup));
+    }
+    lb.close(obj); /* the duplicated descriptors keep maps and programs alive */
+    napi_set_named_property(env, result, "maps", maps);
+    napi_set_named_property(env, result, "progs", progs);
+    return result;
+fail_msg: {
+        char msg[4400];
+        snprintf(msg, sizeof msg, "cannot load BPF object %s: %s", path, lb_log);
+        lb.close(obj);
+        return throw_msg(env, "EBPFLOAD", msg);
+    }
+fail:
+    lb.close(obj);
+    return NULL;
+}
+
+static napi_value BpfLinkTcx(napi_env env, napi_callback_info info)
+{
+    napi_value a[3];
+    uint32_t prog, ifindex;
+    bool egress;
+    if (get_args(env, info, 3, a) || get_u32(env, a[0], &prog) || get_u32(env, a[1], &ifindex)) return NULL;
+    if (napi_get_value_bool(env, a[2], &egress) != napi_ok) return throw_type(env, "expected a boolean");
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.link_create.prog_fd = prog;
+    attr.link_create.target_fd = ifindex; /* target_ifindex for tcx */
+    attr.link_create.attach_type = egress ? TCX_EGRESS : TCX_INGRESS;
+    long fd = sys_bpf(BPF_LINK_CREATE, &attr);
+    if (fd < 0) return throw_errno(env, "bpf(BPF_LINK_CREATE, tcx)", errno);
+    return num(env, (double)fd);
+}
+
+static napi_value map_op(napi_env env, napi_callback_info info, int cmd)
+{
+    napi_value a[4];
+    size_t want = cmd == BPF_MAP_DELETE_ELEM ? 2 : cmd == BPF_MAP_UPDATE_ELEM ? 4 : 3;
+    uint32_t fd, flags = 0;
+    void *key, *val = NULL;
+    size_t klen, vlen;
+    if (get_args(env, info, want, a) || get_u32(env, a[0], &fd) || get_buf(env, a[1], &key, &klen)) return NULL;
+    if (want >= 3 && get_buf(env, a[2], &val, &vlen)) return NULL;
+    if (want == 4 && get_u32(env, a[3], &flags)) return NULL;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_fd = fd;
+    attr.key = (uint64_t)(uintptr_t)key;
+    attr.value = (uint64_t)(uintptr_t)val;
+    attr.flags = flags;
+    napi_value r;
+    if (sys_bpf(cmd, &attr) == 0) {
+        napi_get_boolean(env, true, &r);
+        return r;
+    }
+    if (errno == ENOENT && cmd != BPF_MAP_UPDATE_ELEM) {
+        napi_get_boolean(env, false, &r);
+        return r;
+    }
+    return throw_errno(env, cmd == BPF_MAP_UPDATE_ELEM ? "bpf map update" : cmd == BPF_MAP_DELETE_ELEM ? "bpf map delete" : "bpf map lookup", errno);
+}
+
+static napi_value BpfMapUpdate(napi_env env, napi_callback_info info) { return map_op(env, info, BPF_MAP_UPDATE_ELEM); }
+static napi_value BpfMapLookup(napi_env env, napi_callback_info info) { return map_op(env, info, BPF_MAP_LOOKUP_ELEM); }
+static napi_value BpfMapDelete(napi_env env, napi_callback_info info) { return map_op(env, info, BPF_MAP_DELETE_ELEM); }
+
+static int obj_info(int fd, void *info, uint32_t len)
+{
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    memset(info, 0, len);
+    attr.info.bpf_fd = fd;
+    attr.info.info_len = len;
+    attr.info.info = (uint64_t)(uintptr_t)info;
+    return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 ? 0 : -1;
+}
+
+static napi_value BpfMapInfo(napi_env env, napi_callback_info info)
+{
+    napi_value a[1], r;
+    uint32_t fd;
+    if (get_args(env, info, 1, a) || get_u32(env, a[0], &fd)) return NULL;
+    struct bpf_map_info mi;
+    if (obj_info((int)fd, &mi, sizeof mi)) return throw_errno(env, "bpf(BPF_OBJ_GET_INFO_BY_FD)", errno);
+    napi_create_object(env, &r);
+    napi_set_named_property(env, r, "type", num(env, mi.type));
+    napi_set_named_property(env, r, "keySize", num(env, mi.key_size));
+    napi_set_named_property(env, r, "valueSize", num(env, mi.value_size));
+    napi_set_named_property(env, r, "maxEntries", num(env, mi.max_entries));
+    return r;
+}
+
+static napi_value BpfLinkIfindex(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    uint32_t fd;
+    if (get_args(env, info, 1, a) || get_u32(env, a[0], &fd)) return NULL;
+    /* struct bpf_link_info: type, id, prog_id, then (8-aligned) the tcx member { ifindex, attach_type } */
+    uint32_t li[16];
+    if (obj_info((int)fd, li, sizeof li)) return throw_errno(env, "bpf(BPF_OBJ_GET_INFO_BY_FD, link)", errno);
+    return num(env, li[4]);
+}
+
+static napi_value BpfObjGet(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    char path[256];
+    if (get_args(env, info, 1, a) || get_str(env, a[0], path, sizeof path)) return NULL;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.pathname = (uint64_t)(uintptr_t)path;
+    long fd = sys_bpf(BPF_OBJ_GET, &attr);
+    if (fd < 0) return throw_errno(env, path, errno);
+    return num(env, (double)fd);
+}
+
+static napi_value IfIndex(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    char name[IFNAMSIZ];
+    if (get_args(env, info, 1, a) || get_ifname(env, a[0], name)) return NULL;
+    return num(env, if_nametoindex(name));
+}
+
 /* ---------- module ---------- */
 
 static napi_value Init(napi_env env, napi_value exports)
@@ -934,6 +1221,15 @@ static napi_value Init(napi_env env, napi_value exports)
         { "dpSend", NULL, DpSend, NULL, NULL, NULL, napi_enumerable, NULL },
         { "watch", NULL, Watch, NULL, NULL, NULL, napi_enumerable, NULL },
         { "unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfLoad", NULL, BpfLoad, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfLinkTcx", NULL, BpfLinkTcx, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfMapUpdate", NULL, BpfMapUpdate, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfMapLookup", NULL, BpfMapLookup, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfMapDelete", NULL, BpfMapDelete, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfMapInfo", NULL, BpfMapInfo, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfLinkIfindex", NULL, BpfLinkIfindex, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfObjGet", NULL, BpfObjGet, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "ifIndex", NULL, IfIndex, NULL, NULL, NULL, napi_enumerable, NULL },
         { "layout", NULL, NULL, NULL, NULL, layout_value(env), napi_enumerable, NULL },
     };
     napi_define_properties(env, exports, sizeof d / sizeof d[0], d);

@@ -217,6 +217,13 @@ export const RUN_OPTIONS: readonly RunOption[] = [
     description: "datagrams per recvmmsg / packets per tun drain",
   },
   {
+    flags: "--datapath <mode>",
+    key: "datapath",
+    group: "tollgate",
+    description:
+      "auto (kernel where supported, else user; the reason is logged), kernel (eBPF, fail if unsupported) or user",
+  },
+  {
     flags: "--rx-coalesce-us <us>",
     key: "rxCoalesceUs",
     group: "tollgate",

@@ -25,6 +25,9 @@ import { FLOW_RECORD_BYTES_PER_ENTRY } from "../flow/records";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const DATAPATH_MODES = ["auto", "kernel", "user"] as const;
+export type DatapathMode = (typeof DATAPATH_MODES)[number];
+
 /** How a value is read from YAML and from the command line, with the same range and messages. */
 export interface ValueType<T> {
   /** Validates (and converts) the value parsed from YAML. */
@@ -233,6 +236,10 @@ export const SETTINGS = {
       doc: "SO_RCVBUF/SO_SNDBUF of the GENEVE sockets (forced past `rmem_max` with CAP_NET_ADMIN)",
     },
   ),
+  datapath: setting("datapath", oneOf(DATAPATH_MODES), {
+    default: "auto",
+    doc: "where GENEVE is decapsulated and encapsulated: `kernel` (eBPF programs on the uplink and the tun interfaces; Linux >= 6.6 with tcx, libbpf, the compiled BPF object), `user` (the daemon, batched syscalls), `auto` (kernel where this machine supports it, else user, with the reason logged). See [the two data paths](#the-two-data-paths)",
+  }),
   batchSize: setting("batchSize", num({ int: true, min: 1, max: 1024 }), {
     default: 64,
     doc: "datagrams per recvmmsg / packets per tun drain",

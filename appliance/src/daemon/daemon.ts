@@ -12,6 +12,8 @@ import type { DatapathLogger } from "../datapath/endpoints";
 import { totalDrops, type DatapathCounters } from "../datapath/counters";
 import type { DatapathStatus, DatapathStatusProvider } from "../health/status";
 import { canaryStatus } from "../datapath/canary";
+import type { DatapathMode } from "../config/schema";
+import { LoadedKernelPath, type KernelPath } from "../datapath/kernel";
 
 /** The daemon's settings, resolved from the appliance config (daemon/index.ts, daemonSettings). */
 export interface DaemonSettings {
@@ -23,6 +25,8 @@ export interface DaemonSettings {
   readonly socketBufferBytes: number;
   /** Data path settings (MTU, batch size, flow table bound and timeouts, max endpoints...). */
   readonly datapath: DatapathSettings;
+  /** `--datapath`: kernel (eBPF), user, or auto (kernel where supported). */
+  readonly datapathMode: DatapathMode;
 }
 
 export interface DaemonOptions extends DaemonSettings {
@@ -35,6 +39,8 @@ export interface DaemonOptions extends DaemonSettings {
   readonly handleSignals?: boolean;
   /** The addon (tests may inject one). Defaults to the built tollgate_native. */
   readonly native?: NativeAddon;
+  /** Opens the kernel path (tests may inject one). Defaults to loading the compiled programs. */
+  readonly openKernel?: (options: DaemonOptions, native: NativeAddon) => KernelPath;
 }
 
 /** A point-in-time view of the data path, for health checks and metrics. */
@@ -72,14 +78,18 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
     native,
   );
   let datapath: Datapath;
+  let kernel: KernelPath | undefined;
   try {
+    kernel = chooseDatapath(options, native, log);
     datapath = new Datapath(nativePort(sockets, native), {
       ...options.datapath,
+      ...(kernel ? { kernel } : {}),
       ...(options.onCanaryRoundTrip ? { onCanaryRoundTrip: options.onCanaryRoundTrip } : {}),
       listeners: options.listeners ?? [],
       logger: log,
     });
   } catch (err) {
+    kernel?.close();
     sockets.close();
     throw err;
   }
@@ -111,7 +121,10 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
     },
     status() {
       const now = performance.now();
+      datapath.syncKernel();
       return {
+        datapath: kernel ? "kernel" : "user",
+        ...(kernel ? { kernel: kernel.describe() } : {}),
         running: datapath.isRunning,
         socketBound: sockets.isOpen,
         listen,
@@ -159,4 +172,47 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
     },
   };
   return daemon;
+}
+
+/**
+ * The kernel path for `--datapath kernel|auto`, or undefined for the user path. `kernel` fails
+ * (the daemon does not start) when it cannot load or attach; `auto` logs why and uses the user
+ * path.
+ */
+function chooseDatapath(
+  options: DaemonOptions,
+  native: NativeAddon,
+  log: DatapathLogger,
+): KernelPath | undefined {
+  const mode = options.datapathMode;
+  if (mode === "user") {
+    log.info({ datapath: "user" }, "data path: user space (--datapath user)");
+    return undefined;
+  }
+  try {
+    const kernel = (options.openKernel ?? openKernelPath)(options, native);
+    log.info(
+      { datapath: "kernel", mode, ...kernel.describe() },
+      "data path: kernel (eBPF on the uplink and the tun interfaces; the daemon handles what the programs send up)",
+    );
+    return kernel;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (mode === "kernel") throw new Error(`--datapath kernel: ${reason}`);
+    log.warn(
+      { datapath: "user", reason },
+      "data path: the kernel path is not available here, using the user-space path (--datapath auto)",
+    );
+    return undefined;
+  }
+}
+
+function openKernelPath(options: DaemonOptions, native: NativeAddon): KernelPath {
+  return LoadedKernelPath.open(native, {
+    port: options.port,
+    listenAddress: options.listenAddress,
+    geneveSources: options.datapath.geneveSources,
+    flowEntries: options.datapath.maxFlows,
+    logger: options.logger ?? consoleLogger,
+  });
 }

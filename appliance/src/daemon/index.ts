@@ -63,6 +63,7 @@ export function daemonSettings(config: ApplianceConfig): DaemonSettings {
     listenAddress: config.listen.address,
     port: config.listen.port,
     socketBufferBytes: config.socketBufferBytes,
+    datapathMode: config.datapath,
     datapath: {
       batchSize: config.batchSize,
       rxCoalesceUs: config.rxCoalesceUs,

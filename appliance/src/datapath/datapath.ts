@@ -52,6 +52,7 @@ import {
   type EndpointTableOptions,
   HoldQueue,
 } from "./endpoints";
+import type { KernelPath } from "./kernel";
 import type { DatapathPort } from "./port";
 
 /** Receive slot: larger than any GWLB datagram (8500-byte inner packet + GENEVE + options). */
@@ -118,6 +119,12 @@ export interface DatapathOptions
   readonly fragmentTimeout?: number;
   /** Called with each canary round trip, ms (metrics). */
   readonly onCanaryRoundTrip?: (ms: number) => void;
+  /**
+   * The kernel data path (eBPF), when it runs: it handles most packets itself and sends the
+   * rest up through the socket and the tuns, where this class handles them as always; flows it
+   * stored are looked up here for those packets (ICMP errors, fragments).
+   */
+  readonly kernel?: KernelPath;
 }
 
 export const DEFAULT_MAX_FRAGMENTS = 16384;
@@ -135,6 +142,7 @@ export class Datapath {
   /** The health canary prober, when enabled (canaryIntervalMs > 0). */
   readonly canary: CanaryProber | undefined;
   readonly canaryIntervalMs: number;
+  readonly kernel: KernelPath | undefined;
 
   private readonly batch: number;
   private readonly clock: () => number;
@@ -205,13 +213,15 @@ export class Datapath {
     this.canaryIntervalMs = options.canaryIntervalMs;
     this.canary =
       this.canaryIntervalMs > 0 ? new CanaryProber(options.onCanaryRoundTrip) : undefined;
+    this.kernel = options.kernel;
     const holding = this.holdMs > 0 && (options.listeners?.length ?? 0) > 0;
     this.endpoints = new EndpointTable(
       port,
       options,
       this.counters,
       (ep) => this.onTunReadable(ep),
-      holding ? (ep) => this.startHold(ep) : undefined,
+      (ep) => this.endpointCreated(ep, holding),
+      (ep) => this.guard(() => this.kernel?.removeEndpoint(ep)),
     );
     const b = this.batch;
     this.rxBuf = Buffer.alloc(RX_SLOT * b);
@@ -250,6 +260,7 @@ export class Datapath {
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
         const now = this.clock();
+        this.syncKernel(now);
         this.flows.table.sweep(now);
         this.fragments.sweep(now);
         this.endpoints.sweepIdle(now);
@@ -281,6 +292,7 @@ export class Datapath {
     if (this.canaryTimer) clearInterval(this.canaryTimer);
     this.canaryTimer = undefined;
     await this.endpoints.closeAll();
+    this.kernel?.close();
     this.flows.clear();
     this.fragments.clear();
   }
@@ -438,6 +450,41 @@ export class Datapath {
     if (pkt.l4Offset >= 0) this.fragments.map(this.fragKey, pkt.proto, this.flows, slot, now);
   }
 
+  /**
+   * Adds what the kernel path counted to the counters and refreshes the activity of endpoints
+   * whose traffic it carried (no-op on the user path).
+   */
+  syncKernel(now = this.clock()): void {
+    this.guard(() => this.kernel?.sync(this.counters, this.endpoints.list(), now));
+  }
+
+  /**
+   * A new endpoint: on the kernel path its interfaces get tg_encap now and tg_decap serves it once
+   * its held packets are out (until then its datagrams come up to the socket, in order).
+   */
+  private endpointCreated(ep: Endpoint, holding: boolean): void {
+    const kernel = this.kernel;
+    if (kernel !== undefined) {
+      try {
+        kernel.attachEndpoint(ep);
+      } catch (err) {
+        // Its packets keep coming up to the daemon: the user path serves this endpoint.
+        this.log.error(
+          { endpoint: ep.info.idHex17, gwi: ep.info.gwi, err: String(err) },
+          "cannot attach the kernel data path to the endpoint's interfaces: the daemon serves it",
+        );
+        kernel.removeEndpoint(ep);
+      }
+    }
+    if (holding) this.startHold(ep);
+    else this.activateKernel(ep);
+  }
+
+  private activateKernel(ep: Endpoint): void {
+    if (ep.closed) return;
+    this.guard(() => this.kernel?.activateEndpoint(ep));
+  }
+
   /** Starts holding a new endpoint's packets until its listeners finish or the hold times out. */
   private startHold(ep: Endpoint): void {
     const q = new HoldQueue();
@@ -483,6 +530,7 @@ export class Datapath {
       return;
     }
     this.guard(() => this.flushHeld(ep, q.packets));
+    this.activateKernel(ep);
   }
 
   private flushHeld(ep: Endpoint, packets: readonly Buffer[]): void {
@@ -591,7 +639,31 @@ export class Datapath {
   /** ep's flow of the packet in this.pkt by its own key: its slot, or -1. */
   private ownFlow(ep: Endpoint, buf: Buffer, now: number): number {
     writeFlowKey(buf, this.pkt, ep.tag, this.key);
-    return this.flows.lookup(this.key, ep.serial, now);
+    return this.lookupFlow(ep, buf, this.pkt, now);
+  }
+
+  /**
+   * The slot of ep's flow with key this.key (the packet located in `s`): the flow table's, else
+   * (kernel path) the flow tg_decap stored, copied into the table. -1 when neither has it.
+   */
+  private lookupFlow(ep: Endpoint, buf: Buffer, s: PacketScratch, now: number): number {
+    const slot = this.flows.lookup(this.key, ep.serial, now);
+    if (slot >= 0 || this.kernel === undefined) return slot;
+    const k = this.kernel.lookupFlow(buf, s, ep);
+    if (k === undefined) return -1;
+    const h = k.header;
+    return this.flows.remember(
+      this.key,
+      s.proto,
+      ep.serial,
+      h,
+      0,
+      h.length,
+      k.gwlbAddress,
+      k.gwlbPort,
+      k.localAddress,
+      now,
+    );
   }
 
   private ownFlowCounted(ep: Endpoint, buf: Buffer, now: number): number {
@@ -619,7 +691,7 @@ export class Datapath {
     const quoted = this.quoted;
     if (locatePacket(buf, q, pkt.end - q, quoted, true) === undefined) {
       writeFlowKey(buf, quoted, ep.tag, this.key);
-      let s = this.flows.lookup(this.key, ep.serial, now);
+      let s = this.lookupFlow(ep, buf, quoted, now);
       if (s < 0 && quoted.fragment && quoted.l4Offset < 0) {
         writeFragmentKey(buf, quoted, ep.tag, this.fragKey);
         s = this.mappedFlow(ep, now, true);

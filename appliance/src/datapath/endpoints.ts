@@ -102,6 +102,8 @@ export class EndpointTable {
     private readonly onReadable: (ep: Endpoint) => void,
     /** Called once per new endpoint, right after its listeners were started. */
     private readonly onCreated?: (ep: Endpoint) => void,
+    /** Called once per endpoint being removed, before its DESTROY listeners run. */
+    private readonly onRemoved?: (ep: Endpoint) => void,
   ) {
     // Ranges are the settings' (config/schema.ts), checked when the config is resolved.
     this.mtu = options.mtu;
@@ -219,6 +221,7 @@ export class EndpointTable {
       this.lastHi = this.lastLo = -1;
     }
     this.count--;
+    this.onRemoved?.(ep);
     for (const w of ep.watches) w.stop();
     ep.watches = [];
     await ep.ready;

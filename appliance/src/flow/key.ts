@@ -34,7 +34,7 @@ export function createFlowKey(): FlowKey {
 const scratch = createPacketScratch();
 
 /** Compares (address, port) endpoints a and b: negative when a sorts first. */
-function compareEndpoints(
+export function compareEndpoints(
   buf: Uint8Array,
   a: number,
   b: number,

@@ -1,4 +1,5 @@
 import type { CanaryStatus, CanaryTotals } from "../datapath/canary";
+import type { KernelPathStatus } from "../datapath/kernel";
 
 /**
  * What the health endpoint and the metrics need from the data path. The daemon implements
@@ -75,6 +76,10 @@ export interface DatapathStatus {
   readonly flowCache?: FlowCacheCounters;
   /** Health canary totals over all endpoints; absent when the canary is off. */
   readonly canary?: CanaryTotals;
+  /** Which data path runs: the kernel's eBPF programs (with the user path behind them) or the daemon's. */
+  readonly datapath?: "kernel" | "user";
+  /** The kernel path's attachment and what it sent up to the daemon; absent on the user path. */
+  readonly kernel?: KernelPathStatus;
 }
 
 export interface DatapathStatusProvider {

@@ -70,6 +70,34 @@ export interface NativeAddon {
   /** Calls `callback` from the event loop whenever fd is readable (level-triggered). */
   watch(fd: number, callback: () => void): NativeWatch;
   unwatch(handle: NativeWatch): void;
+  /**
+   * Loads a BPF object with the distribution's libbpf (dlopen'ed). Map `mapNames[i]` is pinned at
+   * `pinPaths[i]` unless that is "" (an existing compatible pin is reused: its contents survive a
+   * restart) and gets `maxEntries[i]` entries when > 0. Returns new descriptors of the maps and
+   * programs asked for, in order. Throws with libbpf's log (the verifier's verdict included).
+   */
+  bpfLoad(
+    objectPath: string,
+    mapNames: readonly string[],
+    pinPaths: readonly string[],
+    maxEntries: readonly number[],
+    progNames: readonly string[],
+  ): { maps: number[]; progs: number[] };
+  /** Attaches a program with a tcx link (Linux >= 6.6) at ifindex's ingress or egress; link fd. */
+  bpfLinkTcx(progFd: number, ifindex: number, egress: boolean): number;
+  /** bpf(BPF_MAP_UPDATE_ELEM) (flags: 0 any, 1 no-exist, 2 exist); throws with the errno. */
+  bpfMapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): boolean;
+  /** bpf(BPF_MAP_LOOKUP_ELEM) into `out` (per-CPU maps: one 8-aligned value per possible CPU). */
+  bpfMapLookup(fd: number, key: Buffer, out: Buffer): boolean;
+  /** bpf(BPF_MAP_DELETE_ELEM); false when the key was absent. */
+  bpfMapDelete(fd: number, key: Buffer): boolean;
+  bpfMapInfo(fd: number): { type: number; keySize: number; valueSize: number; maxEntries: number };
+  /** ifindex a tcx link is attached to; 0 once detached (its interface was removed). */
+  bpfLinkIfindex(fd: number): number;
+  /** bpf(BPF_OBJ_GET) of a pinned object; throws (code ENOENT) when there is none. */
+  bpfObjGet(path: string): number;
+  /** if_nametoindex(); 0 when there is no such interface. */
+  ifIndex(name: string): number;
   /** The field indices the addon uses (its C enums); the same as io/layout's PORT_LAYOUT. */
   readonly layout: PortLayout;
 }

@@ -120,6 +120,7 @@ describe("appliance data path in network namespaces (root)", function () {
       `valid replies (lost ${summary.lost}): ${JSON.stringify(status().counters)}`,
     );
     assert.equal(summary.exact, expected, "inner packets returned unchanged");
+    console.log("DEBUG", status().datapath, JSON.stringify(status().kernel), JSON.stringify(status().counters));
     assert.equal(udpInCsumErrors(bed!, bed!.gw), 0, "replies with a bad UDP checksum");
   });
 

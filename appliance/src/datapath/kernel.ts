@@ -1,0 +1,436 @@
+/**
+ * The kernel data path's control side: loads appliance/bpf/tollgate.bpf.c's object through the
+ * addon (libbpf), attaches tg_decap to the uplinks' ingress and tg_encap to every endpoint's
+ * gwi-X/gwo-X egress (tcx links, Linux >= 6.6), fills the maps the programs read (config, local
+ * addresses, allowed GENEVE sources, ready endpoints, interface -> endpoint), and reads back
+ * what they count (per-CPU counters, per-endpoint activity) and store (flows, for the packets the
+ * programs send up to the daemon: ICMP errors, fragments).
+ *
+ * Only tg_flows is pinned (/sys/fs/bpf/tollgate/geneve-<port>/tg_flows): the flow state, with
+ * each flow's endpoint id, survives a daemon restart; everything else is rebuilt at start. The
+ * byte layouts below mirror the C structs (little-endian hosts: x86_64, arm64).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { GENEVE_DROP_REASONS, type GeneveDropReason } from "../geneve/codec";
+import { compareEndpoints } from "../flow/key";
+import type { NativeAddon } from "../io/native";
+import { ipv4ToNumber } from "../io/native";
+import type { PacketScratch } from "../packet/parse";
+import { compileSourceAllowList } from "../config/cidr";
+import type { DatapathCounters } from "./counters";
+import type { DatapathLogger, Endpoint } from "./endpoints";
+
+/** The compiled programs, relative to this file's compiled location (dist/datapath). */
+export const BPF_OBJECT_PATH = path.resolve(
+  __dirname,
+  "..",
+  "..",
+  "bpf",
+  "build",
+  "tollgate.bpf.o",
+);
+export const BPF_FS = "/sys/fs/bpf";
+export const BPF_PIN_ROOT = `${BPF_FS}/tollgate`;
+
+/** Counter slots (tollgate.bpf.c's enum). */
+export const KernelCounter = {
+  RX_DATAGRAMS: 0,
+  RX_BYTES: 1,
+  TUN_TX_PACKETS: 2,
+  TUN_TX_BYTES: 3,
+  TUN_RX_PACKETS: 4,
+  TUN_RX_BYTES: 5,
+  TX_DATAGRAMS: 6,
+  TX_BYTES: 7,
+  PUNT_DECAP: 8,
+  PUNT_ENCAP: 9,
+  REDIRECT_ERRORS: 10,
+  /** GENEVE drop reasons follow, in GENEVE_DROP_REASONS order. */
+  DROP_BASE: 16,
+  COUNT: 32,
+} as const;
+
+export const FLOW_KEY_BYTES = 40;
+export const FLOW_VALUE_BYTES = 104;
+const FLOW_HDR_OFFSET = 40;
+
+const MAPS = [
+  "tg_config",
+  "tg_endpoints",
+  "tg_ifaces",
+  "tg_flows",
+  "tg_local",
+  "tg_sources",
+  "tg_counters",
+  "tg_ep_stats",
+] as const;
+type MapName = (typeof MAPS)[number];
+const PROGS = ["tg_decap", "tg_encap"] as const;
+
+/** What a flow stored by tg_decap gives the daemon's return path (see FlowRecord). */
+export interface KernelFlow {
+  header: Buffer;
+  gwlbAddress: number;
+  gwlbPort: number;
+  localAddress: number;
+}
+
+/** An interface GENEVE arrives on, with its IPv4 addresses. */
+export interface Uplink {
+  readonly name: string;
+  readonly addresses: readonly string[];
+}
+
+/** The kernel path as the data path uses it (a seam: tests inject fakes). */
+export interface KernelPath {
+  /** Attaches tg_encap to the endpoint's interfaces (its replies are encapsulated from now on). */
+  attachEndpoint(ep: Endpoint): void;
+  /** Lets tg_decap redirect the endpoint's traffic (after its hold queue was flushed). */
+  activateEndpoint(ep: Endpoint): void;
+  /** Stops both programs serving the endpoint (before its interfaces are removed). */
+  removeEndpoint(ep: Endpoint): void;
+  /** The flow tg_decap stored for the packet located in `s` (buf) of endpoint ep, if any. */
+  lookupFlow(buf: Uint8Array, s: PacketScratch, ep: Endpoint): KernelFlow | undefined;
+  /**
+   * Adds what the programs counted since the last call to `counters`; sets lastSeen = now of the
+   * endpoints whose kernel traffic moved.
+   */
+  sync(counters: DatapathCounters, endpoints: readonly Endpoint[], now: number): void;
+  /** What the health and status report about the kernel path. */
+  describe(): KernelPathStatus;
+  /** Detaches every program (closing the links) and closes the maps; tg_flows stays pinned. */
+  close(): void;
+}
+
+export interface KernelPathStatus {
+  readonly uplinks: readonly string[];
+  readonly pinDir: string;
+  /** Uplinks whose tcx link is no longer attached (interface gone, detached by hand). */
+  readonly detached: readonly string[];
+  readonly puntedForward: number;
+  readonly puntedReturn: number;
+  readonly flowCapacity: number;
+}
+
+export interface KernelPathOptions {
+  readonly port: number;
+  /** IPv4 address GENEVE is received on; 0.0.0.0: every address of the uplinks. */
+  readonly listenAddress: string;
+  readonly geneveSources: readonly string[];
+  readonly flowEntries: number;
+  /** Defaults to every interface with an IPv4 address but lo and gwi-/gwo- (uplinks()). */
+  readonly uplinks?: readonly Uplink[];
+  readonly objectPath?: string;
+  readonly logger: DatapathLogger;
+}
+
+/** Interfaces with IPv4 addresses (`ip -j -4 addr`), minus loopback and the endpoints' tuns. */
+export function discoverUplinks(listenAddress: string): Uplink[] {
+  const out = execFileSync("ip", ["-j", "-4", "addr", "show"], { encoding: "utf8" });
+  const links = JSON.parse(out) as { ifname: string; addr_info?: { local?: string }[] }[];
+  return links
+    .filter((l) => l.ifname !== "lo" && !/^gw[io]-/.test(l.ifname))
+    .map((l) => ({
+      name: l.ifname,
+      addresses: (l.addr_info ?? []).flatMap((a) => (a.local !== undefined ? [a.local] : [])),
+    }))
+    .filter(
+      (l) =>
+        l.addresses.length > 0 &&
+        (listenAddress === "0.0.0.0" || l.addresses.includes(listenAddress)),
+    );
+}
+
+/** Mounts bpffs on /sys/fs/bpf when nothing is mounted there (systemd does it at boot). */
+function ensureBpffs(): void {
+  const mounts = fs.readFileSync("/proc/self/mounts", "utf8");
+  if (mounts.split("\n").some((l) => l.split(" ")[1] === BPF_FS && l.split(" ")[2] === "bpf")) {
+    return;
+  }
+  execFileSync("mount", ["-t", "bpf", "bpf", BPF_FS], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function possibleCpus(): number {
+  const text = fs.readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
+  let n = 0;
+  for (const part of text.split(",")) {
+    const [a, b] = part.split("-").map(Number);
+    n += b === undefined ? 1 : b - a! + 1;
+  }
+  return n;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+function ipv4Bytes(text: string): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(ipv4ToNumber(text));
+  return b;
+}
+
+/** tg_endpoints key: the endpoint id as GENEVE carries it (8 bytes, big-endian). */
+function endpointKey(ep: Endpoint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(ep.info.id);
+  return b;
+}
+
+/**
+ * tg_flows key of the packet located in `s`: tag, family, protocol, then the (address, port)
+ * that sorts first (bytes, then port) and the other one, like flow/key.ts and the C order_key.
+ */
+export function kernelFlowKey(buf: Uint8Array, s: PacketScratch, tag: number, out: Buffer): void {
+  out.fill(0);
+  const alen = s.family === 4 ? 4 : 16;
+  const src = s.srcOffset;
+  const dst = src + alen;
+  const ps = s.hasPorts ? s.srcPort : 0;
+  const pd = s.hasPorts ? s.dstPort : 0;
+  const swap = compareEndpoints(buf, src, dst, alen, ps, pd) > 0;
+  out.writeUInt16LE(tag & 0xffff, 0);
+  out[2] = s.family;
+  out[3] = s.proto;
+  out.writeUInt16BE(swap ? pd : ps, 4);
+  out.writeUInt16BE(swap ? ps : pd, 6);
+  out.set(buf.subarray(swap ? dst : src, (swap ? dst : src) + alen), 8);
+  out.set(buf.subarray(swap ? src : dst, (swap ? src : dst) + alen), 24);
+}
+
+interface EndpointLinks {
+  readonly links: number[];
+  readonly ifindexes: number[];
+}
+
+/** The loaded kernel path. `open` throws (nothing left attached) with the reason when it cannot. */
+export class LoadedKernelPath implements KernelPath {
+  private readonly fds: Record<MapName, number>;
+  private readonly progs: Record<(typeof PROGS)[number], number>;
+  private readonly uplinkLinks: { name: string; fd: number }[] = [];
+  private readonly endpoints = new Map<Endpoint, EndpointLinks>();
+  private readonly cpus = possibleCpus();
+  private readonly last = new Float64Array(KernelCounter.COUNT);
+  private readonly epLast = new Map<number, number>();
+  private readonly key = Buffer.alloc(FLOW_KEY_BYTES);
+  private readonly value = Buffer.alloc(FLOW_VALUE_BYTES);
+  private readonly perCpu: Buffer;
+  private readonly epPerCpu: Buffer;
+  readonly pinDir: string;
+
+  static open(native: NativeAddon, options: KernelPathOptions): LoadedKernelPath {
+    return new LoadedKernelPath(native, options);
+  }
+
+  private constructor(
+    private readonly native: NativeAddon,
+    private readonly options: KernelPathOptions,
+  ) {
+    const object = options.objectPath ?? BPF_OBJECT_PATH;
+    if (!fs.existsSync(object)) {
+      throw new Error(
+        `BPF object not built (${object}): build with clang and libbpf-dev installed (npm run build)`,
+      );
+    }
+    const uplinks = options.uplinks ?? discoverUplinks(options.listenAddress);
+    if (uplinks.length === 0) {
+      throw new Error(`no interface holds ${options.listenAddress} (no uplink to attach to)`);
+    }
+    ensureBpffs();
+    this.pinDir = `${BPF_PIN_ROOT}/geneve-${options.port}`;
+    fs.mkdirSync(this.pinDir, { recursive: true });
+    const flowsPin = `${this.pinDir}/tg_flows`;
+    this.dropIncompatiblePin(flowsPin, options.flowEntries);
+    const loaded = native.bpfLoad(
+      object,
+      MAPS,
+      MAPS.map((m) => (m === "tg_flows" ? flowsPin : "")),
+      MAPS.map((m) => (m === "tg_flows" ? options.flowEntries : 0)),
+      PROGS,
+    );
+    this.fds = Object.fromEntries(MAPS.map((m, i) => [m, loaded.maps[i]!])) as Record<
+      MapName,
+      number
+    >;
+    this.progs = Object.fromEntries(PROGS.map((p, i) => [p, loaded.progs[i]!])) as Record<
+      (typeof PROGS)[number],
+      number
+    >;
+    this.perCpu = Buffer.alloc(8 * this.cpus);
+    this.epPerCpu = Buffer.alloc(24 * this.cpus);
+    try {
+      this.configure(uplinks);
+      for (const u of uplinks) {
+        const ifindex = native.ifIndex(u.name);
+        this.uplinkLinks.push({
+          name: u.name,
+          fd: native.bpfLinkTcx(this.progs.tg_decap, ifindex, false),
+        });
+      }
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    // The counters map is new: its first read is the baseline (zero).
+  }
+
+  /** Removes a pinned flows map of another size or layout (an upgrade): its flows are lost. */
+  private dropIncompatiblePin(pin: string, entries: number): void {
+    if (!fs.existsSync(pin)) return;
+    const fd = this.native.bpfObjGet(pin);
+    try {
+      const info = this.native.bpfMapInfo(fd);
+      if (
+        info.maxEntries !== entries ||
+        info.keySize !== FLOW_KEY_BYTES ||
+        info.valueSize !== FLOW_VALUE_BYTES
+      ) {
+        this.options.logger.warn(
+          { pin, maxEntries: info.maxEntries, want: entries },
+          "pinned flow map has another size or layout: replacing it (its flows are lost)",
+        );
+        fs.unlinkSync(pin);
+      }
+    } finally {
+      this.native.closeFd(fd);
+    }
+  }
+
+  private configure(uplinks: readonly Uplink[]): void {
+    const n = this.native;
+    const o = this.options;
+    const config = Buffer.alloc(8);
+    config.writeUInt16BE(o.port, 0);
+    config.writeUInt16LE(o.geneveSources.length > 0 ? 1 : 0, 2);
+    const locals =
+      o.listenAddress === "0.0.0.0" ? uplinks.flatMap((u) => u.addresses) : [o.listenAddress];
+    for (const a of locals) n.bpfMapUpdate(this.fds.tg_local, ipv4Bytes(a), Buffer.of(1), 0);
+    if (o.geneveSources.length > 0) compileSourceAllowList(o.geneveSources); // validated already
+    for (const cidr of o.geneveSources) {
+      const [addr, bits] = cidr.split("/");
+      const k = Buffer.alloc(8);
+      k.writeUInt32LE(Number(bits ?? 32), 0);
+      ipv4Bytes(addr!).copy(k, 4);
+      n.bpfMapUpdate(this.fds.tg_sources, k, Buffer.of(1), 0);
+    }
+    // Last: with the port set, tg_decap starts handling datagrams.
+    n.bpfMapUpdate(this.fds.tg_config, u32(0), config, 0);
+  }
+
+  attachEndpoint(ep: Endpoint): void {
+    const n = this.native;
+    const ifindexes = [n.ifIndex(ep.info.gwi), n.ifIndex(ep.info.gwo)];
+    const value = Buffer.alloc(16);
+    value.writeUInt32LE(ep.tag, 0);
+    value.writeBigUInt64BE(ep.info.id, 8);
+    const links: number[] = [];
+    this.endpoints.set(ep, { links, ifindexes });
+    for (const ifindex of ifindexes) {
+      n.bpfMapUpdate(this.fds.tg_ifaces, u32(ifindex), value, 0);
+      links.push(n.bpfLinkTcx(this.progs.tg_encap, ifindex, true));
+    }
+  }
+
+  activateEndpoint(ep: Endpoint): void {
+    const e = this.endpoints.get(ep);
+    if (e === undefined) return;
+    const value = Buffer.alloc(8);
+    value.writeUInt32LE(e.ifindexes[0]!, 0);
+    value.writeUInt32LE(ep.tag, 4);
+    this.native.bpfMapUpdate(this.fds.tg_endpoints, endpointKey(ep), value, 0);
+  }
+
+  removeEndpoint(ep: Endpoint): void {
+    const e = this.endpoints.get(ep);
+    if (e === undefined) return;
+    this.endpoints.delete(ep);
+    const n = this.native;
+    n.bpfMapDelete(this.fds.tg_endpoints, endpointKey(ep));
+    for (const ifindex of e.ifindexes) n.bpfMapDelete(this.fds.tg_ifaces, u32(ifindex));
+    for (const fd of e.links) n.closeFd(fd);
+    this.epLast.delete(ep.tag);
+  }
+
+  lookupFlow(buf: Uint8Array, s: PacketScratch, ep: Endpoint): KernelFlow | undefined {
+    kernelFlowKey(buf, s, ep.tag, this.key);
+    const v = this.value;
+    if (!this.native.bpfMapLookup(this.fds.tg_flows, this.key, v)) return undefined;
+    if (v.readBigUInt64BE(32) !== ep.info.id) return undefined;
+    const hlen = v.readUInt16LE(14);
+    return {
+      header: Buffer.from(v.subarray(FLOW_HDR_OFFSET, FLOW_HDR_OFFSET + hlen)),
+      localAddress: v.readUInt32BE(4),
+      gwlbAddress: v.readUInt32BE(8),
+      gwlbPort: v.readUInt16BE(12),
+    };
+  }
+
+  /** Sum over CPUs of counter slot i. */
+  private counter(i: number): number {
+    if (!this.native.bpfMapLookup(this.fds.tg_counters, u32(i), this.perCpu)) return 0;
+    let sum = 0;
+    for (let c = 0; c < this.cpus; c++) sum += Number(this.perCpu.readBigUInt64LE(8 * c));
+    return sum;
+  }
+
+  private delta(i: number): number {
+    const v = this.counter(i);
+    const d = v - this.last[i]!;
+    this.last[i] = v;
+    return d;
+  }
+
+  sync(c: DatapathCounters, endpoints: readonly Endpoint[], now: number): void {
+    const K = KernelCounter;
+    c.rxDatagrams += this.delta(K.RX_DATAGRAMS);
+    c.rxBytes += this.delta(K.RX_BYTES);
+    c.tunTxPackets += this.delta(K.TUN_TX_PACKETS);
+    c.tunTxBytes += this.delta(K.TUN_TX_BYTES);
+    c.tunRxPackets += this.delta(K.TUN_RX_PACKETS);
+    c.tunRxBytes += this.delta(K.TUN_RX_BYTES);
+    c.txDatagrams += this.delta(K.TX_DATAGRAMS);
+    c.txBytes += this.delta(K.TX_BYTES);
+    c.drops.SEND_ERROR += this.delta(K.REDIRECT_ERRORS);
+    this.delta(K.PUNT_DECAP);
+    this.delta(K.PUNT_ENCAP);
+    GENEVE_DROP_REASONS.forEach((r: GeneveDropReason, i) => {
+      c.drops[r] += this.delta(K.DROP_BASE + i);
+    });
+    for (const ep of endpoints) {
+      if (!this.native.bpfMapLookup(this.fds.tg_ep_stats, u32(ep.tag), this.epPerCpu)) continue;
+      let packets = 0;
+      for (let k = 0; k < this.cpus; k++) {
+        packets += Number(this.epPerCpu.readBigUInt64LE(24 * k + 8));
+        packets += Number(this.epPerCpu.readBigUInt64LE(24 * k + 16));
+      }
+      if (packets !== (this.epLast.get(ep.tag) ?? 0)) {
+        this.epLast.set(ep.tag, packets);
+        ep.lastSeen = now;
+      }
+    }
+  }
+
+  describe(): KernelPathStatus {
+    return {
+      uplinks: this.uplinkLinks.map((u) => u.name),
+      pinDir: this.pinDir,
+      detached: this.uplinkLinks
+        .filter((u) => this.native.bpfLinkIfindex(u.fd) === 0)
+        .map((u) => u.name),
+      puntedForward: this.last[KernelCounter.PUNT_DECAP]!,
+      puntedReturn: this.last[KernelCounter.PUNT_ENCAP]!,
+      flowCapacity: this.options.flowEntries,
+    };
+  }
+
+  close(): void {
+    const n = this.native;
+    for (const ep of [...this.endpoints.keys()]) this.removeEndpoint(ep);
+    for (const u of this.uplinkLinks.splice(0)) n.closeFd(u.fd);
+    for (const fd of [...Object.values(this.progs), ...Object.values(this.fds)]) n.closeFd(fd);
+  }
+}
