@@ -25,6 +25,7 @@ export { compilerFor } from "./native";
  *   bin/node                          Node.js runtime (NODE_RUNTIME, official build)
  *   lib/appliance/                    @tollgate/appliance: package.json, README.md, bin/tollgate.js,
  *                                     the dist files the CLI loads, native/build/Release/*.node,
+ *                                     bpf/build/tollgate.bpf.o (the kernel data path, any arch),
  *                                     systemd/ (the unit, logrotate, example config)
  *   lib/appliance/node_modules/       production dependencies, versions from package-lock.json
  *   rules/default.yaml                the default rules file (examples/rules/default.yaml)
@@ -65,6 +66,11 @@ const FORMAT = "tollgate-release/1";
 /** 2020-01-01T00:00:00Z: every entry's mtime (a plausible date, so tar does not warn). */
 const FIXED_MTIME = 1_577_836_800;
 const DEFAULT_RULES = "examples/rules/default.yaml";
+/**
+ * The kernel data path's programs (clang -target bpfel at `npm run build`, uapi headers only): the
+ * same bytes for x86_64 and arm64.
+ */
+const BPF_OBJECT = "bpf/build/tollgate.bpf.o";
 /** Files of the appliance package shipped besides the loaded dist files. */
 const PACKAGE_FILES = [
   "package.json",
@@ -73,6 +79,7 @@ const PACKAGE_FILES = [
   "systemd/tollgate.service",
   "systemd/tollgate.logrotate",
   "systemd/tollgate.example.yaml",
+  BPF_OBJECT,
 ];
 const ADDON = "native/build/Release/tollgate_native.node";
 const APP = "lib/appliance";
@@ -175,6 +182,11 @@ function collectEntries(
     dependencies?: Record<string, string>;
   };
   checkBuilt(pkgDir);
+  if (!fs.existsSync(path.join(pkgDir, BPF_OBJECT))) {
+    throw new Error(
+      `release: ${pkgDir}/${BPF_OBJECT} (the kernel data path) is not built. Fix: apt-get install clang libbpf-dev (scripts/system-deps.sh --install), then npm run build.`,
+    );
+  }
   const entries: Entry[] = [];
   const own = new Set([
     ...PACKAGE_FILES,

@@ -135,6 +135,9 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
           up: ep.gwi.isUp() && ep.gwo.isUp(),
           ageMs: now - ep.createdAt,
           setupDone: ep.setupDone,
+          ...(kernel
+            ? { kernelPackets: { toGwi: ep.kernelToGwi, fromTuns: ep.kernelFromTuns } }
+            : {}),
           ...(datapath.canary ? { canary: canaryStatus(ep.canary, now) } : {}),
         })),
         flows: datapath.flows.size,

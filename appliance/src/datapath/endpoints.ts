@@ -46,6 +46,9 @@ export class Endpoint {
   lastSeen = 0;
   closed = false;
   readErrors = 0;
+  /** Kernel path: packets tg_decap redirected into gwi-X / tg_encap sent from the tuns (totals). */
+  kernelToGwi = 0;
+  kernelFromTuns = 0;
   /** Resolves when every listener's created() has finished (or failed). */
   ready: Promise<void> = Promise.resolve();
   /** Every listener's created() has finished (or failed): forwarding is set up, canaries may go. */

@@ -402,11 +402,15 @@ export class LoadedKernelPath implements KernelPath {
     });
     for (const ep of endpoints) {
       if (!this.native.bpfMapLookup(this.fds.tg_ep_stats, u32(ep.tag), this.epPerCpu)) continue;
-      let packets = 0;
+      let toGwi = 0;
+      let fromTuns = 0;
       for (let k = 0; k < this.cpus; k++) {
-        packets += Number(this.epPerCpu.readBigUInt64LE(24 * k + 8));
-        packets += Number(this.epPerCpu.readBigUInt64LE(24 * k + 16));
+        toGwi += Number(this.epPerCpu.readBigUInt64LE(24 * k + 8));
+        fromTuns += Number(this.epPerCpu.readBigUInt64LE(24 * k + 16));
       }
+      ep.kernelToGwi = toGwi;
+      ep.kernelFromTuns = fromTuns;
+      const packets = toGwi + fromTuns;
       if (packets !== (this.epLast.get(ep.tag) ?? 0)) {
         this.epLast.set(ep.tag, packets);
         ep.lastSeen = now;

@@ -19,6 +19,11 @@ export interface EndpointStatus {
   readonly setupDone?: boolean;
   /** The health canary's record; absent when the canary is off. */
   readonly canary?: CanaryStatus;
+  /**
+   * Kernel path only: packets tg_decap redirected into gwi-X and tg_encap sent to the GWLB from
+   * gwi-X/gwo-X (the tun's own counters never see them).
+   */
+  readonly kernelPackets?: { readonly toGwi: number; readonly fromTuns: number };
 }
 
 /** Monotonic counters (a subset of the data path's). */

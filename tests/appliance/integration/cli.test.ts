@@ -12,6 +12,9 @@ import { gwlbEmuEndpointId } from "@tollgate/testbed";
 import { hex17, NATIVE_ADDON_PATH, tunNames } from "@tollgate/appliance";
 import {
   createTestbed,
+  variantUnavailable,
+  DATAPATH_VARIANTS,
+  type DatapathVariant,
   rootTierUnavailable,
   spawnInNs,
   waitFor,
@@ -27,125 +30,132 @@ const BIN = path.join(
 const FIXTURES = path.join(__dirname, "fixtures");
 const PORT = 18181;
 
-describe("tollgate command in network namespaces (root)", function () {
-  this.timeout(60000);
-  let bed: Testbed | undefined;
-  let daemon: NsChild | undefined;
-  let dir: string;
-  let hookLog: string;
+for (const variant of DATAPATH_VARIANTS) describeVariant(variant);
 
-  /** GET from inside the appliance namespace. */
-  const get = (urlPath: string): { status: number; body: string } => {
-    const out = bed!.exec(bed!.ap, process.execPath, [
-      "-e",
-      `fetch("http://127.0.0.1:${PORT}${urlPath}").then(async (r) => ` +
-        `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
-        `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
-    ]);
-    return JSON.parse(out) as { status: number; body: string };
-  };
+function describeVariant(variant: DatapathVariant): void {
+  describe(`tollgate command in network namespaces (root, ${variant.datapath} path)`, function () {
+    this.timeout(60000);
+    let bed: Testbed | undefined;
+    let daemon: NsChild | undefined;
+    let dir: string;
+    let hookLog: string;
 
-  before(async function () {
-    const why =
-      rootTierUnavailable() ??
-      (fs.existsSync(NATIVE_ADDON_PATH) ? undefined : `addon not built (${NATIVE_ADDON_PATH})`);
-    if (why) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2-cli-"));
-    hookLog = path.join(dir, "hooks.log");
-    const hook = path.join(dir, "hook.sh");
-    fs.writeFileSync(
-      hook,
-      [
-        "#!/bin/sh",
-        `echo "$*" >> ${hookLog}`,
-        '[ "$1" = CREATE ] || exit 0',
-        'tc qdisc add dev "$2" ingress',
-        'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
-        "",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    bed = createTestbed("c");
-    daemon = spawnInNs(bed.ap, process.execPath, [
-      BIN,
-      "-c",
-      hook,
-      "-r",
-      hook,
-      "-p",
-      String(PORT),
-      "--json",
-      "--rp-filter-interval",
-      "1",
-    ]);
-    await waitFor("health server", () => (get("/").status > 0 ? true : undefined), 10000).catch(
-      (err) => {
-        throw new Error(`${String(err)}\n${daemon?.stderr()}${daemon?.stdout()}`);
-      },
-    );
-  });
-
-  after(async function () {
-    await daemon?.stop();
-    bed?.destroy();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("forwards emulator traffic byte for byte and reports it in health and /metrics", async function () {
-    const emu = spawnInNs(bed!.gw, process.execPath, [
-      path.join(FIXTURES, "emulate.js"),
-      JSON.stringify({ target: bed!.apAddress, endpoints: 2, flowsPerSet: 4, rounds: 2 }),
-    ]);
-    assert.equal(await emu.exited, 0, emu.stderr());
-    const s = JSON.parse(emu.stdout().trim().split("\n").pop()!) as {
-      sent: number;
-      valid: number;
-      exact: number;
+    /** GET from inside the appliance namespace. */
+    const get = (urlPath: string): { status: number; body: string } => {
+      const out = bed!.exec(bed!.ap, process.execPath, [
+        "-e",
+        `fetch("http://127.0.0.1:${PORT}${urlPath}").then(async (r) => ` +
+          `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
+          `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
+      ]);
+      return JSON.parse(out) as { status: number; body: string };
     };
-    assert.ok(s.sent > 0);
-    assert.equal(s.valid, s.sent);
-    assert.equal(s.exact, s.sent);
 
-    const h = get("/");
-    assert.equal(h.status, 200, h.body);
-    const body = JSON.parse(h.body) as {
-      healthy: boolean;
-      endpoints: { gwi: string; up: boolean }[];
-      datapath: { counters: { txDatagrams: number } };
-    };
-    assert.equal(body.healthy, true);
-    assert.equal(body.endpoints.length, 2);
-    assert.ok(body.endpoints.every((e) => e.up));
-    assert.ok(body.datapath.counters.txDatagrams >= s.sent);
+    before(async function () {
+      const why =
+        rootTierUnavailable() ??
+        (fs.existsSync(NATIVE_ADDON_PATH) ? undefined : `addon not built (${NATIVE_ADDON_PATH})`) ??
+        variantUnavailable(variant);
+      if (why) {
+        console.log(`    skipped: ${why}`);
+        this.skip();
+      }
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2-cli-"));
+      hookLog = path.join(dir, "hooks.log");
+      const hook = path.join(dir, "hook.sh");
+      fs.writeFileSync(
+        hook,
+        [
+          "#!/bin/sh",
+          `echo "$*" >> ${hookLog}`,
+          '[ "$1" = CREATE ] || exit 0',
+          'tc qdisc add dev "$2" ingress',
+          'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      bed = createTestbed("c" + variant.suffix, { txChecksum: variant.txChecksum });
+      daemon = spawnInNs(bed.ap, process.execPath, [
+        BIN,
+        "-c",
+        hook,
+        "-r",
+        hook,
+        "-p",
+        String(PORT),
+        "--json",
+        "--rp-filter-interval",
+        "1",
+        "--datapath",
+        variant.datapath,
+      ]);
+      await waitFor("health server", () => (get("/").status > 0 ? true : undefined), 10000).catch(
+        (err) => {
+          throw new Error(`${String(err)}\n${daemon?.stderr()}${daemon?.stdout()}`);
+        },
+      );
+    });
 
-    const m = get("/metrics");
-    assert.equal(m.status, 200);
-    assert.match(m.body, /^tollgate_\w+/m);
-    assert.match(m.body, /UNKNOWN_CRITICAL_OPTION/, "every drop reason is exported");
+    after(async function () {
+      await daemon?.stop();
+      bed?.destroy();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("forwards emulator traffic byte for byte and reports it in health and /metrics", async function () {
+      const emu = spawnInNs(bed!.gw, process.execPath, [
+        path.join(FIXTURES, "emulate.js"),
+        JSON.stringify({ target: bed!.apAddress, endpoints: 2, flowsPerSet: 4, rounds: 2 }),
+      ]);
+      assert.equal(await emu.exited, 0, emu.stderr());
+      const s = JSON.parse(emu.stdout().trim().split("\n").pop()!) as {
+        sent: number;
+        valid: number;
+        exact: number;
+      };
+      assert.ok(s.sent > 0);
+      assert.equal(s.valid, s.sent);
+      assert.equal(s.exact, s.sent);
+
+      const h = get("/");
+      assert.equal(h.status, 200, h.body);
+      const body = JSON.parse(h.body) as {
+        healthy: boolean;
+        endpoints: { gwi: string; up: boolean }[];
+        datapath: { counters: { txDatagrams: number } };
+      };
+      assert.equal(body.healthy, true);
+      assert.equal(body.endpoints.length, 2);
+      assert.ok(body.endpoints.every((e) => e.up));
+      assert.ok(body.datapath.counters.txDatagrams >= s.sent);
+
+      const m = get("/metrics");
+      assert.equal(m.status, 200);
+      assert.match(m.body, /^tollgate_\w+/m);
+      assert.match(m.body, /UNKNOWN_CRITICAL_OPTION/, "every drop reason is exported");
+    });
+
+    it("keeps rp_filter at 0 on the tun interfaces, re-asserting it after a reset", async function () {
+      const { gwi } = tunNames(gwlbEmuEndpointId(0));
+      const file = `/proc/sys/net/ipv4/conf/${gwi}/rp_filter`;
+      const read = (): string => bed!.exec(bed!.ap, "cat", [file]).trim();
+      assert.equal(read(), "0");
+      bed!.exec(bed!.ap, "sh", ["-c", `echo 1 > ${file}`]);
+      await waitFor("rp_filter re-asserted", () => (read() === "0" ? true : undefined), 5000);
+    });
+
+    it("runs the DESTROY hook and removes the interfaces on SIGTERM", async function () {
+      assert.equal(await daemon!.stop(), 0, daemon!.stderr());
+      const links = bed!.exec(bed!.ap, "ip", ["-br", "link"]);
+      assert.ok(!/gw[io]-/.test(links), links);
+      const lines = fs.readFileSync(hookLog, "utf8").trim().split("\n");
+      for (const e of [0, 1]) {
+        const id = gwlbEmuEndpointId(e);
+        const { gwi, gwo } = tunNames(id);
+        assert.ok(lines.includes(`CREATE ${gwi} ${gwo} ${hex17(id)}`), lines.join("\n"));
+        assert.ok(lines.includes(`DESTROY ${gwi} ${gwo} ${hex17(id)}`), lines.join("\n"));
+      }
+    });
   });
-
-  it("keeps rp_filter at 0 on the tun interfaces, re-asserting it after a reset", async function () {
-    const { gwi } = tunNames(gwlbEmuEndpointId(0));
-    const file = `/proc/sys/net/ipv4/conf/${gwi}/rp_filter`;
-    const read = (): string => bed!.exec(bed!.ap, "cat", [file]).trim();
-    assert.equal(read(), "0");
-    bed!.exec(bed!.ap, "sh", ["-c", `echo 1 > ${file}`]);
-    await waitFor("rp_filter re-asserted", () => (read() === "0" ? true : undefined), 5000);
-  });
-
-  it("runs the DESTROY hook and removes the interfaces on SIGTERM", async function () {
-    assert.equal(await daemon!.stop(), 0, daemon!.stderr());
-    const links = bed!.exec(bed!.ap, "ip", ["-br", "link"]);
-    assert.ok(!/gw[io]-/.test(links), links);
-    const lines = fs.readFileSync(hookLog, "utf8").trim().split("\n");
-    for (const e of [0, 1]) {
-      const id = gwlbEmuEndpointId(e);
-      const { gwi, gwo } = tunNames(id);
-      assert.ok(lines.includes(`CREATE ${gwi} ${gwo} ${hex17(id)}`), lines.join("\n"));
-      assert.ok(lines.includes(`DESTROY ${gwi} ${gwo} ${hex17(id)}`), lines.join("\n"));
-    }
-  });
-});
+}

@@ -12,6 +12,8 @@ import * as path from "node:path";
 import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
+  DATAPATH_VARIANTS,
+  type DatapathVariant,
   datapathTierUnavailable,
   spawnInNs,
   waitFor,
@@ -68,117 +70,128 @@ function metric(text: string, name: string): number {
   return Number(m[1]);
 }
 
-describe("default rules file and GENEVE source filter with the real daemon (root)", function () {
-  this.timeout(60000);
-  let bed: Testbed | undefined;
-  let daemon: NsChild | undefined;
-  let stateFile = "";
+for (const variant of DATAPATH_VARIANTS) describeVariant(variant);
 
-  before(async function () {
-    const why = datapathTierUnavailable(NATIVE_ADDON_PATH);
-    if (why) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
+function describeVariant(variant: DatapathVariant): void {
+  describe(`default rules file and GENEVE source filter with the real daemon (root, ${variant.datapath} path)`, function () {
+    this.timeout(60000);
+    let bed: Testbed | undefined;
+    let daemon: NsChild | undefined;
+    let stateFile = "";
+
+    before(async function () {
+      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
+      if (why) {
+        console.log(`    skipped: ${why}`);
+        this.skip();
+      }
+      bed = createTestbed("r" + variant.suffix, { txChecksum: variant.txChecksum });
+      stateFile = stateFileForNetns(bed.ap);
+      bed.exec(bed.gw, "ip", ["addr", "add", `${ROGUE}/24`, "dev", "gw0"]);
+      const d = spawnInNs(bed.ap, process.execPath, [
+        BIN,
+        "-p",
+        String(HEALTH_PORT),
+        "--health-address",
+        "0.0.0.0",
+        "--rules",
+        DEFAULT_RULES,
+        "--gwlb-cidr",
+        `${bed.gwAddress}/32`,
+        "--datapath",
+        variant.datapath,
+      ]);
+      daemon = d;
+      await waitFor(
+        "daemon health server",
+        () => (d.stdout().includes("health and metrics server listening") ? true : undefined),
+        15000,
+      ).catch((err) => {
+        throw new Error(`${String(err)}\ndaemon output:\n${d.stdout()}\n${d.stderr()}`);
+      });
+    });
+
+    after(async () => {
+      await daemon?.stop();
+      bed?.destroy();
+      for (const f of [stateFile, `${stateFile}.lock`]) if (f) fs.rmSync(f, { force: true });
+    });
+
+    async function emulate(extra: Record<string, unknown>): Promise<Summary> {
+      const emu = spawnInNs(bed!.gw, process.execPath, [
+        EMULATE,
+        JSON.stringify({
+          target: bed!.apAddress,
+          endpoints: 2,
+          flowsPerSet: 4,
+          rounds: 2,
+          rate: 1000,
+          ...extra,
+        }),
+      ]);
+      const code = await emu.exited;
+      assert.equal(code, 0, `emulator failed: ${emu.stderr()}`);
+      return JSON.parse(emu.stdout().trim().split("\n").pop()!) as Summary;
     }
-    bed = createTestbed("r");
-    stateFile = stateFileForNetns(bed.ap);
-    bed.exec(bed.gw, "ip", ["addr", "add", `${ROGUE}/24`, "dev", "gw0"]);
-    const d = spawnInNs(bed.ap, process.execPath, [
-      BIN,
-      "-p",
-      String(HEALTH_PORT),
-      "--health-address",
-      "0.0.0.0",
-      "--rules",
-      DEFAULT_RULES,
-      "--gwlb-cidr",
-      `${bed.gwAddress}/32`,
-    ]);
-    daemon = d;
-    await waitFor(
-      "daemon health server",
-      () => (d.stdout().includes("health and metrics server listening") ? true : undefined),
-      15000,
-    ).catch((err) => {
-      throw new Error(`${String(err)}\ndaemon output:\n${d.stdout()}\n${d.stderr()}`);
+
+    it("passes the GWLB's traffic (TCP/UDP/ICMP, IPv4/IPv6) through the kernel, inner packets intact", async () => {
+      const s = await emulate({ bindAddress: bed!.gwAddress });
+      const expected = 6 * 4 * 2;
+      assert.equal(s.sent, expected);
+      assert.deepEqual(
+        Object.entries(s.problems).filter(([, n]) => n > 0),
+        [],
+        `reply problems; daemon log:\n${daemon!.stdout()}`,
+      );
+      assert.equal(s.valid, expected, `valid replies; daemon log:\n${daemon!.stdout()}`);
+      assert.equal(
+        s.exact + s.ttlDecremented,
+        expected,
+        "every inner packet returned unchanged but for TTL",
+      );
+      await endpointsSetUp(bed!, 2);
+      const save = bed!.exec(bed!.ap, "iptables", ["-nvxL", "FORWARD"]);
+      assert.match(save, /TOLLGATE-FORWARD/);
+      const chain = bed!.exec(bed!.ap, "iptables-save", ["-c", "-t", "filter"]);
+      // The rule is there for every endpoint; its packet counter is not asserted: counters restart
+      // whenever the rules are re-applied (each new endpoint), so a late apply would zero them. The
+      // daemon's metrics (next case) are the count that holds.
+      const rulesPresent = chain.match(
+        /^\[\d+:\d+\] -A TOLLGATE-gwi-\S+ -m comment --comment "tollgate default allow all" -j ACCEPT$/gm,
+      );
+      assert.equal(rulesPresent?.length, 2, `one default rule per endpoint:\n${chain}`);
+    });
+
+    it("reports the forwarded traffic and the allowed sources in health and metrics", async () => {
+      const h = get(bed!, "/?format=text");
+      assert.equal(h.status, 200, h.body);
+      assert.match(
+        h.body,
+        new RegExp(`^check geneve-sources: ok \\(only from ${bed!.gwAddress}/32\\)$`, "m"),
+      );
+      const m = get(bed!, "/metrics").body;
+      assert.ok(metric(m, "tollgate_tun_tx_packets_total") >= 48, "inner packets written to gwi-");
+      assert.ok(metric(m, "tollgate_geneve_tx_datagrams_total") >= 48, "replies sent");
+      assert.equal(metric(m, 'tollgate_drops_total{reason="SOURCE_NOT_ALLOWED"}'), 0);
+    });
+
+    it("drops, counts and never answers GENEVE from another address of the subnet", async () => {
+      const before = get(bed!, "/metrics").body;
+      const tunBefore = metric(before, "tollgate_tun_tx_packets_total");
+      // Nothing comes back: each warm-up round waits briefly.
+      const s = await emulate({
+        bindAddress: ROGUE,
+        warmupRounds: 2,
+        warmupDrainMs: 250,
+        rounds: 1,
+      });
+      assert.equal(s.received, 0, "no reply to a source outside --gwlb-cidr");
+      const after = get(bed!, "/metrics").body;
+      const dropped = metric(after, 'tollgate_drops_total{reason="SOURCE_NOT_ALLOWED"}');
+      assert.equal(dropped, s.sent + 2 * 6 * 4, "every rogue datagram (warm-up included) counted");
+      assert.equal(metric(after, "tollgate_tun_tx_packets_total"), tunBefore, "nothing forwarded");
+      const h = get(bed!, "/");
+      assert.equal(h.status, 200, "rogue traffic does not make the appliance unhealthy");
     });
   });
-
-  after(async () => {
-    await daemon?.stop();
-    bed?.destroy();
-    for (const f of [stateFile, `${stateFile}.lock`]) if (f) fs.rmSync(f, { force: true });
-  });
-
-  async function emulate(extra: Record<string, unknown>): Promise<Summary> {
-    const emu = spawnInNs(bed!.gw, process.execPath, [
-      EMULATE,
-      JSON.stringify({
-        target: bed!.apAddress,
-        endpoints: 2,
-        flowsPerSet: 4,
-        rounds: 2,
-        rate: 1000,
-        ...extra,
-      }),
-    ]);
-    const code = await emu.exited;
-    assert.equal(code, 0, `emulator failed: ${emu.stderr()}`);
-    return JSON.parse(emu.stdout().trim().split("\n").pop()!) as Summary;
-  }
-
-  it("passes the GWLB's traffic (TCP/UDP/ICMP, IPv4/IPv6) through the kernel, inner packets intact", async () => {
-    const s = await emulate({ bindAddress: bed!.gwAddress });
-    const expected = 6 * 4 * 2;
-    assert.equal(s.sent, expected);
-    assert.deepEqual(
-      Object.entries(s.problems).filter(([, n]) => n > 0),
-      [],
-      `reply problems; daemon log:\n${daemon!.stdout()}`,
-    );
-    assert.equal(s.valid, expected, `valid replies; daemon log:\n${daemon!.stdout()}`);
-    assert.equal(
-      s.exact + s.ttlDecremented,
-      expected,
-      "every inner packet returned unchanged but for TTL",
-    );
-    await endpointsSetUp(bed!, 2);
-    const save = bed!.exec(bed!.ap, "iptables", ["-nvxL", "FORWARD"]);
-    assert.match(save, /TOLLGATE-FORWARD/);
-    const chain = bed!.exec(bed!.ap, "iptables-save", ["-c", "-t", "filter"]);
-    // The rule is there for every endpoint; its packet counter is not asserted: counters restart
-    // whenever the rules are re-applied (each new endpoint), so a late apply would zero them. The
-    // daemon's metrics (next case) are the count that holds.
-    const rulesPresent = chain.match(
-      /^\[\d+:\d+\] -A TOLLGATE-gwi-\S+ -m comment --comment "tollgate default allow all" -j ACCEPT$/gm,
-    );
-    assert.equal(rulesPresent?.length, 2, `one default rule per endpoint:\n${chain}`);
-  });
-
-  it("reports the forwarded traffic and the allowed sources in health and metrics", async () => {
-    const h = get(bed!, "/?format=text");
-    assert.equal(h.status, 200, h.body);
-    assert.match(
-      h.body,
-      new RegExp(`^check geneve-sources: ok \\(only from ${bed!.gwAddress}/32\\)$`, "m"),
-    );
-    const m = get(bed!, "/metrics").body;
-    assert.ok(metric(m, "tollgate_tun_tx_packets_total") >= 48, "inner packets written to gwi-");
-    assert.ok(metric(m, "tollgate_geneve_tx_datagrams_total") >= 48, "replies sent");
-    assert.equal(metric(m, 'tollgate_drops_total{reason="SOURCE_NOT_ALLOWED"}'), 0);
-  });
-
-  it("drops, counts and never answers GENEVE from another address of the subnet", async () => {
-    const before = get(bed!, "/metrics").body;
-    const tunBefore = metric(before, "tollgate_tun_tx_packets_total");
-    // Nothing comes back: each warm-up round waits briefly.
-    const s = await emulate({ bindAddress: ROGUE, warmupRounds: 2, warmupDrainMs: 250, rounds: 1 });
-    assert.equal(s.received, 0, "no reply to a source outside --gwlb-cidr");
-    const after = get(bed!, "/metrics").body;
-    const dropped = metric(after, 'tollgate_drops_total{reason="SOURCE_NOT_ALLOWED"}');
-    assert.equal(dropped, s.sent + 2 * 6 * 4, "every rogue datagram (warm-up included) counted");
-    assert.equal(metric(after, "tollgate_tun_tx_packets_total"), tunBefore, "nothing forwarded");
-    const h = get(bed!, "/");
-    assert.equal(h.status, 200, "rogue traffic does not make the appliance unhealthy");
-  });
-});
+}

@@ -15,6 +15,8 @@ import * as path from "node:path";
 import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
+  DATAPATH_VARIANTS,
+  type DatapathVariant,
   datapathTierUnavailable,
   sh,
   spawnInNs,
@@ -41,142 +43,147 @@ interface Health {
   endpoints: { id: string; gwi: string; gwo: string; canary?: { returned: number } }[];
 }
 
-describe("truthful health with the real daemon (root)", function () {
-  this.timeout(90000);
-  let bed: Testbed | undefined;
-  let daemon: NsChild | undefined;
-  let dir = "";
+for (const variant of DATAPATH_VARIANTS) describeVariant(variant);
 
-  before(function () {
-    const why = datapathTierUnavailable(NATIVE_ADDON_PATH);
-    if (why) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2h-"));
-    // Wrappers that fail while `broken` exists, else run the real tool.
-    fs.mkdirSync(path.join(dir, "bin"));
-    for (const tool of TOOLS) {
-      const real = sh("sh", ["-c", `command -v ${tool}`]).trim();
-      fs.writeFileSync(
-        path.join(dir, "bin", tool),
-        `#!/bin/sh\nif [ -e ${dir}/broken ]; then echo "${tool}: broken for the test" >&2; exit 1; fi\nexec ${real} "$@"\n`,
-        { mode: 0o755 },
+function describeVariant(variant: DatapathVariant): void {
+  describe(`truthful health with the real daemon (root, ${variant.datapath} path)`, function () {
+    this.timeout(90000);
+    let bed: Testbed | undefined;
+    let daemon: NsChild | undefined;
+    let dir = "";
+
+    before(function () {
+      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
+      if (why) {
+        console.log(`    skipped: ${why}`);
+        this.skip();
+      }
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2h-"));
+      // Wrappers that fail while `broken` exists, else run the real tool.
+      fs.mkdirSync(path.join(dir, "bin"));
+      for (const tool of TOOLS) {
+        const real = sh("sh", ["-c", `command -v ${tool}`]).trim();
+        fs.writeFileSync(
+          path.join(dir, "bin", tool),
+          `#!/bin/sh\nif [ -e ${dir}/broken ]; then echo "${tool}: broken for the test" >&2; exit 1; fi\nexec ${real} "$@"\n`,
+          { mode: 0o755 },
+        );
+      }
+    });
+
+    beforeEach(() => {
+      bed = createTestbed("h" + variant.suffix, { txChecksum: variant.txChecksum });
+      fs.rmSync(path.join(dir, "broken"), { force: true });
+    });
+
+    afterEach(async () => {
+      await daemon?.stop();
+      daemon = undefined;
+      if (bed) {
+        const state = stateFileForNetns(bed.ap);
+        bed.destroy();
+        for (const f of [state, `${state}.lock`]) fs.rmSync(f, { force: true });
+      }
+      bed = undefined;
+    });
+
+    after(() => {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Starts `tollgate` in the appliance namespace with this rules file body; waits for its server. */
+    async function start(rules: string, extra: string[] = []): Promise<void> {
+      const file = path.join(dir, "rules.yaml");
+      fs.writeFileSync(file, rules);
+      const d = spawnInNs(bed!.ap, "env", [
+        `PATH=${dir}/bin:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`,
+        process.execPath,
+        BIN,
+        "-p",
+        String(PORT),
+        "--json",
+        "--rules",
+        file,
+        "--canary-interval",
+        String(CANARY.interval),
+        "--canary-failures",
+        String(CANARY.failures),
+        "--datapath",
+        variant.datapath,
+        ...extra,
+      ]);
+      daemon = d;
+      await waitFor("health server", () => (get().status > 0 ? true : undefined), 15000).catch(
+        (err) => {
+          throw new Error(`${String(err)}\n${d.stdout()}${d.stderr()}`);
+        },
       );
     }
-  });
 
-  beforeEach(() => {
-    bed = createTestbed("h");
-    fs.rmSync(path.join(dir, "broken"), { force: true });
-  });
-
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = undefined;
-    if (bed) {
-      const state = stateFileForNetns(bed.ap);
-      bed.destroy();
-      for (const f of [state, `${state}.lock`]) fs.rmSync(f, { force: true });
+    function get(urlPath = "/"): { status: number; body: string } {
+      const out = bed!.exec(bed!.ap, process.execPath, [
+        "-e",
+        `fetch("http://127.0.0.1:${PORT}${urlPath}").then(async (r) => ` +
+          `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
+          `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
+      ]);
+      return JSON.parse(out) as { status: number; body: string };
     }
-    bed = undefined;
-  });
 
-  after(() => {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+    const health = (): Health & { status: number } => {
+      const r = get();
+      return { status: r.status, ...(JSON.parse(r.body) as Health) };
+    };
 
-  /** Starts `tollgate` in the appliance namespace with this rules file body; waits for its server. */
-  async function start(rules: string, extra: string[] = []): Promise<void> {
-    const file = path.join(dir, "rules.yaml");
-    fs.writeFileSync(file, rules);
-    const d = spawnInNs(bed!.ap, "env", [
-      `PATH=${dir}/bin:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`,
-      process.execPath,
-      BIN,
-      "-p",
-      String(PORT),
-      "--json",
-      "--rules",
-      file,
-      "--canary-interval",
-      String(CANARY.interval),
-      "--canary-failures",
-      String(CANARY.failures),
-      ...extra,
-    ]);
-    daemon = d;
-    await waitFor("health server", () => (get().status > 0 ? true : undefined), 15000).catch(
-      (err) => {
-        throw new Error(`${String(err)}\n${d.stdout()}${d.stderr()}`);
-      },
-    );
-  }
+    /** Sends a little GENEVE traffic so that `endpoints` endpoints exist; returns the summary. */
+    async function traffic(endpoints: number): Promise<{ sent: number; valid: number }> {
+      const emu = spawnInNs(bed!.gw, process.execPath, [
+        EMULATE,
+        JSON.stringify({
+          target: bed!.apAddress,
+          endpoints,
+          flowsPerSet: 2,
+          rounds: 1,
+          warmupRounds: 3,
+          sets: [{ proto: "udp", family: 4 }],
+        }),
+      ]);
+      await emu.exited;
+      const last = emu.stdout().trim().split("\n").pop() ?? "";
+      assert.ok(last.startsWith("{"), `the emulator printed no summary: ${emu.stderr()}`);
+      const summary = JSON.parse(last) as { sent: number; valid: number };
+      assert.ok(summary.sent > 0, "the emulator sent traffic");
+      return summary;
+    }
 
-  function get(urlPath = "/"): { status: number; body: string } {
-    const out = bed!.exec(bed!.ap, process.execPath, [
-      "-e",
-      `fetch("http://127.0.0.1:${PORT}${urlPath}").then(async (r) => ` +
-        `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
-        `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
-    ]);
-    return JSON.parse(out) as { status: number; body: string };
-  }
+    /** Waits until every endpoint's canary has come back and health is 200. */
+    async function healthyWithCanaries(n: number): Promise<Health> {
+      return waitFor(
+        "200 with every canary back",
+        () => {
+          const h = health();
+          return h.status === 200 &&
+            h.endpoints.length === n &&
+            h.endpoints.every((e) => (e.canary?.returned ?? 0) > 0)
+            ? h
+            : undefined;
+        },
+        10000,
+      ).catch((err) => {
+        throw new Error(`${String(err)}\n${get("/?format=text").body}${daemon!.stdout()}`);
+      });
+    }
 
-  const health = (): Health & { status: number } => {
-    const r = get();
-    return { status: r.status, ...(JSON.parse(r.body) as Health) };
-  };
-
-  /** Sends a little GENEVE traffic so that `endpoints` endpoints exist; returns the summary. */
-  async function traffic(endpoints: number): Promise<{ sent: number; valid: number }> {
-    const emu = spawnInNs(bed!.gw, process.execPath, [
-      EMULATE,
-      JSON.stringify({
-        target: bed!.apAddress,
-        endpoints,
-        flowsPerSet: 2,
-        rounds: 1,
-        warmupRounds: 3,
-        sets: [{ proto: "udp", family: 4 }],
-      }),
-    ]);
-    await emu.exited;
-    const last = emu.stdout().trim().split("\n").pop() ?? "";
-    assert.ok(last.startsWith("{"), `the emulator printed no summary: ${emu.stderr()}`);
-    const summary = JSON.parse(last) as { sent: number; valid: number };
-    assert.ok(summary.sent > 0, "the emulator sent traffic");
-    return summary;
-  }
-
-  /** Waits until every endpoint's canary has come back and health is 200. */
-  async function healthyWithCanaries(n: number): Promise<Health> {
-    return waitFor(
-      "200 with every canary back",
-      () => {
-        const h = health();
-        return h.status === 200 &&
-          h.endpoints.length === n &&
-          h.endpoints.every((e) => (e.canary?.returned ?? 0) > 0)
-          ? h
-          : undefined;
-      },
-      10000,
-    ).catch((err) => {
-      throw new Error(`${String(err)}\n${get("/?format=text").body}${daemon!.stdout()}`);
-    });
-  }
-
-  /**
-   * Polls health every 50 ms from one process inside the appliance namespace (no per-poll
-   * process start-up in the measurement) until it is 503 with a reason matching `reason`, at
-   * most `boundMs`. Returns the time it took and every status code seen on the way.
-   */
-  async function until503(
-    reason: RegExp,
-    boundMs: number,
-  ): Promise<{ ms: number; seen: number[]; h: Health }> {
-    const script = `const re = new RegExp(${JSON.stringify(reason.source)}); const t0 = Date.now(); const seen = new Set();
+    /**
+     * Polls health every 50 ms from one process inside the appliance namespace (no per-poll
+     * process start-up in the measurement) until it is 503 with a reason matching `reason`, at
+     * most `boundMs`. Returns the time it took and every status code seen on the way.
+     */
+    async function until503(
+      reason: RegExp,
+      boundMs: number,
+    ): Promise<{ ms: number; seen: number[]; h: Health }> {
+      const script = `const re = new RegExp(${JSON.stringify(reason.source)}); const t0 = Date.now(); const seen = new Set();
 (async () => { for (;;) {
   let status = 0, body = "{}";
   try { const r = await fetch("http://127.0.0.1:${PORT}/"); status = r.status; body = await r.text(); } catch {}
@@ -186,107 +193,112 @@ describe("truthful health with the real daemon (root)", function () {
   if (Date.now() - t0 > ${boundMs}) { console.log(JSON.stringify({ ms: -1, seen: [...seen], h })); return; }
   await new Promise((r) => setTimeout(r, 50));
 } })();`;
-    const poll = spawnInNs(bed!.ap, process.execPath, ["-e", script]);
-    await poll.exited;
-    const r = JSON.parse(poll.stdout().trim() || "{}") as { ms: number; seen: number[]; h: Health };
-    assert.ok(
-      r.ms >= 0,
-      `no 503 matching ${reason} within ${boundMs} ms:\n${get("/?format=text").body}${poll.stderr()}`,
-    );
-    return r;
-  }
+      const poll = spawnInNs(bed!.ap, process.execPath, ["-e", script]);
+      await poll.exited;
+      const r = JSON.parse(poll.stdout().trim() || "{}") as {
+        ms: number;
+        seen: number[];
+        h: Health;
+      };
+      assert.ok(
+        r.ms >= 0,
+        `no 503 matching ${reason} within ${boundMs} ms:\n${get("/?format=text").body}${poll.stderr()}`,
+      );
+      return r;
+    }
 
-  it("allow-all: canaries cross, 200; no canary ever reaches the GENEVE peer", async () => {
-    await start("version: 1\ndefaults: { policy: allow }\n");
-    const s = await traffic(2);
-    assert.equal(s.valid, s.sent, "traffic crosses");
-    await healthyWithCanaries(2);
-    // For 3 s of canaries (and no traffic), listen on the GWLB side's GENEVE port.
-    const listener = spawnInNs(bed!.gw, process.execPath, [
-      "-e",
-      `const s = require("dgram").createSocket("udp4"); let n = 0;` +
-        `s.on("message", () => n++); s.bind(6081, "${bed!.gwAddress}", () => setTimeout(() => { console.log(n); process.exit(0); }, 3000));`,
-    ]);
-    const m0 = get("/metrics").body;
-    assert.equal(await listener.exited, 0, listener.stderr());
-    const m1 = get("/metrics").body;
-    const returned = (m: string) =>
-      Number(/^tollgate_canary_probes_total\{outcome="returned"\} (\d+)$/m.exec(m)?.[1] ?? NaN);
-    assert.ok(returned(m1) - returned(m0) >= 2 * 3, `canaries kept crossing: ${m0}\n${m1}`);
-    assert.equal(listener.stdout().trim(), "0", "no datagram reached the GWLB side");
-    assert.match(m1, /^tollgate_canary_round_trip_seconds_count [1-9]\d*$/m);
-    assert.match(m1, /^tollgate_health_failing\{stage="canary"\} 0$/m);
-  });
+    it("allow-all: canaries cross, 200; no canary ever reaches the GENEVE peer", async () => {
+      await start("version: 1\ndefaults: { policy: allow }\n");
+      const s = await traffic(2);
+      assert.equal(s.valid, s.sent, "traffic crosses");
+      await healthyWithCanaries(2);
+      // For 3 s of canaries (and no traffic), listen on the GWLB side's GENEVE port.
+      const listener = spawnInNs(bed!.gw, process.execPath, [
+        "-e",
+        `const s = require("dgram").createSocket("udp4"); let n = 0;` +
+          `s.on("message", () => n++); s.bind(6081, "${bed!.gwAddress}", () => setTimeout(() => { console.log(n); process.exit(0); }, 3000));`,
+      ]);
+      const m0 = get("/metrics").body;
+      assert.equal(await listener.exited, 0, listener.stderr());
+      const m1 = get("/metrics").body;
+      const returned = (m: string) =>
+        Number(/^tollgate_canary_probes_total\{outcome="returned"\} (\d+)$/m.exec(m)?.[1] ?? NaN);
+      assert.ok(returned(m1) - returned(m0) >= 2 * 3, `canaries kept crossing: ${m0}\n${m1}`);
+      assert.equal(listener.stdout().trim(), "0", "no datagram reached the GWLB side");
+      assert.match(m1, /^tollgate_canary_round_trip_seconds_count [1-9]\d*$/m);
+      assert.match(m1, /^tollgate_health_failing\{stage="canary"\} 0$/m);
+    });
 
-  it("a drop-everything policy is a policy: canaries still cross, 200", async () => {
-    await start("version: 1\ndefaults: { policy: drop }\n");
-    const s = await traffic(1);
-    assert.equal(s.valid ?? 0, 0, "the user's policy drops the traffic");
-    const h = await healthyWithCanaries(1);
-    assert.deepEqual(h.reasons, []);
-  });
+    it("a drop-everything policy is a policy: canaries still cross, 200", async () => {
+      await start("version: 1\ndefaults: { policy: drop }\n");
+      const s = await traffic(1);
+      assert.equal(s.valid ?? 0, 0, "the user's policy drops the traffic");
+      const h = await healthyWithCanaries(1);
+      assert.deepEqual(h.reasons, []);
+    });
 
-  it("iptables tools failing at boot: 503 naming the rule engine stage, no 200 before", async () => {
-    fs.writeFileSync(path.join(dir, "broken"), "");
-    await start("version: 1\n");
-    const r = await until503(/^rules-engine: write tools: iptables-restore/, 5000);
-    assert.equal(r.h.healthy, false);
-    assert.ok(!r.seen.includes(200), `statuses seen: ${r.seen.join(", ")}`);
-  });
+    it("iptables tools failing at boot: 503 naming the rule engine stage, no 200 before", async () => {
+      fs.writeFileSync(path.join(dir, "broken"), "");
+      await start("version: 1\n");
+      const r = await until503(/^rules-engine: write tools: iptables-restore/, 5000);
+      assert.equal(r.h.healthy, false);
+      assert.ok(!r.seen.includes(200), `statuses seen: ${r.seen.join(", ")}`);
+    });
 
-  it(`iptables tools failing after start-up: 503 within the verify interval (${VERIFY_S} s) + the check's run time`, async () => {
-    await start("version: 1\n", ["--health-verify-interval", String(VERIFY_S)]);
-    await traffic(1);
-    await healthyWithCanaries(1);
-    const engine = (JSON.parse(get().body) as { checks: { name: string; detail?: string }[] })
-      .checks;
-    const checkTime = engine.find((c) => c.name === "rules-engine")?.detail;
-    fs.writeFileSync(path.join(dir, "broken"), "");
-    const { ms } = await until503(/^rules-engine: (write|read) tools: /, VERIFY_S * 1000 + 2000);
-    console.log(
-      `      tools broken -> 503 in ${ms} ms (verify interval ${VERIFY_S} s; last passing check: ${checkTime})`,
-    );
-    fs.rmSync(path.join(dir, "broken"));
-    await healthyWithCanaries(1);
-  });
+    it(`iptables tools failing after start-up: 503 within the verify interval (${VERIFY_S} s) + the check's run time`, async () => {
+      await start("version: 1\n", ["--health-verify-interval", String(VERIFY_S)]);
+      await traffic(1);
+      await healthyWithCanaries(1);
+      const engine = (JSON.parse(get().body) as { checks: { name: string; detail?: string }[] })
+        .checks;
+      const checkTime = engine.find((c) => c.name === "rules-engine")?.detail;
+      fs.writeFileSync(path.join(dir, "broken"), "");
+      const { ms } = await until503(/^rules-engine: (write|read) tools: /, VERIFY_S * 1000 + 2000);
+      console.log(
+        `      tools broken -> 503 in ${ms} ms (verify interval ${VERIFY_S} s; last passing check: ${checkTime})`,
+      );
+      fs.rmSync(path.join(dir, "broken"));
+      await healthyWithCanaries(1);
+    });
 
-  it(`the endpoint's route removed: 503 naming the endpoint's canary within (failures + 1) x interval`, async () => {
-    // A long verify interval so that the rule engine does not repair the route first.
-    await start("version: 1\n", ["--health-verify-interval", "600"]);
-    await traffic(1);
-    const h = await healthyWithCanaries(1);
-    const ep = h.endpoints[0]!;
-    const table = /table (\d+)/.exec(
-      bed!.exec(bed!.ap, "ip", ["-4", "route", "show", "table", "all", "dev", ep.gwo]),
-    )![1]!;
-    bed!.exec(bed!.ap, "ip", ["-4", "route", "del", "default", "dev", ep.gwo, "table", table]);
-    const { ms } = await until503(
-      new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
-      CANARY_BOUND_MS + 1000,
-    );
-    console.log(
-      `      route removed -> 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
-    );
-  });
+    it(`the endpoint's route removed: 503 naming the endpoint's canary within (failures + 1) x interval`, async () => {
+      // A long verify interval so that the rule engine does not repair the route first.
+      await start("version: 1\n", ["--health-verify-interval", "600"]);
+      await traffic(1);
+      const h = await healthyWithCanaries(1);
+      const ep = h.endpoints[0]!;
+      const table = /table (\d+)/.exec(
+        bed!.exec(bed!.ap, "ip", ["-4", "route", "show", "table", "all", "dev", ep.gwo]),
+      )![1]!;
+      bed!.exec(bed!.ap, "ip", ["-4", "route", "del", "default", "dev", ep.gwo, "table", table]);
+      const { ms } = await until503(
+        new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
+        CANARY_BOUND_MS + 1000,
+      );
+      console.log(
+        `      route removed -> 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
+      );
+    });
 
-  it("egress-nat: the canary comes back to gwo-X and never leaves through the uplink", async () => {
-    bed!.exec(bed!.ap, "ip", ["route", "add", "default", "via", bed!.gwAddress]);
-    // Counts anything from the canary's address leaving through the uplink.
-    bed!.exec(bed!.ap, "iptables", [
-      "-t",
-      "mangle",
-      "-A",
-      "POSTROUTING",
-      "-o",
-      "ap0",
-      "-s",
-      "198.18.0.0/15",
-    ]);
-    await start("version: 1\ndefaults: { mode: egress-nat, egressInterface: ap0 }\n");
-    await traffic(1);
-    await healthyWithCanaries(1);
-    const counters = bed!.exec(bed!.ap, "iptables", ["-t", "mangle", "-nvxL", "POSTROUTING"]);
-    const line = counters.split("\n").find((l) => l.includes("198.18.0.0/15"))!;
-    assert.equal(line.trim().split(/\s+/)[0], "0", counters);
+    it("egress-nat: the canary comes back to gwo-X and never leaves through the uplink", async () => {
+      bed!.exec(bed!.ap, "ip", ["route", "add", "default", "via", bed!.gwAddress]);
+      // Counts anything from the canary's address leaving through the uplink.
+      bed!.exec(bed!.ap, "iptables", [
+        "-t",
+        "mangle",
+        "-A",
+        "POSTROUTING",
+        "-o",
+        "ap0",
+        "-s",
+        "198.18.0.0/15",
+      ]);
+      await start("version: 1\ndefaults: { mode: egress-nat, egressInterface: ap0 }\n");
+      await traffic(1);
+      await healthyWithCanaries(1);
+      const counters = bed!.exec(bed!.ap, "iptables", ["-t", "mangle", "-nvxL", "POSTROUTING"]);
+      const line = counters.split("\n").find((l) => l.includes("198.18.0.0/15"))!;
+      assert.equal(line.trim().split(/\s+/)[0], "0", counters);
+    });
   });
-});
+}

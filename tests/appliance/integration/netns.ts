@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { DaemonStatus } from "@tollgate/appliance";
+import { BPF_OBJECT_PATH, type DaemonStatus } from "@tollgate/appliance";
 
 /** Why the root-only tier cannot run here, or undefined when it can. */
 export function rootTierUnavailable(): string | undefined {
@@ -22,6 +22,57 @@ export function rootTierUnavailable(): string | undefined {
   }
   if (!fs.existsSync("/dev/net/tun")) return "needs /dev/net/tun (tun module)";
   return undefined;
+}
+
+/**
+ * The data paths every integration tier runs with: the user path as it always ran (veth with its
+ * default TX checksum offload), and the kernel path (eBPF) with TX checksum offload off on both
+ * veth ends, the way a real NIC hands packets over (complete checksums, nothing "partial").
+ */
+export interface DatapathVariant {
+  readonly datapath: "user" | "kernel";
+  /** TX checksum offload of the veth pair (false: `ethtool -K ... tx off`). */
+  readonly txChecksum: boolean;
+  /** Appended to the testbed tag so each variant gets its own namespaces. */
+  readonly suffix: string;
+}
+
+export const DATAPATH_VARIANTS: readonly DatapathVariant[] = [
+  { datapath: "user", txChecksum: true, suffix: "" },
+  { datapath: "kernel", txChecksum: false, suffix: "k" },
+];
+
+/** The kernel variant with the veth's default TX checksum offload (partial checksums). */
+export const KERNEL_WITH_TX_OFFLOAD: DatapathVariant = {
+  datapath: "kernel",
+  txChecksum: true,
+  suffix: "o",
+};
+
+/**
+ * Why a variant cannot run here (beyond rootTierUnavailable), or undefined. Under CI=true a
+ * missing piece is not a reason to skip: the tier runs and fails, naming it.
+ */
+export function variantUnavailable(v: DatapathVariant): string | undefined {
+  if (process.env.CI === "true") return undefined;
+  if (!v.txChecksum && !hasCommand("ethtool")) return "needs ethtool (apt-get install ethtool)";
+  if (v.datapath !== "kernel") return undefined;
+  if (!fs.existsSync(BPF_OBJECT_PATH)) {
+    return `kernel data path not built (${BPF_OBJECT_PATH}): install clang and libbpf-dev, npm run build`;
+  }
+  const [major = 0, minor = 0] = os.release().split(".").map(Number);
+  if (major < 6 || (major === 6 && minor < 6))
+    return `kernel ${os.release()} has no tcx (needs 6.6)`;
+  return undefined;
+}
+
+function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function sh(cmd: string, args: string[]): string {
@@ -39,8 +90,11 @@ export interface Testbed {
   destroy(): void;
 }
 
-/** Creates the two namespaces joined by a veth pair; `tag` keeps names unique per test file. */
-export function createTestbed(tag: string): Testbed {
+/**
+ * Creates the two namespaces joined by a veth pair; `tag` keeps names unique per test file.
+ * `txChecksum: false` turns TX checksum offload off on both ends.
+ */
+export function createTestbed(tag: string, options: { txChecksum?: boolean } = {}): Testbed {
   const base = `tgc2${tag}${process.pid}`;
   if (base.length > 13) throw new Error(`namespace base name too long: ${base}`);
   const gw = `${base}g`;
@@ -67,6 +121,10 @@ export function createTestbed(tag: string): Testbed {
     sh("ip", ["-n", ap, "addr", "add", "10.77.0.2/24", "dev", "ap0"]);
     sh("ip", ["-n", gw, "link", "set", "gw0", "up"]);
     sh("ip", ["-n", ap, "link", "set", "ap0", "up"]);
+    if (options.txChecksum === false) {
+      sh("ip", ["netns", "exec", gw, "ethtool", "-K", "gw0", "tx", "off"]);
+      sh("ip", ["netns", "exec", ap, "ethtool", "-K", "ap0", "tx", "off"]);
+    }
   } catch (err) {
     destroy();
     throw err;
@@ -123,13 +181,20 @@ import { waitFor } from "../../wait";
 
 export { waitFor };
 
-/** Why the data-path tier cannot run here (root tier, or the addon not built), or undefined. */
-export function datapathTierUnavailable(addonPath: string): string | undefined {
+/**
+ * Why the data-path tier cannot run here (root tier, the addon not built, the variant's needs),
+ * or undefined.
+ */
+export function datapathTierUnavailable(
+  addonPath: string,
+  variant: DatapathVariant = DATAPATH_VARIANTS[0]!,
+): string | undefined {
   return (
     rootTierUnavailable() ??
     (fs.existsSync(addonPath)
       ? undefined
-      : `native addon not built (${addonPath}); run npm run build`)
+      : `native addon not built (${addonPath}); run npm run build`) ??
+    variantUnavailable(variant)
   );
 }
 
@@ -159,6 +224,7 @@ export interface DaemonBed {
  */
 export async function startDaemonBed(options: {
   tag: string;
+  variant: DatapathVariant;
   hookLines: (dir: string) => readonly string[];
   beforeDaemon?: (bed: Testbed) => Promise<void>;
 }): Promise<DaemonBed> {
@@ -176,11 +242,13 @@ export async function startDaemonBed(options: {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    bed = createTestbed(options.tag);
+    bed = createTestbed(options.tag + options.variant.suffix, {
+      txChecksum: options.variant.txChecksum,
+    });
     await options.beforeDaemon?.(bed);
     const d = spawnInNs(bed.ap, process.execPath, [
       path.join(__dirname, "fixtures", "daemon.js"),
-      JSON.stringify({ hook, statusFile }),
+      JSON.stringify({ hook, statusFile, datapath: options.variant.datapath }),
     ]);
     daemon = d;
     await waitFor("daemon status", () =>
