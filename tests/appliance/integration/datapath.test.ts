@@ -10,7 +10,7 @@ import { generateFlows, gwlbEmuEndpointId, malformedDatagrams } from "@tollgate/
 import { type DaemonStatus, hex17, NATIVE_ADDON_PATH, tunNames } from "@tollgate/appliance";
 import {
   DATAPATH_VARIANTS,
-  datapathTierUnavailable,
+  skipUnlessRunnable,
   KERNEL_WITH_TX_OFFLOAD,
   spawnInNs,
   startDaemonBed,
@@ -68,11 +68,7 @@ function describeDatapath(variant: DatapathVariant): void {
     const status = (): DaemonStatus => tb!.status();
 
     before(async function () {
-      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
-      if (why) {
-        console.log(`    skipped: ${why}`);
-        this.skip();
-      }
+      skipUnlessRunnable(this, NATIVE_ADDON_PATH, variant);
       // gwlbtun-style hook: log the call, pass gwi-X straight to gwo-X (tc u32 + mirred).
       tb = await startDaemonBed({
         tag: "d",

@@ -13,8 +13,8 @@ import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
   DATAPATH_VARIANTS,
+  skipUnlessRunnable,
   type DatapathVariant,
-  datapathTierUnavailable,
   spawnInNs,
   waitFor,
   type NsChild,
@@ -80,11 +80,7 @@ function describeVariant(variant: DatapathVariant): void {
     let stateFile = "";
 
     before(async function () {
-      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
-      if (why) {
-        console.log(`    skipped: ${why}`);
-        this.skip();
-      }
+      skipUnlessRunnable(this, NATIVE_ADDON_PATH, variant);
       bed = createTestbed("r" + variant.suffix, { txChecksum: variant.txChecksum });
       stateFile = stateFileForNetns(bed.ap);
       bed.exec(bed.gw, "ip", ["addr", "add", `${ROGUE}/24`, "dev", "gw0"]);

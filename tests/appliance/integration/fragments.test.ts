@@ -13,7 +13,7 @@ import {
 } from "@tollgate/appliance";
 import {
   DATAPATH_VARIANTS,
-  datapathTierUnavailable,
+  skipUnlessRunnable,
   spawnInNs,
   startDaemonBed,
   waitFor,
@@ -36,11 +36,7 @@ function describeVariant(variant: DatapathVariant): void {
     const status = (): DaemonStatus => tb!.status();
 
     before(async function () {
-      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
-      if (why) {
-        console.log(`    skipped: ${why}`);
-        this.skip();
-      }
+      skipUnlessRunnable(this, NATIVE_ADDON_PATH, variant);
       tb = await startDaemonBed({
         tag: "h",
         variant,

@@ -16,8 +16,8 @@ import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
   DATAPATH_VARIANTS,
+  skipUnlessRunnable,
   type DatapathVariant,
-  datapathTierUnavailable,
   sh,
   spawnInNs,
   waitFor,
@@ -53,11 +53,7 @@ function describeVariant(variant: DatapathVariant): void {
     let dir = "";
 
     before(function () {
-      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
-      if (why) {
-        console.log(`    skipped: ${why}`);
-        this.skip();
-      }
+      skipUnlessRunnable(this, NATIVE_ADDON_PATH, variant);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2h-"));
       // Wrappers that fail while `broken` exists, else run the real tool.
       fs.mkdirSync(path.join(dir, "bin"));

@@ -14,7 +14,7 @@ import {
 } from "@tollgate/appliance";
 import {
   DATAPATH_VARIANTS,
-  datapathTierUnavailable,
+  skipUnlessRunnable,
   spawnInNs,
   startDaemonBed,
   type DaemonBed,
@@ -34,11 +34,7 @@ function describeVariant(variant: DatapathVariant): void {
     const status = (): DaemonStatus => tb!.status();
 
     before(async function () {
-      const why = datapathTierUnavailable(NATIVE_ADDON_PATH, variant);
-      if (why) {
-        console.log(`    skipped: ${why}`);
-        this.skip();
-      }
+      skipUnlessRunnable(this, NATIVE_ADDON_PATH, variant);
       // The inner destination is local here (nothing listens on its port), the inner source is
       // routed out of gwo-X, and reverse-path filtering is off.
       tb = await startDaemonBed({

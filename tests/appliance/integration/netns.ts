@@ -55,7 +55,9 @@ export const KERNEL_WITH_TX_OFFLOAD: DatapathVariant = {
  */
 export function variantUnavailable(v: DatapathVariant): string | undefined {
   if (process.env.CI === "true") return undefined;
-  if (!v.txChecksum && !hasCommand("ethtool")) return "needs ethtool (apt-get install ethtool)";
+  if (!v.txChecksum && !["/usr/sbin/ethtool", "/sbin/ethtool"].some((f) => fs.existsSync(f))) {
+    return "needs ethtool (apt-get install ethtool)";
+  }
   if (v.datapath !== "kernel") return undefined;
   if (!fs.existsSync(BPF_OBJECT_PATH)) {
     return `kernel data path not built (${BPF_OBJECT_PATH}): install clang and libbpf-dev, npm run build`;
@@ -64,15 +66,6 @@ export function variantUnavailable(v: DatapathVariant): string | undefined {
   if (major < 6 || (major === 6 && minor < 6))
     return `kernel ${os.release()} has no tcx (needs 6.6)`;
   return undefined;
-}
-
-function hasCommand(cmd: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function sh(cmd: string, args: string[]): string {
@@ -196,6 +189,19 @@ export function datapathTierUnavailable(
       : `native addon not built (${addonPath}); run npm run build`) ??
     variantUnavailable(variant)
   );
+}
+
+/** Skips the calling hook's suite, saying why, when datapathTierUnavailable names a reason. */
+export function skipUnlessRunnable(
+  ctx: Mocha.Context,
+  addonPath: string,
+  variant: DatapathVariant,
+): void {
+  const why = datapathTierUnavailable(addonPath, variant);
+  if (why) {
+    console.log(`    skipped: ${why}`);
+    ctx.skip();
+  }
 }
 
 /** Writes an executable `/bin/sh` hook script made of `lines` into `dir`; returns its path. */
