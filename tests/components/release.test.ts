@@ -160,6 +160,10 @@ describe("release: the built artifact", function () {
       );
       assert.ok(own.some((n) => n.endsWith("dist/cli.js")));
       assert.ok(
+        own.includes("./lib/appliance/bpf/build/tollgate.bpf.o"),
+        "the kernel data path's BPF object is shipped",
+      );
+      assert.ok(
         !own.some((n) => /\.test\.js$|\.d\.ts$|\.map$|\/src\//.test(n)),
         "no tests, types, maps or sources shipped",
       );
