@@ -13,3 +13,20 @@ export function tagsFor(
 ): Record<string, string> {
   return { ...(base ?? {}), Name: name, "tollgate:component": component };
 }
+
+/**
+ * Compile-time check that a hand-written args interface `I` (the form Pulumi's schema inference
+ * reads) and the schema's input type `S` accept the same keys and values:
+ * `sameShape<FleetArgs, z.input<typeof fleetSchema>>(true)` only compiles when they agree.
+ */
+export function sameShape<I, S>(
+  _agree: [I] extends [S]
+    ? [S] extends [I]
+      ? [keyof I] extends [keyof S]
+        ? [keyof S] extends [keyof I]
+          ? true
+          : never
+        : never
+      : never
+    : never,
+): void {}

@@ -1,14 +1,30 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { AwsContext } from "./common";
+import { AwsContext, sameShape } from "./common";
+import { FlowLogDestination, FlowLogTrafficType } from "./schema/enums";
 import { configError } from "./errors";
 import { PolicyDocument, serviceAssumeRolePolicy } from "./iam";
 import { parseWith } from "./schema/parse";
 import { flowLogsSchema } from "./schema/stack";
 
-/** VPC flow log settings (`tollgate:flowLogs`); keys and defaults: {@link flowLogsSchema}. */
-export type FlowLogsArgs = z.input<typeof flowLogsSchema>;
+/** VPC flow log settings (`tollgate:flowLogs`); keys and defaults: `flowLogsSchema`. */
+export interface FlowLogsArgs {
+  /** Flow logs on the component's VPCs. Defaults to true. */
+  readonly enabled?: boolean;
+  /** Where they go. Defaults to `cloud-watch-logs`. */
+  readonly destination?: FlowLogDestination;
+  /** Bucket ARN (optionally `/<prefix>`), required with `s3`. */
+  readonly s3BucketArn?: string;
+  /** Which flows are logged. Defaults to `ALL`. */
+  readonly trafficType?: FlowLogTrafficType;
+  /** 600 or 60. Defaults to 600. */
+  readonly maxAggregationIntervalSeconds?: number;
+  /** Log group retention (`cloud-watch-logs`). Defaults to 30. */
+  readonly retentionDays?: number;
+}
+sameShape<FlowLogsArgs, z.input<typeof flowLogsSchema>>(true);
+export { FlowLogDestination, FlowLogTrafficType };
 export type ResolvedFlowLogsArgs = Readonly<z.output<typeof flowLogsSchema>>;
 
 /**
@@ -101,7 +117,7 @@ export function flowLogsDeliveryPolicy(logGroupArn: string): PolicyDocument {
 
 /** What a component whose VPCs get flow logs takes besides its own settings. */
 export interface FlowLogsWiring {
-  /** Flow logs of the component's VPCs, created or adopted (`tollgate:flowLogs`). Defaults: see {@link FlowLogsArgs}. */
+  /** Flow logs of the component's VPCs, created or adopted (`tollgate:flowLogs`). Defaults: see `FlowLogsArgs`. */
   readonly flowLogs?: FlowLogsArgs;
   /** Account, partition and region (the flow-log role's trust conditions). Defaults to looked up. */
   readonly aws?: AwsContext;

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveAvailabilityZones } from "./azs";
 import { AwsContext } from "./common";
-import { parseTollgateConfig, rawPulumiConfig, TollgateConfig } from "./config";
+import { parseTollgateConfig, rawPulumiConfig, TollgateConfig, TollgateSettings } from "./config";
 import { parseWith } from "./schema/parse";
 import { RETIRED_KEYS, tollgateSchema } from "./schema/stack";
 import {
@@ -35,8 +35,13 @@ export interface RegionFacts extends AwsContext {
   readonly availabilityZones: readonly string[];
 }
 
-/** Every component's resolved settings: the whole plan, before any resource exists. */
+/**
+ * Every component's resolved settings: the whole plan, before any resource exists. `settings` is
+ * the parsed config the components are declared from (they resolve their section again, purely,
+ * to the same values).
+ */
 export interface ResolvedTollgate {
+  readonly settings: TollgateSettings;
   readonly namePrefix: string;
   readonly availabilityZones: readonly string[];
   readonly ipv6: boolean;
@@ -60,6 +65,7 @@ export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): Resolv
   const suricata = rulesFileUsesSuricata(c.appliance.rulesFile);
   checkSuricataImage(c.fleet.amiFamily, suricata);
   return {
+    settings: c,
     namePrefix: c.namePrefix,
     availabilityZones,
     ipv6,
@@ -129,8 +135,8 @@ export interface TollgateOutputs {
 
 /**
  * Declares the whole Tollgate topology for a plan {@link resolveTollgate} validated (so nothing is
- * declared for a bad config). Each component receives its resolved settings (`{ resolved }`), so
- * nothing is resolved twice; used on their own, components take their documented args instead.
+ * declared for a bad config). Each component receives its section of the parsed config plus the
+ * wiring: the same documented args a program using the components on its own passes.
  */
 export function declareTollgate(
   r: ResolvedTollgate,
@@ -138,17 +144,23 @@ export function declareTollgate(
   options: ProgramOptions = {},
 ): TollgateOutputs {
   const n = r.namePrefix;
+  const c = r.settings;
+  const azs = [...r.availabilityZones];
+  const tags = { ...r.tags };
   const delivery = new ApplianceDelivery(`${n}-delivery`, {
-    resolved: r.delivery,
+    ...c.appliance,
     artifacts: options.artifacts,
     architecture: r.fleet.architecture,
-    tags: r.tags,
+    tags,
   });
   const inspection = new Inspection(`${n}-inspection`, {
-    resolved: { inspection: r.inspection, fleet: r.fleet },
-    tags: r.tags,
+    ...c.inspection,
+    availabilityZones: azs,
+    ipv6: r.ipv6,
+    fleet: c.fleet,
+    tags,
     aws: ctx,
-    flowLogs: r.flowLogs,
+    flowLogs: c.flowLogs,
     artifacts: {
       bucketName: delivery.bucketName,
       packageKey: delivery.packageKey,
@@ -162,22 +174,29 @@ export function declareTollgate(
     },
   });
   const service = new EndpointService(`${n}-endpoint-service`, {
-    resolved: r.endpointService,
+    ...c.endpointService,
+    accountId: ctx.accountId,
+    partition: ctx.partition,
+    ipv6: r.ipv6,
     gatewayLoadBalancerArn: inspection.gatewayLoadBalancerArn,
-    tags: r.tags,
+    tags,
   });
   const ref = {
     serviceName: service.serviceName,
     serviceId: service.serviceId,
     acceptanceRequired: service.acceptanceRequired,
   };
-  const shared = { tags: r.tags, flowLogs: r.flowLogs, aws: ctx };
+  const shared = {
+    availabilityZones: azs,
+    endpointService: ref,
+    tags,
+    flowLogs: c.flowLogs,
+    aws: ctx,
+  };
   const ns = r.northSouth
-    ? new InspectedVpc(`${n}-ns`, { resolved: r.northSouth, endpointService: ref, ...shared })
+    ? new InspectedVpc(`${n}-ns`, { ...c.northSouth, ipv6: r.ipv6, ...shared })
     : undefined;
-  const eg = r.egress
-    ? new Egress(`${n}-egress`, { resolved: r.egress, endpointService: ref, ...shared })
-    : undefined;
+  const eg = r.egress ? new Egress(`${n}-egress`, { ...c.egress, ...shared }) : undefined;
   return {
     availabilityZones: r.availabilityZones,
     inspectionVpcId: inspection.vpcId,

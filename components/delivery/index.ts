@@ -5,7 +5,7 @@ import { sectionArgs } from "../schema/parse";
 import { deliverySchema } from "../schema/stack";
 import { tlsOnlyBucketPolicy } from "../iam";
 import type { Architecture } from "../inspection/fleet-args";
-import { DeliveryArgs, resolveDeliveryArgs, ResolvedDeliveryArgs } from "./args";
+import { DeliveryArgs, resolveDeliveryArgs } from "./args";
 import { ArtifactSource, artifactKey, releaseArtifactSource } from "./pack";
 
 export * from "./args";
@@ -13,21 +13,16 @@ export * from "./pack";
 
 /** What the program supplies besides the `tollgate:appliance` settings. */
 export interface ApplianceDeliveryWiring {
-  /** Produces the release and rules file. Defaults to {@link releaseArtifactSource}. */
+  /** Produces the release and rules file. Defaults to `releaseArtifactSource()` (builds from the working directory). */
   readonly artifacts?: ArtifactSource;
   /** The fleet's instance architecture: the release built and uploaded. Defaults to `x86_64`. */
   readonly architecture?: Architecture;
   /** Tags on every resource. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
+  readonly tags?: Record<string, string>;
 }
 
 /** {@link DeliveryArgs} (`tollgate:appliance`), resolved by the component, plus the wiring. */
 export interface ApplianceDeliveryArgs extends DeliveryArgs, ApplianceDeliveryWiring {}
-
-/** The program's form: settings already resolved by {@link resolveDeliveryArgs}, plus the wiring. */
-export interface ResolvedApplianceDeliveryArgs extends ApplianceDeliveryWiring {
-  readonly resolved: ResolvedDeliveryArgs;
-}
 
 /**
  * Private, encrypted S3 bucket holding the appliance release (components/release, for the fleet's
@@ -45,14 +40,9 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
   readonly rulesSha256: string;
   readonly rulesObjectArn: pulumi.Output<string>;
 
-  constructor(
-    name: string,
-    args: ApplianceDeliveryArgs | ResolvedApplianceDeliveryArgs,
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
+  constructor(name: string, args: ApplianceDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:delivery:ApplianceDelivery", name, {}, opts);
-    const s =
-      "resolved" in args ? args.resolved : resolveDeliveryArgs(sectionArgs(deliverySchema, args));
+    const s = resolveDeliveryArgs(sectionArgs(deliverySchema, args));
     const artifacts = args.artifacts ?? releaseArtifactSource();
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "delivery");
     const p = { parent: this };

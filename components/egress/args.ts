@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sameShape } from "../common";
 import { configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, parseCidr } from "../net";
@@ -6,10 +7,30 @@ import { parseWith } from "../schema/parse";
 import { egressSchema, spokeSchema } from "../schema/stack";
 
 /** One spoke VPC attached to the Transit Gateway. */
-export type SpokeArgs = z.input<typeof spokeSchema>;
+export interface SpokeArgs {
+  /** Short name (`[a-z0-9-]`, unique); names the spoke's resources. */
+  readonly name: string;
+  /** The spoke VPC's CIDR. */
+  readonly cidr: string;
+  /** Length of its workload subnets (16-28). Defaults to 24. */
+  readonly subnetPrefixLength?: number;
+}
 
 /** Centralized egress through a Transit Gateway (`tollgate:egress`); keys and defaults: {@link egressSchema}. */
-export type EgressArgs = z.input<typeof egressSchema>;
+export interface EgressArgs {
+  /** Build the TGW egress topology (stack config only). Defaults to false. */
+  readonly enabled?: boolean;
+  /** Hub (inspection) VPC CIDR. Defaults to `10.200.0.0/16`. */
+  readonly vpcCidr?: string;
+  /** Length of the hub subnets (16-28). Defaults to 24. */
+  readonly subnetPrefixLength?: number;
+  /** Private ASN of the Transit Gateway. Defaults to 64512. */
+  readonly amazonSideAsn?: number;
+  /** Spoke VPCs. Defaults to none. */
+  readonly spokes?: SpokeArgs[];
+}
+sameShape<SpokeArgs, z.input<typeof spokeSchema>>(true);
+sameShape<EgressArgs, z.input<typeof egressSchema>>(true);
 
 export interface ResolvedSpoke {
   readonly name: string;

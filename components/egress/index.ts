@@ -5,7 +5,7 @@ import { flowLogDelivery, FlowLogsWiring, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { egressSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
-import { EgressArgs, resolveEgressArgs, ResolvedEgressArgs } from "./args";
+import { EgressArgs, resolveEgressArgs } from "./args";
 import { buildSpoke } from "./spoke";
 
 export * from "./args";
@@ -15,18 +15,22 @@ export interface EgressWiring extends FlowLogsWiring {
   /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
+  readonly tags?: Record<string, string>;
 }
 
 /** {@link EgressArgs} (`tollgate:egress`), resolved by the component, plus the wiring. */
 export interface EgressComponentArgs extends EgressArgs, EgressWiring {
   /** AZs to span (plain: decides how many subnets, endpoints and NAT gateways exist). Required. */
-  readonly availabilityZones: readonly string[];
+  readonly availabilityZones: string[];
 }
 
-/** The program's form: settings already resolved by {@link resolveEgressArgs}, plus the wiring. */
-export interface ResolvedEgressComponentArgs extends EgressWiring {
-  readonly resolved: ResolvedEgressArgs;
+/** One spoke workload subnet, as exported by the component. */
+export interface SpokeSubnetInfo {
+  readonly spoke: string;
+  readonly id: string;
+  readonly availabilityZone: string;
+  readonly cidr: string;
+  readonly routeTableId: string;
 }
 
 /**
@@ -46,24 +50,11 @@ export class Egress extends pulumi.ComponentResource {
   readonly spokeVpcIds: Record<string, pulumi.Output<string>>;
   readonly natPublicIps: pulumi.Output<string>[];
   /** Spoke workload subnets (read by `npm run plan`). */
-  readonly spokeSubnets: pulumi.Output<{
-    spoke: string;
-    id: string;
-    availabilityZone: string;
-    cidr: string;
-    routeTableId: string;
-  }>[];
+  readonly spokeSubnets: pulumi.Output<SpokeSubnetInfo>[];
 
-  constructor(
-    name: string,
-    args: EgressComponentArgs | ResolvedEgressComponentArgs,
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
+  constructor(name: string, args: EgressComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:egress:Egress", name, {}, opts);
-    const s =
-      "resolved" in args
-        ? args.resolved
-        : resolveEgressArgs(sectionArgs(egressSchema, args), args.availabilityZones);
+    const s = resolveEgressArgs(sectionArgs(egressSchema, args), args.availabilityZones);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "egress");
     const p = { parent: this };
 

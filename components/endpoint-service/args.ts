@@ -1,10 +1,17 @@
 import { z } from "zod";
+import { sameShape } from "../common";
 import { configError } from "../errors";
 import { parseWith } from "../schema/parse";
 import { endpointServiceSchema } from "../schema/stack";
 
 /** Endpoint service settings (`tollgate:endpointService`); keys and defaults: {@link endpointServiceSchema}. */
-export type EndpointServiceArgs = z.input<typeof endpointServiceSchema>;
+export interface EndpointServiceArgs {
+  /** Connection requests need acceptance (Tollgate accepts its own endpoints). Defaults to true. */
+  readonly acceptanceRequired?: boolean;
+  /** Principals allowed to create endpoints. Defaults to this account's root. */
+  readonly allowedPrincipals?: string[];
+}
+sameShape<EndpointServiceArgs, z.input<typeof endpointServiceSchema>>(true);
 
 export interface ResolvedEndpointServiceArgs {
   readonly acceptanceRequired: boolean;

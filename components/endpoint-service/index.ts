@@ -3,11 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
 import { sectionArgs } from "../schema/parse";
 import { endpointServiceSchema } from "../schema/stack";
-import {
-  EndpointServiceArgs,
-  resolveEndpointServiceArgs,
-  ResolvedEndpointServiceArgs,
-} from "./args";
+import { EndpointServiceArgs, resolveEndpointServiceArgs } from "./args";
 
 export * from "./args";
 
@@ -16,12 +12,7 @@ export interface EndpointServiceWiring {
   /** ARN of the Gateway Load Balancer to expose. Required. */
   readonly gatewayLoadBalancerArn: pulumi.Input<string>;
   /** Tags on every resource. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
-}
-
-/** The program's form: settings already resolved by {@link resolveEndpointServiceArgs}, plus the wiring. */
-export interface ResolvedEndpointServiceComponentArgs extends EndpointServiceWiring {
-  readonly resolved: ResolvedEndpointServiceArgs;
+  readonly tags?: Record<string, string>;
 }
 
 /** {@link EndpointServiceArgs} (`tollgate:endpointService`), resolved by the component, plus the wiring. */
@@ -42,19 +33,16 @@ export class EndpointService extends pulumi.ComponentResource {
 
   constructor(
     name: string,
-    args: EndpointServiceComponentArgs | ResolvedEndpointServiceComponentArgs,
+    args: EndpointServiceComponentArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:endpointService:EndpointService", name, {}, opts);
-    const s =
-      "resolved" in args
-        ? args.resolved
-        : resolveEndpointServiceArgs(
-            sectionArgs(endpointServiceSchema, args),
-            args.accountId,
-            args.partition ?? "aws",
-            args.ipv6 ?? false,
-          );
+    const s = resolveEndpointServiceArgs(
+      sectionArgs(endpointServiceSchema, args),
+      args.accountId,
+      args.partition ?? "aws",
+      args.ipv6 ?? false,
+    );
     const service = new aws.ec2.VpcEndpointService(
       `${name}-service`,
       {

@@ -1,4 +1,6 @@
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { sameShape } from "../common";
 import { configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, contains, parseCidr } from "../net";
@@ -8,24 +10,82 @@ import {
   adoptedSubnetSchema,
   adoptSchema,
   inspectedVpcSchema,
+  isAwsId,
 } from "../schema/stack";
 
-/** An existing workload subnet to put behind inspection. */
-export type AdoptedSubnetArgs = z.input<typeof adoptedSubnetSchema>;
-/** A new GWLB endpoint subnet inside an adopted VPC. */
-export type AdoptedEndpointSubnetArgs = z.input<typeof adoptedEndpointSubnetSchema>;
-/** Adopt an existing VPC (e.g. from `awsx.ec2.Vpc`) instead of creating one. */
-export type AdoptVpcArgs = z.input<typeof adoptSchema>;
+/**
+ * An existing workload subnet to put behind inspection (`tollgate:northSouth.adopt.workloadSubnets`).
+ * Ids may be `pulumi.Input`s (e.g. an `awsx.ec2.Vpc`'s subnet ids in the same program); the CIDR
+ * and AZ must be plain, because routes and resource names are planned from them before any id is
+ * known.
+ */
+export interface AdoptedSubnetArgs {
+  /** The subnet id (`subnet-…`). */
+  readonly id: pulumi.Input<string>;
+  /** Its IPv4 CIDR. */
+  readonly cidr: string;
+  /** Its AZ (one of the component's `availabilityZones`). */
+  readonly availabilityZone: string;
+  /** Its IPv6 /64 (required with `ipv6`). */
+  readonly ipv6Cidr?: string;
+  /** An existing route table of the subnet to add Tollgate's default routes to; without it Tollgate creates and associates one. */
+  readonly routeTableId?: pulumi.Input<string>;
+}
+
+/** A new GWLB endpoint subnet inside an adopted VPC (one per AZ of the workload subnets). */
+export interface AdoptedEndpointSubnetArgs {
+  /** Its AZ. */
+  readonly availabilityZone: string;
+  /** A free block of the VPC (a /28 is enough). */
+  readonly cidr: string;
+  /** A free /64 of the VPC's IPv6 block (required with `ipv6`). */
+  readonly ipv6Cidr?: string;
+}
+
+/** Adopt an existing VPC (e.g. from `awsx.ec2.Vpc`) instead of creating one; keys: {@link adoptSchema}. */
+export interface AdoptVpcArgs {
+  /** The VPC id (`vpc-…`). */
+  readonly vpcId: pulumi.Input<string>;
+  /** Its internet gateway (`igw-…`); Tollgate associates a new edge route table with it. */
+  readonly internetGatewayId: pulumi.Input<string>;
+  /** The VPC's IPv4 CIDR. */
+  readonly vpcCidr: string;
+  /** The VPC's IPv6 block (required with `ipv6`). */
+  readonly ipv6CidrBlock?: string;
+  /** Subnets to inspect; several may share an AZ. */
+  readonly workloadSubnets: AdoptedSubnetArgs[];
+  /** One new endpoint subnet per AZ used by workload subnets. */
+  readonly endpointSubnets: AdoptedEndpointSubnetArgs[];
+}
+
 /** North-south inspected VPC settings (`tollgate:northSouth`); keys and defaults: {@link inspectedVpcSchema}. */
-export type InspectedVpcArgs = z.input<typeof inspectedVpcSchema>;
+export interface InspectedVpcArgs {
+  /** Build the north-south inspected VPC (stack config only). Defaults to true. */
+  readonly enabled?: boolean;
+  /** CIDR of a new VPC (ignored with `adopt`). Defaults to `10.1.0.0/16`. */
+  readonly vpcCidr?: string;
+  /** Length of the workload and endpoint subnets (16-28). Defaults to 24. */
+  readonly subnetPrefixLength?: number;
+  /** Adopt an existing VPC instead of creating one. */
+  readonly adopt?: AdoptVpcArgs;
+}
+
+// The interfaces above and the schema accept the same keys and values (checked at compile time).
+sameShape<AdoptedSubnetArgs, z.input<typeof adoptedSubnetSchema>>(true);
+sameShape<AdoptedEndpointSubnetArgs, z.input<typeof adoptedEndpointSubnetSchema>>(true);
+sameShape<AdoptVpcArgs, z.input<typeof adoptSchema>>(true);
+sameShape<InspectedVpcArgs, z.input<typeof inspectedVpcSchema>>(true);
 
 export interface PlannedWorkloadSubnet {
   /** Existing subnet id (adopt mode) or undefined (created). */
-  readonly id?: string;
+  readonly id?: pulumi.Input<string>;
   readonly cidr: Cidr;
   readonly ipv6Cidr?: string;
-  readonly routeTableId?: string;
-  /** Stable suffix for resource names: the AZ, or the subnet id in adopt mode. */
+  readonly routeTableId?: pulumi.Input<string>;
+  /**
+   * Stable suffix for resource names: the AZ (created); in adopt mode the subnet id when it is a
+   * plain string, else `<az>-<n>`, the subnet's position among the adopted subnets of its AZ.
+   */
   readonly label: string;
 }
 
@@ -45,13 +105,36 @@ export interface ResolvedInspectedVpcArgs {
   readonly mode: "create" | "adopt";
   readonly ipv6: boolean;
   readonly vpcCidr: Cidr;
-  readonly vpcId?: string;
-  readonly internetGatewayId?: string;
+  readonly vpcId?: pulumi.Input<string>;
+  readonly internetGatewayId?: pulumi.Input<string>;
   readonly ipv6CidrBlock?: string;
   readonly azs: readonly PlannedAz[];
 }
 
 const K = "northSouth";
+
+/**
+ * An adopted resource's id: a plain id was checked by the schema; an id still to be resolved (an
+ * Output or Promise) is checked when its value is known, failing the deployment with the key.
+ */
+export function checkedId(
+  key: string,
+  prefix: string,
+  what: string,
+  id: pulumi.Input<string>,
+): pulumi.Input<string> {
+  if (typeof id === "string") return id;
+  return pulumi.output(id).apply((v) => {
+    if (!isAwsId(prefix, v)) {
+      throw configError(
+        key,
+        `resolved to ${JSON.stringify(v)}, which is not ${what}`,
+        `pass the ${prefix}-… id of the resource (its id output)`,
+      );
+    }
+    return v;
+  });
+}
 
 function required<T>(key: string, value: T | undefined, what: string): T {
   if (value === undefined || value === "") {
@@ -96,8 +179,13 @@ function resolveAdopt(
   ipv6: boolean,
 ): ResolvedInspectedVpcArgs {
   const k = `${K}.adopt`;
-  const vpcId = a.vpcId;
-  const igw = a.internetGatewayId;
+  const vpcId = checkedId(`${k}.vpcId`, "vpc", "a VPC id", a.vpcId);
+  const igw = checkedId(
+    `${k}.internetGatewayId`,
+    "igw",
+    "an internet gateway id",
+    a.internetGatewayId,
+  );
   const vpcCidr = parseCidr(`${k}.vpcCidr`, a.vpcCidr);
   const vpcV6 = ipv6
     ? parseCidr(
@@ -116,7 +204,7 @@ function resolveAdopt(
   const byAz = new Map<string, PlannedWorkloadSubnet[]>();
   subnets.forEach((s, i) => {
     const sk = `${k}.workloadSubnets[${i}]`;
-    const id = s.id;
+    const id = checkedId(`${sk}.id`, "subnet", "a subnet id", s.id);
     const az = s.availabilityZone;
     if (!availabilityZones.includes(az)) {
       throw configError(
@@ -150,7 +238,12 @@ function resolveAdopt(
       v6 = c.text;
     }
     const list = byAz.get(az) ?? [];
-    list.push({ id, cidr, ipv6Cidr: v6, routeTableId: s.routeTableId, label: id });
+    const routeTableId =
+      s.routeTableId === undefined
+        ? undefined
+        : checkedId(`${sk}.routeTableId`, "rtb", "a route table id", s.routeTableId);
+    const label = typeof id === "string" ? id : `${az}-${list.length + 1}`;
+    list.push({ id, cidr, ipv6Cidr: v6, routeTableId, label });
     byAz.set(az, list);
   });
   const eps = a.endpointSubnets;
@@ -204,7 +297,7 @@ function resolveAdopt(
     if (!endpointSubnet) {
       throw configError(
         `${k}.endpointSubnets`,
-        `has no subnet in ${az}, where workload subnets ${workloadSubnets.map((w) => w.id).join(", ")} live`,
+        `has no subnet in ${az}, where workload subnets ${workloadSubnets.map((w) => (typeof w.id === "string" ? w.id : w.cidr.text)).join(", ")} live`,
         `add { availabilityZone: ${az}, cidr: <free /28> }`,
       );
     }

@@ -6,7 +6,7 @@ import { sectionArgs } from "../schema/parse";
 import { inspectedVpcSchema } from "../schema/stack";
 import { EndpointServiceRef, gwlbEndpoint } from "../gwlbe";
 import { ipv6Subnet64 } from "../net";
-import { InspectedVpcArgs, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./args";
+import { InspectedVpcArgs, resolveInspectedVpcArgs } from "./args";
 
 export * from "./args";
 
@@ -24,20 +24,15 @@ export interface InspectedVpcWiring extends FlowLogsWiring {
   /** The endpoint service the GWLB endpoints connect to. Required. */
   readonly endpointService: EndpointServiceRef;
   /** Tags on every resource. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
+  readonly tags?: Record<string, string>;
 }
 
 /** {@link InspectedVpcArgs} (`tollgate:northSouth`), resolved by the component, plus the wiring. */
 export interface InspectedVpcComponentArgs extends InspectedVpcArgs, InspectedVpcWiring {
   /** AZs to span (plain: decides how many subnets and endpoints exist). Required. */
-  readonly availabilityZones: readonly string[];
+  readonly availabilityZones: string[];
   /** Dual stack: IPv6 subnets, dualstack endpoints, `::/0` routes. Defaults to false. */
   readonly ipv6?: boolean;
-}
-
-/** The program's form: settings already resolved by {@link resolveInspectedVpcArgs}, plus the wiring. */
-export interface ResolvedInspectedVpcComponentArgs extends InspectedVpcWiring {
-  readonly resolved: ResolvedInspectedVpcArgs;
 }
 
 /**
@@ -58,18 +53,15 @@ export class InspectedVpc extends pulumi.ComponentResource {
 
   constructor(
     name: string,
-    args: InspectedVpcComponentArgs | ResolvedInspectedVpcComponentArgs,
+    args: InspectedVpcComponentArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:inspectedVpc:InspectedVpc", name, {}, opts);
-    const s =
-      "resolved" in args
-        ? args.resolved
-        : resolveInspectedVpcArgs(
-            sectionArgs(inspectedVpcSchema, args),
-            args.availabilityZones,
-            args.ipv6 ?? false,
-          );
+    const s = resolveInspectedVpcArgs(
+      sectionArgs(inspectedVpcSchema, args),
+      args.availabilityZones,
+      args.ipv6 ?? false,
+    );
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspected-vpc");
     const p = { parent: this };
 

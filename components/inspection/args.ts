@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { sameShape } from "../common";
 import { configError } from "../errors";
+import { Stickiness, TargetFailover } from "../schema/enums";
 import { carveSubnets } from "../layout";
 import { Cidr, parseCidr } from "../net";
 import { parseWith } from "../schema/parse";
@@ -13,16 +15,47 @@ import {
   MAX_DEREGISTRATION_DELAY_SECONDS,
 } from "../schema/stack";
 
-/** GWLB flow stickiness: 5-tuple (AWS default), 3-tuple or 2-tuple. */
-export type Stickiness = z.output<typeof inspectionSchema>["stickiness"];
-/** What the GWLB does with existing flows when a target deregisters or turns unhealthy. */
-export type TargetFailover = z.output<typeof inspectionSchema>["targetFailover"];
+export { Stickiness, TargetFailover };
 
 /** The HTTP health check the GWLB runs against every appliance; keys and defaults: {@link healthCheckSchema}. */
-export type HealthCheckArgs = z.input<typeof healthCheckSchema>;
+export interface HealthCheckArgs {
+  /** The appliance's HTTP health port (never 6081). Defaults to 8080. */
+  readonly port?: number;
+  /** HTTP path. Defaults to `/healthz`. */
+  readonly path?: string;
+  /** Seconds between checks. Defaults to 10. */
+  readonly intervalSeconds?: number;
+  /** Seconds before a check fails (below the interval). Defaults to 5. */
+  readonly timeoutSeconds?: number;
+  /** Successes before healthy. Defaults to 3. */
+  readonly healthyThreshold?: number;
+  /** Failures before unhealthy. Defaults to 3. */
+  readonly unhealthyThreshold?: number;
+}
 
 /** Inspection VPC + Gateway Load Balancer settings (`tollgate:inspection`); keys and defaults: {@link inspectionSchema}. */
-export type InspectionArgs = z.input<typeof inspectionSchema>;
+export interface InspectionArgs {
+  /** Inspection (appliance) VPC CIDR. Defaults to `10.100.0.0/16`. */
+  readonly vpcCidr?: string;
+  /** Length of each appliance/public subnet (16-28). Defaults to 24. */
+  readonly subnetPrefixLength?: number;
+  /** Cross-zone load balancing on the GWLB. Defaults to false. */
+  readonly crossZoneLoadBalancing?: boolean;
+  /** GWLB deletion protection. Defaults to false. */
+  readonly deletionProtection?: boolean;
+  /** The GWLB's health check of the appliances. */
+  readonly healthCheck?: HealthCheckArgs;
+  /** Drain time of a deregistering appliance. Defaults to the flow idle timeout (120-3600). */
+  readonly deregistrationDelaySeconds?: number;
+  /** Flow stickiness. Defaults to `5-tuple`. */
+  readonly stickiness?: Stickiness;
+  /** Listener TCP idle timeout (5-tuple only). Defaults to 350. */
+  readonly tcpIdleTimeoutSeconds?: number;
+  /** Existing flows on deregistration or unhealthy target. Defaults to `rebalance`. */
+  readonly targetFailover?: TargetFailover;
+}
+sameShape<HealthCheckArgs, z.input<typeof healthCheckSchema>>(true);
+sameShape<InspectionArgs, z.input<typeof inspectionSchema>>(true);
 
 export type ResolvedHealthCheck = Readonly<z.output<typeof healthCheckSchema>>;
 

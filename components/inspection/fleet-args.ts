@@ -1,11 +1,11 @@
 import { z } from "zod";
+import { sameShape } from "../common";
 import { configError } from "../errors";
+import { AmiFamily, Architecture, ScalingMetric } from "../schema/enums";
 import { parseWith } from "../schema/parse";
 import { fleetSchema, LOG_RETENTION_DAYS, RETIRED_KEYS, scalingSchema } from "../schema/stack";
 
-export type AmiFamily = z.output<typeof fleetSchema>["amiFamily"];
-export type Architecture = z.output<typeof fleetSchema>["architecture"];
-export type ScalingMetric = z.output<typeof scalingSchema>["metric"];
+export { AmiFamily, Architecture, ScalingMetric };
 
 /** What a scaling metric measures, its default target (if it has one) and the targets it accepts. */
 interface ScalingMetricSpec {
@@ -49,10 +49,47 @@ export const SCALING_METRICS: Readonly<Record<ScalingMetric, ScalingMetricSpec>>
 };
 
 /** Target-tracking scaling of each AZ's appliance group (`tollgate:fleet.scaling`). */
-export type ScalingArgs = z.input<typeof scalingSchema>;
+export interface ScalingArgs {
+  /** The metric each AZ's group tracks. Defaults to `datapath-cpu`. */
+  readonly metric?: ScalingMetric;
+  /** Target in the metric's unit (60 for `datapath-cpu`; required for the others). */
+  readonly targetValue?: number;
+}
 
-/** Appliance fleet settings (`tollgate:fleet`); every key, its default and range: {@link fleetSchema}. */
-export type FleetArgs = z.input<typeof fleetSchema>;
+/**
+ * Appliance fleet settings (`tollgate:fleet`); every key, its default and range: {@link fleetSchema}
+ * and docs/configuration.md.
+ */
+export interface FleetArgs {
+  /** EC2 instance type. Defaults to `c6in.large` (`c7gn.large` on arm64). */
+  readonly instanceType?: string;
+  /** CPU architecture. Defaults to `x86_64`. */
+  readonly architecture?: Architecture;
+  /** AMI family looked up by name. Defaults to `ubuntu-22.04`. */
+  readonly amiFamily?: AmiFamily;
+  /** An exact AMI id instead of the lookup. */
+  readonly amiId?: string;
+  /** Instances each AZ keeps (at least 1). Defaults to 1. */
+  readonly minSizePerAz?: number;
+  /** Most instances in each AZ. Defaults to 3 (or `minSizePerAz` if larger). */
+  readonly maxSizePerAz?: number;
+  /** Initial instances in each AZ. Defaults to `minSizePerAz`. */
+  readonly desiredCapacityPerAz?: number;
+  /** Root volume size in GiB (gp3, encrypted). Defaults to 20. */
+  readonly rootVolumeSizeGiB?: number;
+  /** Customer managed key of the root volume. Defaults to the account's EBS key. */
+  readonly ebsKmsKeyArn?: string;
+  /** Seconds before ELB health counts (also the scaling warm-up). Defaults to 300. */
+  readonly healthCheckGracePeriodSeconds?: number;
+  /** Target-tracking scaling. */
+  readonly scaling?: ScalingArgs;
+  /** Retention of the appliance log group (a CloudWatch value). Defaults to 30. */
+  readonly logRetentionDays?: number;
+  /** Extra `tollgate run` arguments. Defaults to none. */
+  readonly extraApplianceArgs?: string[];
+}
+sameShape<ScalingArgs, z.input<typeof scalingSchema>>(true);
+sameShape<FleetArgs, z.input<typeof fleetSchema>>(true);
 
 /** {@link FleetArgs} with every default applied and validated. */
 export type ResolvedFleetArgs = Readonly<

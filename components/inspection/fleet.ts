@@ -18,7 +18,7 @@ export interface FleetArtifacts {
   readonly rulesKey: string;
   readonly rulesSha256: string;
   readonly rulesObjectArn: pulumi.Input<string>;
-  readonly kmsKeyArns?: readonly string[];
+  readonly kmsKeyArns?: string[];
   /**
    * The rules file has a `suricata:` section (components/suricata.ts, rulesFileUsesSuricata): the
    * user data installs Suricata and ships its logs. Defaults to false.

@@ -21,35 +21,24 @@ export interface InspectionWiring extends FlowLogsWiring {
   /** The delivered package and rules (outputs of the ApplianceDelivery component). Required. */
   readonly artifacts: FleetArtifacts;
   /** Tags on every resource. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
+  readonly tags?: Record<string, string>;
 }
 
 /** {@link InspectionArgs} (`tollgate:inspection`) and the fleet, resolved by the component, plus the wiring. */
 export interface InspectionComponentArgs extends InspectionArgs, InspectionWiring {
   /** AZs to span (plain: decides how many subnets exist). Required. */
-  readonly availabilityZones: readonly string[];
+  readonly availabilityZones: string[];
   /** Dual-stack GWLB and subnets. Defaults to false. */
   readonly ipv6?: boolean;
-  /** Appliance fleet (`tollgate:fleet`). Defaults: see {@link FleetArgs}. */
+  /** Appliance fleet (`tollgate:fleet`). Defaults: see `FleetArgs`. */
   readonly fleet?: FleetArgs;
 }
 
-/**
- * The program's form: settings already resolved by {@link resolveInspectionArgs} and
- * {@link resolveFleetArgs}, plus the wiring.
- */
-export interface ResolvedInspectionComponentArgs extends InspectionWiring {
-  readonly resolved: {
-    readonly inspection: ResolvedInspectionArgs;
-    readonly fleet: ResolvedFleetArgs;
-  };
-}
-
-/** The resolved inspection and fleet settings for either form of the component's args. */
-function resolvedInspection(
-  args: InspectionComponentArgs | ResolvedInspectionComponentArgs,
-): ResolvedInspectionComponentArgs["resolved"] {
-  if ("resolved" in args) return args.resolved;
+/** The resolved inspection and fleet settings of the component's args. */
+function resolvedInspection(args: InspectionComponentArgs): {
+  readonly inspection: ResolvedInspectionArgs;
+  readonly fleet: ResolvedFleetArgs;
+} {
   return {
     inspection: resolveInspectionArgs(
       sectionArgs(inspectionSchema, args),
@@ -71,11 +60,7 @@ export class Inspection extends pulumi.ComponentResource {
   readonly applianceRoleArn: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
 
-  constructor(
-    name: string,
-    args: InspectionComponentArgs | ResolvedInspectionComponentArgs,
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
+  constructor(name: string, args: InspectionComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:inspection:Inspection", name, {}, opts);
     const { inspection: settings, fleet: fleetSettings } = resolvedInspection(args);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "inspection");

@@ -114,13 +114,13 @@ export const ON_PARENT = "\u0001";
 const LIST_OF_STRINGS_FIX = "use a YAML list of strings";
 const LIST_OF_STRINGS = message("must be a list of strings, got a list", LIST_OF_STRINGS_FIX);
 
-export const stringList = (): z.ZodReadonly<z.ZodArray<z.ZodString>> =>
-  z
-    .array(z.string({ error: () => ON_PARENT + LIST_OF_STRINGS }), {
-      error: (iss) =>
-        message(`must be a list of strings, got ${describeValue(iss.input)}`, LIST_OF_STRINGS_FIX),
-    })
-    .readonly();
+// Lists are plain arrays (not `.readonly()`): the component args interfaces take `T[]`, the only
+// list form Pulumi's schema inference accepts.
+export const stringList = (): z.ZodArray<z.ZodString> =>
+  z.array(z.string({ error: () => ON_PARENT + LIST_OF_STRINGS }), {
+    error: (iss) =>
+      message(`must be a list of strings, got ${describeValue(iss.input)}`, LIST_OF_STRINGS_FIX),
+  });
 
 export const stringMap = (): z.ZodReadonly<z.ZodRecord<z.ZodString, z.ZodString>> =>
   z
@@ -134,21 +134,16 @@ export const stringMap = (): z.ZodReadonly<z.ZodRecord<z.ZodString, z.ZodString>
     .readonly();
 
 /** A list of mappings; `missingFix`, when given, makes the list required. */
-export function objectList<S extends z.ZodType>(
-  item: S,
-  missingFix?: string,
-): z.ZodReadonly<z.ZodArray<S>> {
-  return z
-    .array(item, {
-      error: (iss) =>
-        iss.input === undefined && missingFix !== undefined
-          ? message("is missing", missingFix)
-          : message(
-              `must be a list of objects, got ${describeValue(iss.input)}`,
-              "use a YAML list of mappings",
-            ),
-    })
-    .readonly();
+export function objectList<S extends z.ZodType>(item: S, missingFix?: string): z.ZodArray<S> {
+  return z.array(item, {
+    error: (iss) =>
+      iss.input === undefined && missingFix !== undefined
+        ? message("is missing", missingFix)
+        : message(
+            `must be a list of objects, got ${describeValue(iss.input)}`,
+            "use a YAML list of mappings",
+          ),
+  });
 }
 
 /** A mapping that rejects unknown keys (the issue mapper adds "did you mean"). */

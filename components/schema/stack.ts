@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { GENEVE_PORT } from "@tollgate/appliance";
 import { z } from "zod";
 import {
@@ -16,6 +17,16 @@ import {
   stringMap,
   withRange,
 } from "./fields";
+import {
+  AmiFamily,
+  Architecture,
+  choices,
+  FlowLogDestination,
+  FlowLogTrafficType,
+  ScalingMetric,
+  Stickiness,
+  TargetFailover,
+} from "./enums";
 import { RetiredKeys } from "./parse";
 
 /**
@@ -125,20 +136,20 @@ export const inspectionSchema = section({
     doc: "Drain time of a deregistering appliance: on scale-in and instance refresh the Auto Scaling group deregisters the instance and terminates it only after this delay, so existing flows keep their appliance until they end or idle out. The default lets every flow that is still alive in the GWLB's flow table finish (TCP flows idle out after `tcpIdleTimeoutSeconds`, other flows after AWS's fixed 120 s; a target group drains at most 3600 s, so with a TCP idle timeout above 3600 the longest-idle flows are cut). A lower value shortens refreshes and scale-in at the price of cutting idle-but-open flows (with `rebalance` they move to another appliance, whose state tables do not know them).",
     default: "the flow idle timeout: `tcpIdleTimeoutSeconds` (350), at least 120, at most 3600",
   }),
-  stickiness: documented(enumOf(["5-tuple", "3-tuple", "2-tuple"]).default("5-tuple"), {
+  stickiness: documented(enumOf(choices(Stickiness)).default("5-tuple"), {
     doc: "Flow stickiness. 3-tuple = `source_ip_dest_ip_proto`, 2-tuple = `source_ip_dest_ip` (AWS snake_case values); 5-tuple is AWS's default (stickiness disabled).",
   }),
   tcpIdleTimeoutSeconds: documented(int(60, 6000).optional(), {
     doc: "Listener TCP idle timeout. Only allowed with 5-tuple stickiness; other protocols use AWS's fixed 120 s.",
     default: "`350`",
   }),
-  targetFailover: documented(enumOf(["rebalance", "no_rebalance"]).default("rebalance"), {
+  targetFailover: documented(enumOf(choices(TargetFailover)).default("rebalance"), {
     doc: "What happens to existing flows when an appliance deregisters or turns unhealthy; always set for both cases with the same value (AWS requires them equal).",
   }),
 });
 
 export const scalingSchema = section({
-  metric: documented(enumOf(["datapath-cpu", "cpu", "network-in"]).default("datapath-cpu"), {
+  metric: documented(enumOf(choices(ScalingMetric)).default("datapath-cpu"), {
     doc: "Target-tracking metric of each AZ's group: `datapath-cpu` is the `tollgate` process's CPU in percent of **one core** (`Tollgate/DataPathCpuPercent`, published by the appliance's CloudWatch agent, averaged per group); `cpu` is `ASGAverageCPUUtilization` (all vCPUs); `network-in` is `ASGAverageNetworkIn` (bytes per instance per minute). See [Scaling](#scaling).",
   }),
   targetValue: documented(num().optional(), {
@@ -156,10 +167,10 @@ export const fleetSchema = section({
     ).optional(),
     { doc: "EC2 instance type.", default: "`c6in.large` (`c7gn.large` on arm64)" },
   ),
-  architecture: documented(enumOf(["x86_64", "arm64"]).default("x86_64"), {
+  architecture: documented(enumOf(choices(Architecture)).default("x86_64"), {
     doc: "CPU architecture of the AMI.",
   }),
-  amiFamily: documented(enumOf(["ubuntu-22.04", "al2023", "debian-12"]).default("ubuntu-22.04"), {
+  amiFamily: documented(enumOf(choices(AmiFamily)).default("ubuntu-22.04"), {
     doc: "AMI looked up by name filter (Canonical `ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-*-server-*`, Amazon `al2023-ami-2023.*-kernel-*`, or Debian's own account 136693071363 `debian-12-<amd64\\|arm64>-*`), newest wins.",
   }),
   amiId: documented(
@@ -280,23 +291,54 @@ export const endpointServiceSchema = section({
   }),
 });
 
-export const adoptedSubnetSchema = section({
-  id: required("set it to the subnet id (subnet-...)").refine(
-    (v) => v === "" || /^subnet-[0-9a-f]+$/.test(v),
+/** True for a Pulumi Output or a Promise: a value only known while the program runs. */
+export function isDeferred(v: unknown): v is pulumi.Output<unknown> | Promise<unknown> {
+  return pulumi.Output.isInstance(v) || v instanceof Promise;
+}
+
+/** True when `v` is an AWS id of the kind `prefix` (`vpc`, `subnet`, ...), e.g. `vpc-0a1b2c3d`. */
+export function isAwsId(prefix: string, v: string): boolean {
+  return new RegExp(`^${prefix}-[0-9a-f]+$`).test(v);
+}
+
+/**
+ * An AWS resource id: a plain `<prefix>-…` string, checked here, or a `pulumi.Input` still to be
+ * resolved (e.g. the id of an `awsx.ec2.Vpc` declared in the same program), which the component
+ * checks when its value is known (see `checkedId`).
+ */
+function awsId(
+  prefix: string,
+  what: string,
+  missingFix: string,
+  badFix: string,
+): z.ZodType<pulumi.Input<string>, pulumi.Input<string>> {
+  return z.custom<pulumi.Input<string>>(
+    (v) => isDeferred(v) || (typeof v === "string" && isAwsId(prefix, v)),
     {
       error: (iss) =>
-        message(
-          `${JSON.stringify(iss.input)} is not a subnet id`,
-          "use the id, e.g. subnet-0123456789abcdef0",
-        ),
+        iss.input === undefined || iss.input === ""
+          ? message("is missing", missingFix)
+          : typeof iss.input === "string"
+            ? message(`${JSON.stringify(iss.input)} is not ${what}`, badFix)
+            : message(`must be a string, got ${describeValue(iss.input)}`, "quote the value"),
     },
+  );
+}
+
+export const adoptedSubnetSchema = section({
+  id: awsId(
+    "subnet",
+    "a subnet id",
+    "set it to the subnet id (subnet-...)",
+    "use the id, e.g. subnet-0123456789abcdef0",
   ),
   cidr: required("set it to the subnet's IPv4 CIDR"),
   availabilityZone: required("set it to the subnet's AZ"),
   ipv6Cidr: str().optional(),
-  routeTableId: matching(
-    /^rtb-[0-9a-f]+$/,
+  routeTableId: awsId(
+    "rtb",
     "a route table id",
+    "use the id, e.g. rtb-0123456789abcdef0, or remove the key",
     "use the id, e.g. rtb-0123456789abcdef0, or remove the key",
   ).optional(),
 });
@@ -314,30 +356,27 @@ const workloadSubnetsMissing = message(
 
 export const adoptSchema = section({
   vpcId: documented(
-    required("set it to the VPC id (vpc-...)").refine(
-      (v) => v === "" || /^vpc-[0-9a-f]+$/.test(v),
-      {
-        error: (iss) =>
-          message(
-            `${JSON.stringify(iss.input)} is not a VPC id`,
-            "use the id, e.g. vpc-0123456789abcdef0",
-          ),
-      },
-    ),
-    { doc: "Existing VPC (e.g. `awsx.ec2.Vpc`'s `vpcId`).", default: "- (required with `adopt`)" },
-  ),
-  internetGatewayId: documented(
-    required("set it to the VPC's internet gateway id (igw-...)").refine(
-      (v) => v === "" || /^igw-[0-9a-f]+$/.test(v),
-      {
-        error: (iss) =>
-          message(
-            `${JSON.stringify(iss.input)} is not an internet gateway id`,
-            "use the id, e.g. igw-0123456789abcdef0",
-          ),
-      },
+    awsId(
+      "vpc",
+      "a VPC id",
+      "set it to the VPC id (vpc-...)",
+      "use the id, e.g. vpc-0123456789abcdef0",
     ),
     {
+      type: "VPC id",
+      doc: "Existing VPC. From a program using the components, any `pulumi.Input` (e.g. the `vpcId` of an `awsx.ec2.Vpc` declared in the same program: one deploy); an id only known at deploy time is checked then.",
+      default: "- (required with `adopt`)",
+    },
+  ),
+  internetGatewayId: documented(
+    awsId(
+      "igw",
+      "an internet gateway id",
+      "set it to the VPC's internet gateway id (igw-...)",
+      "use the id, e.g. igw-0123456789abcdef0",
+    ),
+    {
+      type: "IGW id",
       doc: "Its internet gateway. Tollgate associates a new edge route table with it (the IGW must not have one).",
       default: "- (required)",
     },
@@ -363,10 +402,9 @@ export const adoptSchema = section({
                 "use a YAML list of mappings",
               ),
       })
-      .min(1, { error: () => workloadSubnetsMissing })
-      .readonly(),
+      .min(1, { error: () => workloadSubnetsMissing }),
     {
-      doc: "Subnets to inspect: `{ id, cidr, availabilityZone, ipv6Cidr?, routeTableId? }`. With `routeTableId`, Tollgate adds its `0.0.0.0/0` (and `::/0`) routes to that existing table (remove the table's old default route first); without it, Tollgate creates a route table and associates it (the subnet must not have an explicit association). Several subnets may share an AZ.",
+      doc: "Subnets to inspect: `{ id, cidr, availabilityZone, ipv6Cidr?, routeTableId? }`. With `routeTableId`, Tollgate adds its `0.0.0.0/0` (and `::/0`) routes to that existing table (remove the table's old default route first); without it, Tollgate creates a route table and associates it (the subnet must not have an explicit association). Several subnets may share an AZ. `id` and `routeTableId` may be `pulumi.Input`s from a program (the CIDR and AZ stay plain: routes and resource names are planned from them); resources for a subnet are named after its id when it is a plain string, else `<az>-<n>` (its position among the AZ's subnets: keep the order stable).",
       type: "list",
       default: "- (required)",
     },
@@ -435,16 +473,13 @@ export const egressSchema = section({
   }),
 });
 
-/** Where VPC flow logs are delivered. */
-export const FLOW_LOG_DESTINATIONS = ["cloud-watch-logs", "s3"] as const;
-
 const S3_DESTINATION_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^*]*)?$/;
 
 export const flowLogsSchema = section({
   enabled: documented(bool().default(true), {
     doc: "VPC flow logs on every VPC Tollgate creates or adopts (inspection VPC, north-south VPC, egress hub and spokes). On by default: they are how you see a flow's path through the GWLB endpoints (the custom format adds `flow-direction`, `traffic-path`, `pkt-src-aws-service`, `pkt-dst-aws-service`, `pkt-srcaddr`/`pkt-dstaddr`, `vpc-id`, `subnet-id`, `az-id`, `tcp-flags` to the default fields). Cost: AWS bills vended-log ingestion per GB (CloudWatch Logs costs more per GB than S3) and every flow is logged on each ENI it crosses (workload, endpoint, appliance, NAT), so a busy stack pays for several records per flow. Set `false` to turn them off, or send them to S3 to pay less.",
   }),
-  destination: documented(enumOf(FLOW_LOG_DESTINATIONS).default("cloud-watch-logs"), {
+  destination: documented(enumOf(choices(FlowLogDestination)).default("cloud-watch-logs"), {
     doc: "`cloud-watch-logs`: one log group per component, `/tollgate/<stack>/<component>/flow-logs`, written by a delivery role that only the VPC Flow Logs service of this account can assume and that may only write streams of that group. `s3`: an existing bucket (`s3BucketArn`); AWS adds the bucket policy for `delivery.logs.amazonaws.com` when you may change it.",
   }),
   s3BucketArn: documented(
@@ -459,7 +494,7 @@ export const flowLogsSchema = section({
       default: "- (required with `s3`)",
     },
   ),
-  trafficType: documented(enumOf(["ALL", "ACCEPT", "REJECT"]).default("ALL"), {
+  trafficType: documented(enumOf(choices(FlowLogTrafficType)).default("ALL"), {
     doc: "Which flows are logged; `ALL` shows the accepted path through the endpoints too.",
   }),
   maxAggregationIntervalSeconds: documented(
