@@ -15,6 +15,9 @@
 # that it keeps pace with (binary search, TRIAL-second trials). Ratios are what to compare: absolute numbers move with
 # the machine and its load.
 #
+# CPU is that of the appliance's whole process tree (its hooks, and Suricata when the rules file
+# runs it). APPLIANCE_LOADGEN_ARGS: extra loadgen options while the appliance runs (e.g. `-H 1`
+# when it routes the inner packets: scripts/bench-ids.sh). BENCH_RESULT=file also writes the four figures as JSON (scripts/bench-ids.sh).
 # Environment: RATE (20000) DUR (10) REPS (3) TRIAL (5) LO (5000) HI (120000) SIZE (512)
 #   FLOWS (64) RTT_RATES ("1000 5000": rates whose round-trip times are reported) PERF=1 (perf profile of the appliance at RATE) GWLB_EMU_DIR=dir (also run a
 #   gwlbtun-compatible gwlb-emu/reflect source tree's tools, e.g. ../shared/tools/gwlb-emu)
@@ -70,15 +73,28 @@ fi
 REFLECT="$work/reflect -B 67108864"
 
 json() { node -e 'const r=JSON.parse(process.argv[1]);console.log(r[process.argv[2]])' "$1" "$2"; }
-start_appl() { # CMD... ; sets APPL_PID
+GEN_EXTRA=
+start_appl() { # CMD... ; sets APPL_PID, and GEN_EXTRA for the appliance (APPLIANCE_LOADGEN_ARGS)
+  # shellcheck disable=SC2086
+  if [ "$*" = "$(echo $TOLLGATE)" ]; then GEN_EXTRA=${APPLIANCE_LOADGEN_ARGS:-}; else GEN_EXTRA=; fi
   ip netns exec "$AP" taskset -c 1 "$@" >"$work/appl.log" 2>&1 &
   APPL_PID=$!
   sleep 1.5
   kill -0 "$APPL_PID" 2>/dev/null || { cat "$work/appl.log" >&2; die "appliance did not start: $*"; }
 }
 stop_appl() { kill "$APPL_PID" 2>/dev/null; wait "$APPL_PID" 2>/dev/null || true; APPL_PID=; }
-gen() { ip netns exec "$GW" taskset -c 0 "$work/loadgen" -d 10.251.0.2 -s "$SIZE" -f "$FLOWS" "$@"; }
-ticks() { awk '{print $14+$15}' "/proc/$APPL_PID/stat"; }
+# shellcheck disable=SC2086
+gen() { ip netns exec "$GW" taskset -c 0 "$work/loadgen" -d 10.251.0.2 -s "$SIZE" -f "$FLOWS" $GEN_EXTRA "$@"; }
+tree_pids() { # PID: it and its descendants (the daemon's children: hooks, Suricata)
+  local c
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+ticks() { # user+sys CPU ticks of the appliance process tree
+  local p t=0
+  for p in $(tree_pids "$APPL_PID"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
 HZ=$(getconf CLK_TCK)
 
 cpu_run() { # NAME CMD... -> prints "cpu_us rx loss bad rtt_p50 rtt_p99"
@@ -187,6 +203,10 @@ if [ -n "${GWLB_EMU_DIR:-}" ] && [ -f "$GWLB_EMU_DIR/gwlb-emu.c" ]; then
         (cpu * 1e6 / Math.max(r.rx, 1)).toFixed(2), r.rx, r.loss_pct, r.bad_geneve + r.bad_inner);' \
       "$r" "$c0" "$c1" "$HZ" "$which"
   done
+fi
+
+if [ -n "${BENCH_RESULT:-}" ]; then # machine-readable figures (scripts/bench-ids.sh)
+  printf '{"refCpu":%s,"tgCpu":%s,"refNdr":%s,"tgNdr":%s}\n' "$ref_cpu" "$tg_cpu" "$ref_ndr" "$tg_ndr" >"$BENCH_RESULT"
 fi
 
 node -e '

@@ -7,7 +7,11 @@
  * returned datagram byte for byte (GENEVE header + inner packet must equal what was sent).
  * Prints one JSON line.
  *
- *   loadgen [-d DST] [-s SIZE] [-f FLOWS] [-e ENDPOINTS] [-S SOURCE_PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH]
+ *   loadgen [-d DST] [-s SIZE] [-f FLOWS] [-e ENDPOINTS] [-S SOURCE_PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH] [-H HOPS]
+ *
+ * -H HOPS: the appliance routes the inner packets (kernel forwarding, e.g. a rules file's
+ * `inspect` mode or Suricata inline): expect the inner TTL HOPS lower, with its IPv4 header
+ * checksum updated; everything else must still be equal.
  *
  * Inner payload: "TGLG" | run id | flow | seq (8) | send time ns (8) | fill. The inner UDP
  * checksum is 0 (allowed for IPv4), so stamping seq/time needs no checksum update.
@@ -47,7 +51,7 @@ static uint32_t mix(uint32_t x)
     return x;
 }
 
-static int size = 512, nflows = 64, neps = 1, nsrc = 1, batch = 32;
+static int size = 512, nflows = 64, neps = 1, nsrc = 1, batch = 32, hops = 0;
 static double rate = 20000, dur = 10, warm = 1;
 static uint32_t run;
 static uint8_t (*tmpl)[SLOT];   /* per flow: GENEVE header + inner packet with seq/ts = 0 */
@@ -86,6 +90,17 @@ static void stamp(uint8_t *dst, int i, uint64_t seq, uint64_t ts)
     p64(m + 20, ts);
 }
 
+/* The inner IPv4 header after `hops` routers: TTL lower, header checksum recomputed. */
+static void route(uint8_t *ip)
+{
+    uint32_t sum = 0;
+    ip[8] -= hops;
+    ip[10] = ip[11] = 0;
+    for (int i = 0; i < 20; i += 2) sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    p16(ip + 10, ~sum & 0xffff);
+}
+
 static void check(const uint8_t *p, int n, uint64_t t, int counting)
 {
     static uint8_t exp[SLOT];
@@ -101,6 +116,7 @@ static void check(const uint8_t *p, int n, uint64_t t, int counting)
     }
     st.rx++;
     stamp(exp, f, seq, ts);
+    if (hops) route(exp + GH);
     if (memcmp(p, exp, n) == 0) st.ok++; else st.bad++;
     if (t > ts) { uint64_t us = (t - ts) / 1000; hist[us < 99999 ? us : 99999]++; hist_n++; }
 }
@@ -180,7 +196,7 @@ int main(int argc, char **argv)
 {
     const char *dst = "10.250.0.2";
     int c, one = 1, buf = 64 << 20;
-    while ((c = getopt(argc, argv, "d:s:f:e:S:r:t:w:b:")) != -1) {
+    while ((c = getopt(argc, argv, "d:s:f:e:S:r:t:w:b:H:")) != -1) {
         switch (c) {
         case 'd': dst = optarg; break;
         case 's': size = atoi(optarg); break;
@@ -191,11 +207,12 @@ int main(int argc, char **argv)
         case 't': dur = atof(optarg); break;
         case 'w': warm = atof(optarg); break;
         case 'b': batch = atoi(optarg); break;
-        default: fprintf(stderr, "usage: loadgen [-d DST] [-s SIZE] [-f FLOWS] [-e EPS] [-S PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH]\n"); return 2;
+        case 'H': hops = atoi(optarg); break;
+        default: fprintf(stderr, "usage: loadgen [-d DST] [-s SIZE] [-f FLOWS] [-e EPS] [-S PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH] [-H HOPS]\n"); return 2;
         }
     }
     if (size < 20 + 8 + META || size > SLOT - GH || nflows < 1 || neps < 1 || neps > nflows || nsrc < 1 || nsrc > nflows ||
-        batch < 1 || batch > MAXB) { fprintf(stderr, "loadgen: bad arguments\n"); return 2; }
+        batch < 1 || batch > MAXB || hops < 0 || hops > 63) { fprintf(stderr, "loadgen: bad arguments\n"); return 2; }
     struct sockaddr_in da = { .sin_family = AF_INET, .sin_port = htons(6081) }, la = da;
     la.sin_addr.s_addr = INADDR_ANY;
     if (inet_pton(AF_INET, dst, &da.sin_addr) != 1) { fprintf(stderr, "loadgen: bad -d\n"); return 2; }

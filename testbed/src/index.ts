@@ -5,3 +5,11 @@
  */
 export * from "./packet";
 export * from "./emulator";
+export {
+  BENCH_RULES_FILE,
+  BENCH_SID_BASE,
+  benchRulesFiles,
+  generateDomains,
+  generateSignatures,
+  writeBenchFiles,
+} from "./ids-bench";
