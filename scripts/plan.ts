@@ -3,7 +3,7 @@
  * and prints, per inspected subnet and direction, the hops a packet takes ("follow the packet").
  * `--json` writes the captured deployment (the shape of `pulumi stack export`) instead.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { isConfigError } from "@tollgate/components";
@@ -11,6 +11,7 @@ import {
   followThePacket,
   formatPacketWalks,
   linkStack,
+  stackDiagram,
   topologyOf,
   walkedPaths,
   type WalkedPath,
@@ -58,6 +59,12 @@ export async function runPlan(
       "--json",
       "write the captured deployment (pulumi stack export shape) instead of the hops",
     )
+    .addOption(
+      new Option(
+        "--diagram",
+        "write the topology and every followed path as a Mermaid flowchart instead of the hops",
+      ).conflicts("json"),
+    )
     .option("-o, --out <file>", "write the output to a file instead of stdout")
     .option(
       "--check",
@@ -75,6 +82,7 @@ export async function runPlan(
     config: string;
     stack: string;
     json?: boolean;
+    diagram?: boolean;
     out?: string;
     check?: boolean;
   }>();
@@ -85,9 +93,11 @@ export async function runPlan(
     const bad = paths.filter(({ verdict: v }) => !v.inspected || !v.sameAz || !v.delivered);
     const text = opts.json
       ? JSON.stringify(dep, null, 2) + "\n"
-      : header(dep.deployment.resources.length, opts.config) +
-        formatPacketWalks(paths) +
-        summary(paths.length, bad.length);
+      : opts.diagram
+        ? stackDiagram(dep.deployment.resources)
+        : header(dep.deployment.resources.length, opts.config) +
+          formatPacketWalks(paths) +
+          summary(paths.length, bad.length);
     if (opts.out) {
       fs.writeFileSync(opts.out, text);
       err.write(`wrote ${opts.out} (${dep.deployment.resources.length} resources)\n`);

@@ -4,8 +4,10 @@
  * config (clear message, no stack trace), 3 internal error.
  */
 import { Command, CommanderError, Option } from "commander";
+import { writeFileSync } from "node:fs";
 import { tollgatePolicies } from "./policies";
 import { PolicyConfigError } from "./runner/config";
+import { stackDiagram } from "./runner/diagram";
 import { formatJson, formatText } from "./runner/format";
 import { InputError, readConfig, readInput } from "./runner/input";
 import { hasMandatory, runPolicies } from "./runner/runner";
@@ -22,17 +24,37 @@ const defaultIo: Io = {
   err: (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
 };
 
-async function check(
-  file: string,
-  opts: { format: string; config?: string },
-  io: Io,
-): Promise<number> {
+interface CheckOptions {
+  format: string;
+  config?: string;
+  diagram?: string;
+}
+
+/** The Mermaid diagram to a file, or after the report on standard output (`-`). */
+function writeDiagram(target: string, format: string, text: string, io: Io): void {
+  if (target === "-" && format === "json") {
+    throw new InputError(
+      "--diagram - would break the JSON report: give a file, e.g. --diagram plan.mmd",
+    );
+  }
+  if (target === "-") io.out(`\n\`\`\`mermaid\n${text}\`\`\``);
+  else {
+    try {
+      writeFileSync(target, text);
+    } catch (e) {
+      throw new InputError(`cannot write the diagram to ${target}: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function check(file: string, opts: CheckOptions, io: Io): Promise<number> {
   const input = readInput(file);
   const config = opts.config ? readConfig(opts.config) : undefined;
   const result = await runPolicies(input.resources, { config, packEnforcementLevel: "advisory" });
   const source = file === "-" ? "standard input" : file;
   const report = { source, kind: input.kind, result, policies: tollgatePolicies };
   io.out(opts.format === "json" ? formatJson(report) : formatText(report));
+  if (opts.diagram) writeDiagram(opts.diagram, opts.format, stackDiagram(input.resources), io);
   return hasMandatory(result) ? EXIT.violations : EXIT.ok;
 }
 
@@ -85,7 +107,11 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       "--config <file>",
       "policy config JSON (same format as `pulumi preview --policy-pack-config`)",
     )
-    .action(async (file: string, opts: { format: string; config?: string }) => {
+    .option(
+      "--diagram <file>",
+      'also write the topology as a Mermaid flowchart, failing hops in red ("-": after the report)',
+    )
+    .action(async (file: string, opts: CheckOptions) => {
       code = await check(file, opts, io);
     });
   program

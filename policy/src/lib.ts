@@ -15,6 +15,7 @@ export type { FollowOptions, PathVerdict, SubnetWalk } from "./model/follow";
 export type { PacketPath } from "./model/walk";
 export { formatPacketWalks, walkedPaths } from "./runner/format";
 export type { WalkedPath } from "./runner/format";
+export { stackDiagram, topologyDiagram } from "./runner/diagram";
 export { parseCidr } from "./model/cidr";
 export { T as RESOURCE_TYPES } from "./model/types";
 

@@ -87,6 +87,23 @@ describe("npm run plan", function () {
     assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, "utf8")), dep);
   });
 
+  it("--diagram prints the topology as a Mermaid flowchart, the same as tollgate-policy's", async () => {
+    const r = await plan(["--config", path.join(ROOT, "Pulumi.dev.yaml"), "--diagram"]);
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.out, /^flowchart LR\n/);
+    for (const az of ["us-east-1a", "us-east-1b"]) {
+      assert.ok(r.out.includes(`["tollgate-ns-workload-${az}<br/>subnet-`), az);
+    }
+    assert.match(r.out, /<-->\|"GENEVE"\|/);
+    const both = await plan([
+      "--config",
+      path.join(ROOT, "Pulumi.dev.yaml"),
+      "--diagram",
+      "--json",
+    ]);
+    assert.strictEqual(both.code, 2);
+  });
+
   it("reports a bad config as one clear line and exit code 2", async () => {
     const file = path.join(tmp, "bad.yaml");
     fs.writeFileSync(

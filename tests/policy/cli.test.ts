@@ -76,6 +76,27 @@ describe("tollgate-policy check (CLI)", function () {
     assert.match(r.out, /docs: https:\/\/docs\.aws\.amazon\.com/);
   });
 
+  it("--diagram - appends the topology as Mermaid with the broken hop in red", async () => {
+    const r = await cli("check", broken, "--diagram", "-");
+    assert.equal(r.code, 1);
+    const block = /```mermaid\n(flowchart LR\n[\s\S]*?)```/.exec(r.out);
+    assert.ok(block, "a mermaid block follows the report");
+    assert.match(block[1]!, /\|"0\.0\.0\.0\/0 ✗ skips-inspection"\|/);
+    assert.match(block[1]!, /linkStyle \d+ stroke:#d00/);
+  });
+
+  it("--diagram FILE writes the Mermaid text; with --format json only to a file", async () => {
+    const file = join(dir, "clean.mmd");
+    const r = await cli("check", clean, "--diagram", file);
+    assert.equal(r.code, 0, r.err);
+    const text = readFileSync(file, "utf8");
+    assert.match(text, /^flowchart LR\n/);
+    assert.doesNotMatch(text, /linkStyle/);
+    const j = await cli("check", clean, "--format", "json", "--diagram", "-");
+    assert.equal(j.code, 2);
+    assert.match(j.err, /--diagram - would break the JSON report: give a file/);
+  });
+
   it("--format json reports violations with their path", async () => {
     const r = await cli("check", broken, "--format", "json");
     assert.equal(r.code, 1);
