@@ -1,10 +1,12 @@
 /**
  * `npm run bench:policy`: the whole Tollgate pack over synthetic stacks of 1,000, 5,000 and
- * 20,000 resources (repeated north-south inspected VPCs, 2 AZs each, plus one appliance fleet),
+ * 20,000 resources (repeated north-south inspected VPCs, 2 AZs each, with flow logs, all served by
+ * one GWLB whose backing chain the pack follows: listener, target group, a fleet per AZ),
  * reporting times and growth ratios. A benchmark, not a test: it asserts nothing.
  */
 import { cpus, loadavg } from "node:os";
 import { runPolicies, StateResource, tollgatePolicies } from "./lib";
+import { PATH_FIELDS } from "./policies/vpc-flow-logs";
 
 const P = "urn:pulumi:bench::tollgate::";
 const urn = (type: string, name: string): string => `${P}${type}::${name}`;
@@ -33,13 +35,21 @@ function resource(
   return r;
 }
 
-/** One inspected VPC (24 resources): workload + endpoint subnet per AZ, edge route table. */
-function inspectedVpc(out: StateResource[], i: number): void {
+/** One inspected VPC (25 resources): workload + endpoint subnet per AZ, edge route table, flow log. */
+function inspectedVpc(out: StateResource[], i: number, service: StateResource): void {
   const n = `v${i}`;
   const b1 = Math.floor(i / 256) % 256;
   const b2 = i % 256;
   const cidr = `10.${b1}.${b2}.0/24`;
   const vpc = resource(out, "aws:ec2/vpc:Vpc", `${n}-vpc`, `vpc-${n}`, { cidrBlock: cidr });
+  resource(
+    out,
+    "aws:ec2/flowLog:FlowLog",
+    `${n}-flow-log`,
+    `fl-${n}`,
+    { vpcId: vpc.id, logFormat: FLOW_LOG_FORMAT },
+    { vpcId: vpc },
+  );
   const igw = resource(
     out,
     "aws:ec2/internetGateway:InternetGateway",
@@ -91,9 +101,9 @@ function inspectedVpc(out: StateResource[], i: number): void {
         vpcId: vpc.id,
         vpcEndpointType: "GatewayLoadBalancer",
         subnetIds: [e.id],
-        serviceName: "com.amazonaws.vpce.us-east-1.vpce-svc-1",
+        serviceName: service.outputs?.serviceName,
       },
-      { vpcId: vpc, subnetIds: e },
+      { vpcId: vpc, subnetIds: e, serviceName: service },
     );
     const wrt = resource(
       out,
@@ -158,30 +168,96 @@ function inspectedVpc(out: StateResource[], i: number): void {
   }
 }
 
-function fleet(out: StateResource[]): void {
+const FLOW_LOG_FORMAT = PATH_FIELDS.map((f) => `\${${f}}`).join(" ");
+
+/**
+ * The appliance side (22 resources): a VPC with a Gateway Load Balancer in two AZs, its listener,
+ * GENEVE target group, endpoint service and one Auto Scaling group per AZ registered in the group.
+ * Returns the endpoint service every inspected VPC's endpoints connect to.
+ */
+function fleet(out: StateResource[]): StateResource {
   const doc = JSON.stringify({
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::b/k"] }],
   });
-  resource(out, "aws:lb/targetGroup:TargetGroup", "tg", "tg-1", {
+  const vpc = resource(out, "aws:ec2/vpc:Vpc", "fleet-vpc", "vpc-fleet", {
+    cidrBlock: "172.16.0.0/16",
+  });
+  const subnets = ["a", "b"].map((az, k) =>
+    resource(
+      out,
+      "aws:ec2/subnet:Subnet",
+      `fleet-${az}`,
+      `subnet-fleet-${az}`,
+      { vpcId: vpc.id, availabilityZone: `us-east-1${az}`, cidrBlock: `172.16.${k}.0/24` },
+      { vpcId: vpc },
+    ),
+  );
+  const tg = resource(out, "aws:lb/targetGroup:TargetGroup", "tg", "tg-1", {
+    arn: "arn:tg-1",
     protocol: "GENEVE",
     port: 6081,
     healthCheck: { enabled: true, port: "8080", protocol: "HTTP", path: "/healthz" },
     targetFailovers: [{ onDeregistration: "rebalance", onUnhealthy: "rebalance" }],
   });
-  resource(out, "aws:lb/listener:Listener", "listener", "l-1", { tcpIdleTimeoutSeconds: 350 });
-  resource(out, "aws:iam/rolePolicy:RolePolicy", "policy", "p-1", { policy: doc });
-  resource(out, "aws:ec2/launchTemplate:LaunchTemplate", "lt", "lt-1", {
+  const lb = resource(out, "aws:lb/loadBalancer:LoadBalancer", "gwlb", "gwlb-1", {
+    arn: "arn:gwlb-1",
+    loadBalancerType: "gateway",
+    subnets: subnets.map((x) => x.id),
+  });
+  (lb.propertyDependencies as Record<string, string[]>).subnets = subnets.map((x) => x.urn);
+  resource(
+    out,
+    "aws:lb/listener:Listener",
+    "listener",
+    "l-1",
+    {
+      loadBalancerArn: "arn:gwlb-1",
+      tcpIdleTimeoutSeconds: 350,
+      defaultActions: [{ type: "forward", targetGroupArn: "arn:tg-1" }],
+    },
+    { loadBalancerArn: lb, defaultActions: tg },
+  );
+  const lt = resource(out, "aws:ec2/launchTemplate:LaunchTemplate", "lt", "lt-1", {
     metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
     blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { encrypted: "true" } }],
   });
+  for (const s of subnets) {
+    resource(
+      out,
+      "aws:autoscaling/group:Group",
+      `asg-${s.id}`,
+      `asg-${s.id}`,
+      {
+        vpcZoneIdentifiers: [s.id],
+        targetGroupArns: ["arn:tg-1"],
+        minSize: 1,
+        maxSize: 2,
+        launchTemplate: { id: lt.id },
+      },
+      { vpcZoneIdentifiers: s, targetGroupArns: tg },
+    );
+  }
+  resource(out, "aws:iam/rolePolicy:RolePolicy", "policy", "p-1", { policy: doc });
+  return resource(
+    out,
+    "aws:ec2/vpcEndpointService:VpcEndpointService",
+    "service",
+    "vpce-svc-1",
+    {
+      serviceName: "com.amazonaws.vpce.us-east-1.vpce-svc-1",
+      acceptanceRequired: true,
+      gatewayLoadBalancerArns: ["arn:gwlb-1"],
+    },
+    { gatewayLoadBalancerArns: lb },
+  );
 }
 
 /** A synthetic stack of about `n` resources. */
 export function syntheticStack(n: number): StateResource[] {
   const out: StateResource[] = [];
-  fleet(out);
-  for (let i = 0; out.length + 24 <= n; i++) inspectedVpc(out, i);
+  const service = fleet(out);
+  for (let i = 0; out.length + 25 <= n; i++) inspectedVpc(out, i, service);
   return out;
 }
 

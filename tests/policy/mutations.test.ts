@@ -545,6 +545,20 @@ const CASES: Case[] = [
         gatewayIn(d, "tollgate-egress-spoke-app-vpc", "internetGateway:InternetGateway"),
       ),
   },
+  {
+    name: "the TGW spoke route table sends the spokes' default route to another spoke",
+    base: EG,
+    policy: "tollgate-routing-follow-the-packet",
+    names: "tollgate-egress-spoke-app-workload-eu-west-1a",
+    blame: "tollgate-egress-tgw-spoke-rt",
+    text: /which has no GWLB endpoint/,
+    mutate: (d) =>
+      relink(
+        res(d, "tollgate-egress-tgw-spoke-default"),
+        "transitGatewayAttachmentId",
+        res(d, "tollgate-egress-spoke-data-attach"),
+      ),
+  },
   // The backing chain of the endpoints.
   {
     name: "Gateway Load Balancer without a listener",

@@ -114,6 +114,18 @@ function walkSpoke(s: SubnetNode, dest: Dest): SubnetWalk {
   if (!leg.to) return done({ path });
   const rest = walkOutbound(leg.to, dest);
   appendPath(path, rest.path);
+  if (leg.to.vpc.endpoints.length === 0 && rest.path.outcome === "delivered") {
+    const rt = leg.rt;
+    addProblem(
+      path,
+      "skips-inspection",
+      `the Transit Gateway sends the spoke's traffic to ${leg.to.vpc.label}, which has no GWLB endpoint`,
+      rt && {
+        nodes: rt.urn ? [rt] : [],
+        fix: `route ${dest.text} in ${rt.label} to the inspection VPC's attachment.`,
+      },
+    );
+  }
   path.outcome = rest.path.outcome;
   path.inspectedBy = rest.path.inspectedBy;
   path.exit = rest.path.exit;

@@ -48,6 +48,8 @@ export interface TgwLeg {
   readonly problems: PacketPath["problems"];
   /** The subnet of the receiving attachment where the packet enters the next VPC. */
   readonly to?: SubnetNode;
+  /** The TGW route table that chose the receiving attachment. */
+  readonly rt?: TgwRouteTableNode;
 }
 
 /** Crosses the Transit Gateway from `from` towards `dest`, entering in `az` when possible. */
@@ -101,5 +103,5 @@ export function crossTgw(from: VpcNode, dest: Dest, az: string | undefined): Tgw
       },
     });
   }
-  return { ...leg, to: sub };
+  return { ...leg, to: sub, rt: a.tgwRt };
 }

@@ -103,6 +103,8 @@ export interface WalkedPath {
   readonly topology: "north-south" | "egress" | "spoke";
   readonly path: PacketPath;
   readonly verdict: ReturnType<typeof verdictOf>;
+  /** Index in `path.hops` of the first failing hop (undefined when the path has no problem). */
+  readonly failingHop?: number;
 }
 
 /** Flattens follow-the-packet walks: each outbound path followed by its return paths. */
@@ -111,7 +113,7 @@ export function walkedPaths(walks: readonly SubnetWalk[]): WalkedPath[] {
   for (const w of walks) {
     const topology = w.spoke ? "spoke" : w.subnet.role === "attachment" ? "egress" : "north-south";
     for (const path of [w.outbound.path, ...w.returns]) {
-      out.push({ topology, path, verdict: verdictOf(path) });
+      out.push({ topology, path, verdict: verdictOf(path), failingHop: path.problems[0]?.hop });
     }
   }
   return out;
