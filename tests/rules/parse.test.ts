@@ -91,7 +91,7 @@ describe("rules file parsing", () => {
       ].join("\n"),
     );
     assert.deepEqual(e, [
-      'rules.yaml:5:3: endpoints.vpce-12: "vpce-12" is not an endpoint. Fix: key the section by vpce-<17 hex digits>, <17 hex digits>, gwi-<id> or gwo-<id>.',
+      'rules.yaml:5:3: endpoints.vpce-12: "vpce-12" is not an endpoint. Fix: an endpoint id has 17 hex digits, this has 2: copy it from the VPC endpoint.',
       'rules.yaml:8:3: endpoints.gwo-1: same endpoint as "vpce-00000000000000001". Fix: merge the two sections into one.',
       'rules.yaml:10:26: rules[0].src: unknown set "nope". Fix: declare it under sets: nope: { type: net, entries: [...] }.',
       'rules.yaml:11:26: rules[1].dst: set "ports" has type port, not net. Fix: use a net set here.',

@@ -9,6 +9,7 @@ import { promises as fs } from "node:fs";
 import type { z } from "zod";
 import { base60, parseBase60, tunNames } from "../naming";
 import { parseLocatedYaml, type LocatedYaml } from "../yaml-location";
+import { DEFAULT_MARK_MASK } from "./compile";
 import {
   didYouMean,
   findingsOf,
@@ -23,6 +24,7 @@ import {
   endpointSchema,
   rulesFileSchema,
   setSchema,
+  settingsSchema,
   type EndpointSection,
   type RulesFile,
 } from "./schema";
@@ -87,6 +89,8 @@ interface Parts {
   /** Declared set names, with their type when the set is valid. */
   readonly setTypes: ReadonlyMap<string, string | undefined>;
   readonly defaults: EndpointFields | undefined;
+  /** `settings.markMask` (its default when absent); undefined when the settings are invalid. */
+  readonly markMask: number | undefined;
   /** Rules with their paths: the global ones, then each endpoint section's. */
   readonly rules: readonly RawRule[];
   /** Endpoint sections as written, with their settings when those are valid. */
@@ -118,9 +122,11 @@ function partsOf(data: unknown): Parts {
   const raw = isRecord(data) ? data : {};
   const sets = Object.entries(isRecord(raw.sets) ? raw.sets : {});
   const endpoints = Object.entries(isRecord(raw.endpoints) ? raw.endpoints : {});
+  const settings = validOrUndefined(settingsSchema, raw.settings ?? {});
   return {
     setTypes: new Map(sets.map(([k, v]) => [k, validOrUndefined(setSchema, v)?.type])),
     defaults: validOrUndefined(defaultsSchema, raw.defaults ?? {}),
+    markMask: settings && (settings.markMask ?? DEFAULT_MARK_MASK),
     rules: [
       ...rulesOf(raw.rules, ["rules"]),
       ...endpoints.flatMap(([key, sec]) =>
@@ -136,16 +142,24 @@ function partsOf(data: unknown): Parts {
   };
 }
 
+/** How to write the endpoint `key` probably meant. */
+function keyFix(key: string): string {
+  const forms = "vpce-<17 hex digits>, <17 hex digits>, gwi-<id> or gwo-<id>";
+  if (resolveEndpointKey(key.toLowerCase())) return `write it in lower case: ${key.toLowerCase()}`;
+  const hex = /^(?:vpce-)?([0-9a-fA-F]+)$/.exec(key)?.[1];
+  if (hex)
+    return `an endpoint id has 17 hex digits, this has ${hex.length}: copy it from the VPC endpoint`;
+  return `key the section by ${forms}`;
+}
+
 /** Endpoint keys that name no endpoint, or the same one as an earlier key. */
 function endpointKeyFindings(parts: Parts): Finding[] {
   const seen = new Map<string, string>();
   return parts.sections.flatMap(({ key }): Finding[] => {
     const path = ["endpoints", key];
     const r = resolveEndpointKey(key);
-    if (!r) {
-      const fix = "key the section by vpce-<17 hex digits>, <17 hex digits>, gwi-<id> or gwo-<id>";
-      return [{ path, atKey: true, message: `"${key}" is not an endpoint`, fix }];
-    }
+    if (!r)
+      return [{ path, atKey: true, message: `"${key}" is not an endpoint`, fix: keyFix(key) }];
     const prior = seen.get(r.gwi);
     if (!prior) seen.set(r.gwi, key);
     const fix = "merge the two sections into one";
@@ -153,12 +167,18 @@ function endpointKeyFindings(parts: Parts): Finding[] {
   });
 }
 
-/** Two sections with the same fixed zone. */
+/** Two sections with the same fixed zone, or a zone outside `settings.markMask`. */
 function zoneFindings(parts: Parts): Finding[] {
   const owner = new Map<number, string>();
+  const mask = parts.markMask;
   return parts.sections.flatMap(({ key, fields }): Finding[] => {
     const zone = fields?.zone;
     if (zone === undefined) return [];
+    if (mask !== undefined && (zone & mask) !== zone) {
+      const message = `zone ${zone} has bits outside settings.markMask 0x${mask.toString(16)}`;
+      const fix = `use a zone from 1 to ${mask} (within the mask), or widen settings.markMask`;
+      return [{ path: ["endpoints", key, "zone"], message, fix }];
+    }
     const other = owner.get(zone);
     if (!other) owner.set(zone, key);
     if (!other) return [];

@@ -79,16 +79,20 @@ export function isCidr(text: string): boolean {
 
 const CIDR_FORMS = "an address (192.0.2.1, 2001:db8::1) or a CIDR (10.0.0.0/8, 2001:db8::/32)";
 
+/** How to write what `text` probably meant. */
+function cidrFix(text: string): string {
+  if (text.includes(",")) return "write several as a list: [10.0.0.0/8, 192.168.0.0/16]";
+  if (/^(any|all|\*)$/i.test(text)) return "leave the key out to match any address";
+  return `write ${CIDR_FORMS}`;
+}
+
 /**
  * Why `text` is not a usable address or CIDR. Host bits are refused, as in the stack config:
  * the kernel would silently match the whole network instead of what was written.
  */
 export function cidrProblem(text: string): Problem | undefined {
   if (!isCidr(text))
-    return {
-      message: `${JSON.stringify(text)} is not an address or a CIDR`,
-      fix: `write ${CIDR_FORMS}`,
-    };
+    return { message: `${JSON.stringify(text)} is not an address or a CIDR`, fix: cidrFix(text) };
   if (!text.includes("/")) return undefined;
   const [addr, len] = ipaddr.parseCIDR(text);
   const v4 = addr.kind() === "ipv4";
@@ -113,7 +117,12 @@ const cidrOrSet = checked(z.string(), (s) => {
         };
   }
   const p = cidrProblem(s);
-  return p && { ...p, fix: p.fix.replace(/^write /, "write @name of a net set, ") };
+  return (
+    p && {
+      ...p,
+      fix: p.fix.replace(`write ${CIDR_FORMS}`, `write @name of a net set, ${CIDR_FORMS}`),
+    }
+  );
 });
 const cidrList = z.union([cidrOrSet, z.array(cidrOrSet).min(1)]);
 
@@ -138,6 +147,9 @@ export function portProblem(v: unknown, withSets: boolean): Problem | undefined 
   const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(String(v));
   if (range && Number(range[1]) > Number(range[2]))
     return { message: `${text} has the high port first`, fix: `write ${range[2]!}-${range[1]!}` };
+  const colon = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(String(v));
+  if (colon)
+    return { message: `${text} is not a port range`, fix: `write ${colon[1]!}-${colon[2]!}` };
   const forms = withSets ? `${PORT_FORMS} or @name of a port set` : PORT_FORMS;
   return { message: `${text} is not a port`, fix: `write ${forms}` };
 }
