@@ -33,3 +33,16 @@ export async function settlesWithin<T>(what: string, p: Promise<T>, timeoutMs: n
     clearTimeout(timer);
   }
 }
+
+/** Polls `check` (sync or async) every 100 ms until it is true or `timeoutMs` passes. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

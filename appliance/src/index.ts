@@ -51,6 +51,15 @@ export {
 } from "./suricata/render";
 export { domainRules } from "./suricata/domains";
 export { INSPECTION_JUMP, MONITOR_LINK } from "./suricata/inspect";
+export {
+  boundQueues,
+  monitorLinkCommands,
+  SuricataManager,
+  type SuricataManagerOptions,
+  type SuricataRuntimeStatus,
+} from "./suricata/manager";
+export { Supervisor, type ChildLike, type SpawnFn } from "./suricata/supervisor";
+export { suricataCommand } from "./suricata/socket";
 export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";
 export type { Rule } from "./rules/schema";
 export { NATIVE_ADDON_PATH } from "./io/native";

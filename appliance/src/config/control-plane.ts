@@ -15,6 +15,8 @@ import { createMetrics, type ApplianceMetrics } from "../metrics/registry";
 import { registerAlertMetrics } from "../alerts/metrics";
 import { createRulesListener } from "../rules/listener";
 import { startAlerts } from "../alerts/start";
+import { createSuricataManager } from "../suricata/start";
+import { registerSuricataMetrics } from "../suricata/metrics";
 import type { FlowTableView } from "../alerts/endpoint";
 import type { AlertService } from "../alerts/service";
 import type { ApplianceConfig } from "./config";
@@ -110,6 +112,7 @@ export function createControlPlane(
         ...(deps.sysctlFs ? { fs: deps.sysctlFs } : {}),
       })
     : undefined;
+  const suricata = createSuricataManager(config, logger);
   const rules =
     deps.rules ??
     (config.rulesFile
@@ -117,6 +120,7 @@ export function createControlPlane(
           file: config.rulesFile,
           logger: logger.child({ component: "rules" }),
           checkIntervalMs: config.health.verifyIntervalSeconds * 1000,
+          ...(suricata ? { onLoaded: (loaded) => void suricata.update(loaded) } : {}),
         })
       : undefined);
   const listeners: EndpointListener[] = [
@@ -179,6 +183,7 @@ export function createControlPlane(
       }
       if (config.hooks.create) checks.push(() => hooks.health());
       if (rules?.health) checks.push(() => rules.health?.() ?? []);
+      if (suricata) checks.push(() => suricata.health());
       const evaluator = new HealthEvaluator(evaluatorSettings(config));
       let lastHealthy = true;
       let failing = new Set<string>();
@@ -209,6 +214,7 @@ export function createControlPlane(
         ...(options.dropReasons ? { dropReasons: options.dropReasons } : {}),
       });
       registerAlertMetrics(metrics.registry, alerts);
+      if (suricata) registerSuricataMetrics(metrics.registry, suricata);
       const server = await startHealthServer({
         port: config.health.port,
         address: config.health.address,
@@ -259,6 +265,7 @@ export function createControlPlane(
         await rpFilter?.close();
         await hooks.close();
         await rules?.close?.();
+        await suricata?.close();
         alerts?.close();
       })();
       return stopped;

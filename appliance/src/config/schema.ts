@@ -383,6 +383,14 @@ export const SETTINGS = {
       default: "/var/log/tollgate/suricata",
       doc: "Suricata's log directory; the daemon follows its EVE log `<logDir>/eve.json` for alerts (metrics, `tollgate alerts`)",
     }),
+    runDir: setting("suricata.runDir", str("directory"), {
+      default: "/run/tollgate/suricata",
+      doc: "where the daemon writes Suricata's generated `suricata.yaml` and `tollgate.rules` and Suricata its unix socket (used when the rules file has a `suricata:` section)",
+    }),
+    command: setting("suricata.command", command, {
+      default: ["suricata"],
+      doc: "Suricata's program (looked up in PATH), run without a shell with the generated configuration",
+    }),
   },
   alerts: {
     log: setting("alerts.log", str("path"), {

@@ -94,12 +94,14 @@ export interface DatapathStatusProvider {
 /**
  * Stages health looks at, in the order traffic meets them (the `stage` label of the health
  * metrics). Global: the data path loop, the GENEVE socket, the rule engine (tools, rules file),
+ * Suricata (ips: on its NFQUEUE; down with failure: closed fails health),
  * rp_filter, recent traffic. Per endpoint: its interfaces, its CREATE hook, its rules, its canary.
  */
 export const HEALTH_STAGES = [
   "datapath",
   "socket",
   "rules-engine",
+  "suricata",
   "rp_filter",
   "traffic",
   "interfaces",

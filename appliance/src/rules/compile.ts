@@ -754,13 +754,37 @@ function emitInspection(ep: Endpoint, f: FamilyCtx, s: Settings, out: Output): v
     const rule: Rule = { ...t, action: "queue" };
     if (!ruleFamilies(rule, s.ipv6).includes(f.family)) return;
     const hash = hashName(`${ep.gwi}/suricata${i}`);
+    const mark = `-m mark --mark ${ep.mark}`;
     try {
-      for (const m of expandMatches(rule, f.family, f.match, hash, `-m mark --mark ${ep.mark}`))
-        chain.push(`${m} -j ${target}`);
+      const lines = bothDirections(rule).flatMap((r) =>
+        expandMatches(r, f.family, f.match, hash, mark).map((m) => `${m} -j ${target}`),
+      );
+      chain.push(...new Set(lines));
     } catch (e) {
       out.errors.push(`suricata.traffic[${i}]: ${(e as Error).message}`);
     }
   });
+}
+
+const OPPOSITE = { in: "out", out: "in", any: "any" } as const;
+
+/**
+ * A traffic match and its replies (source and destination swapped): Suricata must see both
+ * directions of a connection to track its stream and parse TLS/HTTP.
+ */
+function bothDirections(rule: Rule): Rule[] {
+  const reply: Rule = {
+    action: rule.action,
+    ...(rule.proto !== undefined ? { proto: rule.proto } : {}),
+    ...(rule.family !== undefined ? { family: rule.family } : {}),
+    ...(rule.comment !== undefined ? { comment: rule.comment } : {}),
+    ...(rule.dst !== undefined ? { src: rule.dst } : {}),
+    ...(rule.src !== undefined ? { dst: rule.src } : {}),
+    ...(rule.sourcePorts !== undefined ? { ports: rule.sourcePorts } : {}),
+    ...(rule.ports !== undefined ? { sourcePorts: rule.ports } : {}),
+    ...(rule.direction !== undefined ? { direction: OPPOSITE[rule.direction] } : {}),
+  };
+  return [rule, reply];
 }
 
 /** Suricata sees traffic only where netfilter does. */

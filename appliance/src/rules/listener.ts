@@ -35,6 +35,11 @@ export interface RulesListenerOptions {
    * retries endpoints whose rules could not be applied. 0: only at start-up. Defaults to 0.
    */
   readonly checkIntervalMs?: number;
+  /**
+   * Called (not awaited) with every valid file once it is in force: at start-up and after each
+   * applied change. The Suricata manager renders and reloads Suricata from it.
+   */
+  readonly onLoaded?: (rules: LoadedRules) => void;
 }
 
 /** The listener plus what tests and the daemon may want to drive directly. */
@@ -234,6 +239,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
       if (!next) return false;
       const ok = await applyWith(next);
       if (ok) current = next;
+      if (ok) options.onLoaded?.(next);
       return ok;
     });
 
@@ -243,6 +249,7 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
   const warm = serial(async () => {
     await engine.capabilities().catch(() => undefined);
     current ??= await load();
+    if (current) options.onLoaded?.(current);
     await runCheck();
   });
   void warm;

@@ -41,6 +41,11 @@ export function skipReason(tools: readonly string[] = []): string | undefined {
   return undefined;
 }
 
+/** Echo replies ping says it received (0 when it printed no summary). */
+function received(pingOutput: string): number {
+  return Number(/(\d+) received/.exec(pingOutput)?.[1] ?? 0);
+}
+
 export class Lab {
   readonly prefix = `tgd${process.pid}`;
   /** World 1: client, server and router (GWLB stand-in) namespaces. */
@@ -276,24 +281,24 @@ export class Lab {
     return this.probe(this.c, "udp", host, String(port), String(ms));
   }
 
+  /** ping's argv from the client: quiet, numeric, one second to wait for the last reply. */
+  private pingArgv(host: string, count: number, interval: string): string[] {
+    return ["ping", "-n", "-q", "-c", String(count), "-i", interval, "-W", "1", host];
+  }
+
   ping(host: string, count = 1, interval = "0.2"): number {
-    const out =
-      this.trySh(
-        this.c,
-        "ping",
-        "-n",
-        "-q",
-        "-c",
-        String(count),
-        "-i",
-        interval,
-        "-W",
-        "1",
-        host,
-      ) ?? "";
-    const m = /(\d+) received/.exec(out);
-    if (m) return Number(m[1]);
-    return 0;
+    return received(this.trySh(this.c, ...this.pingArgv(host, count, interval)) ?? "");
+  }
+
+  /** Like ping(), without blocking the event loop (traffic while the test does something else). */
+  pingAsync(host: string, count: number, interval = "0.2"): Promise<number> {
+    return new Promise((resolve) => {
+      const argv = ["netns", "exec", this.c, ...this.pingArgv(host, count, interval)];
+      const child = spawn("ip", argv, { stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("exit", () => resolve(received(out)));
+    });
   }
 
   rxPackets(ns: string, dev: string): number {
