@@ -256,30 +256,30 @@ static __always_inline __s64 sum_bytes(struct __sk_buff *skb, __u32 off, __u32 l
     return sum;
 }
 
-/* Direction-independent key: (a, port_a) is the endpoint that sorts first, bytes then ports. */
-static __always_inline void order_key(struct flow_key *k, const __u8 *src, const __u8 *dst,
-                                      __u32 alen, __u16 sport, __u16 dport)
+static __always_inline int cmp_u32(__u32 x, __u32 y)
 {
-    int cmp = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i >= alen) break;
-        if (src[i] != dst[i]) {
-            cmp = src[i] < dst[i] ? -1 : 1;
-            break;
-        }
-    }
-    if (cmp == 0) cmp = bpf_ntohs(sport) < bpf_ntohs(dport) ? -1 : bpf_ntohs(sport) > bpf_ntohs(dport);
-    const __u8 *a = cmp > 0 ? dst : src;
-    const __u8 *b = cmp > 0 ? src : dst;
-    k->port_a = cmp > 0 ? dport : sport;
-    k->port_b = cmp > 0 ? sport : dport;
-    if (alen == 4) {
-        __builtin_memcpy(k->a, a, 4);
-        __builtin_memcpy(k->b, b, 4);
-    } else {
-        __builtin_memcpy(k->a, a, 16);
-        __builtin_memcpy(k->b, b, 16);
-    }
+    return (x > y) - (x < y);
+}
+
+/*
+ * Direction-independent key: (a, port_a) is the endpoint that sorts first, address bytes then
+ * port, like flow/key.ts. Addresses are 16 bytes, an IPv4 one zero-padded on both sides, so four
+ * big-endian words compare them (constant offsets: no CAP_PERFMON needed, few verifier states).
+ */
+static __always_inline void order_key(struct flow_key *k, const __u8 *src, const __u8 *dst,
+                                      __u16 sport, __u16 dport)
+{
+    const __u32 *s = (const __u32 *)src, *d = (const __u32 *)dst;
+    int cmp = cmp_u32(bpf_ntohl(s[0]), bpf_ntohl(d[0]));
+    if (cmp == 0) cmp = cmp_u32(bpf_ntohl(s[1]), bpf_ntohl(d[1]));
+    if (cmp == 0) cmp = cmp_u32(bpf_ntohl(s[2]), bpf_ntohl(d[2]));
+    if (cmp == 0) cmp = cmp_u32(bpf_ntohl(s[3]), bpf_ntohl(d[3]));
+    if (cmp == 0) cmp = cmp_u32(bpf_ntohs(sport), bpf_ntohs(dport));
+    int swap = cmp > 0;
+    __builtin_memcpy(k->a, swap ? dst : src, 16);
+    __builtin_memcpy(k->b, swap ? src : dst, 16);
+    k->port_a = swap ? dport : sport;
+    k->port_b = swap ? sport : dport;
 }
 
 struct inner {
@@ -304,7 +304,7 @@ static __always_inline int parse_inner(struct __sk_buff *skb, __u32 off, __u32 l
     in->icmp_error = 0;
     in->canary_port = 0;
     in->len = len;
-    __u8 src[16] = {}, dst[16] = {};
+    __u32 src[4] = {}, dst[4] = {};
     __u32 l4, alen;
     __u8 proto;
     if ((v >> 4) == 4) {
@@ -344,7 +344,7 @@ static __always_inline int parse_inner(struct __sk_buff *skb, __u32 off, __u32 l
         in->icmp_error = proto == IPPROTO_ICMP ? (alen == 4 && (type == 3 || type == 11 || type == 12))
                                                  : (alen == 16 && type >= 1 && type <= 4);
     }
-    order_key(&in->key, src, dst, alen, ports[0], ports[1]);
+    order_key(&in->key, (__u8 *)src, (__u8 *)dst, ports[0], ports[1]);
     return 0;
 }
 
@@ -417,6 +417,15 @@ static __always_inline int fill_flow(struct __sk_buff *skb, struct flow_val *v, 
     return bpf_skb_load_bytes(skb, g, v->hdr, hlen);
 }
 
+static __always_inline int same_flow(const struct flow_val *a, const struct flow_val *b)
+{
+    const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+    __u64 diff = 0;
+#pragma clang loop unroll(full)
+    for (int i = 0; i < (int)(sizeof *a / 8); i++) diff |= x[i] ^ y[i];
+    return diff == 0;
+}
+
 SEC("tc")
 int tg_decap(struct __sk_buff *skb)
 {
@@ -475,12 +484,12 @@ int tg_decap(struct __sk_buff *skb)
     struct inner in;
     if (parse_inner(skb, g + hlen, plen - hlen, ep->tag, &in) < 0 || in.canary_port) goto punt;
 
+    /* Built on the stack and written only when it changed (the usual packet writes nothing):
+     * one pointer kind per instruction, as the verifier wants without CAP_PERFMON. */
+    struct flow_val fresh = {};
+    if (fill_flow(skb, &fresh, &eth, &ip, &udp, g, hlen, epid) < 0) goto punt;
     struct flow_val *v = bpf_map_lookup_elem(&tg_flows, &in.key);
-    if (v) {
-        if (fill_flow(skb, v, &eth, &ip, &udp, g, hlen, epid) < 0) goto punt;
-    } else {
-        struct flow_val fresh = {};
-        if (fill_flow(skb, &fresh, &eth, &ip, &udp, g, hlen, epid) < 0) goto punt;
+    if (!v || !same_flow(v, &fresh)) {
         if (bpf_map_update_elem(&tg_flows, &in.key, &fresh, BPF_ANY) < 0) goto punt;
     }
     __u32 gwi = ep->gwi_ifindex;

@@ -961,19 +961,30 @@ static size_t lb_log_len;
 
 static int lb_print(int level, const char *fmt, va_list ap)
 {
-    char line[1024];
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    /* one call may carry the whole verifier log: keep the tail of it, where the verdict is */
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
     if (n <= 0) return 0;
-    if ((size_t)n >= sizeof line) n = sizeof line - 1;
-    if (lb_log_len + (size_t)n >= sizeof lb_log) { /* keep the tail: the verifier's verdict is last */
+    char *line = malloc((size_t)n + 1);
+    if (!line) return 0;
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    const char *tail = line;
+    if ((size_t)n >= sizeof lb_log) {
+        tail = line + n - (sizeof lb_log - 1);
+        n = sizeof lb_log - 1;
+    }
+    if (lb_log_len + (size_t)n >= sizeof lb_log) {
         size_t drop = lb_log_len + (size_t)n - sizeof lb_log + 1;
         if (drop > lb_log_len) drop = lb_log_len;
         memmove(lb_log, lb_log + drop, lb_log_len - drop);
         lb_log_len -= drop;
     }
-    memcpy(lb_log + lb_log_len, line, (size_t)n);
+    memcpy(lb_log + lb_log_len, tail, (size_t)n);
     lb_log_len += (size_t)n;
     lb_log[lb_log_len] = 0;
+    free(line);
     return 0;
 }
 

@@ -124,12 +124,17 @@ function describeDatapath(variant: DatapathVariant): void {
       );
       assert.equal(summary.exact, expected, "inner packets returned unchanged");
       assert.equal(udpInCsumErrors(bed!, bed!.gw), 0, "replies with a bad UDP checksum");
-      const s = status();
-      assert.equal(s.datapath, variant.datapath, "the data path asked for runs");
+      assert.equal(status().datapath, variant.datapath, "the data path asked for runs");
       if (variant.datapath === "kernel") {
-        // Every measured round (after the warm-up) crossed the kernel path both ways.
-        const kernelIn = s.endpoints.reduce((n, e) => n + (e.kernelPackets?.toGwi ?? 0), 0);
-        const kernelOut = s.endpoints.reduce((n, e) => n + (e.kernelPackets?.fromTuns ?? 0), 0);
+        // Every measured round (after the warm-up) crossed the kernel path both ways. The status
+        // file is rewritten every 100 ms: wait until it has caught up.
+        const sum = (f: (k: { toGwi: number; fromTuns: number }) => number): number =>
+          status().endpoints.reduce((n, e) => n + (e.kernelPackets ? f(e.kernelPackets) : 0), 0);
+        const caughtUp = (): true | undefined =>
+          sum((k) => k.toGwi) >= expected && sum((k) => k.fromTuns) >= expected ? true : undefined;
+        await waitFor("kernel path counts", caughtUp).catch(() => undefined);
+        const kernelIn = sum((k) => k.toGwi);
+        const kernelOut = sum((k) => k.fromTuns);
         assert.ok(kernelIn >= expected, `kernel redirected ${kernelIn} of ${expected} into gwi-`);
         assert.ok(kernelOut >= expected, `kernel encapsulated ${kernelOut} of ${expected} replies`);
       }

@@ -17,7 +17,7 @@ describe("systemd unit and example configuration", () => {
   const example = readFileSync(path.join(dir, "tollgate.example.yaml"), "utf8");
 
   it("keeps only the capabilities the appliance needs", () => {
-    const caps = ["CAP_BPF", "CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"];
+    const caps = ["CAP_BPF", "CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_PERFMON"];
     assert.deepEqual(unitValues(unit, "CapabilityBoundingSet")[0]!.split(" ").sort(), caps);
     assert.deepEqual(unitValues(unit, "AmbientCapabilities")[0]!.split(" ").sort(), caps);
     assert.deepEqual(unitValues(unit, "Restart"), ["on-failure"]);
