@@ -99,9 +99,10 @@ export { buildCanary, CANARY_PORT, canaryNonce, hasCanarySignature } from "./can
 export { buildProgram, runProgram, type RunningDaemon, type StartDaemon } from "./cli";
 export { compileSourceAllowList, ipv4CidrProblem, sourceAllowed } from "./config/cidr";
 export { daemonSettings, type DaemonSettings, startDaemon } from "./daemon";
-export { type DaemonStatus, startDatapathDaemon } from "./daemon/daemon";
+export { type DaemonOptions, type DaemonStatus, startDatapathDaemon } from "./daemon/daemon";
 export { CanaryProber, CanaryState, canaryStatus } from "./datapath/canary";
-export { DATAPATH_DROP_REASONS, totalDrops } from "./datapath/counters";
+export { DATAPATH_DROP_REASONS, type DatapathCounters, totalDrops } from "./datapath/counters";
+export { type Endpoint } from "./datapath/endpoints";
 export { Datapath, type DatapathOptions, RX_SLOT } from "./datapath/datapath";
 export { type DatapathPort, type TunLike } from "./datapath/port";
 export {
