@@ -161,17 +161,7 @@ export function declareTollgate(
     tags,
     aws: ctx,
     flowLogs: c.flowLogs,
-    artifacts: {
-      bucketName: delivery.bucketName,
-      packageKey: delivery.packageKey,
-      packageSha256: delivery.packageSha256,
-      packageObjectArn: delivery.packageObjectArn,
-      rulesKey: delivery.rulesKey,
-      rulesSha256: delivery.rulesSha256,
-      rulesObjectArn: delivery.rulesObjectArn,
-      kmsKeyArns: r.delivery.bucketKmsKeyArn ? [r.delivery.bucketKmsKeyArn] : [],
-      rulesUseSuricata: r.suricata,
-    },
+    artifacts: delivery.fleetArtifacts(),
   });
   const service = new EndpointService(`${n}-endpoint-service`, {
     ...c.endpointService,
@@ -181,14 +171,9 @@ export function declareTollgate(
     gatewayLoadBalancerArn: inspection.gatewayLoadBalancerArn,
     tags,
   });
-  const ref = {
-    serviceName: service.serviceName,
-    serviceId: service.serviceId,
-    acceptanceRequired: service.acceptanceRequired,
-  };
   const shared = {
     availabilityZones: azs,
-    endpointService: ref,
+    endpointService: service.ref(),
     tags,
     flowLogs: c.flowLogs,
     aws: ctx,

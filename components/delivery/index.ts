@@ -4,6 +4,7 @@ import { tagsFor } from "../common";
 import { sectionArgs } from "../schema/parse";
 import { deliverySchema } from "../schema/stack";
 import { tlsOnlyBucketPolicy } from "../iam";
+import type { FleetArtifacts } from "../inspection/fleet";
 import type { Architecture } from "../inspection/fleet-args";
 import { DeliveryArgs, resolveDeliveryArgs } from "./args";
 import { ArtifactSource, artifactKey, releaseArtifactSource } from "./pack";
@@ -39,6 +40,8 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
   readonly rulesKey: string;
   readonly rulesSha256: string;
   readonly rulesObjectArn: pulumi.Output<string>;
+  /** Customer managed key of the bucket, if any (readers need `kms:Decrypt` on it). */
+  readonly bucketKmsKeyArn: string | undefined;
 
   constructor(name: string, args: ApplianceDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:delivery:ApplianceDelivery", name, {}, opts);
@@ -129,18 +132,25 @@ export class ApplianceDelivery extends pulumi.ComponentResource {
       { parent: this, dependsOn: ready },
     );
     this.rulesObjectArn = pulumi.interpolate`${bucket.arn}/${rulesObject.key}`;
+    this.bucketKmsKeyArn = s.bucketKmsKeyArn;
 
     this.bucketName = bucket.id;
     this.bucketArn = bucket.arn;
-    this.registerOutputs({
+    const { kmsKeyArns: _keys, ...objects } = this.fleetArtifacts();
+    this.registerOutputs({ bucketArn: this.bucketArn, ...objects });
+  }
+
+  /** What the {@link Inspection} fleet reads: the delivered objects, their hashes and the key. */
+  fleetArtifacts(): FleetArtifacts {
+    return {
       bucketName: this.bucketName,
-      bucketArn: this.bucketArn,
       packageKey: this.packageKey,
       packageSha256: this.packageSha256,
       packageObjectArn: this.packageObjectArn,
       rulesKey: this.rulesKey,
       rulesSha256: this.rulesSha256,
       rulesObjectArn: this.rulesObjectArn,
-    });
+      kmsKeyArns: this.bucketKmsKeyArn ? [this.bucketKmsKeyArn] : [],
+    };
   }
 }

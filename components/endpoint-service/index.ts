@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tagsFor } from "../common";
+import type { EndpointServiceRef } from "../gwlbe";
 import { sectionArgs } from "../schema/parse";
 import { endpointServiceSchema } from "../schema/stack";
 import { EndpointServiceArgs, resolveEndpointServiceArgs } from "./args";
@@ -58,5 +59,14 @@ export class EndpointService extends pulumi.ComponentResource {
     this.serviceName = service.serviceName;
     this.acceptanceRequired = s.acceptanceRequired;
     this.registerOutputs({ serviceId: this.serviceId, serviceName: this.serviceName });
+  }
+
+  /** What the GWLB endpoints of {@link InspectedVpc} and {@link Egress} connect to. */
+  ref(): EndpointServiceRef {
+    return {
+      serviceName: this.serviceName,
+      serviceId: this.serviceId,
+      acceptanceRequired: this.acceptanceRequired,
+    };
   }
 }

@@ -51,6 +51,11 @@ export interface CaptureOptions {
   preview?: boolean;
   /** Produces the uploaded artifacts. Defaults to {@link fakeArtifactSource} (names only). */
   artifacts?: ArtifactSource;
+  /**
+   * The program to run. Defaults to the Tollgate program (`main` with `artifacts`); a program
+   * built from the components on their own (e.g. examples/awsx-vpc) returns its stack outputs.
+   */
+  program?: () => Promise<Record<string, unknown>>;
 }
 
 /** Account id the mocks use (the AWS documentation example account). */
@@ -244,7 +249,9 @@ async function captureOnce(options: CaptureOptions): Promise<DeploymentV3> {
     origOutputs(req, cb);
   };
 
-  const stackOutputs = await main({ artifacts: options.artifacts ?? fakeArtifactSource() });
+  const stackOutputs = await (options.program
+    ? options.program()
+    : main({ artifacts: options.artifacts ?? fakeArtifactSource() }));
   // Output#promise (internal API) also rejects when any output failed, so a broken program fails
   // the capture instead of hanging it.
   const all = pulumi.output(stackOutputs) as unknown as {
