@@ -39,7 +39,8 @@ alerts:
 EOF
   echo "bench:ids: === $variant ==="
   APPLIANCE_CMD="node $here/appliance/bin/tollgate.js --config $work/$variant-config.yaml -p 18081 ${TOLLGATE_ARGS:-}" \
-    APPLIANCE_LOADGEN_ARGS="-H 1" BENCH_RESULT="$work/$variant.json" bash "$here/scripts/bench-appliance.sh"
+    APPLIANCE_LOADGEN_ARGS="-H 1" BENCH_RESULT="$work/$variant.json" SCALING="${SCALING:-0}" \
+    bash "$here/scripts/bench-appliance.sh"
 done
 echo "bench:ids: load after $(cut -d' ' -f1-3 /proc/loadavg)"
 

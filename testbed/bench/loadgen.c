@@ -5,10 +5,14 @@
  * attachment id, flow cookie) carrying inner IPv4/UDP packets of -s bytes over -f flows to
  * DST:6081 at a paced rate, receives what comes back on its own UDP port 6081 and checks every
  * returned datagram byte for byte (GENEVE header + inner packet must equal what was sent).
- * Prints one JSON line.
+ * Prints one JSON line (cpu_s: this process's user+system CPU seconds, which on veth include the
+ * receive path that runs in softirq on its CPU).
  *
- *   loadgen [-d DST] [-s SIZE] [-f FLOWS] [-e ENDPOINTS] [-S SOURCE_PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH] [-H HOPS]
+ *   loadgen [-d DST] [-l LOCAL] [-o OFFSET] [-s SIZE] [-f FLOWS] [-e ENDPOINTS] [-S SOURCE_PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH] [-H HOPS]
  *
+ * -l binds every socket to LOCAL (the reply socket to LOCAL:6081), so that several loadgens, each
+ * with its own address, can run at once (one per CPU); -o shifts the flows' inner addresses, ports
+ * and flow cookies by OFFSET so that they send distinct flows.
  * -H HOPS: the appliance routes the inner packets (kernel forwarding, e.g. a rules file's
  * `inspect` mode or Suricata inline): expect the inner TTL HOPS lower, with its IPv4 header
  * checksum updated; everything else must still be equal.
@@ -25,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +57,7 @@ static uint32_t mix(uint32_t x)
     return x;
 }
 
-static int size = 512, nflows = 64, neps = 1, nsrc = 1, batch = 32, hops = 0;
+static int size = 512, nflows = 64, neps = 1, nsrc = 1, batch = 32, hops = 0, offset = 0;
 static double rate = 20000, dur = 10, warm = 1;
 static uint32_t run;
 static uint8_t (*tmpl)[SLOT];   /* per flow: GENEVE header + inner packet with seq/ts = 0 */
@@ -65,19 +71,20 @@ static void build(int i)
 {
     uint8_t *g = tmpl[i], *ip = g + GH, *u = ip + 20, *m = u + 8;
     int e = i % neps;
+    uint32_t v = (uint32_t)(i + offset); /* what makes the flow distinct on the wire */
     memset(g, 0, SLOT);
     g[0] = (GH - 8) / 4;
     p16(g + 2, 0x0800);
     p16(g + 8, 0x0108); g[10] = 1; g[11] = 2; p64(g + 12, 0x2b8ee1d4db0c5100ull + (uint64_t)e);
     p16(g + 20, 0x0108); g[22] = 2; g[23] = 2; p64(g + 24, 0x0a77ac4e00000000ull + (uint64_t)e * 0x10001);
-    p16(g + 32, 0x0108); g[34] = 3; g[35] = 1; p32(g + 36, mix(0x9e3779b9u ^ (uint32_t)i) | 1);
-    ip[0] = 0x45; p16(ip + 2, size); p16(ip + 4, i); p16(ip + 6, 0x4000); ip[8] = 64; ip[9] = 17;
-    p32(ip + 12, 0x0a640001u + (uint32_t)i); p32(ip + 16, 0x0ac80001u);
+    p16(g + 32, 0x0108); g[34] = 3; g[35] = 1; p32(g + 36, mix(0x9e3779b9u ^ v) | 1);
+    ip[0] = 0x45; p16(ip + 2, size); p16(ip + 4, v); p16(ip + 6, 0x4000); ip[8] = 64; ip[9] = 17;
+    p32(ip + 12, 0x0a640001u + v); p32(ip + 16, 0x0ac80001u);
     uint32_t s = 0;
     for (int k = 0; k < 20; k += 2) s += (uint32_t)ip[k] << 8 | ip[k + 1];
     while (s >> 16) s = (s & 0xffff) + (s >> 16);
     p16(ip + 10, ~s & 0xffff);
-    p16(u, 1024 + i % 60000); p16(u + 2, 5001); p16(u + 4, size - 20);
+    p16(u, 1024 + v % 60000); p16(u + 2, 5001); p16(u + 4, size - 20);
     p32(m, 0x54474c47u); p32(m + 4, run); p32(m + 8, i);
     for (int k = 20 + 8 + META; k < size; k++) ip[k] = (uint8_t)(k * 7 + 1);
 }
@@ -174,8 +181,14 @@ static void phase(double d, double r, int b, int counting)
         }
         int got = drain(counting);
         if (r > 0 && !got) {
-            int64_t wait_us = ((int64_t)next - (int64_t)now_ns()) / 1000;
-            if (wait_us > 1000) { struct pollfd pf = { rxfd, POLLIN, 0 }; poll(&pf, 1, (int)(wait_us / 1000)); }
+            /* Sleep until the next packet is due or a reply arrives: a paced sender must not spin,
+             * or the whole-machine CPU figures would count a busy core that does no work. */
+            int64_t wait_ns = (int64_t)next - (int64_t)now_ns();
+            if (wait_ns > 0) {
+                struct pollfd pf = { rxfd, POLLIN, 0 };
+                struct timespec ts = { wait_ns / 1000000000, wait_ns % 1000000000 };
+                ppoll(&pf, 1, &ts, NULL);
+            }
         }
     }
     uint64_t last = now_ns(), stop = last + 3000000000ull;
@@ -194,11 +207,13 @@ static double pct(double p)
 
 int main(int argc, char **argv)
 {
-    const char *dst = "10.250.0.2";
+    const char *dst = "10.250.0.2", *local = NULL;
     int c, one = 1, buf = 64 << 20;
-    while ((c = getopt(argc, argv, "d:s:f:e:S:r:t:w:b:H:")) != -1) {
+    while ((c = getopt(argc, argv, "d:l:o:s:f:e:S:r:t:w:b:H:")) != -1) {
         switch (c) {
         case 'd': dst = optarg; break;
+        case 'l': local = optarg; break;
+        case 'o': offset = atoi(optarg); break;
         case 's': size = atoi(optarg); break;
         case 'f': nflows = atoi(optarg); break;
         case 'e': neps = atoi(optarg); break;
@@ -208,14 +223,17 @@ int main(int argc, char **argv)
         case 'w': warm = atof(optarg); break;
         case 'b': batch = atoi(optarg); break;
         case 'H': hops = atoi(optarg); break;
-        default: fprintf(stderr, "usage: loadgen [-d DST] [-s SIZE] [-f FLOWS] [-e EPS] [-S PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH] [-H HOPS]\n"); return 2;
+        default: fprintf(stderr, "usage: loadgen [-d DST] [-l LOCAL] [-o OFFSET] [-s SIZE] [-f FLOWS] [-e EPS] [-S PORTS] [-r PPS] [-t SEC] [-w SEC] [-b BATCH] [-H HOPS]\n"); return 2;
         }
     }
-    if (size < 20 + 8 + META || size > SLOT - GH || nflows < 1 || neps < 1 || neps > nflows || nsrc < 1 || nsrc > nflows ||
+    if (size < 20 + 8 + META || size > SLOT - GH || nflows < 1 || neps < 1 || neps > nflows || nsrc < 1 || nsrc > nflows || offset < 0 ||
         batch < 1 || batch > MAXB || hops < 0 || hops > 63) { fprintf(stderr, "loadgen: bad arguments\n"); return 2; }
     struct sockaddr_in da = { .sin_family = AF_INET, .sin_port = htons(6081) }, la = da;
     la.sin_addr.s_addr = INADDR_ANY;
     if (inet_pton(AF_INET, dst, &da.sin_addr) != 1) { fprintf(stderr, "loadgen: bad -d\n"); return 2; }
+    if (local && inet_pton(AF_INET, local, &la.sin_addr) != 1) { fprintf(stderr, "loadgen: bad -l\n"); return 2; }
+    struct sockaddr_in sa = la;
+    sa.sin_port = 0;
     rxfd = socket(AF_INET, SOCK_DGRAM, 0);
     setsockopt(rxfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (setsockopt(rxfd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf)) setsockopt(rxfd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
@@ -224,6 +242,7 @@ int main(int argc, char **argv)
     for (int s = 0; s < nsrc; s++) {
         txfd[s] = socket(AF_INET, SOCK_DGRAM, 0);
         if (setsockopt(txfd[s], SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf)) setsockopt(txfd[s], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+        if (local && bind(txfd[s], (struct sockaddr *)&sa, sizeof sa)) { perror("loadgen: bind -l"); return 1; }
         if (connect(txfd[s], (struct sockaddr *)&da, sizeof da)) { perror("loadgen: connect"); return 1; }
     }
     tmpl = calloc(nflows, SLOT);
@@ -231,6 +250,7 @@ int main(int argc, char **argv)
     tb = calloc(MAXB, SLOT);
     for (int k = 0; k < 64; k++) { rv[k] = (struct iovec){ rb[k], SLOT }; rm[k].msg_hdr = (struct msghdr){ .msg_iov = &rv[k], .msg_iovlen = 1 }; }
     for (int k = 0; k < MAXB; k++) { tv[k] = (struct iovec){ tb[k], 0 }; tm[k].msg_hdr = (struct msghdr){ .msg_iov = &tv[k], .msg_iovlen = 1 }; }
+    prctl(PR_SET_TIMERSLACK, 1UL); /* wake when the next packet is due, not up to 50 us later */
     run = mix((uint32_t)now_ns() ^ (uint32_t)getpid());
     for (int i = 0; i < nflows; i++) build(i);
     if (warm > 0) phase(warm, 1000, 1, 0);
@@ -241,11 +261,14 @@ int main(int argc, char **argv)
     phase(dur, rate, batch, 1);
     double active = st.tlast > st.t0 ? (st.tlast - st.t0) / 1e9 : dur;
     if (active < dur) active = dur;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     double loss = st.tx ? 100.0 * ((double)st.tx - (double)st.rx) / (double)st.tx : 0;
     printf("{\"size\":%d,\"flows\":%d,\"rate\":%.0f,\"dur\":%.1f,\"tx\":%llu,\"rx\":%llu,\"ok\":%llu,\"bad\":%llu,\"dup\":%llu,"
-           "\"foreign\":%llu,\"loss_pct\":%.4f,\"rx_pps\":%.0f,\"rtt_p50_us\":%.1f,\"rtt_p99_us\":%.1f}\n",
+           "\"foreign\":%llu,\"loss_pct\":%.4f,\"rx_pps\":%.0f,\"rtt_p50_us\":%.1f,\"rtt_p99_us\":%.1f,\"cpu_s\":%.3f}\n",
            size, nflows, rate, dur, (unsigned long long)st.tx, (unsigned long long)st.rx, (unsigned long long)st.ok,
            (unsigned long long)st.bad, (unsigned long long)st.dup, (unsigned long long)st.foreign, loss, st.rx / active,
-           hist_n ? pct(50) : -1, hist_n ? pct(99) : -1);
+           hist_n ? pct(50) : -1, hist_n ? pct(99) : -1, cpu);
     return st.bad ? 3 : 0;
 }

@@ -2,7 +2,8 @@
  * tollgate-reflect: the ceiling for any user-space GENEVE relay, measured next to the appliance
  * by `npm run bench`. Receives datagrams on UDP 6081 with recvmmsg and returns each one unchanged
  * with sendmmsg to the sender's address, port 6081. No tun, no decoding.
- *   reflect [-b BATCH] [-B SOCKBUF_BYTES]
+ *   reflect [-b BATCH] [-B SOCKBUF_BYTES] [-n]
+ * -n: a sink: receive and discard (the bench measures the load generator's own ceiling with it).
  * Socket buffers stay at the kernel default unless -B is given (SO_RCVBUFFORCE/SO_SNDBUFFORCE),
  * which is how the reference figures' ceiling was measured.
  */
@@ -20,11 +21,12 @@
 
 int main(int argc, char **argv)
 {
-    int batch = 64, one = 1, buf = 0, c;
-    while ((c = getopt(argc, argv, "b:B:")) != -1) {
+    int batch = 64, one = 1, buf = 0, sink = 0, c;
+    while ((c = getopt(argc, argv, "b:B:n")) != -1) {
         if (c == 'b') batch = atoi(optarg);
         else if (c == 'B') buf = atoi(optarg);
-        else { fprintf(stderr, "usage: reflect [-b batch] [-B sockbuf]\n"); return 2; }
+        else if (c == 'n') sink = 1;
+        else { fprintf(stderr, "usage: reflect [-b batch] [-B sockbuf] [-n]\n"); return 2; }
     }
     if (batch < 1 || batch > MAXB) batch = MAXB;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -45,7 +47,7 @@ int main(int argc, char **argv)
             m[k].msg_hdr = (struct msghdr){ .msg_name = &peer[k], .msg_namelen = sizeof peer[k], .msg_iov = &v[k], .msg_iovlen = 1 };
         }
         int r = recvmmsg(fd, m, batch, MSG_WAITFORONE, NULL);
-        if (r <= 0) continue;
+        if (r <= 0 || sink) continue;
         for (int k = 0; k < r; k++) { v[k].iov_len = m[k].msg_len; peer[k].sin_port = htons(6081); }
         for (int done = 0; done < r;) {
             int s = sendmmsg(fd, m + done, r - done, 0);
