@@ -105,6 +105,7 @@ function main(): void {
   const cpuRows = of("cpu");
   const rate = cpuRows[0]?.rate ?? 0;
   const flows = Math.min(...of("ndr").map((n) => n.flows));
+  const scaling = of("ndr").some((n) => n.senders === 2);
   const scaleFlows = Math.max(...of("ndr").map((n) => n.flows));
   if (resultFile !== undefined) {
     // For scripts/bench-ids.sh: the appliance process tree's CPU and the one-sender NDR.
@@ -132,7 +133,7 @@ function main(): void {
   console.log(
     `  ${"".padEnd(18)} ${"machine".padStart(8)} ${"testbed".padStart(8)} ${"sender".padStart(7)} ${"appl.".padStart(6)}` +
       `  ${`NDR ${flows} fl`.padStart(11)}  ${"rtt p50/p99 us".padStart(15)}` +
-      `  ${`NDR ${scaleFlows} fl: 1 / 2 senders`.padStart(28)}  scaling`,
+      (scaling ? `  ${`NDR ${scaleFlows} fl: 1 / 2 senders`.padStart(28)}  scaling` : ""),
   );
   for (const p of present) {
     const one = ndr(p, 1, scaleFlows);
@@ -143,7 +144,10 @@ function main(): void {
       `  ${LABEL[p]!.padEnd(18)} ${fmt(cpu(p, "machineUs"), 2).padStart(8)} ${fmt(cpu(p, "testbedUs"), 2).padStart(8)} ` +
         `${fmt(cpu(p, "senderUs"), 2).padStart(7)} ${fmt(cpu(p, "applianceUs"), 2).padStart(6)}` +
         `  ${String(ndr(p, 1, flows)?.pps ?? "-").padStart(11)}  ${`${fmt(r?.p50, 0)}/${fmt(r?.p99, 0)}`.padStart(15)}` +
-        `  ${`${one?.pps ?? "-"} / ${two?.pps ?? "-"}`.padStart(28)}  ${ratio(two?.pps, one?.pps)}${short ? "  (emulator could not offer some trial rates)" : ""}`,
+        (scaling
+          ? `  ${`${one?.pps ?? "-"} / ${two?.pps ?? "-"}`.padStart(28)}  ${ratio(two?.pps, one?.pps)}`
+          : "") +
+        (short ? "  (emulator could not offer some trial rates)" : ""),
     );
   }
   for (const m of of("missing"))
