@@ -5,6 +5,10 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { Registry } from "prom-client";
 import {
+  type ApplianceConfig,
+  createControlPlane,
+  createLogger,
+  DEFAULT_CONFIG,
   AlertCounts,
   alertsCommand,
   AlertService,
@@ -29,6 +33,9 @@ import {
   SURICATA7_IPS_BLOCKED,
   SURICATA7_STATS,
 } from "./eve-lines";
+import { waitFor } from "../../../wait";
+import { fetchText } from "../../helpers/http";
+import { idleStatus } from "../../helpers/status";
 
 const VPCE = "vpce-02b8ee1d4db0c5100";
 
@@ -70,6 +77,22 @@ describe("alert endpoint resolution", () => {
     assert.equal(endpointOfFlow(table, alertOf(SURICATA7_IPS_BLOCKED)), VPCE);
     const elsewhere = alertOf(SURICATA7_ALERT.replace('"src_port":40000', '"src_port":40001'));
     assert.equal(endpointOfFlow(table, elsewhere), undefined);
+  });
+
+  it("finds the endpoint in the kernel path's flows when the daemon's table has none", () => {
+    const seen: number[] = [];
+    const table = {
+      ...flowTable(),
+      flows: { has: () => false },
+      kernel: {
+        lookupFlow: (_buf: Uint8Array, s: { srcPort: number }, ep: { tag: number }) => {
+          seen.push(ep.tag);
+          return ep.tag === 7 && s.srcPort === 40000 ? {} : undefined;
+        },
+      },
+    };
+    assert.equal(endpointOfFlow(table, alertOf(SURICATA7_ALERT)), VPCE);
+    assert.deepEqual(seen, [3, 7]);
   });
 
   it("prefers the interface, falls back to the flow table", () => {
@@ -230,5 +253,40 @@ describe("tollgate alerts", () => {
   it("formats IPv6 addresses with brackets", () => {
     const a = alertOf(SURICATA7_ALERT.replace('"10.0.1.10"', '"2001:db8::1"'));
     assert.match(formatAlert(a), /UDP \[2001:db8::1\]:40000 -> 198\.51\.100\.7:5353/);
+  });
+});
+
+describe("alerts in the control plane", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "tg-alerts-cp-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("follows <suricata.logDir>/eve.json, writes alerts.log and counts in /metrics", async () => {
+    const config: ApplianceConfig = {
+      ...DEFAULT_CONFIG,
+      rpFilter: { ...DEFAULT_CONFIG.rpFilter, manage: false },
+      health: { ...DEFAULT_CONFIG.health, port: 0, address: "127.0.0.1" },
+      suricata: { ...DEFAULT_CONFIG.suricata, logDir: dir },
+      alerts: { log: path.join(dir, "alerts.json") },
+    };
+    const cp = createControlPlane(config, createLogger("silent"));
+    await cp.start({ status: () => idleStatus() }, { flows: flowTable() });
+    try {
+      fs.writeFileSync(path.join(dir, "eve.json"), `${SURICATA7_IPS_BLOCKED}\n`);
+      const log = await waitFor("the alert log line", () => {
+        const text = fs.existsSync(config.alerts.log)
+          ? fs.readFileSync(config.alerts.log, "utf8")
+          : "";
+        return text.includes("\n") ? text : undefined;
+      });
+      assert.match(log, new RegExp(`"gwlb_endpoint":"${VPCE}"`));
+      const m = await fetchText(cp.health!.port, "/metrics");
+      assert.match(
+        m.body,
+        /^tollgate_ids_alerts_total\{signature_id="1000002",action="blocked"\} 1$/m,
+      );
+    } finally {
+      await cp.stop();
+    }
   });
 });
