@@ -1,5 +1,7 @@
 /** The rules file's suricata: section: errors name the key and the fix; domain rules are exact. */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { domainRules, parseRules, planSuricata } from "@tollgate/appliance";
 import { rules } from "../rules/load";
 
@@ -117,4 +119,23 @@ describe("suricata: section", () => {
       /gwi-a1: suricata needs netfilter .* set its mode to inspect or egress-nat/,
     );
   });
+});
+
+describe("docs/rules.md suricata examples", () => {
+  const docs = fs.readFileSync(path.resolve(__dirname, "../../../docs/rules.md"), "utf8");
+  const examples = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((y) => /^suricata:/m.test(y));
+
+  it("has the section example and both recipes", () => assert.equal(examples.length, 3));
+
+  for (const [i, yaml] of examples.entries()) {
+    it(`example ${i + 1} is a valid rules file with a plan`, () => {
+      const files = (rules(yaml).file.suricata?.ruleFiles ?? []).map((name) => ({
+        name,
+        text: "",
+      }));
+      assert.deepEqual(planSuricata(rules(yaml), PATHS, files)?.errors, []);
+    });
+  }
 });
