@@ -205,14 +205,16 @@ export function registerRulesCommands(program: Command): void {
     .option("--endpoint <id>", "compile for this endpoint too; repeatable", collect)
     .option("--print", "print the compiled documents")
     .description(
-      "validate and compile a rules file without changing the kernel (no root needed; an egress-nat uplink the file does not name is read from the default route)",
+      "report every problem of a rules file at once (file:line:col, what, fix) and compile it for each endpoint section and a sample endpoint; no root, no kernel change",
     )
     .action(check);
 
   common(rules.command("plan"))
     .argument("<file>", "rules file (YAML)")
     .option("--detailed-exitcode", "exit 2 when there are changes")
-    .description("show what apply would change against the live kernel state")
+    .description(
+      "show what apply would change against the live kernel state (without root: what it compiles, on assumed capabilities; with no endpoint: a sample endpoint's rules)",
+    )
     .action(guarded(withRulesFile(plan)));
 
   common(rules.command("apply"))
