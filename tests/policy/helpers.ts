@@ -102,6 +102,37 @@ export function addResource(
   return r;
 }
 
+/**
+ * Adds a managed prefix list `name` holding `cidr` to the VPC of `table`, and a Route in `table`
+ * from that list to `target` (by `targetKey`, e.g. gatewayId or vpcEndpointId).
+ */
+export function addPrefixListRoute(
+  d: DeploymentV3,
+  name: string,
+  cidr: string,
+  table: ResourceV3,
+  targetKey: string,
+  target: ResourceV3,
+): ResourceV3 {
+  const pl = addResource(d, table, "aws:ec2/managedPrefixList:ManagedPrefixList", name, {
+    addressFamily: "IPv4",
+    maxEntries: 1,
+    entries: [{ cidr }],
+  });
+  return addResource(
+    d,
+    table,
+    "aws:ec2/route:Route",
+    `${name}-route`,
+    {},
+    {
+      routeTableId: { res: table },
+      destinationPrefixListId: { res: pl },
+      [targetKey]: { res: target },
+    },
+  );
+}
+
 /** Points `from.props[key]` at `to` (by id or ARN and property dependency). */
 export function relink(
   from: ResourceV3,

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  addPrefixListRoute,
   addResource,
   addRoute,
   captured,
@@ -488,34 +489,17 @@ const CASES: Case[] = [
     base: NS,
     policy: "tollgate-routing-follow-the-packet",
     names: "tollgate-ns-workload-us-east-1a",
-    blame: "tollgate-ns-pl-bypass",
+    blame: "tollgate-ns-partners-route",
     text: /198\.51\.100\.0\/24 \(prefix list "tollgate-ns-partners"/,
-    mutate: (d) => {
-      const vpc = res(d, "tollgate-ns-vpc");
-      const pl = addResource(
+    mutate: (d) =>
+      addPrefixListRoute(
         d,
-        vpc,
-        "aws:ec2/managedPrefixList:ManagedPrefixList",
         "tollgate-ns-partners",
-        {
-          addressFamily: "IPv4",
-          maxEntries: 2,
-          entries: [{ cidr: "198.51.100.0/24" }],
-        },
-      );
-      addResource(
-        d,
-        res(d, "tollgate-ns-workload-default-us-east-1a"),
-        "aws:ec2/route:Route",
-        "tollgate-ns-pl-bypass",
-        {},
-        {
-          routeTableId: { res: res(d, "tollgate-ns-workload-rt-us-east-1a") },
-          destinationPrefixListId: { res: pl },
-          gatewayId: { res: res(d, "tollgate-ns-igw") },
-        },
-      );
-    },
+        "198.51.100.0/24",
+        res(d, "tollgate-ns-workload-rt-us-east-1a"),
+        "gatewayId",
+        res(d, "tollgate-ns-igw"),
+      ),
   },
   {
     name: "IPv6 egress through an egress-only internet gateway: replies skip inspection",

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  addPrefixListRoute,
   addResource,
   captured,
   check,
@@ -95,26 +96,15 @@ const VARIANTS: Variant[] = [
   {
     name: "a stack-defined prefix list routed to the same-AZ endpoint",
     base: NS,
-    mutate: (d) => {
-      const vpc = res(d, "tollgate-ns-vpc");
-      const pl = addResource(d, vpc, "aws:ec2/managedPrefixList:ManagedPrefixList", "partners", {
-        addressFamily: "IPv4",
-        maxEntries: 1,
-        entries: [{ cidr: "198.51.100.0/24" }],
-      });
-      addResource(
+    mutate: (d) =>
+      addPrefixListRoute(
         d,
-        vpc,
-        "aws:ec2/route:Route",
-        "partners-via-endpoint",
-        {},
-        {
-          routeTableId: { res: res(d, "tollgate-ns-workload-rt-us-east-1a") },
-          destinationPrefixListId: { res: pl },
-          vpcEndpointId: { res: res(d, "tollgate-ns-gwlbe-us-east-1a") },
-        },
-      );
-    },
+        "partners",
+        "198.51.100.0/24",
+        res(d, "tollgate-ns-workload-rt-us-east-1a"),
+        "vpcEndpointId",
+        res(d, "tollgate-ns-gwlbe-us-east-1a"),
+      ),
   },
   {
     name: "a subnet without association whose VPC's main table is its AZ's workload table",
