@@ -262,6 +262,31 @@ describe("follow the packet (the model npm run plan and the policy share)", () =
     assert.match(outA?.path.hops.at(-1) ?? "", /: no route for 0\.0\.0\.0\/0 \(dropped\)$/);
   });
 
+  it("a walked path names each hop's resource, its failing hop and the resource to change", async () => {
+    const d = await captured("north-south-2az-ipv4");
+    retarget(
+      res(d, "tollgate-ns-workload-default-us-east-1b"),
+      "gatewayId",
+      res(d, "tollgate-ns-igw"),
+    );
+    for (const x of [d, unknownIds(d)]) {
+      const [bad] = walkedOf(x).filter(
+        (p) => p.path.subnet.az === "us-east-1b" && p.path.direction === "outbound",
+      );
+      const p = bad?.path;
+      assert.ok(p && bad.failingHop !== undefined, "the outbound path of us-east-1b has a problem");
+      assert.equal(p.hopNodes.length, p.hops.length);
+      assert.equal(p.hopNodes[0]?.res?.name, "tollgate-ns-workload-us-east-1b");
+      assert.match(p.hops[bad.failingHop] ?? "", /^exit: internet gateway "tollgate-ns-igw"/);
+      const blamed = p.problems[0]?.blame?.nodes[0];
+      assert.equal(blamed?.res?.name, "tollgate-ns-workload-default-us-east-1b");
+      assert.ok(
+        p.hopNodes.includes(blamed),
+        "the blamed route is one of the path's hops (the diagram marks it)",
+      );
+    }
+  });
+
   it("spoke subnets are walked across the Transit Gateway, out and back, naming its route tables", async () => {
     const d = await captured("egress-2az");
     const walks = (x: DeploymentV3) =>

@@ -1,7 +1,8 @@
 /**
  * Which resource to change. A wrong or missing route met by a subnet's traffic is fixed either in
- * the route (or its table) or in the subnet's association: when the table also serves subnets of
- * another role or another AZ, the route is right for them and the association is the mistake.
+ * the route (or its table) or in the subnet's association: when the table also serves subnets for
+ * which that route is right (another AZ's workload subnets, an endpoint or NAT subnet), changing
+ * the route would break them, so the association is the mistake.
  */
 import { DEFAULT_V4, lookup } from "./lookup";
 import type { Dest, Node, RouteEntry, RouteTableNode, SubnetNode } from "./nodes";
@@ -99,7 +100,7 @@ export function blameRoute(
   if (r && !implicit && r.source.urn) {
     return {
       nodes: [r.source],
-      fix: `change ${r.source === r.table ? `the inline route ${r.dest.text} of ${rt.label}` : r.source.label} (${r.dest.text} -> ${r.target.label}) to ${want}.`,
+      fix: `change ${r.source.label} (${r.dest.text} -> ${r.target.label}) to ${want}.`,
     };
   }
   if (r && r.source === rt && r.target.kind !== "local" && rt.urn) {

@@ -155,7 +155,7 @@ function register(
     }
   }
   const literalOutside = values.filter((v) => str(v) && !g.index.byId.has(str(v) as string));
-  if (tgs.length + literalOutside.length < values.length || isUnknown(unwrap(values))) {
+  if (tgs.length + literalOutside.length < values.length) {
     (f as { targetsUnresolved: boolean }).targetsUnresolved = true;
     g.unresolvedRegistrations++;
   }
