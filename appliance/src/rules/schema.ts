@@ -81,6 +81,7 @@ const CIDR_FORMS = "an address (192.0.2.1, 2001:db8::1) or a CIDR (10.0.0.0/8, 2
 
 /** How to write what `text` probably meant. */
 function cidrFix(text: string): string {
+  if (text.startsWith("@")) return "list the CIDRs themselves: a named set cannot be used here";
   if (text.includes(",")) return "write several as a list: [10.0.0.0/8, 192.168.0.0/16]";
   if (/^(any|all|\*)$/i.test(text)) return "leave the key out to match any address";
   return `write ${CIDR_FORMS}`;
