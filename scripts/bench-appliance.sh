@@ -35,8 +35,10 @@
 # For other benches (scripts/bench-ids.sh): APPLIANCE_CMD replaces the user path's tollgate command
 #   (and the default --datapath becomes user); APPLIANCE_LOADGEN_ARGS adds loadgen options while a
 #   tollgate runs (e.g. `-H 1` when it routes the inner packets); BENCH_RESULT=file also writes
-#   {refCpu, tgCpu, refNdr, tgNdr} (appliance CPU-us per packet and one-sender NDR of reflect and
-#   of the user path) as JSON; SCALING=0 skips the two-sender figures.
+#   {refCpu, tgCpu, refNdr, tgNdr, tgTestbedCpu, tgMachineCpu, load} (appliance CPU-us per packet
+#   and one-sender NDR of reflect and of the user path, the user path's testbed and whole-machine
+#   CPU-us per packet) as JSON; WARMUP_TRIES (30): 1-second warm-up trials before each measurement
+#   until one loses nothing (a Suricata loading its rules drops everything with failure: closed); SCALING=0 skips the two-sender figures.
 #
 # Environment: RATE (20000) DUR (10) REPS (3) TRIAL (5) LO (5000) HI (auto: 1.1 x the emulator's
 #   ceiling) SIZE (512) FLOWS (64) SCALE_FLOWS (1024) RTT_RATE (1000) BASE_DUR (5)
@@ -129,6 +131,14 @@ start_appl() { # PIN CMD... ; PIN: a CPU list or "any"; sets APPL_PID, and GEN_E
   kill -0 "$APPL_PID" 2>/dev/null || { APPL_PID=; return 1; }
 }
 stop_appl() { kill "$APPL_PID" 2>/dev/null; wait "$APPL_PID" 2>/dev/null || true; APPL_PID=; }
+warm_up() { # SENDERS FLOWS: endpoints, hooks and rules in place: until a 1 s trial loses nothing
+  local i
+  for i in $(seq 1 "${WARMUP_TRIES:-30}"); do
+    [ "$(json "$(gen "$1" "$2" 1000 1)" loss_pct)" = 0 ] && return 0
+  done
+  echo "bench: the appliance still loses packets after $i warm-up seconds" >&2
+  return 1
+}
 
 # gen SENDERS FLOWS RATE SECONDS [loadgen args] -> one JSON summary (two senders: merged)
 gen() {
@@ -177,7 +187,7 @@ echo "bench: ${SIZE}-byte inner packets; $(nproc) CPUs; load average $(cut -d' '
 cpu_run() { # PATH CMD... -> records one cpu result
   local path=$1; shift
   start_appl 1 "$@" || { echo "  $path did not start: $(tail -3 "$work/appl.log")" >&2; return 1; }
-  gen 1 "$FLOWS" 1000 1 >/dev/null # endpoints and hooks in place before measuring
+  warm_up 1 "$FLOWS"
   local a0 k0 s0 t0 r a1 k1 s1 t1
   a0=$(tree_ticks "$APPL_PID"); k0=$(ksoftirqd_ticks); s0=$(busy); t0=$(now_ns)
   r=$(gen 1 "$FLOWS" "$RATE" "$DUR")
@@ -212,7 +222,7 @@ ndr_run() { # PATH SENDERS FLOWS CMD... -> records the highest loss-free rate
   local pin=1
   [ "$senders" = 2 ] && pin=any
   start_appl "$pin" "$@" || { echo "  $path did not start: $(tail -3 "$work/appl.log")" >&2; return 1; }
-  gen "$senders" "$flows" 1000 1 >/dev/null
+  warm_up "$senders" "$flows"
   local lo=$LO hi=$HI mid r verdict short=0
   [ "$hi" = auto ] && hi=$(node -e 'console.log(Math.round(process.argv[1] * 1.1))' "$(ceiling_of "$senders")")
   while [ $((hi - lo)) -gt $((hi / 50)) ]; do
@@ -239,7 +249,7 @@ ceiling_of() { node -e '
 rtt_run() { # PATH CMD...
   local path=$1; shift
   start_appl 1 "$@" || return 1
-  gen 1 "$FLOWS" 1000 1 >/dev/null
+  warm_up 1 "$FLOWS"
   local r
   r=$(gen 1 "$FLOWS" "$RTT_RATE" 3 -b 1)
   stop_appl
@@ -298,7 +308,7 @@ if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     [ "$p" = reflect ] && continue
     # shellcheck disable=SC2046
     start_appl 1 $(appliance_cmd "$p")
-    gen 1 "$FLOWS" 1000 1 >/dev/null
+    warm_up 1 "$FLOWS"
     gen 1 "$FLOWS" "$RATE" 6 >/dev/null &
     genpid=$!
     sleep 1

@@ -10,14 +10,17 @@
 #
 # Each bench-appliance.sh run also measures its reflect ceiling; the figures compared are
 # ips / plain, and each normalised by its own run's ceiling (robust to the machine's load moving
-# between the two runs). CPU is the appliance's process tree (tollgate and its Suricata); both are
-# pinned to one CPU, the load generator to the other.
+# between the two runs). CPU per packet three ways (bench-appliance.sh's header): the appliance's
+# process tree (tollgate and its Suricata, pinned together to CPU 1; on the user data path it also
+# carries the kernel forwarding and NFQUEUE work done in its system calls), the testbed (plus the
+# load generator and ksoftirqd) and the whole machine (minus an idle baseline: noisy on a shared
+# machine).
 #
-# Environment: SIGNATURES (3000) DOMAINS (200), and bench-appliance.sh's (RATE DUR REPS TRIAL LO
-# HI SIZE FLOWS ...). The inner packets are routed by the kernel (TTL one lower): loadgen -H 1.
+# Environment: SIGNATURES (3000) DOMAINS (200) DATAPATH_MODE (user: the tollgate data path, user
+# or kernel), and bench-appliance.sh's (RATE DUR REPS TRIAL LO HI SIZE FLOWS WARMUP_TRIES ...). The inner packets are routed by the kernel (TTL one lower): loadgen -H 1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-SIGNATURES=${SIGNATURES:-3000} DOMAINS=${DOMAINS:-200}
+SIGNATURES=${SIGNATURES:-3000} DOMAINS=${DOMAINS:-200} DATAPATH_MODE=${DATAPATH_MODE:-user}
 
 die() { echo "bench:ids: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root; run: sudo npm run bench:ids"
@@ -34,6 +37,7 @@ for variant in plain ips; do
 rules: $work/$variant.yaml
 suricata:
   logDir: $work/$variant-suricata
+  runDir: $work/$variant-run
 alerts:
   log: $work/$variant-alerts.json
 EOF
@@ -46,14 +50,16 @@ echo "bench:ids: load after $(cut -d' ' -f1-3 /proc/loadavg)"
 
 node -e '
   const [plain, ips] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
-  const row = (name, r) => console.log("  %s %s   %s   %s   %s", name.padEnd(18),
-    r.tgCpu.toFixed(2).padStart(10), String(r.tgNdr).padStart(9),
-    (r.tgCpu / r.refCpu).toFixed(2).padStart(9), (r.tgNdr / r.refNdr).toFixed(2).padStart(9));
+  const f = (v, d = 2) => (v === undefined || v === null ? "-" : Number(v).toFixed(d)).padStart(10);
+  const x = (a, b) => (a && b ? (a / b).toFixed(2) + "x" : "-").padStart(10);
   console.log("");
-  console.log("  %s %s   %s   %s   %s", "".padEnd(18), "CPU-us/pkt", "loss-free", "CPU/ceil", "rate/ceil");
-  row("without Suricata", plain);
-  row("IPS inline", ips);
-  console.log("  IPS / without:     CPU per packet %sx (%sx normalised), loss-free rate %sx (%sx normalised)",
-    (ips.tgCpu / plain.tgCpu).toFixed(2), ((ips.tgCpu / ips.refCpu) / (plain.tgCpu / plain.refCpu)).toFixed(2),
-    (ips.tgNdr / plain.tgNdr).toFixed(2), ((ips.tgNdr / ips.refNdr) / (plain.tgNdr / plain.refNdr)).toFixed(2));
+  console.log("  %s %s %s %s %s %s", "".padEnd(17), "appl us/pkt", " testbed", " machine", "loss-free", "appl/ceil");
+  for (const [name, r] of [["without Suricata", plain], ["IPS inline", ips]])
+    console.log("  %s %s %s %s %s %s", name.padEnd(17), f(r.tgCpu), f(r.tgTestbedCpu), f(r.tgMachineCpu),
+      String(r.tgNdr).padStart(10), x(r.tgCpu, r.refCpu));
+  console.log("  %s %s %s %s %s", "IPS / without".padEnd(17), x(ips.tgCpu, plain.tgCpu), x(ips.tgTestbedCpu, plain.tgTestbedCpu),
+    x(ips.tgMachineCpu, plain.tgMachineCpu), x(ips.tgNdr, plain.tgNdr));
+  console.log("  normalised by each run'"'"'s reflect ceiling: CPU %s, loss-free rate %s; load average %s / %s",
+    x(ips.tgCpu / ips.refCpu, plain.tgCpu / plain.refCpu).trim(), x(ips.tgNdr / ips.refNdr, plain.tgNdr / plain.refNdr).trim(),
+    plain.load.toFixed(1), ips.load.toFixed(1));
 ' "$work/plain.json" "$work/ips.json"

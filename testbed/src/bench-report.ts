@@ -108,12 +108,16 @@ function main(): void {
   const scaling = of("ndr").some((n) => n.senders === 2);
   const scaleFlows = Math.max(...of("ndr").map((n) => n.flows));
   if (resultFile !== undefined) {
-    // For scripts/bench-ids.sh: the appliance process tree's CPU and the one-sender NDR.
+    // For scripts/bench-ids.sh: the appliance process tree's CPU and the one-sender NDR, plus the
+    // testbed's and the whole machine's CPU per packet (see the script's header).
     const result = {
       refCpu: cpu("reflect", "applianceUs"),
       tgCpu: cpu("user", "applianceUs"),
       refNdr: ndr("reflect", 1, flows)?.pps,
       tgNdr: ndr("user", 1, flows)?.pps,
+      tgTestbedCpu: cpu("user", "testbedUs"),
+      tgMachineCpu: cpu("user", "machineUs"),
+      load: os.loadavg()[0],
     };
     fs.writeFileSync(resultFile, JSON.stringify(result) + "\n");
   }

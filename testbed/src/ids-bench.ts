@@ -103,6 +103,7 @@ defaults:
   mode: inspect
   policy: allow
   established: true
+  protected: [10.100.0.0/16] # the load generator's inner sources (Suricata's HOME_NET)
 rules:
   - action: allow
     comment: bench allow all

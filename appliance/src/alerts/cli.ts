@@ -79,7 +79,10 @@ export async function alertsCommand(o: AlertsOptions, out: NodeJS.WritableStream
   const config = configFor(o);
   const file = o.file ?? (o.eve ? eveFile(config) : config.alerts.log);
   if (!fs.existsSync(file)) {
-    out.write(o.json ? "[]\n" : `no alerts: ${file} does not exist (yet)\n`);
+    const hint = o.eve
+      ? ""
+      : "; the daemon writes it at its first alert (Suricata's own log: --eve)";
+    out.write(o.json ? "[]\n" : `no alerts: ${file} does not exist (yet)${hint}\n`);
     return;
   }
   const resolve = o.eve ? (a: Alert) => a.endpoint ?? endpointOfInterface(a.inIface) : undefined;

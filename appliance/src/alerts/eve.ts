@@ -1,7 +1,8 @@
 /**
  * Suricata EVE JSON lines (Suricata 6 and 7), decoded into what Tollgate shows and counts. Pure,
- * never throws: a line that is not a JSON object with the fields an alert needs is `bad`, with
- * the reason, and the caller counts it.
+ * never throws: an alert line that is not a JSON object with the fields an alert needs, or a line
+ * without an event type, is `bad`, with the reason, and the caller counts it. Other event types
+ * are recognised by their `"event_type":"..."` text and not parsed further.
  *
  * The same codec reads the daemon's alert log (alert.ts): its lines are EVE alert lines with one
  * field added, `gwlb_endpoint` ({@link ENDPOINT_FIELD}), the GWLB endpoint the traffic came
@@ -88,8 +89,16 @@ function problem(error: z.ZodError): string {
   return i ? `${i.path.join(".") || "line"}: ${i.message}` : "invalid";
 }
 
+/**
+ * `"event_type":"X"` as Suricata writes it (no spaces): most lines are flow, stats, http or tls
+ * events, counted as events without parsing them (the follower runs on the daemon's thread).
+ */
+const EVENT_TYPE = /^\{.*?"event_type":"([a-z_0-9]+)"/;
+
 /** Decodes one EVE line (without its newline). Never throws. */
 export function decodeEveLine(line: string): EveLine {
+  const type = line.endsWith("}") ? EVENT_TYPE.exec(line)?.[1] : undefined;
+  if (type !== undefined && type !== "alert") return { kind: "event", eventType: type };
   const raw = parseObject(line);
   if (typeof raw === "string") return { kind: "bad", reason: raw };
   const event = eventSchema.safeParse(raw);

@@ -52,6 +52,18 @@ describe("EVE line codec", () => {
     assert.deepEqual(decodeEveLine(SURICATA7_FLOW), { kind: "event", eventType: "flow" });
   });
 
+  it("classifies by the top-level event_type, not by one quoted inside a value", () => {
+    const http = `{"timestamp":"t","event_type":"http","src_ip":"10.0.0.1","http":{"http_user_agent":"x\\"event_type\\":\\"alert\\""}}`;
+    assert.deepEqual(decodeEveLine(http), { kind: "event", eventType: "http" });
+    const alertWithText = SURICATA7_ALERT.replace(
+      '"TOLLGATE test signature"',
+      '"sig \\"event_type\\":\\"flow\\""',
+    );
+    const d = decodeEveLine(alertWithText);
+    assert.ok(d.kind === "alert");
+    assert.equal(d.alert.signature, 'sig "event_type":"flow"');
+  });
+
   it("reports bad lines with a reason", () => {
     const cases: [string, RegExp][] = [
       ["not json", /not JSON/],
