@@ -543,6 +543,21 @@ const CASES: Case[] = [
         res(d, "tollgate-egress-spoke-data-attach"),
       ),
   },
+  {
+    name: "inspection VPC attachment without a subnet in one AZ: spokes of that AZ cross AZs",
+    base: EG,
+    policy: "tollgate-routing-follow-the-packet",
+    names: "tollgate-egress-spoke-app-workload-eu-west-1b",
+    blame: "tollgate-egress-hub-attach",
+    text: /has no subnet in eu-west-1b/,
+    mutate: (d) =>
+      relink(
+        res(d, "tollgate-egress-hub-attach"),
+        "subnetIds",
+        res(d, "tollgate-egress-attachment-eu-west-1a"),
+        "arns",
+      ),
+  },
   // The backing chain of the endpoints.
   {
     name: "Gateway Load Balancer without a listener",
@@ -588,6 +603,20 @@ const CASES: Case[] = [
       for (const a of actions) a.targetGroupArn = empty.outputs.arn;
       setProp(l, "defaultActions", actions);
       l.propertyDependencies = { ...l.propertyDependencies, defaultActions: [empty.urn] };
+    },
+  },
+  {
+    name: "every Auto Scaling group in the target group can hold no appliance (maxSize 0)",
+    base: EG,
+    policy: "tollgate-gwlb-backing-chain",
+    names: "tollgate-inspection-tg",
+    blame: "tollgate-inspection-appliance-asg-eu-west-1a",
+    text: /maxSize 0/,
+    mutate: (d) => {
+      for (const az of ["eu-west-1a", "eu-west-1b"]) {
+        setProp(res(d, `tollgate-inspection-appliance-asg-${az}`), "maxSize", 0);
+        setProp(res(d, `tollgate-inspection-appliance-asg-${az}`), "minSize", 0);
+      }
     },
   },
   {
