@@ -58,3 +58,4 @@ export {
   type TraceSnapshot,
 } from "./trace/format";
 export { parsePrometheus, summarizeMetrics, total } from "./trace/metrics";
+export { applianceFiles, labRulesFile, selfSignedCertificate } from "./orchestrate/suricata";

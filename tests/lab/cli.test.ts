@@ -43,7 +43,9 @@ describe("tollgate-lab command line", () => {
     assert.ok(lines.includes("ip -n tglplan-gwlb rule add pref 100 iif c0 lookup 100"));
     assert.ok(
       lines.some((l) =>
-        /^app1 in tglplan-app1: .*tollgate\.js -p 8080 --rules .*lab\.yaml$/.test(l),
+        /^app1 in tglplan-app1: .*tollgate\.js -p 8080 --rules .*rules\.yaml --config .*app1\.yaml$/.test(
+          l,
+        ),
       ),
     );
     assert.ok(!fs.existsSync("/nonexistent/tglplan"), "plan creates nothing");

@@ -38,7 +38,9 @@ describe("lab processes", () => {
       "-p",
       "8080",
       "--rules",
-      "/r/lab.yaml",
+      "/s/rules/rules.yaml",
+      "--config",
+      "/s/app1.yaml",
     ]);
     assert.deepEqual(execArgv(specs[3]!).slice(0, 4), ["ip", "netns", "exec", "tgl7-app1"]);
     const server = JSON.parse(specs[0]!.argv[3]!) as { extraTcpPorts: number[] };

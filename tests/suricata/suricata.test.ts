@@ -18,6 +18,7 @@ import {
   Supervisor,
   SuricataManager,
 } from "@tollgate/appliance";
+import { selfSignedCertificate } from "@tollgate/lab";
 import { rules } from "../rules/load";
 import { Lab, SERVER4, skipReason } from "../rules/netns/topology";
 import { waitUntil } from "../wait";
@@ -152,25 +153,7 @@ describe("Suricata IPS/IDS managed by the appliance (root, real Suricata)", func
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgd-suricata-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=tollgate-lab",
-        "-keyout",
-        path.join(dir, "key.pem"),
-        "-out",
-        path.join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
+    selfSignedCertificate(path.join(dir, "cert.pem"), path.join(dir, "key.pem"));
     lab.setup();
     engine = new RulesEngine({
       runner: lab.runner,

@@ -1,5 +1,7 @@
 import * as dgram from "node:dgram";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 
 /** The internet namespace's server: HTTP, TCP and UDP echo, and plain listeners on extra ports. */
@@ -13,7 +15,14 @@ export interface ServerConfig {
   readonly extraTcpPorts: readonly number[];
   /** UDP ports that answer "open <port>". */
   readonly extraUdpPorts: readonly number[];
+  /**
+   * HTTPS on 443 with this certificate (PEM files; the lab makes a self-signed one at start):
+   * the Suricata steps' TLS server, any SNI accepted.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
+
+export const HTTPS_PORT = 443;
 
 export interface ServiceStats {
   /** Connections (TCP) or datagrams (UDP) or requests (HTTP). */
@@ -39,15 +48,19 @@ export class LabServer {
 
   async start(): Promise<void> {
     const c = this.config;
-    const httpServer = http.createServer((req, res) => {
-      this.hit(`http/${c.httpPort}`, req.socket.remoteAddress);
+    const answer = (port: number) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.hit(`http/${port}`, req.socket.remoteAddress);
       const peer = plainAddress(req.socket.remoteAddress);
       const shown = peer?.includes(":") ? `[${peer}]` : peer;
       const body = `hello from the tollgate lab internet server (you are ${shown}:${req.socket.remotePort})\n`;
       res.writeHead(200, { "content-type": "text/plain", "x-tollgate-lab": "internet" });
       res.end(req.method === "HEAD" ? undefined : body);
-    });
-    await this.listenTcp(httpServer, c.httpPort);
+    };
+    await this.listenTcp(http.createServer(answer(c.httpPort)), c.httpPort);
+    if (c.tls) {
+      const tls = { cert: fs.readFileSync(c.tls.cert), key: fs.readFileSync(c.tls.key) };
+      await this.listenTcp(https.createServer(tls, answer(HTTPS_PORT)), HTTPS_PORT);
+    }
     const echo = net.createServer((sock) => {
       this.hit(`tcp/${c.echoPort}`, sock.remoteAddress);
       sock.on("error", () => undefined);
@@ -55,7 +68,7 @@ export class LabServer {
     });
     await this.listenTcp(echo, c.echoPort);
     for (const port of c.extraTcpPorts) {
-      if (port === c.httpPort || port === c.echoPort) continue;
+      if (port === c.httpPort || port === c.echoPort || (c.tls && port === HTTPS_PORT)) continue;
       const s = net.createServer((sock) => {
         this.hit(`tcp/${port}`, sock.remoteAddress);
         sock.on("error", () => undefined);

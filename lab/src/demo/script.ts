@@ -7,6 +7,7 @@ import { SERVER_ECHO_PORT, SERVER_HTTP_PORT } from "../orchestrate/processes";
 import { blockedPorts, type BlockedPort } from "./expect";
 import { afterFailover, failover } from "./failover";
 import { judgeHttp, judgePing, judgeTcp, judgeUdp } from "./judge";
+import { suricataSteps } from "./suricata";
 import { traced, verdictText, type DemoContext, type DemoStep, type StepSource } from "./step";
 
 /** The steps, in order. */
@@ -17,6 +18,7 @@ export const SCRIPT: readonly StepSource[] = [
   echo("tcp"),
   ping,
   blocked,
+  suricataSteps,
   failover,
   afterFailover,
 ];

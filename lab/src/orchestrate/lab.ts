@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { controlJson, waitForControl } from "../control";
 import type { EmulatorStatus } from "../emulator/config";
 import { tunSteps, setupSteps } from "../topology/commands";
+import { labRulesFile, prepareLabFiles } from "./suricata";
 import { planTopology, type LabTopology, type LabTopologyArgs } from "../topology/plan";
 import { runChecked, type CommandRunner } from "@tollgate/appliance";
 import {
@@ -143,6 +144,7 @@ export async function labUp(o: LabUpOptions): Promise<Lab> {
     );
   }
   fs.mkdirSync(t.stateDir, { recursive: true, mode: 0o700 });
+  prepareLabFiles(t, o.run.rulesFile);
   await runSteps(o.runner, setupSteps(t), o.log);
 
   const specs = processSpecs(t, o.run, o.paths);
@@ -154,7 +156,7 @@ export async function labUp(o: LabUpOptions): Promise<Lab> {
     return p;
   };
   o.log(
-    "start the internet server (HTTP :80, TCP/UDP echo :7), the client agent and the GWLB emulator",
+    "start the internet server (HTTP :80, HTTPS :443 with a self-signed certificate, TCP/UDP echo :7), the client agent and the GWLB emulator",
   );
   const server = start("server");
   const client = start("client");
@@ -166,7 +168,9 @@ export async function labUp(o: LabUpOptions): Promise<Lab> {
   ]);
   await runSteps(o.runner, tunSteps(t), o.log);
 
-  o.log(`start ${t.appliances.length} appliance daemon(s): tollgate --rules ${o.run.rulesFile}`);
+  o.log(
+    `start ${t.appliances.length} appliance daemon(s): tollgate --rules ${labRulesFile(t)} (a copy of ${o.run.rulesFile})`,
+  );
   for (const a of t.appliances) start(a.name);
   writeState(t, o.run, processes);
   const s = await waitHealthy(t, processes, o.readyTimeoutMs ?? 20_000);

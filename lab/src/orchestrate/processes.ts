@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EmulatorConfig } from "../emulator/config";
+import { applianceFiles, labRulesFile, tlsFiles } from "./suricata";
 import type { FailoverMode } from "../emulator/balancer";
 import type { HashMode } from "../emulator/hash";
 import type { HealthCheckSettings } from "../emulator/health";
@@ -98,6 +99,7 @@ export function applianceArgv(
   rulesFile: string,
   kind: "tollgate" | "reflector" = "tollgate",
   extra: readonly string[] = [],
+  config?: string,
 ): string[] {
   if (kind === "reflector") {
     return [paths.node, path.join(paths.labDist, "agent", "reflector.js"), String(app.healthPort)];
@@ -109,6 +111,7 @@ export function applianceArgv(
     String(app.healthPort),
     "--rules",
     rulesFile,
+    ...(config ? ["--config", config] : []),
     ...extra,
   ];
 }
@@ -120,6 +123,7 @@ export function processSpecs(t: LabTopology, o: LabRunOptions, paths: LabPaths):
     echoPort: SERVER_ECHO_PORT,
     extraTcpPorts: o.extraTcpPorts,
     extraUdpPorts: o.extraUdpPorts,
+    tls: tlsFiles(t),
   };
   return [
     {
@@ -153,7 +157,15 @@ export function processSpecs(t: LabTopology, o: LabRunOptions, paths: LabPaths):
     ...t.appliances.map((a) => ({
       name: a.name,
       ns: a.ns,
-      argv: applianceArgv(paths, a, o.rulesFile, o.appliance, o.daemonArgs),
+      // The daemons run the lab's copy of the rules file (prepareLabFiles) with their own config.
+      argv: applianceArgv(
+        paths,
+        a,
+        labRulesFile(t),
+        o.appliance,
+        o.daemonArgs,
+        applianceFiles(t, a).config,
+      ),
       logFile: `${t.stateDir}/${a.name}.log`,
     })),
   ];
