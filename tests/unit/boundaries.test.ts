@@ -67,6 +67,8 @@ describe("package boundaries", () => {
       /^(package\.json|README\.md|bin\/tollgate\.js)$/,
       /^dist\/.+\.js$/,
       /^native\/(binding\.gyp|build\.js|src\/[^/]+\.c|build\/Release\/tollgate_native\.node)$/,
+      // The kernel data path: its object (loaded at run time) and its source, like the addon's.
+      /^bpf\/(tollgate\.bpf\.c|build\/tollgate\.bpf\.o)$/,
       /^systemd\/[^/]+$/,
     ];
     const notRuntime = files.filter(
@@ -80,6 +82,7 @@ describe("package boundaries", () => {
       "dist/cli.js",
       "dist/index.js",
       "native/build/Release/tollgate_native.node",
+      "bpf/build/tollgate.bpf.o",
       "systemd/tollgate.service",
     ]) {
       assert.ok(files.includes(needed), `npm pack of the appliance lacks ${needed}`);
