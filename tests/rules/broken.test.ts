@@ -20,7 +20,7 @@ function expected(text: string): string[] {
   });
 }
 
-const PROBLEM = /^(.+?):(\d+):(\d+): (?:([\w.[\]-]+): )?(.+)\. Fix: (.+)$/;
+const PROBLEM = /^(.+?):(\d+):(\d+): (?:([\w.[\]<-]+): )?(.+)\. Fix: (.+)$/;
 
 /** `line path` of every problem the check printed; throws on a line that is not a problem. */
 function reported(file: string, stderr: string): string[] {

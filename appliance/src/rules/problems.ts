@@ -171,6 +171,7 @@ function useOneOf(input: unknown, values: readonly string[]): string {
 }
 
 function unknownKeyFix(key: string, known: readonly string[]): string {
+  if (key === "<<") return "YAML merge keys (<<) are not read: write the keys out";
   const guess = didYouMean(key, known);
   if (guess) return `did you mean ${guess}?`;
   return known.length > 0 ? `remove it (keys here: ${known.join(", ")})` : "remove it";
