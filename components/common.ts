@@ -1,3 +1,5 @@
+import { configError } from "./errors";
+
 /** Facts about the target account and region, looked up once by the program. */
 export interface AwsContext {
   readonly region: string;
@@ -30,3 +32,17 @@ export function sameShape<I, S>(
       : never
     : never,
 ): void {}
+
+/**
+ * `enabled: false` decides whether the stack program declares a component at all; a component
+ * constructed with it would build what it was told not to, so it refuses.
+ */
+export function refuseDisabled(section: string, enabled: boolean | undefined): void {
+  if (enabled === false) {
+    throw configError(
+      `${section}.enabled`,
+      "is false but the component is being constructed",
+      "do not construct the component, or remove enabled: false",
+    );
+  }
+}

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tagsFor } from "../common";
+import { refuseDisabled, tagsFor } from "../common";
 import { flowLogDelivery, FlowLogsWiring, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { egressSchema } from "../schema/stack";
@@ -54,6 +54,7 @@ export class Egress extends pulumi.ComponentResource {
 
   constructor(name: string, args: EgressComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tollgate:egress:Egress", name, {}, opts);
+    refuseDisabled("egress", args.enabled);
     const s = resolveEgressArgs(sectionArgs(egressSchema, args), args.availabilityZones);
     const tags = (n: string): Record<string, string> => tagsFor(args.tags, n, "egress");
     const p = { parent: this };

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tagsFor } from "../common";
+import { refuseDisabled, tagsFor } from "../common";
 import { flowLogDelivery, FlowLogsWiring, vpcFlowLog } from "../flow-logs";
 import { sectionArgs } from "../schema/parse";
 import { inspectedVpcSchema } from "../schema/stack";
@@ -57,6 +57,7 @@ export class InspectedVpc extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("tollgate:inspectedVpc:InspectedVpc", name, {}, opts);
+    refuseDisabled("northSouth", args.enabled);
     const s = resolveInspectedVpcArgs(
       sectionArgs(inspectedVpcSchema, args),
       args.availabilityZones,

@@ -52,6 +52,27 @@ describe("components used on their own (documented args)", () => {
     );
   });
 
+  it("refuses enabled: false instead of building what it was told not to", () => {
+    assert.throws(
+      () =>
+        new InspectedVpc("off", {
+          availabilityZones: ["us-east-1a"],
+          endpointService: service,
+          enabled: false,
+        }),
+      /tollgate:northSouth\.enabled: is false but the component is being constructed\. Fix: do not construct the component/,
+    );
+    assert.throws(
+      () =>
+        new Egress("off", {
+          availabilityZones: ["us-east-1a"],
+          endpointService: service,
+          enabled: false,
+        }),
+      /tollgate:egress\.enabled: is false/,
+    );
+  });
+
   it("rejects bad args with the config key before declaring anything", () => {
     const before = registered.length;
     assert.throws(
