@@ -29,6 +29,9 @@
 #   rtt      p50/p99 at RTT_RATE pps, one sender.
 #   The load generator's own ceiling (its send rate into a sink, reflect -n) with one and two
 #   senders: a data path whose NDR comes within 10% of it is limited by the emulator, said so.
+#   Flow state: FLOW_STATE_FLOWS distinct flows (one packet each at FLOW_STATE_RATE pps): the user
+#   path's daemon RSS growth per flow held (VmRSS, health's flow count); the kernel path's flow map
+#   (bpftool: memlock / max_entries, an LRU hash preallocates every entry).
 # The appliance's CPU is that of its whole process tree (its hooks, and Suricata when the rules
 # file runs it).
 #
@@ -42,13 +45,15 @@
 #
 # Environment: RATE (20000) DUR (10) REPS (3) TRIAL (5) LO (5000) HI (auto: 1.1 x the emulator's
 #   ceiling) SIZE (512) FLOWS (64) SCALE_FLOWS (1024) RTT_RATE (1000) BASE_DUR (5)
-#   DATAPATH (all; same as --datapath) SCALING (1) TOLLGATE_ARGS (extra `tollgate run` options)
+#   DATAPATH (all; same as --datapath) SCALING (1) FLOW_STATE_FLOWS (1000000; 0 = skip)
+#   FLOW_STATE_RATE (20000) TOLLGATE_ARGS (extra `tollgate run` options)
 #   PERF=1 (perf profile of each tollgate at RATE)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 RATE=${RATE:-20000} DUR=${DUR:-10} REPS=${REPS:-3} TRIAL=${TRIAL:-5} LO=${LO:-5000} HI=${HI:-auto}
 SIZE=${SIZE:-512} FLOWS=${FLOWS:-64} SCALE_FLOWS=${SCALE_FLOWS:-1024} RTT_RATE=${RTT_RATE:-1000}
 BASE_DUR=${BASE_DUR:-5} SCALING=${SCALING:-1}
+FLOW_STATE_FLOWS=${FLOW_STATE_FLOWS:-1000000} FLOW_STATE_RATE=${FLOW_STATE_RATE:-20000}
 if [ -n "${APPLIANCE_CMD:-}" ]; then DATAPATH=${DATAPATH:-user}; else DATAPATH=${DATAPATH:-all}; fi
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -209,12 +214,30 @@ cpu_run() { # PATH CMD... -> records one cpu result
 }
 
 kernel_check() { # the kernel path really handled the packets: its per-endpoint counters in health
-  local h
-  h=$(ip netns exec "$AP" node -e '
+  record "{\"kind\":\"kernelCheck\",\"toGwi\":$(health_field 'j.endpoints.reduce((s, e) => s + (e.kernelPackets?.toGwi ?? 0), 0)')}"
+}
+
+health_field() { # JS expression on the health JSON `j` -> its value (-1 when unreachable)
+  ip netns exec "$AP" node -e '
     require("http").get("http://10.251.0.2:18081/?format=json", (res) => { let b = ""; res.on("data", (c) => (b += c));
-      res.on("end", () => { const j = JSON.parse(b); const n = j.endpoints.reduce((s, e) => s + (e.kernelPackets?.toGwi ?? 0), 0);
-        console.log(n); }); }).on("error", () => console.log(-1));' 2>/dev/null || echo -1)
-  record "{\"kind\":\"kernelCheck\",\"toGwi\":$h}"
+      res.on("end", () => { const j = JSON.parse(b); console.log(eval(process.argv[1])); }); }).on("error", () => console.log(-1));' \
+    "$1" 2>/dev/null || echo -1
+}
+
+flow_state_run() { # PATH CMD... -> records the flow state's memory with FLOW_STATE_FLOWS flows
+  local path=$1; shift
+  start_appl 1 "$@" || return 1
+  gen 1 64 1000 1 >/dev/null
+  local rss0 rss1 held map secs
+  rss0=$(awk '/^VmRSS/{print $2}' "/proc/$APPL_PID/status")
+  secs=$(node -e 'console.log((process.argv[1] / process.argv[2]).toFixed(1))' "$FLOW_STATE_FLOWS" "$FLOW_STATE_RATE")
+  gen 1 "$FLOW_STATE_FLOWS" "$FLOW_STATE_RATE" "$secs" >"$work/flowstate.json"
+  rss1=$(awk '/^VmRSS/{print $2}' "/proc/$APPL_PID/status")
+  held=$(health_field 'j.datapath.flows')
+  map=$( (bpftool map show name tg_flows 2>/dev/null || true) | tr '\n' ' ' | sed -n 's/.*max_entries \([0-9]*\).*memlock \([0-9]*\)B.*/{"maxEntries":\1,"memlock":\2}/p')
+  stop_appl
+  record "{\"kind\":\"flowState\",\"path\":\"$path\",\"sent\":$FLOW_STATE_FLOWS,\"replies\":$(json "$(cat "$work/flowstate.json")" rx),\"held\":$held,\"rssBeforeKb\":$rss0,\"rssAfterKb\":$rss1,\"map\":${map:-null}}"
+  echo "  flow state, $path: $(tail -1 "$results")"
 }
 
 ndr_run() { # PATH SENDERS FLOWS CMD... -> records the highest loss-free rate
@@ -302,6 +325,12 @@ for p in $available; do
   # shellcheck disable=SC2046
   ndr_run "$p" 2 "$SCALE_FLOWS" $(appliance_cmd "$p")
 done
+if [ "$FLOW_STATE_FLOWS" -gt 0 ]; then
+  for p in $available; do
+    # shellcheck disable=SC2046
+    [ "$p" = reflect ] || flow_state_run "$p" $(appliance_cmd "$p")
+  done
+fi
 
 if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   for p in $available; do

@@ -60,7 +60,8 @@ static uint32_t mix(uint32_t x)
 static int size = 512, nflows = 64, neps = 1, nsrc = 1, batch = 32, hops = 0, offset = 0;
 static double rate = 20000, dur = 10, warm = 1;
 static uint32_t run;
-static uint8_t (*tmpl)[SLOT];   /* per flow: GENEVE header + inner packet with seq/ts = 0 */
+static uint8_t *tmpl;   /* per flow, GH + size bytes apart: GENEVE header + inner packet with seq/ts = 0 */
+#define TMPL(i) (tmpl + (size_t)(i) * (size_t)(GH + size))
 static uint8_t *seen;
 static uint64_t seen_cap;
 static struct { uint64_t tx, rx, ok, bad, dup, foreign, t0, tlast; } st;
@@ -69,10 +70,10 @@ static uint64_t hist_n;
 
 static void build(int i)
 {
-    uint8_t *g = tmpl[i], *ip = g + GH, *u = ip + 20, *m = u + 8;
+    uint8_t *g = TMPL(i), *ip = g + GH, *u = ip + 20, *m = u + 8;
     int e = i % neps;
     uint32_t v = (uint32_t)(i + offset); /* what makes the flow distinct on the wire */
-    memset(g, 0, SLOT);
+    memset(g, 0, GH + size);
     g[0] = (GH - 8) / 4;
     p16(g + 2, 0x0800);
     p16(g + 8, 0x0108); g[10] = 1; g[11] = 2; p64(g + 12, 0x2b8ee1d4db0c5100ull + (uint64_t)e);
@@ -91,7 +92,7 @@ static void build(int i)
 
 static void stamp(uint8_t *dst, int i, uint64_t seq, uint64_t ts)
 {
-    memcpy(dst, tmpl[i], GH + size);
+    memcpy(dst, TMPL(i), GH + size);
     uint8_t *m = dst + GH + 28;
     p64(m + 12, seq);
     p64(m + 20, ts);
@@ -245,7 +246,8 @@ int main(int argc, char **argv)
         if (local && bind(txfd[s], (struct sockaddr *)&sa, sizeof sa)) { perror("loadgen: bind -l"); return 1; }
         if (connect(txfd[s], (struct sockaddr *)&da, sizeof da)) { perror("loadgen: connect"); return 1; }
     }
-    tmpl = calloc(nflows, SLOT);
+    tmpl = calloc(nflows, GH + size);
+    if (!tmpl) { fprintf(stderr, "loadgen: out of memory for %d flows\n", nflows); return 1; }
     rb = calloc(64, SLOT);
     tb = calloc(MAXB, SLOT);
     for (int k = 0; k < 64; k++) { rv[k] = (struct iovec){ rb[k], SLOT }; rm[k].msg_hdr = (struct msghdr){ .msg_iov = &rv[k], .msg_iovlen = 1 }; }

@@ -58,7 +58,17 @@ interface KernelCheck {
   kind: "kernelCheck";
   toGwi: number;
 }
-type Row = Baseline | Ceiling | Cpu | Rtt | Ndr | Missing | KernelCheck;
+interface FlowState {
+  kind: "flowState";
+  path: string;
+  sent: number;
+  replies: number;
+  held: number;
+  rssBeforeKb: number;
+  rssAfterKb: number;
+  map: { maxEntries: number; memlock: number } | null;
+}
+type Row = Baseline | Ceiling | Cpu | Rtt | Ndr | Missing | KernelCheck | FlowState;
 
 const PATHS = ["reflect", "user", "kernel"] as const;
 const LABEL: Record<string, string> = {
@@ -189,6 +199,19 @@ function main(): void {
         `  ${n.path}, ${n.senders} sender(s), ${n.flows} flows: NDR ${n.pps} pps is within 10% of the emulator's ceiling: the emulator is the limit, not the data path`,
       );
     }
+  }
+  for (const f of of("flowState")) {
+    const grew = (f.rssAfterKb - f.rssBeforeKb) * 1024;
+    const user =
+      f.held > 0
+        ? `daemon RSS ${(f.rssBeforeKb / 1024).toFixed(0)} -> ${(f.rssAfterKb / 1024).toFixed(0)} MiB with ${f.held} flows in its table: ${(grew / f.held).toFixed(0)} B per flow`
+        : `${f.held} flows in the daemon's table (RSS ${(f.rssBeforeKb / 1024).toFixed(0)} -> ${(f.rssAfterKb / 1024).toFixed(0)} MiB)`;
+    const kernel = f.map
+      ? `; kernel flow map: ${f.map.maxEntries} entries preallocated, ${(f.map.memlock / 2 ** 20).toFixed(0)} MiB, ${(f.map.memlock / f.map.maxEntries).toFixed(0)} B per entry`
+      : "";
+    console.log(
+      `  flow state, ${f.path} path, ${f.sent} distinct flows sent (${f.replies} replies): ${user}${kernel}`,
+    );
   }
   for (const k of of("kernelCheck")) {
     if (k.toGwi <= 0) {

@@ -197,6 +197,15 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
     },
   });
   new Gauge({
+    name: "tollgate_flows_max",
+    help: "Flow table bound (flows.maxEntries): at it, each new flow evicts the least recently used",
+    registers: [registry],
+    collect() {
+      const max = status().flowCapacity;
+      if (max !== undefined) this.set(max);
+    },
+  });
+  new Gauge({
     name: "tollgate_endpoints",
     help: "Endpoints (GWLB endpoint ids) with a tun pair",
     registers: [registry],

@@ -254,6 +254,7 @@ describe("health and metrics HTTP server", () => {
     s.counters.rxDatagrams = 42;
     s.counters.rxBytes = 4200;
     s.counters.drops.TOO_SHORT = 7;
+    s.flowCapacity = 1000;
     const hooks = {
       stats: {
         CREATE: { ok: 2, failed: 1, timeout: 0, error: 0 },
@@ -286,6 +287,7 @@ describe("health and metrics HTTP server", () => {
     line(/^tollgate_drops_total\{reason="MISSING_AWS_OPTION"\} 0$/m);
     line(/^tollgate_drops_total\{reason="SEND_ERROR"\} 0$/m);
     line(/^tollgate_flows 3$/m);
+    line(/^tollgate_flows_max 1000$/m);
     line(/^tollgate_endpoints 1$/m);
     line(/^tollgate_flow_evictions_total 4$/m);
     line(/^tollgate_hook_runs_total\{action="create",outcome="failed"\} 1$/m);
