@@ -206,9 +206,10 @@ function main(): void {
       f.path === "user" && f.held > 0
         ? `daemon RSS ${(f.rssBeforeKb / 1024).toFixed(0)} -> ${(f.rssAfterKb / 1024).toFixed(0)} MiB with ${f.held} flows in its table: ${(grew / f.held).toFixed(0)} B per flow`
         : `${f.held} flows in the daemon's own table, its RSS ${(f.rssBeforeKb / 1024).toFixed(0)} -> ${(f.rssAfterKb / 1024).toFixed(0)} MiB`;
-    const kernel = f.map
-      ? `; kernel flow map: ${f.map.maxEntries} entries preallocated, ${(f.map.memlock / 2 ** 20).toFixed(0)} MiB, ${(f.map.memlock / f.map.maxEntries).toFixed(0)} B per entry`
-      : "";
+    const kernel =
+      f.path === "kernel" && f.map
+        ? `; kernel flow map: ${f.map.maxEntries} entries preallocated, ${(f.map.memlock / 2 ** 20).toFixed(0)} MiB, ${(f.map.memlock / f.map.maxEntries).toFixed(0)} B per entry`
+        : "";
     console.log(
       `  flow state, ${f.path} path, ${f.sent} distinct flows sent (${f.replies} replies): ${user}${kernel}`,
     );
