@@ -1,4 +1,4 @@
-import { configError } from "./errors";
+import { collecting, configError } from "./errors";
 import { parseWith } from "./schema/parse";
 import { azCountSchema, DEFAULT_AZ_COUNT, TollgateConfig } from "./schema/stack";
 
@@ -20,26 +20,33 @@ export function resolveAvailabilityZones(
         "list at least one AZ or remove the key to use tollgate:azCount",
       );
     }
-    azs.forEach((az, i) => {
-      if (!regionAzs.includes(az)) {
-        throw configError(
-          `availabilityZones[${i}]`,
-          `${az} is not an available AZ of ${region}`,
-          `use one of ${regionAzs.join(", ")}`,
+    return collecting((p) => {
+      azs.forEach((az, i) => {
+        if (!regionAzs.includes(az)) {
+          p.add(
+            configError(
+              `availabilityZones[${i}]`,
+              `${az} is not an available AZ of ${region}`,
+              `use one of ${regionAzs.join(", ")}`,
+            ),
+          );
+        } else if (azs.indexOf(az) !== i) {
+          p.add(
+            configError(`availabilityZones[${i}]`, `${az} is listed twice`, "list every AZ once"),
+          );
+        }
+      });
+      if (args.azCount !== undefined && args.azCount !== azs.length) {
+        p.add(
+          configError(
+            "azCount",
+            `is ${args.azCount} but tollgate:availabilityZones lists ${azs.length}`,
+            "remove tollgate:azCount or make it match the list",
+          ),
         );
       }
-      if (azs.indexOf(az) !== i) {
-        throw configError(`availabilityZones[${i}]`, `${az} is listed twice`, "list every AZ once");
-      }
+      return [...azs];
     });
-    if (args.azCount !== undefined && args.azCount !== azs.length) {
-      throw configError(
-        "azCount",
-        `is ${args.azCount} but tollgate:availabilityZones lists ${azs.length}`,
-        "remove tollgate:azCount or make it match the list",
-      );
-    }
-    return [...azs];
   }
   const count = parseWith(azCountSchema.default(DEFAULT_AZ_COUNT), args.azCount, "azCount");
   if (count > regionAzs.length) {

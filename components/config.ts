@@ -1,5 +1,7 @@
+import * as awsConfig from "@pulumi/aws/config";
 import * as pulumi from "@pulumi/pulumi";
-import { fromPulumiForms, parseWith } from "./schema/parse";
+import { collecting, problemAt } from "./errors";
+import { closest, fromPulumiForms, parseWith } from "./schema/parse";
 import { RETIRED_KEYS, TollgateConfig, tollgateSchema, TollgateSettings } from "./schema/stack";
 
 export type { TollgateConfig, TollgateSettings } from "./schema/stack";
@@ -27,4 +29,62 @@ export function rawPulumiConfig(project = "tollgate"): Record<string, unknown> {
     if (k.startsWith(`${project}:`)) out[k.slice(project.length + 1)] = v;
   }
   return out;
+}
+
+/** AWS provider settings (`aws:<key>`), from @pulumi/aws's config module. */
+export const AWS_CONFIG_KEYS: readonly string[] = Object.keys(awsConfig).filter(
+  (k) => k !== "requireRegion" && k !== "default",
+);
+
+/**
+ * Checks the namespaces and `aws:` keys of the whole stack config (`all`: `namespace:key` ->
+ * value, as `pulumi.runtime.allConfig()` gives it): the program reads `<project>:` (the typed
+ * Tollgate config, checked by the schema), `aws:` (provider settings) and `pulumi:` keys; any other
+ * namespace or an unknown `aws:` key is a typo that would be ignored. Throws one ConfigError listing
+ * every such key with a "did you mean".
+ */
+export function checkConfigNamespaces(
+  all: Readonly<Record<string, unknown>>,
+  project: string,
+): void {
+  collecting((p) => {
+    for (const full of Object.keys(all)) {
+      const at = full.indexOf(":");
+      const ns = at < 0 ? "" : full.slice(0, at);
+      const key = full.slice(at + 1);
+      if (ns === project || ns === "pulumi") continue;
+      if (ns === "aws") {
+        if (AWS_CONFIG_KEYS.includes(key)) continue;
+        const near = closest(key, AWS_CONFIG_KEYS);
+        p.add(
+          problemAt(
+            full,
+            "is not an AWS provider setting",
+            near !== undefined
+              ? `did you mean aws:${near}?`
+              : "see the aws provider's configuration reference",
+          ),
+        );
+        continue;
+      }
+      const nearNs = at < 0 ? project : closest(ns, [project, "aws"]);
+      const nearKey =
+        nearNs === project
+          ? (closest(key, CONFIG_KEYS) ?? key)
+          : nearNs === "aws"
+            ? (closest(key, AWS_CONFIG_KEYS) ?? key)
+            : undefined;
+      p.add(
+        problemAt(
+          full,
+          at < 0
+            ? "has no namespace, so no program reads it"
+            : `namespace ${ns}: is not read by this program (it reads ${project}:, aws: and pulumi: keys)`,
+          nearKey !== undefined
+            ? `did you mean ${nearNs}:${nearKey}?`
+            : `write it as ${project}:<key> (docs/configuration.md) or aws:<key>`,
+        ),
+      );
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import * as ipaddr from "ipaddr.js";
-import { configError } from "./errors";
+import { collecting, configError } from "./errors";
 
 /** A parsed, validated CIDR block. */
 export interface Cidr {
@@ -98,20 +98,25 @@ export function ipv6Subnet64(vpcIpv6Cidr: string, index: number): string {
 }
 
 /**
- * Checks that no two of the named blocks overlap; throws a {@link ConfigError} naming the later key.
+ * Checks that no two of the named blocks overlap; throws a {@link ConfigError} naming the later key
+ * of every overlapping pair.
  */
 export function assertDisjoint(blocks: readonly { key: string; cidr: Cidr }[]): void {
-  for (let i = 0; i < blocks.length; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = blocks[j]!;
-      const b = blocks[i]!;
-      if (overlaps(a.cidr, b.cidr)) {
-        throw configError(
-          b.key,
-          `${b.cidr.text} overlaps ${a.cidr.text} (tollgate:${a.key})`,
-          "give every VPC and subnet its own non-overlapping range",
-        );
+  collecting((p) => {
+    for (let i = 0; i < blocks.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const a = blocks[j]!;
+        const b = blocks[i]!;
+        if (overlaps(a.cidr, b.cidr)) {
+          p.add(
+            configError(
+              b.key,
+              `${b.cidr.text} overlaps ${a.cidr.text} (tollgate:${a.key})`,
+              "give every VPC and subnet its own non-overlapping range",
+            ),
+          );
+        }
       }
     }
-  }
+  });
 }

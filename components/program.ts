@@ -2,9 +2,18 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveAvailabilityZones } from "./azs";
 import { AwsContext } from "./common";
-import { parseTollgateConfig, rawPulumiConfig, TollgateConfig, TollgateSettings } from "./config";
-import { parseWith } from "./schema/parse";
-import { RETIRED_KEYS, tollgateSchema } from "./schema/stack";
+import { z } from "zod";
+import { checkConfigNamespaces, rawPulumiConfig, TollgateConfig, TollgateSettings } from "./config";
+import { checkRegion, knownAzs, PROVIDER_REGIONS } from "./regions";
+import { checkRulesFile } from "./rules-check";
+import { fromPulumiForms, parseInto, parseWith } from "./schema/parse";
+import {
+  DEFAULT_RULES_FILE,
+  egressSchema,
+  inspectedVpcSchema,
+  RETIRED_KEYS,
+  tollgateSchema,
+} from "./schema/stack";
 import {
   ApplianceDelivery,
   ArtifactSource,
@@ -17,7 +26,7 @@ import {
   resolveEndpointServiceArgs,
   ResolvedEndpointServiceArgs,
 } from "./endpoint-service";
-import { isConfigError } from "./errors";
+import { collecting, isConfigError, Problems } from "./errors";
 import { resolveFlowLogsArgs, ResolvedFlowLogsArgs } from "./flow-logs";
 import { checkSuricataImage, rulesFileUsesSuricata } from "./suricata";
 import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
@@ -57,40 +66,92 @@ export interface ResolvedTollgate {
   readonly suricata: boolean;
 }
 
-/** Resolves and validates the whole configuration. Pure; throws {@link ConfigError}. */
-export function resolveTollgate(cfg: TollgateConfig, facts: RegionFacts): ResolvedTollgate {
-  const c = parseWith(tollgateSchema, cfg, "", RETIRED_KEYS);
-  const availabilityZones = resolveAvailabilityZones(c, facts.region, facts.availabilityZones);
-  const ipv6 = c.ipv6;
-  const suricata = rulesFileUsesSuricata(c.appliance.rulesFile);
-  checkSuricataImage(c.fleet.amiFamily, suricata);
-  return {
-    settings: c,
-    namePrefix: c.namePrefix,
-    availabilityZones,
-    ipv6,
-    tags: c.tags,
-    inspection: resolveInspectionArgs(c.inspection, availabilityZones, ipv6),
-    fleet: resolveFleetArgs(c.fleet),
-    delivery: resolveDeliveryArgs(c.appliance),
-    endpointService: resolveEndpointServiceArgs(
-      c.endpointService,
-      facts.accountId,
-      facts.partition,
+/** The top-level keys of the `tollgate:` config that are sections (each checked by its resolver). */
+const SECTIONS = [
+  "inspection",
+  "fleet",
+  "appliance",
+  "endpointService",
+  "northSouth",
+  "egress",
+  "flowLogs",
+] as const;
+
+/** The top level of the schema alone: its plain keys, unknown keys, sections as opaque values. */
+const topLevelSchema = tollgateSchema.extend(
+  Object.fromEntries(SECTIONS.map((k) => [k, z.unknown().optional()])) as Record<
+    (typeof SECTIONS)[number],
+    z.ZodOptional<z.ZodUnknown>
+  >,
+);
+
+/**
+ * Resolves and validates the whole configuration, reporting every problem at once: each section
+ * is checked on its own (a broken section does not hide another's problems), and AZ-dependent
+ * checks run against the region's AZs when the AZ settings themselves are wrong. Pure; throws one
+ * {@link ConfigError} listing every problem.
+ */
+export function resolveTollgate(
+  cfg: TollgateConfig,
+  facts: RegionFacts,
+  root: string = process.cwd(),
+): ResolvedTollgate {
+  return collecting((p) => {
+    const top = p.check(() => parseInto(p, topLevelSchema, cfg, "", RETIRED_KEYS));
+    const azs =
+      (top &&
+        p.check(() => resolveAvailabilityZones(top, facts.region, facts.availabilityZones))) ??
+      facts.availabilityZones;
+    const ipv6 = top?.ipv6 ?? false;
+    const section = <K extends (typeof SECTIONS)[number]>(k: K) => cfg[k] ?? {};
+    const inspection = p.check(() => resolveInspectionArgs(section("inspection"), azs, ipv6));
+    const fleet = p.check(() => resolveFleetArgs(section("fleet")));
+    const delivery = p.check(() => resolveDeliveryArgs(section("appliance")));
+    const endpointService = p.check(() =>
+      resolveEndpointServiceArgs(
+        section("endpointService"),
+        facts.accountId,
+        facts.partition,
+        ipv6,
+      ),
+    );
+    const ns = p.check(() => parseWith(inspectedVpcSchema, section("northSouth"), "northSouth"));
+    const northSouth = ns?.enabled
+      ? p.check(() => resolveInspectedVpcArgs(section("northSouth"), azs, ipv6))
+      : undefined;
+    const eg = p.check(() => parseWith(egressSchema, section("egress"), "egress"));
+    const egress = eg?.enabled
+      ? p.check(() => resolveEgressArgs(section("egress"), azs))
+      : undefined;
+    const flowLogs = p.check(() => resolveFlowLogsArgs(section("flowLogs")));
+    const suricata = delivery !== undefined && rulesFileUsesSuricata(delivery.rulesFile, root);
+    if (fleet !== undefined) p.check(() => checkSuricataImage(fleet.amiFamily, suricata));
+    p.throwIfAny();
+    return {
+      settings: parseWith(tollgateSchema, cfg, "", RETIRED_KEYS),
+      namePrefix: top!.namePrefix,
+      availabilityZones: azs,
       ipv6,
-    ),
-    northSouth: c.northSouth.enabled
-      ? resolveInspectedVpcArgs(c.northSouth, availabilityZones, ipv6)
-      : undefined,
-    egress: c.egress.enabled ? resolveEgressArgs(c.egress, availabilityZones) : undefined,
-    flowLogs: resolveFlowLogsArgs(c.flowLogs),
-    suricata,
-  };
+      tags: top!.tags,
+      inspection: inspection!,
+      fleet: fleet!,
+      delivery: delivery!,
+      endpointService: endpointService!,
+      northSouth,
+      egress,
+      flowLogs: flowLogs!,
+      suricata,
+    };
+  });
 }
 
 export interface ProgramOptions {
   /** How artifacts are produced. Defaults to building the release (components/release). */
   readonly artifacts?: ArtifactSource;
+  /** The project directory, which `tollgate:appliance.rulesFile` is relative to. Defaults to the working directory. */
+  readonly root?: string;
+  /** Where the program says which region, AZs and instance type it deploys. Defaults to `pulumi.log.info`. */
+  readonly announce?: (message: string) => void;
 }
 
 /** Looks up region, account, partition and AZs through the AWS provider. */
@@ -207,19 +268,83 @@ export function declareTollgate(
   };
 }
 
-/** The program for a typed config: look up the region, resolve (fail early), declare. */
+/**
+ * The one validation pass of a stack, before any resource is declared: the resolved plan
+ * ({@link resolveTollgate}) and the delivered rules file compiled by the daemon's compiler
+ * (components/rules-check.ts, relative to `root`). Throws one {@link ConfigError} listing every
+ * problem.
+ */
+export function validateTollgate(
+  cfg: TollgateConfig,
+  facts: RegionFacts,
+  root: string = process.cwd(),
+): ResolvedTollgate {
+  return collecting((p) => {
+    const r = p.check(() => resolveTollgate(cfg, facts, root));
+    const rulesFile = r?.delivery.rulesFile ?? cfg.appliance?.rulesFile ?? DEFAULT_RULES_FILE;
+    if (typeof rulesFile === "string" && rulesFile.trim() !== "")
+      p.check(() => checkRulesFile(rulesFile, root));
+    return r!;
+  });
+}
+
+/** The program for a typed config: look up the region, validate (fail early), declare. */
 export async function tollgate(
   config: TollgateConfig,
   options: ProgramOptions = {},
 ): Promise<TollgateOutputs> {
   const facts = await lookupRegionFacts();
-  return declareTollgate(resolveTollgate(config, facts), facts, options);
+  return declareTollgate(validateTollgate(config, facts, options.root), facts, options);
 }
 
-/** What `index.ts` runs: read the stack's `tollgate:` config and run {@link tollgate}. */
+/** Where the region comes from when the stack config does not set `aws:region`. */
+const REGION_ENV = ["AWS_REGION", "AWS_DEFAULT_REGION"] as const;
+
+/** The configured region and where it was set, if anywhere we can see (else the AWS profile's). */
+export function configuredRegion(
+  all: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv = process.env,
+): { region: string; source: string } | undefined {
+  const v = all["aws:region"];
+  if (typeof v === "string" && v !== "") return { region: v, source: "aws:region" };
+  for (const name of REGION_ENV) {
+    const e = env[name];
+    if (e) return { region: e, source: name };
+  }
+  return undefined;
+}
+
+/**
+ * What `index.ts` runs: check the whole stack config (namespaces, the region, every `tollgate:`
+ * key, the rules file) and report every problem at once before any resource is declared; then
+ * print the region and AZs and declare the topology.
+ */
 export async function main(options: ProgramOptions = {}): Promise<TollgateOutputs> {
   const project = pulumi.getProject();
-  return tollgate(parseTollgateConfig(rawPulumiConfig(project)), options);
+  const all = pulumi.runtime.allConfig();
+  const p = new Problems();
+  p.check(() => checkConfigNamespaces(all, project));
+  const configured = configuredRegion(all);
+  if (configured !== undefined && !PROVIDER_REGIONS.includes(configured.region)) {
+    // Not a region at all: the provider lookup would fail without naming the key.
+    p.check(() => checkRegion(configured.region, configured.source));
+    p.throwIfAny();
+  }
+  const facts = await lookupRegionFacts();
+  const announce = options.announce ?? ((m: string) => pulumi.log.info(m));
+  if (knownAzs(facts.region) === undefined)
+    announce(
+      `region ${facts.region} is not in Tollgate's offline table (components/regions.ts): \`npm run plan\` cannot check it; using the provider's AZs`,
+    );
+  const cfg = p.check(
+    () => fromPulumiForms(tollgateSchema, rawPulumiConfig(project), "") as TollgateConfig,
+  );
+  const resolved = cfg && p.check(() => validateTollgate(cfg, facts, options.root));
+  p.throwIfAny();
+  announce(
+    `Tollgate: region ${facts.region}${configured ? ` (from ${configured.source})` : " (from the AWS profile)"}, AZs ${resolved!.availabilityZones.join(", ")}, fleet ${resolved!.fleet.instanceType} (${resolved!.fleet.architecture})`,
+  );
+  return declareTollgate(resolved!, facts, options);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { sameShape } from "../common";
-import { configError } from "../errors";
+import { collecting, configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, parseCidr } from "../net";
-import { parseWith } from "../schema/parse";
+import { parseInto } from "../schema/parse";
 import { egressSchema, spokeSchema } from "../schema/stack";
 
 /** One spoke VPC attached to the Transit Gateway. */
@@ -55,51 +55,63 @@ export function resolveEgressArgs(
   args: EgressArgs,
   availabilityZones: readonly string[],
 ): ResolvedEgressArgs {
-  const a = parseWith(egressSchema, args, K);
-  const vpcCidr = parseCidr(`${K}.vpcCidr`, a.vpcCidr);
-  const s = carveSubnets(
-    vpcCidr,
-    `${K}.vpcCidr`,
-    a.subnetPrefixLength,
-    `${K}.subnetPrefixLength`,
-    ["attachment", "endpoint", "public"],
-    availabilityZones.length,
-  );
-  const seen = new Set<string>();
-  const spokes = a.spokes.map((sp, i): ResolvedSpoke => {
-    const k = `${K}.spokes[${i}]`;
-    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(sp.name))
-      throw configError(
-        `${k}.name`,
-        `${JSON.stringify(sp.name)} is not a valid spoke name`,
-        "use lowercase letters, digits and -, at most 31 characters",
+  return collecting((p) => {
+    const a = parseInto(p, egressSchema, args, K);
+    const vpcCidr = p.check(() => parseCidr(`${K}.vpcCidr`, a.vpcCidr));
+    const s =
+      vpcCidr &&
+      p.check(() =>
+        carveSubnets(
+          vpcCidr,
+          `${K}.vpcCidr`,
+          a.subnetPrefixLength,
+          `${K}.subnetPrefixLength`,
+          ["attachment", "endpoint", "public"],
+          availabilityZones.length,
+        ),
       );
-    if (seen.has(sp.name))
-      throw configError(`${k}.name`, `${sp.name} is used twice`, "give every spoke its own name");
-    seen.add(sp.name);
-    const cidr = parseCidr(`${k}.cidr`, sp.cidr);
-    const prefix = sp.subnetPrefixLength;
-    const sub = carveSubnets(
-      cidr,
-      `${k}.cidr`,
-      prefix,
-      `${k}.subnetPrefixLength`,
-      ["workload"],
-      availabilityZones.length,
-    );
-    return { name: sp.name, cidr, subnets: sub["workload"]! };
+    const seen = new Set<string>();
+    const blocks = vpcCidr ? [{ key: `${K}.vpcCidr`, cidr: vpcCidr }] : [];
+    const spokes = a.spokes.flatMap((sp, i): ResolvedSpoke[] => {
+      const k = `${K}.spokes[${i}]`;
+      if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(sp.name))
+        p.add(
+          configError(
+            `${k}.name`,
+            `${JSON.stringify(sp.name)} is not a valid spoke name`,
+            "use lowercase letters, digits and -, at most 31 characters",
+          ),
+        );
+      else if (seen.has(sp.name))
+        p.add(
+          configError(`${k}.name`, `${sp.name} is used twice`, "give every spoke its own name"),
+        );
+      seen.add(sp.name);
+      const cidr = p.check(() => parseCidr(`${k}.cidr`, sp.cidr));
+      if (cidr === undefined) return [];
+      blocks.push({ key: `${k}.cidr`, cidr });
+      const sub = p.check(() =>
+        carveSubnets(
+          cidr,
+          `${k}.cidr`,
+          sp.subnetPrefixLength,
+          `${k}.subnetPrefixLength`,
+          ["workload"],
+          availabilityZones.length,
+        ),
+      );
+      return sub ? [{ name: sp.name, cidr, subnets: sub["workload"]! }] : [];
+    });
+    p.check(() => assertDisjoint(blocks));
+    p.throwIfAny();
+    return {
+      availabilityZones,
+      vpcCidr: vpcCidr!,
+      attachmentSubnets: s!["attachment"]!,
+      endpointSubnets: s!["endpoint"]!,
+      publicSubnets: s!["public"]!,
+      amazonSideAsn: a.amazonSideAsn,
+      spokes,
+    };
   });
-  assertDisjoint([
-    { key: `${K}.vpcCidr`, cidr: vpcCidr },
-    ...spokes.map((sp, i) => ({ key: `${K}.spokes[${i}].cidr`, cidr: sp.cidr })),
-  ]);
-  return {
-    availabilityZones,
-    vpcCidr,
-    attachmentSubnets: s["attachment"]!,
-    endpointSubnets: s["endpoint"]!,
-    publicSubnets: s["public"]!,
-    amazonSideAsn: a.amazonSideAsn,
-    spokes,
-  };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { sameShape } from "../common";
-import { configError } from "../errors";
+import { collecting, configError } from "../errors";
 import { parseWith } from "../schema/parse";
 import { endpointServiceSchema } from "../schema/stack";
 
@@ -31,14 +31,18 @@ export function resolveEndpointServiceArgs(
 ): ResolvedEndpointServiceArgs {
   const a = parseWith(endpointServiceSchema, args, "endpointService");
   const allowedPrincipals = a.allowedPrincipals ?? [`arn:${partition}:iam::${accountId}:root`];
-  allowedPrincipals.forEach((arn, i) => {
-    if (arn === "*" || !PRINCIPAL.test(arn)) {
-      throw configError(
-        `endpointService.allowedPrincipals[${i}]`,
-        `${JSON.stringify(arn)} is not an account, role or user ARN`,
-        "use e.g. arn:aws:iam::123456789012:root; a bare * would let any AWS account attach endpoints",
-      );
-    }
-  });
+  collecting((p) =>
+    allowedPrincipals.forEach((arn, i) => {
+      if (arn === "*" || !PRINCIPAL.test(arn)) {
+        p.add(
+          configError(
+            `endpointService.allowedPrincipals[${i}]`,
+            `${JSON.stringify(arn)} is not an account, role or user ARN`,
+            "use e.g. arn:aws:iam::123456789012:root; a bare * would let any AWS account attach endpoints",
+          ),
+        );
+      }
+    }),
+  );
   return { acceptanceRequired: a.acceptanceRequired, allowedPrincipals, ipv6 };
 }

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { sameShape } from "../common";
-import { configError } from "../errors";
+import { collecting, configError, Problems } from "../errors";
 import { carveSubnets } from "../layout";
 import { assertDisjoint, Cidr, contains, parseCidr } from "../net";
-import { parseWith } from "../schema/parse";
+import { parseInto } from "../schema/parse";
 import {
   adoptedEndpointSubnetSchema,
   adoptedSubnetSchema,
@@ -149,8 +149,25 @@ export function resolveInspectedVpcArgs(
   availabilityZones: readonly string[],
   ipv6: boolean,
 ): ResolvedInspectedVpcArgs {
-  const a = parseWith(inspectedVpcSchema, args, K);
-  if (a.adopt !== undefined) return resolveAdopt(a.adopt, availabilityZones, ipv6);
+  const p = new Problems();
+  const a = p.check(() => parseInto(p, inspectedVpcSchema, args, K));
+  const resolved =
+    a &&
+    p.check(() =>
+      a.adopt !== undefined
+        ? resolveAdopt(a.adopt, availabilityZones, ipv6)
+        : plannedCreate(a, availabilityZones, ipv6),
+    );
+  p.throwIfAny();
+  return resolved!;
+}
+
+/** The created VPC's plan: workload and endpoint subnet per AZ carved out of `vpcCidr`. */
+function plannedCreate(
+  a: z.output<typeof inspectedVpcSchema>,
+  availabilityZones: readonly string[],
+  ipv6: boolean,
+): ResolvedInspectedVpcArgs {
   const vpcCidr = parseCidr(`${K}.vpcCidr`, a.vpcCidr);
   const s = carveSubnets(
     vpcCidr,
@@ -178,138 +195,175 @@ function resolveAdopt(
   availabilityZones: readonly string[],
   ipv6: boolean,
 ): ResolvedInspectedVpcArgs {
-  const k = `${K}.adopt`;
-  const vpcId = checkedId(`${k}.vpcId`, "vpc", "a VPC id", a.vpcId);
-  const igw = checkedId(
-    `${k}.internetGatewayId`,
-    "igw",
-    "an internet gateway id",
-    a.internetGatewayId,
-  );
-  const vpcCidr = parseCidr(`${k}.vpcCidr`, a.vpcCidr);
-  const vpcV6 = ipv6
-    ? parseCidr(
-        `${k}.ipv6CidrBlock`,
-        required(
-          `${k}.ipv6CidrBlock`,
-          a.ipv6CidrBlock,
-          "the VPC's IPv6 block (tollgate:ipv6 is true)",
-        ),
-        "ipv6",
-      )
-    : undefined;
-  const subnets = a.workloadSubnets;
-  const blocks: { key: string; cidr: Cidr }[] = [];
-  const v6blocks: { key: string; cidr: Cidr }[] = [];
-  const byAz = new Map<string, PlannedWorkloadSubnet[]>();
-  subnets.forEach((s, i) => {
-    const sk = `${k}.workloadSubnets[${i}]`;
-    const id = checkedId(`${sk}.id`, "subnet", "a subnet id", s.id);
-    const az = s.availabilityZone;
-    if (!availabilityZones.includes(az)) {
-      throw configError(
-        `${sk}.availabilityZone`,
-        `${az} is not one of the stack's AZs (${availabilityZones.join(", ")})`,
-        "add it to tollgate:availabilityZones or raise tollgate:azCount",
-      );
-    }
-    const cidr = parseCidr(`${sk}.cidr`, s.cidr);
-    if (!contains(vpcCidr, cidr))
-      throw configError(
-        `${sk}.cidr`,
-        `${cidr.text} is outside the VPC's ${vpcCidr.text}`,
-        "give the subnet's real CIDR",
-      );
-    blocks.push({ key: `${sk}.cidr`, cidr });
-    let v6: string | undefined;
-    if (ipv6) {
-      const c = parseCidr(
+  return collecting((p) => {
+    const k = `${K}.adopt`;
+    const vpcCidr = p.check(() => parseCidr(`${k}.vpcCidr`, a.vpcCidr));
+    const vpcV6 = ipv6
+      ? p.check(() =>
+          parseCidr(
+            `${k}.ipv6CidrBlock`,
+            required(
+              `${k}.ipv6CidrBlock`,
+              a.ipv6CidrBlock,
+              "the VPC's IPv6 block (tollgate:ipv6 is true)",
+            ),
+            "ipv6",
+          ),
+        )
+      : undefined;
+    /** A block of the VPC: parsed, inside the VPC's range (checked when that parsed). */
+    const inside = (key: string, value: string, outer: Cidr | undefined, fix: string) =>
+      p.check(() => {
+        const c = parseCidr(key, value, outer?.kind ?? "ipv4");
+        if (outer !== undefined && !contains(outer, c))
+          throw configError(key, `${c.text} is outside the VPC's ${outer.text}`, fix);
+        return c;
+      });
+    /** The IPv6 block of a subnet when the stack is dual stack (required then). */
+    const v6Of = (key: string, value: string | undefined, what: string, fix: string) => {
+      if (!ipv6 || vpcV6 === undefined) return undefined;
+      const text = p.check(() => required(key, value, `${what} (tollgate:ipv6 is true)`));
+      return text === undefined ? undefined : inside(key, text, vpcV6, fix);
+    };
+    const blocks: { key: string; cidr: Cidr }[] = [];
+    const v6blocks: { key: string; cidr: Cidr }[] = [];
+    const byAz = new Map<string, PlannedWorkloadSubnet[]>();
+    const firstKeyOf = new Map<string, string>();
+    const tableAz = new Map<string, { az: string; key: string }>();
+    a.workloadSubnets.forEach((s, i) => {
+      const sk = `${k}.workloadSubnets[${i}]`;
+      const az = s.availabilityZone;
+      // Ids known only at deploy (Outputs) cannot be compared here; plain ids are.
+      const plainId = typeof s.id === "string" ? s.id : undefined;
+      const table = typeof s.routeTableId === "string" ? s.routeTableId : undefined;
+      const earlier = plainId === undefined ? undefined : firstKeyOf.get(plainId);
+      if (earlier !== undefined) {
+        p.add(
+          configError(
+            `${sk}.id`,
+            `${plainId} is listed twice (also tollgate:${earlier})`,
+            "list every workload subnet once",
+          ),
+        );
+        return;
+      }
+      if (plainId !== undefined) firstKeyOf.set(plainId, sk);
+      if (!availabilityZones.includes(az)) {
+        p.add(
+          configError(
+            `${sk}.availabilityZone`,
+            `${az} is not one of the stack's AZs (${availabilityZones.join(", ")})`,
+            "add it to tollgate:availabilityZones or raise tollgate:azCount",
+          ),
+        );
+      }
+      if (table !== undefined) {
+        const shared = tableAz.get(table);
+        if (shared !== undefined) {
+          p.add(
+            configError(
+              `${sk}.routeTableId`,
+              shared.az === az
+                ? `${table} is also the table of tollgate:${shared.key}: Tollgate adds one default route per subnet, and a table holds only one 0.0.0.0/0`
+                : `${table} is also the table of tollgate:${shared.key} in ${shared.az}: its default route can point at only one AZ's GWLB endpoint, so the other AZ's traffic would cross AZs`,
+              "give every adopted workload subnet its own route table, or leave routeTableId out so Tollgate creates and associates one",
+            ),
+          );
+        } else {
+          tableAz.set(table, { az, key: sk });
+        }
+      }
+      const cidr = inside(`${sk}.cidr`, s.cidr, vpcCidr, "give the subnet's real CIDR");
+      if (cidr !== undefined) blocks.push({ key: `${sk}.cidr`, cidr });
+      const v6 = v6Of(
         `${sk}.ipv6Cidr`,
-        required(`${sk}.ipv6Cidr`, s.ipv6Cidr, "the subnet's IPv6 /64 (tollgate:ipv6 is true)"),
-        "ipv6",
+        s.ipv6Cidr,
+        "the subnet's IPv6 /64",
+        "give the subnet's real IPv6 CIDR",
       );
-      if (!contains(vpcV6!, c))
-        throw configError(
-          `${sk}.ipv6Cidr`,
-          `${c.text} is outside the VPC's ${vpcV6!.text}`,
-          "give the subnet's real IPv6 CIDR",
+      if (v6 !== undefined) v6blocks.push({ key: `${sk}.ipv6Cidr`, cidr: v6 });
+      if (cidr === undefined) return;
+      const list = byAz.get(az) ?? [];
+      list.push({
+        id: checkedId(`${sk}.id`, "subnet", "a subnet id", s.id),
+        cidr,
+        ipv6Cidr: v6?.text,
+        routeTableId:
+          s.routeTableId === undefined
+            ? undefined
+            : checkedId(`${sk}.routeTableId`, "rtb", "a route table id", s.routeTableId),
+        label: plainId ?? `${az}-${list.length + 1}`,
+      });
+      byAz.set(az, list);
+    });
+    const epByAz = new Map<string, { cidr: Cidr; ipv6Cidr?: string }>();
+    a.endpointSubnets.forEach((e, i) => {
+      const ek = `${k}.endpointSubnets[${i}]`;
+      const az = e.availabilityZone;
+      if (epByAz.has(az)) {
+        p.add(
+          configError(
+            `${ek}.availabilityZone`,
+            `${az} already has an endpoint subnet`,
+            "give one endpoint subnet per AZ",
+          ),
         );
-      v6blocks.push({ key: `${sk}.ipv6Cidr`, cidr: c });
-      v6 = c.text;
-    }
-    const list = byAz.get(az) ?? [];
-    const routeTableId =
-      s.routeTableId === undefined
-        ? undefined
-        : checkedId(`${sk}.routeTableId`, "rtb", "a route table id", s.routeTableId);
-    const label = typeof id === "string" ? id : `${az}-${list.length + 1}`;
-    list.push({ id, cidr, ipv6Cidr: v6, routeTableId, label });
-    byAz.set(az, list);
-  });
-  const eps = a.endpointSubnets;
-  const epByAz = new Map<string, { cidr: Cidr; ipv6Cidr?: string }>();
-  eps.forEach((e, i) => {
-    const ek = `${k}.endpointSubnets[${i}]`;
-    const az = e.availabilityZone;
-    if (epByAz.has(az))
-      throw configError(
-        `${ek}.availabilityZone`,
-        `${az} already has an endpoint subnet`,
-        "give one endpoint subnet per AZ",
-      );
-    const cidr = parseCidr(`${ek}.cidr`, e.cidr);
-    if (!contains(vpcCidr, cidr))
-      throw configError(
-        `${ek}.cidr`,
-        `${cidr.text} is outside the VPC's ${vpcCidr.text}`,
-        "pick a free block inside the VPC CIDR",
-      );
-    blocks.push({ key: `${ek}.cidr`, cidr });
-    let v6: string | undefined;
-    if (ipv6) {
-      const c = parseCidr(
+        return;
+      }
+      const cidr = inside(`${ek}.cidr`, e.cidr, vpcCidr, "pick a free block inside the VPC CIDR");
+      if (cidr !== undefined) blocks.push({ key: `${ek}.cidr`, cidr });
+      const v6 = v6Of(
         `${ek}.ipv6Cidr`,
-        required(
-          `${ek}.ipv6Cidr`,
-          e.ipv6Cidr,
-          "a free IPv6 /64 of the VPC (tollgate:ipv6 is true)",
-        ),
-        "ipv6",
+        e.ipv6Cidr,
+        "a free IPv6 /64 of the VPC",
+        "pick a free /64 of the VPC's IPv6 block",
       );
-      if (!contains(vpcV6!, c))
-        throw configError(
-          `${ek}.ipv6Cidr`,
-          `${c.text} is outside the VPC's ${vpcV6!.text}`,
-          "pick a free /64 of the VPC's IPv6 block",
+      if (v6 !== undefined) v6blocks.push({ key: `${ek}.ipv6Cidr`, cidr: v6 });
+      if (cidr !== undefined) epByAz.set(az, { cidr, ipv6Cidr: v6?.text });
+      if (!a.workloadSubnets.some((w) => w.availabilityZone === az)) {
+        p.add(
+          configError(
+            `${ek}.availabilityZone`,
+            `no workload subnet is in ${az}, so this endpoint subnet would not be created`,
+            `remove it, or list the workload subnets of ${az}`,
+          ),
         );
-      v6blocks.push({ key: `${ek}.ipv6Cidr`, cidr: c });
-      v6 = c.text;
+      }
+    });
+    p.check(() => assertDisjoint(blocks));
+    p.check(() => assertDisjoint(v6blocks));
+    const azs: PlannedAz[] = [];
+    for (const az of availabilityZones) {
+      const workloadSubnets = byAz.get(az);
+      if (!workloadSubnets) continue;
+      const endpointSubnet = epByAz.get(az);
+      if (!endpointSubnet) {
+        if (!a.endpointSubnets.some((e) => e.availabilityZone === az))
+          p.add(
+            configError(
+              `${k}.endpointSubnets`,
+              `has no subnet in ${az}, where workload subnets ${workloadSubnets.map((w) => (typeof w.id === "string" ? w.id : w.cidr.text)).join(", ")} live`,
+              `add { availabilityZone: ${az}, cidr: <free /28> }`,
+            ),
+          );
+        continue;
+      }
+      azs.push({ az, endpointSubnet, workloadSubnets });
     }
-    epByAz.set(az, { cidr, ipv6Cidr: v6 });
+    p.throwIfAny();
+    return {
+      mode: "adopt",
+      ipv6,
+      vpcCidr: vpcCidr!,
+      vpcId: checkedId(`${k}.vpcId`, "vpc", "a VPC id", a.vpcId),
+      internetGatewayId: checkedId(
+        `${k}.internetGatewayId`,
+        "igw",
+        "an internet gateway id",
+        a.internetGatewayId,
+      ),
+      ipv6CidrBlock: vpcV6?.text,
+      azs,
+    };
   });
-  assertDisjoint(blocks);
-  assertDisjoint(v6blocks);
-  const azs: PlannedAz[] = [];
-  for (const az of availabilityZones) {
-    const workloadSubnets = byAz.get(az);
-    if (!workloadSubnets) continue;
-    const endpointSubnet = epByAz.get(az);
-    if (!endpointSubnet) {
-      throw configError(
-        `${k}.endpointSubnets`,
-        `has no subnet in ${az}, where workload subnets ${workloadSubnets.map((w) => (typeof w.id === "string" ? w.id : w.cidr.text)).join(", ")} live`,
-        `add { availabilityZone: ${az}, cidr: <free /28> }`,
-      );
-    }
-    azs.push({ az, endpointSubnet, workloadSubnets });
-  }
-  return {
-    mode: "adopt",
-    ipv6,
-    vpcCidr,
-    vpcId,
-    internetGatewayId: igw,
-    ipv6CidrBlock: vpcV6?.text,
-    azs,
-  };
 }

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { sameShape } from "../common";
-import { configError } from "../errors";
 import { Stickiness, TargetFailover } from "../schema/enums";
+import { collecting, configError } from "../errors";
 import { carveSubnets } from "../layout";
 import { Cidr, parseCidr } from "../net";
-import { parseWith } from "../schema/parse";
+import { parseInto } from "../schema/parse";
 import {
   GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
   GWLB_TCP_IDLE_TIMEOUT_SECONDS,
@@ -109,50 +109,61 @@ export function resolveInspectionArgs(
   availabilityZones: readonly string[],
   ipv6: boolean,
 ): ResolvedInspectionArgs {
-  const a = parseWith(inspectionSchema, args, K);
-  const vpcCidr = parseCidr(`${K}.vpcCidr`, a.vpcCidr);
-  const subnets = carveSubnets(
-    vpcCidr,
-    `${K}.vpcCidr`,
-    a.subnetPrefixLength,
-    `${K}.subnetPrefixLength`,
-    INSPECTION_SUBNET_ROLES,
-    availabilityZones.length,
-  );
-  const hc = a.healthCheck;
-  if (hc.timeoutSeconds >= hc.intervalSeconds) {
-    throw configError(
-      `${K}.healthCheck.timeoutSeconds`,
-      `${hc.timeoutSeconds}s is not shorter than the ${hc.intervalSeconds}s interval`,
-      "make the timeout smaller than tollgate:inspection.healthCheck.intervalSeconds",
-    );
-  }
-  if (a.tcpIdleTimeoutSeconds !== undefined && a.stickiness !== "5-tuple") {
-    throw configError(
-      `${K}.tcpIdleTimeoutSeconds`,
-      `can only be set with 5-tuple stickiness (stickiness is ${a.stickiness})`,
-      "remove tcpIdleTimeoutSeconds or set tollgate:inspection.stickiness to 5-tuple",
-    );
-  }
-  const tcpIdleTimeoutSeconds =
-    a.stickiness === "5-tuple"
-      ? (a.tcpIdleTimeoutSeconds ?? GWLB_TCP_IDLE_TIMEOUT_SECONDS)
-      : undefined;
-  return {
-    availabilityZones,
-    ipv6,
-    vpcCidr,
-    applianceSubnets: subnets["appliance"]!,
-    publicSubnets: subnets["public"]!,
-    crossZoneLoadBalancing: a.crossZoneLoadBalancing,
-    deletionProtection: a.deletionProtection,
-    healthCheck: hc,
-    deregistrationDelaySeconds:
-      a.deregistrationDelaySeconds ?? drainSecondsFor(tcpIdleTimeoutSeconds),
-    stickiness: a.stickiness,
-    tcpIdleTimeoutSeconds,
-    targetFailover: a.targetFailover,
-  };
+  return collecting((p) => {
+    const a = parseInto(p, inspectionSchema, args, K);
+    const vpcCidr = p.check(() => parseCidr(`${K}.vpcCidr`, a.vpcCidr));
+    const subnets =
+      vpcCidr &&
+      p.check(() =>
+        carveSubnets(
+          vpcCidr,
+          `${K}.vpcCidr`,
+          a.subnetPrefixLength,
+          `${K}.subnetPrefixLength`,
+          INSPECTION_SUBNET_ROLES,
+          availabilityZones.length,
+        ),
+      );
+    const hc = a.healthCheck;
+    if (hc.timeoutSeconds >= hc.intervalSeconds) {
+      p.add(
+        configError(
+          `${K}.healthCheck.timeoutSeconds`,
+          `${hc.timeoutSeconds}s is not shorter than the ${hc.intervalSeconds}s interval`,
+          "make the timeout smaller than tollgate:inspection.healthCheck.intervalSeconds",
+        ),
+      );
+    }
+    if (a.tcpIdleTimeoutSeconds !== undefined && a.stickiness !== "5-tuple") {
+      p.add(
+        configError(
+          `${K}.tcpIdleTimeoutSeconds`,
+          `can only be set with 5-tuple stickiness (stickiness is ${a.stickiness})`,
+          "remove tcpIdleTimeoutSeconds or set tollgate:inspection.stickiness to 5-tuple",
+        ),
+      );
+    }
+    const tcpIdleTimeoutSeconds =
+      a.stickiness === "5-tuple"
+        ? (a.tcpIdleTimeoutSeconds ?? GWLB_TCP_IDLE_TIMEOUT_SECONDS)
+        : undefined;
+    p.throwIfAny();
+    return {
+      availabilityZones,
+      ipv6,
+      vpcCidr: vpcCidr!,
+      applianceSubnets: subnets!["appliance"]!,
+      publicSubnets: subnets!["public"]!,
+      crossZoneLoadBalancing: a.crossZoneLoadBalancing,
+      deletionProtection: a.deletionProtection,
+      healthCheck: hc,
+      deregistrationDelaySeconds:
+        a.deregistrationDelaySeconds ?? drainSecondsFor(tcpIdleTimeoutSeconds),
+      stickiness: a.stickiness,
+      tcpIdleTimeoutSeconds,
+      targetFailover: a.targetFailover,
+    };
+  });
 }
 
 /** AWS target-group stickiness block for a {@link Stickiness}; 5-tuple is "disabled". */

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { sameShape } from "../common";
-import { configError } from "../errors";
+import { collecting, configError, Problems } from "../errors";
+import { architectureOf, DEFAULT_INSTANCE_TYPES } from "../instance-types";
 import { AmiFamily, Architecture, ScalingMetric } from "../schema/enums";
-import { parseWith } from "../schema/parse";
+import { parseInto } from "../schema/parse";
 import { fleetSchema, LOG_RETENTION_DAYS, RETIRED_KEYS, scalingSchema } from "../schema/stack";
 
 export { AmiFamily, Architecture, ScalingMetric };
@@ -61,9 +62,9 @@ export interface ScalingArgs {
  * and docs/configuration.md.
  */
 export interface FleetArgs {
-  /** EC2 instance type. Defaults to `c6in.large` (`c7gn.large` on arm64). */
+  /** EC2 instance type (@pulumi/aws's list); its family decides the architecture. Defaults to `c6in.large` (`c7gn.large` with `architecture: arm64`). */
   readonly instanceType?: string;
-  /** CPU architecture. Defaults to `x86_64`. */
+  /** CPU architecture; derived from `instanceType`, must agree with it when both are set. Defaults to `x86_64` without `instanceType`. */
   readonly architecture?: Architecture;
   /** AMI family looked up by name. Defaults to `ubuntu-22.04`. */
   readonly amiFamily?: AmiFamily;
@@ -95,9 +96,10 @@ sameShape<FleetArgs, z.input<typeof fleetSchema>>(true);
 export type ResolvedFleetArgs = Readonly<
   Omit<
     z.output<typeof fleetSchema>,
-    "instanceType" | "maxSizePerAz" | "desiredCapacityPerAz" | "scaling"
+    "instanceType" | "architecture" | "maxSizePerAz" | "desiredCapacityPerAz" | "scaling"
   > & {
     readonly instanceType: string;
+    readonly architecture: Architecture;
     readonly maxSizePerAz: number;
     readonly desiredCapacityPerAz: number;
     readonly scaling: { readonly metric: ScalingMetric; readonly targetValue: number };
@@ -110,33 +112,78 @@ const K = "fleet";
 
 /** Applies every default of {@link FleetArgs} and validates it. Pure. */
 export function resolveFleetArgs(args: FleetArgs): ResolvedFleetArgs {
-  const a = parseWith(fleetSchema, args, K, RETIRED_KEYS);
-  const minSizePerAz = a.minSizePerAz;
-  const maxSizePerAz = a.maxSizePerAz ?? Math.max(3, minSizePerAz);
-  if (minSizePerAz > maxSizePerAz) {
-    throw configError(
-      `${K}.minSizePerAz`,
-      `${minSizePerAz} is greater than tollgate:${K}.maxSizePerAz (${maxSizePerAz})`,
-      `lower minSizePerAz or raise maxSizePerAz to at least ${minSizePerAz}`,
+  return collecting((p) => {
+    const a = parseInto(p, fleetSchema, args, K, RETIRED_KEYS);
+    const minSizePerAz = a.minSizePerAz;
+    const maxSizePerAz = a.maxSizePerAz ?? Math.max(3, minSizePerAz);
+    const desiredCapacityPerAz = a.desiredCapacityPerAz ?? minSizePerAz;
+    if (minSizePerAz > maxSizePerAz) {
+      p.add(
+        configError(
+          `${K}.minSizePerAz`,
+          `${minSizePerAz} is greater than tollgate:${K}.maxSizePerAz (${maxSizePerAz})`,
+          `lower minSizePerAz or raise maxSizePerAz to at least ${minSizePerAz}`,
+        ),
+      );
+    } else if (desiredCapacityPerAz < minSizePerAz || desiredCapacityPerAz > maxSizePerAz) {
+      p.add(
+        configError(
+          `${K}.desiredCapacityPerAz`,
+          `${desiredCapacityPerAz} is outside ${minSizePerAz}..${maxSizePerAz}`,
+          "pick a value between tollgate:fleet.minSizePerAz and tollgate:fleet.maxSizePerAz",
+        ),
+      );
+    }
+    const machine = resolveMachine(a.instanceType, a.architecture, p);
+    const scaling = p.check(() => resolveScaling(a.scaling));
+    p.throwIfAny();
+    return {
+      ...a,
+      amiId: a.amiId,
+      ebsKmsKeyArn: a.ebsKmsKeyArn,
+      ...machine,
+      maxSizePerAz,
+      desiredCapacityPerAz,
+      scaling: scaling!,
+    };
+  });
+}
+
+/**
+ * The instance type and the architecture it implies (the AMI and the release follow it): the
+ * architecture comes from the type's family; an explicit `architecture` only picks the default type
+ * and must otherwise agree with the type.
+ */
+export function resolveMachine(
+  instanceType: string | undefined,
+  architecture: Architecture | undefined,
+  p: Problems,
+): { instanceType: string; architecture: Architecture } {
+  if (instanceType === undefined) {
+    const arch = architecture ?? "x86_64";
+    return { instanceType: DEFAULT_INSTANCE_TYPES[arch], architecture: arch };
+  }
+  const derived = architectureOf(instanceType);
+  if (typeof derived !== "string") {
+    p.add(
+      configError(
+        `${K}.instanceType`,
+        `${instanceType} ${derived.unsupported}`,
+        `use an x86_64 or Graviton type such as ${DEFAULT_INSTANCE_TYPES.x86_64} or ${DEFAULT_INSTANCE_TYPES.arm64}`,
+      ),
+    );
+    return { instanceType, architecture: architecture ?? "x86_64" };
+  }
+  if (architecture !== undefined && architecture !== derived) {
+    p.add(
+      configError(
+        `${K}.architecture`,
+        `is ${architecture} but tollgate:${K}.instanceType ${instanceType} is ${derived} (${derived === "arm64" ? "AWS Graviton" : "Intel/AMD"}): the ${architecture} AMI and release cannot boot on it`,
+        `remove tollgate:${K}.architecture (it follows the instance type), or pick a ${architecture} type such as ${DEFAULT_INSTANCE_TYPES[architecture]}`,
+      ),
     );
   }
-  const desiredCapacityPerAz = a.desiredCapacityPerAz ?? minSizePerAz;
-  if (desiredCapacityPerAz < minSizePerAz || desiredCapacityPerAz > maxSizePerAz) {
-    throw configError(
-      `${K}.desiredCapacityPerAz`,
-      `${desiredCapacityPerAz} is outside ${minSizePerAz}..${maxSizePerAz}`,
-      "pick a value between tollgate:fleet.minSizePerAz and tollgate:fleet.maxSizePerAz",
-    );
-  }
-  return {
-    ...a,
-    amiId: a.amiId,
-    ebsKmsKeyArn: a.ebsKmsKeyArn,
-    instanceType: a.instanceType ?? (a.architecture === "arm64" ? "c7gn.large" : "c6in.large"),
-    maxSizePerAz,
-    desiredCapacityPerAz,
-    scaling: resolveScaling(a.scaling),
-  };
+  return { instanceType, architecture: derived };
 }
 
 function resolveScaling(args: z.output<typeof scalingSchema>): {

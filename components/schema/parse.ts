@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, configError } from "../errors";
+import { ConfigError, configError, Problems } from "../errors";
 import { ON_PARENT, splitMessage, unwrap } from "./fields";
 
 type Def = {
@@ -179,7 +179,7 @@ export function configErrors(
 
 /**
  * Parses `value` (typed args or raw config) with `schema`; `base` is the key of the section
- * (`fleet`, or "" for the whole config). Throws the first {@link ConfigError}.
+ * (`fleet`, or "" for the whole config). Throws one {@link ConfigError} listing every problem.
  */
 export function parseWith<S extends z.ZodType>(
   schema: S,
@@ -189,6 +189,49 @@ export function parseWith<S extends z.ZodType>(
 ): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const errors = configErrors(schema, r.error.issues, base, retired);
-  throw errors[0] ?? configError(base || "config", "is not valid", "see docs/configuration.md");
+  const problems = configErrors(schema, r.error.issues, base, retired).flatMap((e) => e.problems);
+  throw problems.length > 0
+    ? new ConfigError(problems)
+    : configError(base || "config", "is not valid", "see docs/configuration.md");
+}
+
+/** `value` without the entry at `path` (a copy; unchanged when the path does not exist). */
+function without(value: unknown, path: readonly PropertyKey[]): unknown {
+  if (path.length === 0 || value === null || typeof value !== "object") return undefined;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(value) ? [...value] : { ...value }) as Record<PropertyKey, unknown>;
+  if (!(head! in copy)) return value;
+  if (rest.length === 0) delete copy[head!];
+  else copy[head!] = without(copy[head!], rest);
+  return copy;
+}
+
+/**
+ * Parses like {@link parseWith} but records every problem in `p` instead of throwing at once, and
+ * then parses again without the values that failed (they take their defaults), so the checks across
+ * keys still run on the rest and their problems are reported in the same run. Throws (everything
+ * recorded in `p`) only when no valid remainder exists, e.g. a required key is missing.
+ */
+export function parseInto<S extends z.ZodType>(
+  p: Problems,
+  schema: S,
+  value: unknown,
+  base: string,
+  retired: RetiredKeys = {},
+): z.output<S> {
+  let r = schema.safeParse(value);
+  if (r.success) return r.data;
+  for (const e of configErrors(schema, r.error.issues, base, retired)) p.add(e);
+  let v = value;
+  for (let attempt = 0; attempt < 4 && !r.success; attempt++) {
+    for (const iss of r.error.issues) {
+      const paths =
+        iss.code === "unrecognized_keys" ? iss.keys.map((k) => [...iss.path, k]) : [iss.path];
+      for (const path of paths) v = without(v, path);
+    }
+    r = schema.safeParse(v);
+  }
+  if (r.success) return r.data;
+  p.throwIfAny();
+  throw configError(base || "config", "is not valid", "see docs/configuration.md");
 }

@@ -27,7 +27,8 @@ import {
   Stickiness,
   TargetFailover,
 } from "./enums";
-import { RetiredKeys } from "./parse";
+import { INSTANCE_TYPES, isKnownInstanceType } from "../instance-types";
+import { closest, RetiredKeys } from "./parse";
 
 /**
  * The `tollgate:` stack configuration, declared once. Types (`z.input` = the documented args a
@@ -160,15 +161,27 @@ export const scalingSchema = section({
 
 export const fleetSchema = section({
   instanceType: documented(
-    matching(
-      /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
-      "an instance type",
-      "use a name like c6in.large",
-    ).optional(),
-    { doc: "EC2 instance type.", default: "`c6in.large` (`c7gn.large` on arm64)" },
+    str()
+      .refine((t) => isKnownInstanceType(t), {
+        error: (iss) => {
+          const near = closest(String(iss.input), INSTANCE_TYPES);
+          return message(
+            `${JSON.stringify(iss.input)} is not an EC2 instance type`,
+            near !== undefined
+              ? `did you mean ${near}? (the list is @pulumi/aws's ec2.InstanceType)`
+              : "use a type such as c6in.large (x86_64) or c7gn.large (arm64)",
+          );
+        },
+      })
+      .optional(),
+    {
+      doc: "EC2 instance type; must be one of @pulumi/aws's `ec2.InstanceType` list. Its family decides the architecture: Graviton families (a `g` after the generation digit, e.g. `c7gn`, `m6g`, `t4g`, and `a1`) are arm64, the others x86_64; that picks the AMI and the release built for the fleet.",
+      default: "`c6in.large` (`c7gn.large` with `architecture: arm64`)",
+    },
   ),
-  architecture: documented(enumOf(choices(Architecture)).default("x86_64"), {
-    doc: "CPU architecture of the AMI.",
+  architecture: documented(enumOf(choices(Architecture)).optional(), {
+    doc: "CPU architecture of the AMI and the release. Derived from `instanceType`; set it only to choose the default instance type of an architecture. Set together with `instanceType`, the two must agree (an error names both keys).",
+    default: "from `instanceType` (`x86_64` when neither is set)",
   }),
   amiFamily: documented(enumOf(choices(AmiFamily)).default("ubuntu-22.04"), {
     doc: "AMI looked up by name filter (Canonical `ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-*-server-*`, Amazon `al2023-ami-2023.*-kernel-*`, or Debian's own account 136693071363 `debian-12-<amd64\\|arm64>-*`), newest wins.",

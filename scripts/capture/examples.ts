@@ -10,7 +10,7 @@ export const EXAMPLE_CONFIGS: Record<string, Record<string, unknown>> = {
     "aws:region": "us-east-1",
     azCount: 3,
     ipv6: true,
-    appliance: { rulesFile: "rules/tollgate.yaml" },
+    appliance: { rulesFile: "examples/rules/lab.yaml" },
     inspection: { stickiness: "5-tuple", tcpIdleTimeoutSeconds: 600 },
   },
   /** Centralized egress through a TGW only, 2 AZs, two spokes. */
@@ -30,7 +30,7 @@ export const EXAMPLE_CONFIGS: Record<string, Record<string, unknown>> = {
   "both-3az": {
     "aws:region": "eu-west-1",
     azCount: 3,
-    appliance: { rulesFile: "rules/tollgate.yaml" },
+    appliance: { rulesFile: "examples/rules/lab.yaml" },
     fleet: {
       amiFamily: "al2023",
       minSizePerAz: 1,

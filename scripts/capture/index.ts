@@ -56,6 +56,8 @@ export interface CaptureOptions {
    * built from the components on their own (e.g. examples/awsx-vpc) returns its stack outputs.
    */
   program?: () => Promise<Record<string, unknown>>;
+  /** The project directory (`tollgate:appliance.rulesFile` is relative to it). Defaults to the working directory. */
+  root?: string;
 }
 
 /** Account id the mocks use (the AWS documentation example account). */
@@ -251,7 +253,12 @@ async function captureOnce(options: CaptureOptions): Promise<DeploymentV3> {
 
   const stackOutputs = await (options.program
     ? options.program()
-    : main({ artifacts: options.artifacts ?? fakeArtifactSource() }));
+    : main({
+        artifacts: options.artifacts ?? fakeArtifactSource(),
+        root: options.root,
+        // The plan prints the region and AZs in its header; under mocks pulumi.log writes to stdout.
+        announce: () => undefined,
+      }));
   // Output#promise (internal API) also rejects when any output failed, so a broken program fails
   // the capture instead of hanging it.
   const all = pulumi.output(stackOutputs) as unknown as {

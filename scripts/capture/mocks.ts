@@ -1,5 +1,6 @@
 import { createHash } from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { knownAzs } from "@tollgate/components";
 
 /** Fixed facts the mocks answer with. */
 export interface MockFacts {
@@ -8,16 +9,18 @@ export interface MockFacts {
   readonly partition: string;
 }
 
-/** AZ lists per region the mocks know; any other region gets `a`, `b`, `c`. */
+/**
+ * AZ letters the mocks answer with where they differ from the offline table
+ * (components/regions.ts): us-west-1 shows an account two of its three names.
+ */
 export const MOCK_REGION_AZS: Readonly<Record<string, readonly string[]>> = {
-  "us-east-1": ["a", "b", "c", "d", "e", "f"],
   "us-west-1": ["a", "c"],
-  "eu-west-1": ["a", "b", "c"],
-  "eu-central-1": ["a", "b", "c"],
 };
 
+/** The AZs `aws.getAvailabilityZones` answers with under the mocks (none for an unknown region). */
 export function regionAzs(region: string): string[] {
-  return (MOCK_REGION_AZS[region] ?? ["a", "b", "c"]).map((s) => `${region}${s}`);
+  const letters = MOCK_REGION_AZS[region];
+  return letters !== undefined ? letters.map((s) => `${region}${s}`) : (knownAzs(region) ?? []);
 }
 
 function hex(seed: string, n: number): string {

@@ -269,7 +269,7 @@ describe("resolveFleetArgs", () => {
     );
     throwsExactly(
       () => resolveFleetArgs({ instanceType: "big" }),
-      'tollgate:fleet.instanceType: "big" is not an instance type. Fix: use a name like c6in.large.',
+      'tollgate:fleet.instanceType: "big" is not an EC2 instance type. Fix: use a type such as c6in.large (x86_64) or c7gn.large (arm64).',
     );
     assert.throws(
       () => resolveFleetArgs({ logRetentionDays: 10 }),
@@ -438,7 +438,8 @@ describe("resolveInspectedVpcArgs", () => {
             { id: "subnet-01", cidr: "10.50.0.0/20", availabilityZone: "us-east-1d" },
           ],
         }),
-      "tollgate:northSouth.adopt.workloadSubnets[0].availabilityZone: us-east-1d is not one of the stack's AZs (us-east-1a, us-east-1b). Fix: add it to tollgate:availabilityZones or raise tollgate:azCount.",
+      "tollgate:northSouth.adopt.workloadSubnets[0].availabilityZone: us-east-1d is not one of the stack's AZs (us-east-1a, us-east-1b). Fix: add it to tollgate:availabilityZones or raise tollgate:azCount.\n" +
+        "tollgate:northSouth.adopt.endpointSubnets[0].availabilityZone: no workload subnet is in us-east-1a, so this endpoint subnet would not be created. Fix: remove it, or list the workload subnets of us-east-1a.",
     );
     throwsExactly(
       () =>
@@ -481,7 +482,8 @@ describe("resolveInspectedVpcArgs", () => {
   it("requires IPv6 CIDRs in dual stack and checks they are inside the VPC block", () => {
     throwsExactly(
       () => adopt({ ipv6CidrBlock: "2600:1f18:abcd:1200::/56" }, true),
-      "tollgate:northSouth.adopt.workloadSubnets[0].ipv6Cidr: is missing. Fix: set it to the subnet's IPv6 /64 (tollgate:ipv6 is true).",
+      "tollgate:northSouth.adopt.workloadSubnets[0].ipv6Cidr: is missing. Fix: set it to the subnet's IPv6 /64 (tollgate:ipv6 is true).\n" +
+        "tollgate:northSouth.adopt.endpointSubnets[0].ipv6Cidr: is missing. Fix: set it to a free IPv6 /64 of the VPC (tollgate:ipv6 is true).",
     );
     throwsExactly(
       () =>
@@ -499,7 +501,8 @@ describe("resolveInspectedVpcArgs", () => {
           },
           true,
         ),
-      "tollgate:northSouth.adopt.workloadSubnets[0].ipv6Cidr: 2600:1f18:abcd:1300::/64 is outside the VPC's 2600:1f18:abcd:1200::/56. Fix: give the subnet's real IPv6 CIDR.",
+      "tollgate:northSouth.adopt.workloadSubnets[0].ipv6Cidr: 2600:1f18:abcd:1300::/64 is outside the VPC's 2600:1f18:abcd:1200::/56. Fix: give the subnet's real IPv6 CIDR.\n" +
+        "tollgate:northSouth.adopt.endpointSubnets[0].ipv6Cidr: is missing. Fix: set it to a free IPv6 /64 of the VPC (tollgate:ipv6 is true).",
     );
   });
 });
