@@ -1,5 +1,5 @@
 import { configError } from "./errors";
-import { Cidr, subnet } from "./net";
+import { Cidr, parseCidr, subnet } from "./net";
 
 /** Subnet blocks reserved per role, so adding an AZ never renumbers existing subnets. */
 export const AZ_SLOTS = 8;
@@ -46,4 +46,32 @@ export function carveSubnets(
     );
   });
   return out;
+}
+
+/** A VPC a section creates: its parsed CIDR and the subnets carved out of it per role. */
+export interface PlannedVpc {
+  readonly vpcCidr: Cidr;
+  readonly subnets: Record<string, Cidr[]>;
+}
+
+/**
+ * Parses `<section>.vpcCidr` and carves `roles` x `azCount` subnets of
+ * `<section>.subnetPrefixLength` out of it ({@link carveSubnets}). Throws a ConfigError naming the key.
+ */
+export function planVpc(
+  section: string,
+  a: { readonly vpcCidr: string; readonly subnetPrefixLength: number },
+  roles: readonly string[],
+  azCount: number,
+): PlannedVpc {
+  const vpcCidr = parseCidr(`${section}.vpcCidr`, a.vpcCidr);
+  const subnets = carveSubnets(
+    vpcCidr,
+    `${section}.vpcCidr`,
+    a.subnetPrefixLength,
+    `${section}.subnetPrefixLength`,
+    roles,
+    azCount,
+  );
+  return { vpcCidr, subnets };
 }

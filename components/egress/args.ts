@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sameShape } from "../common";
 import { collecting, configError } from "../errors";
-import { carveSubnets } from "../layout";
+import { carveSubnets, planVpc } from "../layout";
 import { assertDisjoint, Cidr, parseCidr } from "../net";
 import { parseInto } from "../schema/parse";
 import { egressSchema, spokeSchema } from "../schema/stack";
@@ -57,19 +57,11 @@ export function resolveEgressArgs(
 ): ResolvedEgressArgs {
   return collecting((p) => {
     const a = parseInto(p, egressSchema, args, K);
-    const vpcCidr = p.check(() => parseCidr(`${K}.vpcCidr`, a.vpcCidr));
-    const s =
-      vpcCidr &&
-      p.check(() =>
-        carveSubnets(
-          vpcCidr,
-          `${K}.vpcCidr`,
-          a.subnetPrefixLength,
-          `${K}.subnetPrefixLength`,
-          ["attachment", "endpoint", "public"],
-          availabilityZones.length,
-        ),
-      );
+    const hub = p.check(() =>
+      planVpc(K, a, ["attachment", "endpoint", "public"], availabilityZones.length),
+    );
+    const vpcCidr = hub?.vpcCidr;
+    const s = hub?.subnets;
     const seen = new Set<string>();
     const blocks = vpcCidr ? [{ key: `${K}.vpcCidr`, cidr: vpcCidr }] : [];
     const spokes = a.spokes.flatMap((sp, i): ResolvedSpoke[] => {

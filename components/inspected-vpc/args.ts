@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { sameShape } from "../common";
 import { collecting, configError, Problems } from "../errors";
-import { carveSubnets } from "../layout";
+import { planVpc } from "../layout";
 import { assertDisjoint, Cidr, contains, parseCidr } from "../net";
 import { parseInto } from "../schema/parse";
 import {
@@ -168,15 +168,7 @@ function plannedCreate(
   availabilityZones: readonly string[],
   ipv6: boolean,
 ): ResolvedInspectedVpcArgs {
-  const vpcCidr = parseCidr(`${K}.vpcCidr`, a.vpcCidr);
-  const s = carveSubnets(
-    vpcCidr,
-    `${K}.vpcCidr`,
-    a.subnetPrefixLength,
-    `${K}.subnetPrefixLength`,
-    ["workload", "endpoint"],
-    availabilityZones.length,
-  );
+  const { vpcCidr, subnets: s } = planVpc(K, a, ["workload", "endpoint"], availabilityZones.length);
   return {
     mode: "create",
     ipv6,

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { sameShape } from "../common";
 import { Stickiness, TargetFailover } from "../schema/enums";
 import { collecting, configError } from "../errors";
-import { carveSubnets } from "../layout";
-import { Cidr, parseCidr } from "../net";
+import { planVpc } from "../layout";
+import { Cidr } from "../net";
 import { parseInto } from "../schema/parse";
 import {
   GWLB_OTHER_IDLE_TIMEOUT_SECONDS,
@@ -111,19 +111,7 @@ export function resolveInspectionArgs(
 ): ResolvedInspectionArgs {
   return collecting((p) => {
     const a = parseInto(p, inspectionSchema, args, K);
-    const vpcCidr = p.check(() => parseCidr(`${K}.vpcCidr`, a.vpcCidr));
-    const subnets =
-      vpcCidr &&
-      p.check(() =>
-        carveSubnets(
-          vpcCidr,
-          `${K}.vpcCidr`,
-          a.subnetPrefixLength,
-          `${K}.subnetPrefixLength`,
-          INSPECTION_SUBNET_ROLES,
-          availabilityZones.length,
-        ),
-      );
+    const vpc = p.check(() => planVpc(K, a, INSPECTION_SUBNET_ROLES, availabilityZones.length));
     const hc = a.healthCheck;
     if (hc.timeoutSeconds >= hc.intervalSeconds) {
       p.add(
@@ -151,9 +139,9 @@ export function resolveInspectionArgs(
     return {
       availabilityZones,
       ipv6,
-      vpcCidr: vpcCidr!,
-      applianceSubnets: subnets!["appliance"]!,
-      publicSubnets: subnets!["public"]!,
+      vpcCidr: vpc!.vpcCidr,
+      applianceSubnets: vpc!.subnets["appliance"]!,
+      publicSubnets: vpc!.subnets["public"]!,
       crossZoneLoadBalancing: a.crossZoneLoadBalancing,
       deletionProtection: a.deletionProtection,
       healthCheck: hc,

@@ -1,5 +1,7 @@
 import type { DeploymentV3, ResourceV3 } from "../../scripts/capture";
+import { PassThrough } from "stream";
 import { captureStack, EXAMPLE_CONFIGS } from "../../scripts/capture";
+import { runPlan } from "../../scripts/plan";
 
 /** Query helpers over a captured deployment. */
 export class Stack {
@@ -117,4 +119,19 @@ export const MUTATING_PREFIXES = [
 export function isMutatingAction(action: string): boolean {
   const verb = action.split(":")[1] ?? action;
   return verb.includes("*") || MUTATING_PREFIXES.some((p) => verb.startsWith(p));
+}
+
+/** Runs `npm run plan` in process with `args`; its exit code, stdout and stderr. */
+export async function plan(
+  args: string[],
+  capture?: Parameters<typeof runPlan>[3],
+): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = "";
+  let e = "";
+  out.on("data", (d: Buffer) => (o += d.toString()));
+  err.on("data", (d: Buffer) => (e += d.toString()));
+  const code = await runPlan(args, out, err, capture);
+  return { code, out: o, err: e };
 }

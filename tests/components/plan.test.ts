@@ -2,27 +2,12 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PassThrough } from "stream";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
-import { planPaths, runPlan } from "../../scripts/plan";
+import { planPaths } from "../../scripts/plan";
 import { retarget } from "../policy/helpers";
-import { example } from "./helpers";
+import { example, plan } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../../..");
-
-async function plan(
-  args: string[],
-  capture?: Parameters<typeof runPlan>[3],
-): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (d: Buffer) => (o += d.toString()));
-  err.on("data", (d: Buffer) => (e += d.toString()));
-  const code = await runPlan(args, out, err, capture);
-  return { code, out: o, err: e };
-}
 
 describe("npm run plan", function () {
   this.timeout(60000);

@@ -7,20 +7,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PassThrough } from "stream";
 import * as YAML from "yaml";
-import { runPlan } from "../../scripts/plan";
-
-async function plan(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (d: Buffer) => (o += d.toString()));
-  err.on("data", (d: Buffer) => (e += d.toString()));
-  const code = await runPlan(args, out, err);
-  return { code, out: o, err: e };
-}
+import { plan } from "./helpers";
 
 /** The problem lines of a failed plan (without the `plan: ` prefix and the count line). */
 function problems(err: string): string[] {
