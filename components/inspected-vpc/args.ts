@@ -312,15 +312,6 @@ function resolveAdopt(
       );
       if (v6 !== undefined) v6blocks.push({ key: `${ek}.ipv6Cidr`, cidr: v6 });
       if (cidr !== undefined) epByAz.set(az, { cidr, ipv6Cidr: v6?.text });
-      if (!a.workloadSubnets.some((w) => w.availabilityZone === az)) {
-        p.add(
-          configError(
-            `${ek}.availabilityZone`,
-            `no workload subnet is in ${az}, so this endpoint subnet would not be created`,
-            `remove it, or list the workload subnets of ${az}`,
-          ),
-        );
-      }
     });
     p.check(() => assertDisjoint(blocks));
     p.check(() => assertDisjoint(v6blocks));

@@ -438,8 +438,7 @@ describe("resolveInspectedVpcArgs", () => {
             { id: "subnet-01", cidr: "10.50.0.0/20", availabilityZone: "us-east-1d" },
           ],
         }),
-      "tollgate:northSouth.adopt.workloadSubnets[0].availabilityZone: us-east-1d is not one of the stack's AZs (us-east-1a, us-east-1b). Fix: add it to tollgate:availabilityZones or raise tollgate:azCount.\n" +
-        "tollgate:northSouth.adopt.endpointSubnets[0].availabilityZone: no workload subnet is in us-east-1a, so this endpoint subnet would not be created. Fix: remove it, or list the workload subnets of us-east-1a.",
+      "tollgate:northSouth.adopt.workloadSubnets[0].availabilityZone: us-east-1d is not one of the stack's AZs (us-east-1a, us-east-1b). Fix: add it to tollgate:availabilityZones or raise tollgate:azCount.",
     );
     throwsExactly(
       () =>
