@@ -30,7 +30,7 @@ export const EXAMPLE_CONFIGS: Record<string, Record<string, unknown>> = {
   "both-3az": {
     "aws:region": "eu-west-1",
     azCount: 3,
-    appliance: { rulesFile: "examples/rules/lab.yaml" },
+    appliance: { rulesFile: "examples/rules/default.yaml" },
     fleet: {
       amiFamily: "al2023",
       minSizePerAz: 1,

@@ -299,3 +299,50 @@ describe("npm run plan reports every config mistake before deploy (issue 14)", f
     assert.match(r.err, /plan: 5 problems; nothing was planned/);
   });
 });
+
+describe("Pulumi.dev.yaml is safe to copy and change one knob (issue 14)", function () {
+  this.timeout(60000);
+  const ROOT = path.resolve(__dirname, "../../..");
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-knob-"));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** Pulumi.dev.yaml with one `tollgate:` section key changed, planned. */
+  async function withKnob(section: string, key: string[], value: unknown) {
+    const doc = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
+    doc.setIn(["config", `tollgate:${section}`, ...key], value);
+    const file = path.join(tmp, `${section}-${key.join(".")}.yaml`);
+    fs.writeFileSync(file, doc.toString());
+    return plan(["--config", file]);
+  }
+
+  it("switching to 3-tuple or 2-tuple stickiness alone plans", async () => {
+    for (const s of ["3-tuple", "2-tuple"]) {
+      const r = await withKnob("inspection", ["stickiness"], s);
+      assert.strictEqual(r.code, 0, r.err);
+    }
+  });
+
+  it("switching the scaling metric alone asks for its own target, never keeps 60", async () => {
+    for (const metric of ["cpu", "network-in"]) {
+      const r = await withKnob("fleet", ["scaling", "metric"], metric);
+      assert.strictEqual(r.code, 2);
+      assert.deepStrictEqual(
+        r.err.split("\n").filter((l) => l !== ""),
+        [r.err.split("\n")[0]],
+        "one problem",
+      );
+      assert.match(
+        r.err,
+        new RegExp(`tollgate:fleet\\.scaling\\.targetValue: is required with metric ${metric}`),
+      );
+    }
+  });
+
+  it("a Graviton instance type alone plans (the architecture follows it)", async () => {
+    const r = await withKnob("fleet", ["instanceType"], "c7gn.large");
+    assert.strictEqual(r.code, 0, r.err);
+  });
+});
