@@ -285,6 +285,7 @@ static __always_inline void order_key(struct flow_key *k, const __u8 *src, const
 struct inner {
     struct flow_key key;
     __u32 len;
+    __u32 l4; /* offset of the transport header */
     __u8 icmp_error;
     __u8 canary_port;
 };
@@ -334,6 +335,7 @@ static __always_inline int parse_inner(struct __sk_buff *skb, __u32 off, __u32 l
         return -1;
     }
     in->key.proto = proto;
+    in->l4 = l4;
     __u16 ports[2] = {};
     if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
         if (l4 + 4 > off + len || bpf_skb_load_bytes(skb, l4, ports, 4) < 0) return -1;
@@ -346,6 +348,19 @@ static __always_inline int parse_inner(struct __sk_buff *skb, __u32 off, __u32 l
     }
     order_key(&in->key, (__u8 *)src, (__u8 *)dst, ports[0], ports[1]);
     return 0;
+}
+
+/* True when the inner TCP segment's checksum verifies (pseudo-header from the flow key: the sum
+ * does not depend on the address order, and IPv4 addresses are zero-padded). */
+static __always_inline int tcp_checksum_ok(struct __sk_buff *skb, const struct inner *in)
+{
+    if (in->l4 >= in->len) return 0;
+    __u32 seg = in->len - in->l4;
+    const __u32 *a = (const __u32 *)in->key.a, *b = (const __u32 *)in->key.b;
+    __u64 pseudo = bpf_htons(IPPROTO_TCP) + bpf_htons(seg);
+    for (int i = 0; i < 4; i++) pseudo += (__u64)a[i] + b[i];
+    __s64 sum = sum_bytes(skb, in->l4, seg, fold(pseudo));
+    return sum >= 0 && fold(sum) == 0xffff;
 }
 
 static __always_inline int drop(__u32 slot)
@@ -519,6 +534,11 @@ int tg_encap(struct __sk_buff *skb)
     if (len > MAX_PACKET || skb->gso_segs > 1) goto punt;
     struct inner in;
     if (parse_inner(skb, 0, len, tag, &in) < 0 || in.icmp_error || in.canary_port) goto punt;
+    /* TCP from a socket (a transparent proxy on the appliance, a kernel RST) may carry a partial
+     * checksum that the device's transmit path completes only after this hook: an outer checksum
+     * computed now would freeze it wrong. Such a segment does not verify here; it goes to the
+     * tun, whose transmit path completes it, and the daemon encapsulates it. */
+    if (skb->sk && in.key.proto == IPPROTO_TCP && !tcp_checksum_ok(skb, &in)) goto punt;
     struct flow_val *f = bpf_map_lookup_elem(&tg_flows, &in.key);
     if (!f || f->endpoint != endpoint) goto punt;
     struct flow_val v = *f;
