@@ -58,6 +58,15 @@ describe("Suricata on instances", () => {
     assert.strictEqual(rulesFileUsesSuricata("examples/rules/default.yaml", process.cwd()), false);
   });
 
+  it("refuses suricata.ruleFiles: the stack delivers the rules file alone", () => {
+    const rules = path.join(tmp, "with-files.yaml");
+    fs.writeFileSync(rules, `${SURICATA_RULES}  ruleFiles: [local.rules]\n`);
+    assert.throws(
+      () => rulesFileUsesSuricata(rules),
+      /^ConfigError: tollgate:appliance\.rulesFile: .*with-files\.yaml names suricata\.ruleFiles \(local\.rules\), which the stack does not deliver .* Fix: put those signatures under suricata\.signatures in the rules file\.$/,
+    );
+  });
+
   it("refuses al2023 with a suricata: section, naming the supported images", () => {
     assert.throws(
       () => checkSuricataImage("al2023", true),
