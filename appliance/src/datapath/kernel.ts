@@ -12,6 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { GENEVE_DROP_REASONS, type GeneveDropReason } from "../geneve/codec";
 import { compareEndpoints } from "../flow/key";
@@ -266,10 +267,15 @@ export class LoadedKernelPath implements KernelPath {
       this.configure(uplinks);
       for (const u of uplinks) {
         const ifindex = native.ifIndex(u.name);
-        this.uplinkLinks.push({
-          name: u.name,
-          fd: native.bpfLinkTcx(this.progs.tg_decap, ifindex, false),
-        });
+        let fd: number;
+        try {
+          fd = native.bpfLinkTcx(this.progs.tg_decap, ifindex, false);
+        } catch (err) {
+          throw new Error(
+            `cannot attach tg_decap to ${u.name} with a tcx link (needs Linux >= 6.6; this is ${os.release()}): ${String(err)}`,
+          );
+        }
+        this.uplinkLinks.push({ name: u.name, fd });
       }
     } catch (err) {
       this.close();
