@@ -350,14 +350,20 @@ static __always_inline int parse_inner(struct __sk_buff *skb, __u32 off, __u32 l
     return 0;
 }
 
-/* True when the inner TCP segment's checksum verifies (pseudo-header from the flow key: the sum
- * does not depend on the address order, and IPv4 addresses are zero-padded). */
-static __always_inline int tcp_checksum_ok(struct __sk_buff *skb, const struct inner *in)
+/* True when the inner TCP or UDP segment's checksum verifies (pseudo-header from the flow key:
+ * the sum does not depend on the address order, and IPv4 addresses are zero-padded); an IPv4 UDP
+ * checksum of 0 (none) verifies. */
+static __always_inline int l4_checksum_ok(struct __sk_buff *skb, const struct inner *in)
 {
     if (in->l4 >= in->len) return 0;
     __u32 seg = in->len - in->l4;
+    if (in->key.proto == IPPROTO_UDP && in->key.family == 4) {
+        __u16 check;
+        if (bpf_skb_load_bytes(skb, in->l4 + 6, &check, 2) < 0) return 0;
+        if (check == 0) return 1;
+    }
     const __u32 *a = (const __u32 *)in->key.a, *b = (const __u32 *)in->key.b;
-    __u64 pseudo = bpf_htons(IPPROTO_TCP) + bpf_htons(seg);
+    __u64 pseudo = bpf_htons(in->key.proto) + bpf_htons(seg);
     for (int i = 0; i < 4; i++) pseudo += (__u64)a[i] + b[i];
     __s64 sum = sum_bytes(skb, in->l4, seg, fold(pseudo));
     return sum >= 0 && fold(sum) == 0xffff;
@@ -534,11 +540,13 @@ int tg_encap(struct __sk_buff *skb)
     if (len > MAX_PACKET || skb->gso_segs > 1) goto punt;
     struct inner in;
     if (parse_inner(skb, 0, len, tag, &in) < 0 || in.icmp_error || in.canary_port) goto punt;
-    /* TCP from a socket (a transparent proxy on the appliance, a kernel RST) may carry a partial
-     * checksum that the device's transmit path completes only after this hook: an outer checksum
-     * computed now would freeze it wrong. Such a segment does not verify here; it goes to the
-     * tun, whose transmit path completes it, and the daemon encapsulates it. */
-    if (skb->sk && in.key.proto == IPPROTO_TCP && !tcp_checksum_ok(skb, &in)) goto punt;
+    /* TCP or UDP from a socket (a transparent proxy or a server on the appliance, a kernel RST)
+     * may carry a partial checksum that the device's transmit path completes only after this
+     * hook: an outer checksum computed now would freeze it wrong. Such a segment does not verify
+     * here; it goes to the tun, whose transmit path completes it, and the daemon encapsulates it. */
+    if (skb->sk && (in.key.proto == IPPROTO_TCP || in.key.proto == IPPROTO_UDP) &&
+        !l4_checksum_ok(skb, &in))
+        goto punt;
     struct flow_val *f = bpf_map_lookup_elem(&tg_flows, &in.key);
     if (!f || f->endpoint != endpoint) goto punt;
     struct flow_val v = *f;
