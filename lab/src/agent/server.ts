@@ -16,8 +16,9 @@ export interface ServerConfig {
   /** UDP ports that answer "open <port>". */
   readonly extraUdpPorts: readonly number[];
   /**
-   * HTTPS on 443 with this certificate (PEM files; the lab makes a self-signed one at start):
-   * the Suricata steps' TLS server, any SNI accepted.
+   * HTTPS on 443 with this certificate (PEM files; the lab makes a self-signed one at start when
+   * the rules file has a suricata: section): the Suricata steps' TLS server, any SNI accepted.
+   * No certificate file, no HTTPS.
    */
   readonly tls?: { readonly cert: string; readonly key: string };
 }
@@ -57,7 +58,7 @@ export class LabServer {
       res.end(req.method === "HEAD" ? undefined : body);
     };
     await this.listenTcp(http.createServer(answer(c.httpPort)), c.httpPort);
-    if (c.tls) {
+    if (c.tls && fs.existsSync(c.tls.cert)) {
       const tls = { cert: fs.readFileSync(c.tls.cert), key: fs.readFileSync(c.tls.key) };
       await this.listenTcp(https.createServer(tls, answer(HTTPS_PORT)), HTTPS_PORT);
     }

@@ -17,6 +17,8 @@ export const TEST_SIGNATURE_PATH = "/tollgate-test-signature";
 
 interface EveAlert {
   readonly appliance: string;
+  /** The EVE line with its appliance: what tells alerts apart. */
+  readonly key: string;
   readonly src_ip: string;
   readonly src_port: number;
   readonly dest_ip: string;
@@ -48,7 +50,11 @@ function eveAlerts(c: DemoContext): EveAlert[] {
       .readFileSync(file, "utf8")
       .split("\n")
       .filter((l) => l.includes('"event_type":"alert"'))
-      .map((l) => ({ ...(JSON.parse(l) as Omit<EveAlert, "appliance">), appliance: a.name }));
+      .map((l) => ({
+        ...(JSON.parse(l) as Omit<EveAlert, "appliance" | "key">),
+        appliance: a.name,
+        key: `${a.name} ${l}`,
+      }));
   });
 }
 
@@ -56,9 +62,14 @@ function alertText(a: EveAlert): string {
   return `alert on ${a.appliance}: [1:${a.alert.signature_id}] ${a.alert.signature}, ${a.src_ip}:${a.src_port} -> ${a.dest_ip}:${a.dest_port}, action ${a.alert.action}`;
 }
 
-/** A new alert (not among `before`) that `match` accepts, within 10 s. */
-async function newAlert(c: DemoContext, before: number, match: (a: EveAlert) => boolean) {
-  return poll(() => eveAlerts(c).slice(before).find(match), 10_000);
+/** The alerts logged so far, to tell new ones apart. */
+function seenAlerts(c: DemoContext): Set<string> {
+  return new Set(eveAlerts(c).map((a) => a.key));
+}
+
+/** A new alert (not in `before`) that `match` accepts, within 10 s. */
+async function newAlert(c: DemoContext, before: Set<string>, match: (a: EveAlert) => boolean) {
+  return poll(() => eveAlerts(c).find((a) => !before.has(a.key) && match(a)), 10_000);
 }
 
 /** curl from the client: the HTTP status, or 0 when the request failed (dropped, refused). */
@@ -112,7 +123,7 @@ function signatureStep(c: DemoContext, s: Section): DemoStep {
     async run() {
       const notReady = await suricataReady(c, s.queue ?? 0);
       if (notReady) return fail(notReady);
-      const before = eveAlerts(c).length;
+      const before = seenAlerts(c);
       const code = await curl(c, url);
       const a = await newAlert(c, before, (x) => x.http?.url === TEST_SIGNATURE_PATH);
       if (code !== 0) return fail(`the request was answered (HTTP ${code})`);
@@ -154,7 +165,7 @@ function deniedStep(c: DemoContext, name: string | undefined, monitor: boolean):
     id,
     does,
     async run() {
-      const before = eveAlerts(c).length;
+      const before = seenAlerts(c);
       const restore = monitor ? setDomainsMode(c, "monitor") : undefined;
       try {
         const want = monitor ? 200 : 0;

@@ -51,9 +51,11 @@ export function prepareLabFiles(t: LabTopology, rulesFile: string): void {
     ].join("\n");
     fs.writeFileSync(f.config, yaml);
   }
-  copyRules(rulesFile, labRulesFile(t));
-  const tls = tlsFiles(t);
-  selfSignedCertificate(tls.cert, tls.key);
+  // The HTTPS server (and its certificate) only serves the Suricata steps.
+  if (copyRules(rulesFile, labRulesFile(t))) {
+    const tls = tlsFiles(t);
+    selfSignedCertificate(tls.cert, tls.key);
+  }
 }
 
 /** A self-signed certificate (CN tollgate-lab, 2 days) made with openssl; PEM files. */
@@ -71,8 +73,11 @@ export function selfSignedCertificate(cert: string, key: string): void {
   );
 }
 
-/** Copies the rules file and the rule files its suricata section names (same relative paths). */
-function copyRules(from: string, to: string): void {
+/**
+ * Copies the rules file and the rule files its suricata section names (same relative paths);
+ * true when it has a suricata section.
+ */
+function copyRules(from: string, to: string): boolean {
   fs.mkdirSync(path.dirname(to), { recursive: true });
   const text = fs.readFileSync(from, "utf8");
   fs.writeFileSync(to, text);
@@ -83,4 +88,5 @@ function copyRules(from: string, to: string): void {
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.copyFileSync(path.resolve(path.dirname(from), name), target);
   }
+  return parsed.ok && parsed.rules.file.suricata !== undefined;
 }
