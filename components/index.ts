@@ -30,6 +30,8 @@ export * from "./schema/stack";
 export { int, section } from "./schema/fields";
 export { closest } from "./schema/parse";
 export { configTables, renderConfigDocs } from "./schema/docs";
+export { exampleKnobs, exampleStackFile } from "./schema/example";
+export type { ExampleKnob } from "./schema/example";
 export * from "./delivery";
 export * from "./inspection";
 export * from "./endpoint-service";
