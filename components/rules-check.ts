@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { formatProblem, validateRulesFile } from "@tollgate/appliance";
-import { ConfigError } from "./errors";
+import { ConfigError, configError } from "./errors";
 
 /**
  * The delivered rules file, checked at plan / preview time with the appliance's own validation
@@ -30,9 +30,11 @@ export function checkRulesFile(file: string, root: string): void {
   } catch (e) {
     const why =
       (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
-    throw new ConfigError([
-      `${KEY}: ${file} ${why} (${full}). Fix: create it, or remove the key to deliver the default rules (examples/rules/default.yaml).`,
-    ]);
+    throw configError(
+      "appliance.rulesFile",
+      `${file} ${why} (${full})`,
+      "create it, or remove the key to deliver the default rules (examples/rules/default.yaml)",
+    );
   }
   const problems = rulesFileProblems(text, file);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${KEY}: ${p}`));

@@ -129,10 +129,11 @@ export function validateRulesFile(text: string, opts: RulesValidationOptions): R
   const extra = endpointRefs(opts.endpoints).filter((r) => !loaded.endpoints.has(r.gwi));
   const refs = [...declared, ...extra, { gwi: sample.gwi, gwo: sample.gwo }];
   const compilable = withAssumedUplink(loaded, refs);
-  const [compiled, ...others] = [MINIMAL_CAPABILITIES, FULL_CAPABILITIES].map((caps) =>
+  const variants = [MINIMAL_CAPABILITIES, FULL_CAPABILITIES].map((caps) =>
     compileRules(compilable, refs, caps),
   );
-  const errors = new Set([compiled!, ...others].flatMap((c) => c.errors));
+  const compiled = variants[0];
+  const errors = new Set(variants.flatMap((c) => c.errors));
   const located = parseLocatedYaml(text, opts.file);
   const problems = [...errors].map((e) =>
     locate(compilerFinding(e, loaded, sample), located, opts.file),
