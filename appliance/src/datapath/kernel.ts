@@ -315,14 +315,13 @@ export class LoadedKernelPath implements KernelPath {
     const locals =
       o.listenAddress === "0.0.0.0" ? uplinks.flatMap((u) => u.addresses) : [o.listenAddress];
     for (const a of locals) n.bpfMapUpdate(this.fds.tg_local, ipv4Bytes(a), Buffer.of(1), 0);
-    if (o.geneveSources.length > 0) compileSourceAllowList(o.geneveSources); // validated already
-    for (const cidr of o.geneveSources) {
-      const [addr, bits] = cidr.split("/");
+    const sources = compileSourceAllowList(o.geneveSources);
+    sources.networks.forEach((network, i) => {
       const k = Buffer.alloc(8);
-      k.writeUInt32LE(Number(bits ?? 32), 0);
-      ipv4Bytes(addr!).copy(k, 4);
+      k.writeUInt32LE(Math.clz32(~sources.masks[i]!), 0); // prefix length
+      k.writeUInt32BE(network, 4);
       n.bpfMapUpdate(this.fds.tg_sources, k, Buffer.of(1), 0);
-    }
+    });
     // Last: with the port set, tg_decap starts handling datagrams.
     n.bpfMapUpdate(this.fds.tg_config, u32(0), config, 0);
   }

@@ -205,7 +205,8 @@ export class FlowTable {
    */
   set(key: FlowKey, proto: number, now: number = this.clock()): number {
     const c = classOf(proto);
-    const found = this.find(key);
+    const h = hashKey(key, 0, this.seed);
+    const found = this.find(key, h);
     if (found !== NONE) {
       if (this.cls[found] !== c) {
         this.unlinkList(found);
@@ -223,7 +224,6 @@ export class FlowTable {
       if (this.count >= this.capacity) this.evictOne();
     }
     const s = this.allocate();
-    const h = hashKey(key, 0, this.seed);
     this.keys.set(key, s * FLOW_KEY_WORDS);
     this.hashes[s] = h;
     const b = h & this.mask;
@@ -289,8 +289,7 @@ export class FlowTable {
     return this.keys.slice(o, o + FLOW_KEY_WORDS);
   }
 
-  private find(key: FlowKey): number {
-    const h = hashKey(key, 0, this.seed);
+  private find(key: FlowKey, h = hashKey(key, 0, this.seed)): number {
     const keys = this.keys;
     for (let s = this.heads[h & this.mask]! - 1; s !== NONE; s = this.chain[s]! - 1) {
       if (this.hashes[s] !== h) continue;
