@@ -19,9 +19,11 @@ import {
   followThePacket,
   formatPacketWalks,
   linkStack,
-  stackDiagram,
+  topologyDiagram,
   topologyOf,
   walkedPaths,
+  type SubnetWalk,
+  type Topology,
   type WalkedPath,
 } from "@tollgate/policy";
 import { captureStack, type DeploymentV3 } from "./capture";
@@ -204,12 +206,13 @@ export async function runPlan(
       return report(problems, err);
     }
     if (problems.length > 0) return report(problems, err);
-    const paths = planPaths(dep);
+    const followed = follow(dep);
+    const paths = walkedPaths(followed.walks);
     const bad = paths.filter(({ verdict: v }) => !v.inspected || !v.sameAz || !v.delivered);
     const text = opts.json
       ? JSON.stringify(dep, null, 2) + "\n"
       : opts.diagram
-        ? stackDiagram(dep.deployment.resources)
+        ? topologyDiagram(followed.topology, followed.walks)
         : header(dep, opts.config) + formatPacketWalks(paths) + summary(paths.length, bad.length);
     if (opts.out) {
       fs.writeFileSync(opts.out, text);
@@ -238,11 +241,15 @@ function report(problems: readonly string[], err: NodeJS.WritableStream): number
   return 2;
 }
 
+/** The routing model of a captured deployment and every path followed over it (built once). */
+function follow(dep: DeploymentV3): { topology: Topology; walks: SubnetWalk[] } {
+  const topology = topologyOf(linkStack(dep.deployment.resources));
+  return { topology, walks: followThePacket(topology, { spokes: true }) };
+}
+
 /** Follow the packet over a captured deployment, with the policy pack's routing model. */
 export function planPaths(dep: DeploymentV3): WalkedPath[] {
-  return walkedPaths(
-    followThePacket(topologyOf(linkStack(dep.deployment.resources)), { spokes: true }),
-  );
+  return walkedPaths(follow(dep).walks);
 }
 
 function summary(total: number, bad: number): string {

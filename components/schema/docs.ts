@@ -1,6 +1,6 @@
 import { withGeneratedBlocks } from "@tollgate/appliance";
 import { z } from "zod";
-import { defaultOf, docOf, rangeOf, unwrap } from "./fields";
+import { defaultOf, defOf, docOf, rangeOf } from "./fields";
 import { tollgateSchema } from "./stack";
 
 /**
@@ -8,14 +8,6 @@ import { tollgateSchema } from "./stack";
  * the top-level keys ("stack") and one per section (`inspection`, `fleet`, ...), written into
  * generated blocks by `npm run docs:config` (a test fails when they drift).
  */
-
-type Def = {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  entries?: Record<string, string>;
-};
-const defOf = (s: z.ZodType): Def => (unwrap(s) as unknown as { def: Def }).def;
 
 const code = (v: unknown): string => `\`${String(v)}\``;
 

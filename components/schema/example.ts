@@ -1,6 +1,6 @@
 import * as YAML from "yaml";
 import { z } from "zod";
-import { defaultOf, docOf, unwrap } from "./fields";
+import { defaultOf, defOf, docOf, type FieldDoc } from "./fields";
 import { tollgateSchema } from "./stack";
 
 /**
@@ -23,10 +23,19 @@ const HEAD = [
 ];
 
 type Shape = Record<string, z.ZodType>;
-const shapeOf = (s: z.ZodType): Shape | undefined =>
-  (unwrap(s) as unknown as { def: { type: string; shape?: Shape } }).def.type === "object"
-    ? (unwrap(s) as unknown as { def: { shape: Shape } }).def.shape
-    : undefined;
+
+/** One key of a level: a documented key (`doc`) or an undocumented section (`inner`). */
+type Entry = { name: string; field: z.ZodType; doc?: FieldDoc; inner?: Shape };
+
+/** The keys of one level the example shows (keys neither documented nor sections are left out). */
+function entries(shape: Shape): Entry[] {
+  return Object.entries(shape).flatMap(([name, field]): Entry[] => {
+    const doc = docOf(field);
+    const def = defOf(field);
+    if (doc !== undefined) return [{ name, field, doc }];
+    return def.type === "object" && def.shape ? [{ name, field, inner: def.shape }] : [];
+  });
+}
 
 /** Markdown doc text as comment lines (backticks and links kept readable), wrapped. */
 function docLines(text: string, indent: string): string[] {
@@ -59,17 +68,13 @@ function valueText(field: z.ZodType, docDefault: string | undefined): string {
 function keyLines(shape: Shape, depth: number, prefix: string): string[] {
   const out: string[] = [];
   const pad = "  ".repeat(depth);
-  for (const [name, field] of Object.entries(shape)) {
+  for (const { name, field, doc, inner } of entries(shape)) {
     const key = depth === 0 ? `${prefix}${name}` : name;
-    const doc = docOf(field);
-    const inner = shapeOf(field);
-    if (doc === undefined && inner) {
-      out.push("", `  # ${pad}${key}:`, ...keyLines(inner, depth + 1, prefix));
-      continue;
+    if (inner) out.push("", `  # ${pad}${key}:`, ...keyLines(inner, depth + 1, prefix));
+    else if (doc) {
+      out.push(...docLines(doc.doc, `  # ${pad}`));
+      out.push(`  # ${pad}${key}:${valueText(field, doc.default)}`);
     }
-    if (doc === undefined) continue;
-    out.push(...docLines(doc.doc, `  # ${pad}`));
-    out.push(`  # ${pad}${key}:${valueText(field, doc.default)}`);
   }
   return out;
 }
@@ -92,17 +97,10 @@ export function exampleKnobs(
   shape: Shape = tollgateSchema.shape as Shape,
   at: string[] = [],
 ): ExampleKnob[] {
-  const out: ExampleKnob[] = [];
-  for (const [name, field] of Object.entries(shape)) {
-    const inner = shapeOf(field);
-    if (docOf(field) === undefined && inner) out.push(...exampleKnobs(inner, [...at, name]));
-    else if (docOf(field) !== undefined) {
-      const def = (
-        unwrap(field) as unknown as { def: { type: string; entries?: Record<string, string> } }
-      ).def;
-      const choices = def.type === "enum" ? Object.values(def.entries ?? {}) : [];
-      out.push({ path: [...at, name], default: defaultOf(field), choices });
-    }
-  }
-  return out;
+  return entries(shape).flatMap(({ name, field, inner }) => {
+    if (inner) return exampleKnobs(inner, [...at, name]);
+    const def = defOf(field);
+    const choices = def.type === "enum" ? Object.values(def.entries ?? {}) : [];
+    return [{ path: [...at, name], default: defaultOf(field), choices }];
+  });
 }

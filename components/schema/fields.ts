@@ -195,3 +195,15 @@ export function defaultOf(schema: z.ZodType): unknown {
   }
   return undefined;
 }
+
+/** What the docs renderers read of a (wrapped) schema: its kind, object shape, list element, enum entries. */
+export interface SchemaDef {
+  readonly type: string;
+  readonly shape?: Record<string, z.ZodType>;
+  readonly element?: z.ZodType;
+  readonly entries?: Record<string, string>;
+}
+
+/** The definition of `schema` below its optional/default/documentation wrappers. */
+export const defOf = (schema: z.ZodType): SchemaDef =>
+  (unwrap(schema) as unknown as { def: SchemaDef }).def;
