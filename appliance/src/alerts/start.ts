@@ -15,15 +15,13 @@ export function startAlerts(
   logger: Logger,
   flows: FlowTableView | undefined,
 ): AlertService {
+  const eve = eveFile(config);
   const service = new AlertService({
-    eveFile: eveFile(config),
+    eveFile: eve,
     alertLog: appendWriter(config.alerts.log),
     resolveEndpoint: endpointResolver(flows),
   });
   service.start();
-  logger.info(
-    { eve: eveFile(config), alertLog: config.alerts.log },
-    "following Suricata's EVE log for alerts",
-  );
+  logger.info({ eve, alertLog: config.alerts.log }, "following Suricata's EVE log for alerts");
   return service;
 }

@@ -125,10 +125,11 @@ export class SuricataManager {
 
   private async apply(loaded: LoadedRules): Promise<void> {
     try {
-      const plan = planSuricata(loaded, this.o, await this.ruleFiles(loaded));
+      const files = await this.ruleFiles(loaded);
+      const plan = planSuricata(loaded, this.o, files);
       if (!plan) return await this.disable();
       if (plan.errors.length > 0) return this.refuse(plan.errors.join("; "));
-      const problem = await this.test(loaded);
+      const problem = await this.test(loaded, files);
       if (problem) return this.refuse(problem);
       await this.install(plan);
     } catch (e) {
@@ -229,14 +230,13 @@ export class SuricataManager {
   }
 
   /** `suricata -T` on the rendered files in a scratch directory; a problem text, or undefined. */
-  private async test(loaded: LoadedRules): Promise<string | undefined> {
+  private async test(
+    loaded: LoadedRules,
+    files: readonly RuleFileText[],
+  ): Promise<string | undefined> {
     const scratch = path.join(this.o.runDir, "test");
     await fs.mkdir(scratch, { recursive: true });
-    const plan = planSuricata(
-      loaded,
-      { logDir: scratch, runDir: scratch },
-      await this.ruleFiles(loaded),
-    )!;
+    const plan = planSuricata(loaded, { logDir: scratch, runDir: scratch }, files)!;
     await fs.writeFile(path.join(scratch, CONFIG_FILE_NAME), plan.config);
     await fs.writeFile(path.join(scratch, RULES_FILE_NAME), plan.rules);
     const argv = [

@@ -46,47 +46,35 @@ export function suricataCommand(
 ): Promise<SocketAnswer> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection(socketPath);
+    const timeoutMs = options.timeoutMs ?? 30000;
+    const timer = setTimeout(
+      () => fail(new Error(`suricata socket: no answer to ${command} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const fail = (e: Error) => {
+      clearTimeout(timer);
       sock.destroy();
       reject(e);
     };
-    const timer = setTimeout(
-      () =>
-        fail(
-          new Error(
-            `suricata socket: no answer to ${command} within ${options.timeoutMs ?? 30000} ms`,
-          ),
-        ),
-      options.timeoutMs ?? 30000,
-    );
     let step: "version" | "command" = "version";
     const send = (msg: object) => sock.write(`${JSON.stringify(msg)}\n`);
     sock.on("connect", () => send({ version: "0.2" }));
     sock.on("error", (e) => {
-      clearTimeout(timer);
       fail(new Error(`suricata socket ${socketPath}: ${e.message}`));
     });
     sock.on(
       "data",
-      answerReader(
-        (a) => {
-          if (step === "version") {
-            if (a.return !== "OK") {
-              clearTimeout(timer);
-              return fail(new Error(`suricata socket: version refused: ${JSON.stringify(a)}`));
-            }
-            step = "command";
-            return send({ command, ...(options.args ? { arguments: options.args } : {}) });
-          }
-          clearTimeout(timer);
-          sock.end();
-          resolve(a);
-        },
-        (e) => {
-          clearTimeout(timer);
-          fail(e);
-        },
-      ),
+      answerReader((a) => {
+        if (step === "version") {
+          if (a.return !== "OK")
+            return fail(new Error(`suricata socket: version refused: ${JSON.stringify(a)}`));
+          step = "command";
+          return send({ command, ...(options.args ? { arguments: options.args } : {}) });
+        }
+        clearTimeout(timer);
+        sock.end();
+        resolve(a);
+      }, fail),
     );
   });
 }
