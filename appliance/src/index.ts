@@ -39,6 +39,7 @@ export {
 export { didYouMean, formatProblem, type RulesProblem } from "./rules/problems";
 export { RulesEngine } from "./rules/engine";
 export { compileRules } from "./rules/compile";
+export { bothDirections, REPLY_FIELDS, replyOf, type ReplyTable } from "./rules/reply";
 export {
   CONFIG_FILE_NAME,
   homeNet,
@@ -61,7 +62,7 @@ export {
 export { Supervisor, type ChildLike, type SpawnFn } from "./suricata/supervisor";
 export { suricataCommand } from "./suricata/socket";
 export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";
-export type { Rule } from "./rules/schema";
+export { trafficSchema, type Rule, type TrafficMatch } from "./rules/schema";
 export { NATIVE_ADDON_PATH } from "./io/native";
 export * from "./yaml-location";
 export {

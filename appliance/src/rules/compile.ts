@@ -53,8 +53,9 @@ import {
   type TcSpec,
 } from "./model";
 import type { LoadedRules } from "./parse";
-import type { Mode, Rule, RulesFile } from "./schema";
+import type { Mode, Rule, RulesFile, TrafficMatch } from "./schema";
 import { canaryAcceptRule, canaryIpRule } from "./canary";
+import { bothDirections } from "./reply";
 import { ingressQdisc, mirrorFilters, passthroughRedirect } from "./tc";
 import { inspectionTarget, INSPECTION_JUMP, type InspectionFamily } from "../suricata/inspect";
 
@@ -751,14 +752,15 @@ function emitInspection(ep: Endpoint, f: FamilyCtx, s: Settings, out: Output): v
   const target = inspectionTarget(s.suricata, f.family as InspectionFamily);
   const traffic = s.suricata.traffic ?? [{}];
   traffic.forEach((t, i) => {
-    const rule: Rule = { ...t, action: "queue" };
-    if (!ruleFamilies(rule, s.ipv6).includes(f.family)) return;
+    if (!ruleFamilies(asQueued(t), s.ipv6).includes(f.family)) return;
     const hash = hashName(`${ep.gwi}/suricata${i}`);
     const mark = `-m mark --mark ${ep.mark}`;
     try {
-      const lines = bothDirections(rule).flatMap((r) =>
-        expandMatches(r, f.family, f.match, hash, mark).map((m) => `${m} -j ${target}`),
-      );
+      const lines = bothDirections(t)
+        .map(asQueued)
+        .flatMap((r) =>
+          expandMatches(r, f.family, f.match, hash, mark).map((m) => `${m} -j ${target}`),
+        );
       chain.push(...new Set(lines));
     } catch (e) {
       out.errors.push(`suricata.traffic[${i}]: ${(e as Error).message}`);
@@ -766,26 +768,8 @@ function emitInspection(ep: Endpoint, f: FamilyCtx, s: Settings, out: Output): v
   });
 }
 
-const OPPOSITE = { in: "out", out: "in", any: "any" } as const;
-
-/**
- * A traffic match and its replies (source and destination swapped): Suricata must see both
- * directions of a connection to track its stream and parse TLS/HTTP.
- */
-function bothDirections(rule: Rule): Rule[] {
-  const reply: Rule = {
-    action: rule.action,
-    ...(rule.proto !== undefined ? { proto: rule.proto } : {}),
-    ...(rule.family !== undefined ? { family: rule.family } : {}),
-    ...(rule.comment !== undefined ? { comment: rule.comment } : {}),
-    ...(rule.dst !== undefined ? { src: rule.dst } : {}),
-    ...(rule.src !== undefined ? { dst: rule.src } : {}),
-    ...(rule.sourcePorts !== undefined ? { ports: rule.sourcePorts } : {}),
-    ...(rule.ports !== undefined ? { sourcePorts: rule.ports } : {}),
-    ...(rule.direction !== undefined ? { direction: OPPOSITE[rule.direction] } : {}),
-  };
-  return [rule, reply];
-}
+/** A traffic match as the rule that queues it. */
+const asQueued = (t: TrafficMatch): Rule => ({ ...t, action: "queue" });
 
 /** Suricata sees traffic only where netfilter does. */
 function checkInspection(ep: Endpoint, s: Settings, out: Output): void {
