@@ -84,6 +84,35 @@ export interface BootOptions {
   readonly prepare?: (root: string) => void;
   /** How long the boot may take until `systemctl is-system-running` settles. */
   readonly bootTimeoutMs: number;
+  /** What the container may give its services beyond nspawn's defaults. */
+  readonly privileges: ContainerPrivileges;
+}
+
+/**
+ * What the container's services may have beyond nspawn's defaults, which keep neither CAP_BPF nor
+ * CAP_PERFMON, filter the bpf() system call out (bpffs is not namespaced) and mount no bpffs
+ * (systemd mounts it at boot on a host, not in a container).
+ */
+export interface ContainerPrivileges {
+  /** Capabilities added to the container's bounding set (`--capability`). */
+  readonly capabilities: readonly string[];
+  /** System calls allowed through nspawn's filter (`--system-call-filter`). */
+  readonly systemCalls: readonly string[];
+  /**
+   * A bpffs of its own on /sys/fs/bpf, as systemd mounts it on an instance: a new bpffs instance
+   * (mode 0700, like systemd's) mounted on the host in the container's scratch directory and bound
+   * in, so pins never meet the host's or another container's.
+   */
+  readonly bpffs: boolean;
+}
+
+/** The nspawn arguments that grant `p`. */
+export function privilegeArgs(p: ContainerPrivileges, bpffsDir: string): string[] {
+  return [
+    `--capability=${p.capabilities.join(",")}`,
+    ...(p.systemCalls.length > 0 ? [`--system-call-filter=${p.systemCalls.join(" ")}`] : []),
+    ...(p.bpffs ? [`--bind=${bpffsDir}:/sys/fs/bpf`] : []),
+  ];
 }
 
 const INSIDE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"];
@@ -147,7 +176,8 @@ export function reapStale(netnsPrefix: string, namePrefix: string): string[] {
     const m = new RegExp(`^${namePrefix}(\\d+)-`).exec(d);
     if (!m || pidAlive(Number(m[1]))) continue;
     const dir = path.join(os.tmpdir(), d);
-    spawnSync("umount", ["--lazy", path.join(dir, "root")], { stdio: "ignore" });
+    for (const m of ["root", "bpffs"])
+      spawnSync("umount", ["--lazy", path.join(dir, m)], { stdio: "ignore" });
     fs.rmSync(dir, { recursive: true, force: true });
     reaped.push(dir);
   }
@@ -193,6 +223,13 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     root,
   ]);
   const unmount = onCleanup(`unmount ${root}`, () => sh("umount", ["--lazy", root]));
+  const bpffs = path.join(work, "bpffs");
+  let unmountBpffs = (): void => undefined;
+  if (options.privileges.bpffs) {
+    fs.mkdirSync(bpffs);
+    sh("mount", ["-t", "bpf", "-o", "mode=0700,nosuid,nodev,noexec", "bpf", bpffs]);
+    unmountBpffs = onCleanup(`unmount ${bpffs}`, () => sh("umount", ["--lazy", bpffs]));
+  }
   // No getty on the (piped) console; the test reads the journal instead.
   for (const unit of ["console-getty.service", "getty@.service"])
     fs.symlinkSync("/dev/null", path.join(root, "etc/systemd/system", unit));
@@ -209,7 +246,7 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
       `--directory=${root}`,
       `--machine=${options.name}`,
       `--network-namespace-path=/run/netns/${options.netns}`,
-      "--capability=CAP_NET_ADMIN,CAP_NET_RAW",
+      ...privilegeArgs(options.privileges, bpffs),
       "--console=pipe",
       "--resolv-conf=off",
       "--timezone=off",
@@ -278,6 +315,7 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
       kill();
       await Promise.race([exited, sleep(5000)]);
       unmount();
+      unmountBpffs();
       removeWork();
     },
   };

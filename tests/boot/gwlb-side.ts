@@ -8,6 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { DatapathStatus, EndpointStatus, KernelPathStatus } from "@tollgate/appliance";
 import {
   createTestbed,
   sh,
@@ -38,6 +39,12 @@ export interface HealthAnswer {
   /** The report's state and reasons (the body is asked for as JSON). */
   readonly state?: string;
   readonly reasons?: readonly string[];
+  /** Which data path runs and, on the kernel path, its attachment and punts. */
+  readonly datapath?: {
+    readonly path?: DatapathStatus["datapath"];
+    readonly kernel?: KernelPathStatus;
+  };
+  readonly endpoints?: readonly EndpointStatus[];
 }
 
 export interface EmulationResult {
@@ -83,8 +90,10 @@ export async function startGwlbSide(options: {
    * it (the appliance accepts GENEVE only from the GWLB's subnets).
    */
   gwlbAddress: string;
+  /** TX checksum offload of the veth pair (false: complete checksums, as a NIC delivers). */
+  txChecksum: boolean;
 }): Promise<GwlbSide> {
-  const bed = createTestbed(options.tag);
+  const bed = createTestbed(options.tag, { txChecksum: options.txChecksum });
   const destroyBed = onCleanup(`delete namespaces ${bed.gw} ${bed.ap}`, () => bed.destroy());
   sh("ip", ["-n", bed.ap, "route", "add", "default", "via", bed.gwAddress]);
   sh("ip", ["-n", bed.gw, "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"]);
@@ -142,7 +151,7 @@ export async function startGwlbSide(options: {
         ]);
         const cut = out.lastIndexOf("\n");
         const body = out.slice(0, cut);
-        let report: { state?: string; reasons?: string[] } = {};
+        let report: Omit<HealthAnswer, "status" | "body"> = {};
         try {
           report = JSON.parse(body) as typeof report;
         } catch {

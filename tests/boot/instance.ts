@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { APPLIANCE_LOG } from "@tollgate/components";
 import type { Container } from "./container";
 
 /** Where cloud-init keeps the instance's user data (and where the test puts it). */
@@ -135,4 +136,25 @@ export function diagnostics(
   const failed = c.exec(["systemctl", "--failed", "--no-pager"]);
   sections.push(["systemctl --failed", failed.stdout]);
   return sections.map(([t, body]) => `----- ${t} -----\n${body.trimEnd()}`).join("\n");
+}
+
+/** The appliance's log record of the data path it chose at start (daemon.ts chooseDatapath). */
+export interface DataPathChoice {
+  readonly datapath: "kernel" | "user";
+  /** `--datapath` as configured (kernel path only). */
+  readonly mode?: string;
+  /** Why `auto` fell back to the user path. */
+  readonly reason?: string;
+  readonly msg: string;
+}
+
+/** Every data path choice the appliance logged (one per start), oldest first. */
+export function dataPathChoices(c: Container): DataPathChoice[] {
+  return readInside(c, APPLIANCE_LOG)
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Partial<DataPathChoice>)
+    .filter(
+      (r): r is DataPathChoice => r.datapath !== undefined && /^data path: /.test(r.msg ?? ""),
+    );
 }

@@ -53,6 +53,8 @@ export function healthJson(r: HealthReport): string {
       window: r.window,
       checks: r.checks,
       datapath: {
+        path: s.datapath,
+        kernel: s.kernel,
         running: s.running,
         socketBound: s.socketBound,
         listen: s.listen,
@@ -88,7 +90,7 @@ export function healthText(r: HealthReport): string {
     `${r.healthy ? "HEALTHY" : "UNHEALTHY"} (${r.state})`,
     ...r.reasons.map((x) => `  reason: ${x}`),
     ...r.pending.map((x) => `  pending: ${x}`),
-    `GENEVE socket: ${s.socketBound ? "bound" : "NOT bound"}${s.listen ? ` on ${s.listen.address}:${s.listen.port}` : ""}; data path ${s.running ? "running" : "NOT running"}`,
+    `GENEVE socket: ${s.socketBound ? "bound" : "NOT bound"}${s.listen ? ` on ${s.listen.address}:${s.listen.port}` : ""}; data path ${s.running ? "running" : "NOT running"}${s.datapath ? ` (${s.datapath} path)` : ""}`,
     `last ${r.window.seconds.toFixed(0)} s: received ${r.window.received}, forwarded ${r.window.forwarded}, returned ${r.window.returned}, replied ${r.window.replied}, dropped ${r.window.dropped}`,
     `idle: ${s.idleMs === undefined ? "no traffic yet" : `${(s.idleMs / 1000).toFixed(1)} s`}; flows: ${flowsText(r)}`,
     `totals: rx ${s.counters.rxDatagrams} datagrams / ${s.counters.rxBytes} B, to tun ${s.counters.tunTxPackets}, from tun ${s.counters.tunRxPackets}, tx ${s.counters.txDatagrams} datagrams / ${s.counters.txBytes} B`,

@@ -67,6 +67,26 @@ describe("health evaluation", () => {
     );
   });
 
+  it("says which data path runs, with the kernel path's attachment and punts", () => {
+    const e = new HealthEvaluator(evaluatorOptions({ clock }));
+    const kernel = {
+      uplinks: ["ens5"],
+      pinDir: "/sys/fs/bpf/tollgate/geneve-6081",
+      detached: [],
+      puntedForward: 7,
+      puntedReturn: 2,
+      flowCapacity: 1000,
+    };
+    const r = e.evaluate({ ...baseStatus(), datapath: "kernel", kernel });
+    const json = JSON.parse(healthJson(r)) as { datapath: { path: string; kernel: unknown } };
+    assert.deepEqual([json.datapath.path, json.datapath.kernel], ["kernel", kernel]);
+    assert.match(healthText(r), /data path running \(kernel path\)/);
+    const user = JSON.parse(healthJson(e.evaluate({ ...baseStatus(), datapath: "user" }))) as {
+      datapath: { path: string; kernel?: unknown };
+    };
+    assert.deepEqual([user.datapath.path, user.datapath.kernel], ["user", undefined]);
+  });
+
   it("fails when the socket is not bound, the loop stopped or an interface is down", () => {
     const e = new HealthEvaluator(evaluatorOptions({ clock }));
     const s = baseStatus();
