@@ -56,6 +56,7 @@ export {
   boundQueues,
   monitorLinkCommands,
   SuricataManager,
+  suricataHealth,
   type SuricataManagerOptions,
   type SuricataRuntimeStatus,
 } from "./suricata/manager";

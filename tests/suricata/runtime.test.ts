@@ -17,6 +17,8 @@ import {
   Supervisor,
   suricataCommand,
   SuricataManager,
+  suricataHealth,
+  type SuricataRuntimeStatus,
 } from "@tollgate/appliance";
 import { rules } from "../rules/load";
 import { waitUntil } from "../wait";
@@ -125,7 +127,7 @@ describe("suricata manager", () => {
     `version: 1\ndefaults: { protected: [10.0.0.0/16] }\nsuricata:\n  mode: ips\n  failure: ${failure}\n  signatures: ['${sig}']\n`;
   const SIG = (sid: number) => `alert ip any any -> any any (msg:"t"; sid:${sid}; rev:1;)`;
 
-  function setup(testResult: CommandResult) {
+  function setup(testResult: CommandResult, child = () => new FakeChild()) {
     const ran: string[][] = [];
     const sockets: string[] = [];
     const spawned: string[][] = [];
@@ -133,7 +135,7 @@ describe("suricata manager", () => {
       logger: quiet,
       spawn: (argv) => {
         spawned.push([...argv]);
-        return new FakeChild();
+        return child();
       },
     });
     const m = new SuricataManager({
@@ -196,6 +198,101 @@ describe("suricata manager", () => {
       /ips: Suricata is not on NFQUEUE 0: starting .* dropped \(failure: closed\)/,
     );
     await m.close();
+  });
+
+  it("names no pid while a Suricata it did not start holds the queue", async () => {
+    const { m } = setup({ code: 0, stdout: "", stderr: "" }, () =>
+      Object.assign(new FakeChild(), { pid: undefined }),
+    );
+    await m.update(rules(YAML(SIG(1))));
+    await m.poll();
+    assert.deepEqual(m.health(), [
+      { name: "suricata", ok: true, detail: "ips: Suricata inspects NFQUEUE 0" },
+    ]);
+    await m.close();
+  });
+
+  it("builds stage suricata once: every state, each with the refused change noted", () => {
+    const section = (yaml: string) => rules(yaml).file.suricata!;
+    const ids = section(YAML(SIG(1)).replace("mode: ips\n  failure: closed", "mode: ids"));
+    const status = (up: boolean, running: boolean): SuricataRuntimeStatus => ({
+      enabled: true,
+      mode: undefined,
+      up,
+      failOpen: false,
+      reloads: { ok: 0, failed: 0, refused: 0 },
+      process: {
+        running,
+        pid: running ? 7 : undefined,
+        starts: 1,
+        crashes: 2,
+        lastExit: "exit 1",
+        restartInMs: running ? undefined : 4000,
+      },
+    });
+    const down = "down (exit 1, restart in 4 s, 2 restarts)";
+    const cases: [string, ReturnType<typeof section>, SuricataRuntimeStatus, object][] = [
+      [
+        "ips up",
+        section(YAML(SIG(1))),
+        status(true, true),
+        { ok: true, detail: "ips: Suricata (pid 7) inspects NFQUEUE 0" },
+      ],
+      [
+        "ids up",
+        ids,
+        status(true, true),
+        { ok: true, detail: "ids: Suricata (pid 7) inspects tgids1" },
+      ],
+      [
+        "ids down",
+        ids,
+        status(false, false),
+        {
+          ok: true,
+          detail: `ids: Suricata is not on tgids1: ${down}: traffic passes, nothing is inspected`,
+        },
+      ],
+      [
+        "ips open, down",
+        section(YAML(SIG(1), "open")),
+        status(false, false),
+        {
+          ok: true,
+          detail: `FAIL-OPEN active: ips: Suricata is not on NFQUEUE 0: ${down}: inspected traffic passes uninspected`,
+        },
+      ],
+      [
+        "ips closed, down",
+        section(YAML(SIG(1))),
+        status(false, false),
+        {
+          ok: false,
+          detail: `ips: Suricata is not on NFQUEUE 0: ${down}: inspected traffic is dropped (failure: closed)`,
+        },
+      ],
+      [
+        "ips closed, starting",
+        section(YAML(SIG(1))),
+        status(false, true),
+        {
+          ok: false,
+          pending: true,
+          detail:
+            "ips: Suricata is not on NFQUEUE 0: starting (loading rules): inspected traffic is dropped (failure: closed)",
+        },
+      ],
+    ];
+    for (const [what, s, st, expected] of cases) {
+      const refused = suricataHealth(s, st, "bad rule");
+      const { detail, ...rest } = expected as { detail: string };
+      assert.deepEqual(
+        refused,
+        { name: "suricata", ...rest, detail: `${detail} (last change refused: bad rule)` },
+        what,
+      );
+      assert.deepEqual(suricataHealth(s, st, undefined), { name: "suricata", ...expected }, what);
+    }
   });
 
   it("reads bound queues from /proc/net/netfilter/nfnetlink_queue", () => {

@@ -99,6 +99,46 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await fs.rename(`${file}.tmp`, file);
 }
 
+/** A stage's verdict before its name and notes. */
+type Verdict = Pick<HealthCheckResult, "ok" | "pending"> & { readonly detail: string };
+
+/** What stage `suricata` says while Suricata is not inspecting, by mode and failure policy. */
+function notInspecting(s: SuricataSection, p: SupervisorStatus): Verdict {
+  const restart =
+    p.restartInMs !== undefined ? `, restart in ${(p.restartInMs / 1000).toFixed(0)} s` : "";
+  const why = p.running
+    ? "starting (loading rules)"
+    : `down (${p.lastExit ?? "not started"}${restart}, ${p.crashes} restarts)`;
+  const base = `${s.mode}: Suricata is not on ${inspectedAt(s)}: ${why}`;
+  if (s.mode === "ids")
+    return { ok: true, detail: `${base}: traffic passes, nothing is inspected` };
+  if (s.failure === "open")
+    return { ok: true, detail: `FAIL-OPEN active: ${base}: inspected traffic passes uninspected` };
+  return {
+    ok: false,
+    ...(p.running ? { pending: true } : {}),
+    detail: `${base}: inspected traffic is dropped (failure: closed)`,
+  };
+}
+
+/** Where Suricata inspects: its NFQUEUE (ips) or the monitor link (ids). */
+const inspectedAt = (s: SuricataSection): string =>
+  s.mode === "ips" ? `NFQUEUE ${s.queue ?? 0}` : MONITOR_LINK.rx;
+
+/** Stage `suricata` from the section, the runtime status and the last refused change, if any. */
+export function suricataHealth(
+  s: SuricataSection,
+  st: SuricataRuntimeStatus,
+  refused: string | undefined,
+): HealthCheckResult {
+  const pid = st.process.pid !== undefined ? ` (pid ${st.process.pid})` : "";
+  const verdict: Verdict = st.up
+    ? { ok: true, detail: `${s.mode}: Suricata${pid} inspects ${inspectedAt(s)}` }
+    : notInspecting(s, st.process);
+  const note = refused ? ` (last change refused: ${refused})` : "";
+  return { name: "suricata", ...verdict, detail: `${verdict.detail}${note}` };
+}
+
 export class SuricataManager {
   private readonly supervisor: Supervisor;
   private section: SuricataSection | undefined;
@@ -161,49 +201,7 @@ export class SuricataManager {
 
   /** Stage `suricata` (none without a suricata: section). */
   health(): HealthCheckResult[] {
-    const s = this.section;
-    if (!s) return [];
-    const st = this.status();
-    const p = st.process;
-    const refused = this.refused ? ` (last change refused: ${this.refused})` : "";
-    const where = s.mode === "ips" ? `NFQUEUE ${s.queue ?? 0}` : MONITOR_LINK.rx;
-    if (st.up) {
-      return [
-        {
-          name: "suricata",
-          ok: true,
-          detail: `${s.mode}: Suricata (pid ${p.pid}) inspects ${where}${refused}`,
-        },
-      ];
-    }
-    const why = p.running
-      ? "starting (loading rules)"
-      : `down (${p.lastExit ?? "not started"}${p.restartInMs !== undefined ? `, restart in ${(p.restartInMs / 1000).toFixed(0)} s` : ""}, ${p.crashes} restarts)`;
-    const base = `${s.mode}: Suricata is not on ${where}: ${why}`;
-    if (s.mode === "ids")
-      return [
-        {
-          name: "suricata",
-          ok: true,
-          detail: `${base}: traffic passes, nothing is inspected${refused}`,
-        },
-      ];
-    if (s.failure === "open")
-      return [
-        {
-          name: "suricata",
-          ok: true,
-          detail: `FAIL-OPEN active: ${base}: inspected traffic passes uninspected${refused}`,
-        },
-      ];
-    return [
-      {
-        name: "suricata",
-        ok: false,
-        ...(p.running ? { pending: true } : {}),
-        detail: `${base}: inspected traffic is dropped (failure: closed)${refused}`,
-      },
-    ];
+    return this.section ? [suricataHealth(this.section, this.status(), this.refused)] : [];
   }
 
   async close(): Promise<void> {
