@@ -228,13 +228,15 @@ flow_state_run() { # PATH CMD... -> records the flow state's memory with FLOW_ST
   local path=$1; shift
   start_appl 1 "$@" || return 1
   gen 1 64 1000 1 >/dev/null
-  local rss0 rss1 held map secs
+  local rss0 rss1 held map mapid secs
   rss0=$(awk '/^VmRSS/{print $2}' "/proc/$APPL_PID/status")
   secs=$(node -e 'console.log((process.argv[1] / process.argv[2]).toFixed(1))' "$FLOW_STATE_FLOWS" "$FLOW_STATE_RATE")
   gen 1 "$FLOW_STATE_FLOWS" "$FLOW_STATE_RATE" "$secs" >"$work/flowstate.json"
   rss1=$(awk '/^VmRSS/{print $2}' "/proc/$APPL_PID/status")
   held=$(health_field 'j.datapath.flows')
-  map=$( (bpftool map show name tg_flows 2>/dev/null || true) | tr '\n' ' ' | sed -n 's/.*max_entries \([0-9]*\).*memlock \([0-9]*\)B.*/{"maxEntries":\1,"memlock":\2}/p')
+  # the benched daemon's own tg_flows (its map id in health), not another daemon's map of that name
+  mapid=$(health_field 'j.datapath.kernel?.flows?.mapId ?? -1')
+  map=$( ([ "$mapid" -ge 0 ] 2>/dev/null && bpftool map show id "$mapid" 2>/dev/null || true) | tr '\n' ' ' | sed -n 's/.*max_entries \([0-9]*\).*memlock \([0-9]*\)B.*/{"maxEntries":\1,"memlock":\2}/p')
   stop_appl
   record "{\"kind\":\"flowState\",\"path\":\"$path\",\"sent\":$FLOW_STATE_FLOWS,\"replies\":$(json "$(cat "$work/flowstate.json")" rx),\"held\":$held,\"rssBeforeKb\":$rss0,\"rssAfterKb\":$rss1,\"map\":${map:-null}}"
   echo "  flow state, $path: $(tail -1 "$results")"

@@ -41,6 +41,7 @@
 #define TCX_NEXT -1
 #define TCX_DROP 2
 #define TCX_REDIRECT 7
+#define EEXIST 17
 
 #define GENEVE_BASE 8
 #define AWS_CLASS 0x0108
@@ -50,7 +51,7 @@
 #define CSUM_CHUNK 256
 #define CSUM_CHUNKS 36 /* 9216 bytes */
 
-/* Counter slots; mirrored by appliance/src/datapath/kernel-layout.ts (KernelCounter). */
+/* Counter slots; mirrored by appliance/src/datapath/kernel.ts (KernelCounter). */
 enum {
     C_RX_DATAGRAMS,
     C_RX_BYTES,
@@ -63,6 +64,7 @@ enum {
     C_PUNT_DECAP,
     C_PUNT_ENCAP,
     C_REDIRECT_ERRORS,
+    C_FLOWS_CREATED, /* flows tg_decap inserted into tg_flows (lookup missed, BPF_NOEXIST insert won) */
     /* GENEVE drop reasons, in codec.ts GENEVE_DROP_REASONS order */
     C_DROP_BASE = 16,
     C_TOO_SHORT = C_DROP_BASE,
@@ -509,9 +511,18 @@ int tg_decap(struct __sk_buff *skb)
      * one pointer kind per instruction, as the verifier wants without CAP_PERFMON. */
     struct flow_val fresh = {};
     if (fill_flow(skb, &fresh, &eth, &ip, &udp, g, hlen, epid) < 0) goto punt;
+    /* A new flow is inserted with BPF_NOEXIST and counted (C_FLOWS_CREATED) only when this CPU's
+     * insert won: two CPUs racing on one new flow count it once (the loser gets -EEXIST and goes
+     * on with the winner's entry). A known flow whose header changed is replaced (BPF_EXIST), not
+     * counted. The daemon derives the kernel's evictions from this count and the map's element
+     * count (kernel.ts). */
     struct flow_val *v = bpf_map_lookup_elem(&tg_flows, &in.key);
-    if (!v || !same_flow(v, &fresh)) {
-        if (bpf_map_update_elem(&tg_flows, &in.key, &fresh, BPF_ANY) < 0) goto punt;
+    if (!v) {
+        long r = bpf_map_update_elem(&tg_flows, &in.key, &fresh, BPF_NOEXIST);
+        if (r == 0) count(C_FLOWS_CREATED, 1);
+        else if (r != -EEXIST) goto punt;
+    } else if (!same_flow(v, &fresh)) {
+        if (bpf_map_update_elem(&tg_flows, &in.key, &fresh, BPF_EXIST) < 0) goto punt;
     }
     __u32 gwi = ep->gwi_ifindex;
     ep_seen(ep->tag, 0);

@@ -121,6 +121,13 @@ export {
   type KernelPathStatus,
   type Uplink,
 } from "./datapath/kernel";
+export {
+  BPF_COUNT_OBJECT_PATH,
+  KernelFlowAccounting,
+  type KernelFlowStatus,
+  type MapElementCounter,
+  openMapElementCounter,
+} from "./datapath/kernel-flows";
 export { type EndpointInfo, type EndpointListener } from "./endpoint-lifecycle";
 export {
   type DatapathBuffers,

@@ -1178,6 +1178,7 @@ static napi_value BpfMapInfo(napi_env env, napi_callback_info info)
     napi_set_named_property(env, r, "keySize", num(env, mi.key_size));
     napi_set_named_property(env, r, "valueSize", num(env, mi.value_size));
     napi_set_named_property(env, r, "maxEntries", num(env, mi.max_entries));
+    napi_set_named_property(env, r, "id", num(env, mi.id));
     return r;
 }
 
@@ -1213,6 +1214,56 @@ static napi_value IfIndex(napi_env env, napi_callback_info info)
     return num(env, if_nametoindex(name));
 }
 
+/*
+ * bpf iterators (the kernel path's flow count, bpf/tollgate-count.bpf.c):
+ *   bpfIterLink(progFd)          -> link fd of an iter program (BPF_TRACE_ITER, no target)
+ *   bpfIterRead(linkFd, out)     -> bytes the iteration wrote into out (a new iterator per call;
+ *                                   throws ENOSPC when out is too small)
+ */
+static napi_value BpfIterLink(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    uint32_t prog;
+    if (get_args(env, info, 1, a) || get_u32(env, a[0], &prog)) return NULL;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.link_create.prog_fd = prog;
+    attr.link_create.attach_type = BPF_TRACE_ITER;
+    long fd = sys_bpf(BPF_LINK_CREATE, &attr);
+    if (fd < 0) return throw_errno(env, "bpf(BPF_LINK_CREATE, iter)", errno);
+    return num(env, (double)fd);
+}
+
+static napi_value BpfIterRead(napi_env env, napi_callback_info info)
+{
+    napi_value a[2];
+    uint32_t link;
+    void *out;
+    size_t cap;
+    if (get_args(env, info, 2, a) || get_u32(env, a[0], &link) || get_buf(env, a[1], &out, &cap)) return NULL;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.iter_create.link_fd = link;
+    long fd = sys_bpf(BPF_ITER_CREATE, &attr);
+    if (fd < 0) return throw_errno(env, "bpf(BPF_ITER_CREATE)", errno);
+    size_t got = 0;
+    for (;;) {
+        char spill[64];
+        int full = got == cap;
+        ssize_t n = full ? read((int)fd, spill, sizeof spill) : read((int)fd, (char *)out + got, cap - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || (full && n > 0)) {
+            int err = n < 0 ? errno : ENOSPC;
+            close((int)fd);
+            return throw_errno(env, "read(bpf iterator)", err);
+        }
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    close((int)fd);
+    return num(env, (double)got);
+}
+
 /* ---------- module ---------- */
 
 static napi_value Init(napi_env env, napi_value exports)
@@ -1241,6 +1292,8 @@ static napi_value Init(napi_env env, napi_value exports)
         { "bpfLinkIfindex", NULL, BpfLinkIfindex, NULL, NULL, NULL, napi_enumerable, NULL },
         { "bpfObjGet", NULL, BpfObjGet, NULL, NULL, NULL, napi_enumerable, NULL },
         { "ifIndex", NULL, IfIndex, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfIterLink", NULL, BpfIterLink, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfIterRead", NULL, BpfIterRead, NULL, NULL, NULL, napi_enumerable, NULL },
         { "layout", NULL, NULL, NULL, NULL, layout_value(env), napi_enumerable, NULL },
     };
     napi_define_properties(env, exports, sizeof d / sizeof d[0], d);

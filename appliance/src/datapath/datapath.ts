@@ -166,9 +166,19 @@ export class Datapath {
   private readonly key = createFlowKey();
   private readonly fragKey = createFlowKey();
   private readonly mappedKey = createFlowKey();
-  /** Evictions already logged, and when (see logEvictions). */
-  private evictionsLogged = 0;
-  private evictionsLoggedAt = -Infinity;
+  /** Eviction warnings of the daemon's flow table and of the kernel's (see logEvictions). */
+  private readonly tableEvictions = new EvictionWarning((evicted, total) =>
+    this.log.warn(
+      { evicted, evictedTotal: total, maxEntries: this.flows.table.capacity },
+      "flow table full: least recently used flows evicted, their replies are dropped until their next packet from the GWLB; raise flows.maxEntries",
+    ),
+  );
+  private readonly kernelEvictions = new EvictionWarning((evicted, total) =>
+    this.log.warn(
+      { evicted, evictedTotal: total, maxEntries: this.kernel?.describe().flowCapacity },
+      "kernel flow map (tg_flows) full: the kernel evicted least recently used flows, their replies go up to the daemon and are dropped until their next packet from the GWLB; raise flows.maxEntries",
+    ),
+  );
   private readonly holdMs: number;
   /** Allowed GENEVE sources; undefined accepts any. */
   private readonly sources: SourceAllowList | undefined;
@@ -595,23 +605,15 @@ export class Datapath {
   }
 
   /**
-   * Warns, at most once a minute, when the flow table has evicted live flows since the last
-   * warning: it is full (flows.maxEntries), and an evicted flow's replies are dropped
-   * (UNKNOWN_FLOW) until its next packet from the GWLB. Called by the sweep timer.
+   * Warns, at most once a minute per table, when the daemon's flow table or (kernel path) the
+   * kernel's flow map has evicted live flows since the last warning: it is full
+   * (flows.maxEntries), and an evicted flow's replies are dropped (UNKNOWN_FLOW) until its next
+   * packet from the GWLB. Called by the sweep timer, after syncKernel.
    */
   logEvictions(now: number): void {
-    const evicted = this.flows.stats.evicted;
-    if (evicted === this.evictionsLogged || now - this.evictionsLoggedAt < 60_000) return;
-    this.log.warn(
-      {
-        evicted: evicted - this.evictionsLogged,
-        evictedTotal: evicted,
-        maxEntries: this.flows.table.capacity,
-      },
-      "flow table full: least recently used flows evicted, their replies are dropped until their next packet from the GWLB; raise flows.maxEntries",
-    );
-    this.evictionsLogged = evicted;
-    this.evictionsLoggedAt = now;
+    this.tableEvictions.check(now, this.flows.stats.evicted);
+    const kernel = this.kernel?.describe().flows?.evicted;
+    if (kernel !== undefined) this.kernelEvictions.check(now, kernel);
   }
 
   /** A bug in per-packet code costs that batch, never the daemon: count it, log it, go on. */
@@ -809,6 +811,20 @@ export class Datapath {
       expect -= n;
       if (expect <= 0) return;
     }
+  }
+}
+
+/** Calls `warn` at most once a minute, when a monotonic eviction total moved since the last call. */
+class EvictionWarning {
+  private logged = 0;
+  private at = -Infinity;
+  constructor(private readonly warn: (evicted: number, total: number) => void) {}
+
+  check(now: number, total: number): void {
+    if (total === this.logged || now - this.at < 60_000) return;
+    this.warn(total - this.logged, total);
+    this.logged = total;
+    this.at = now;
   }
 }
 

@@ -22,6 +22,7 @@ import type { PacketScratch } from "../packet/parse";
 import { compileSourceAllowList } from "../config/cidr";
 import type { DatapathCounters } from "./counters";
 import type { DatapathLogger, Endpoint } from "./endpoints";
+import { KernelFlowAccounting, type KernelFlowStatus, openMapElementCounter } from "./kernel-flows";
 
 /** The compiled programs, relative to this file's compiled location (dist/datapath). */
 export const BPF_OBJECT_PATH = path.resolve(
@@ -48,6 +49,8 @@ export const KernelCounter = {
   PUNT_DECAP: 8,
   PUNT_ENCAP: 9,
   REDIRECT_ERRORS: 10,
+  /** Flows tg_decap inserted into tg_flows (see kernel-flows.ts). */
+  FLOWS_CREATED: 11,
   /** GENEVE drop reasons follow, in GENEVE_DROP_REASONS order. */
   DROP_BASE: 16,
   COUNT: 32,
@@ -113,6 +116,8 @@ export interface KernelPathStatus {
   readonly puntedForward: number;
   readonly puntedReturn: number;
   readonly flowCapacity: number;
+  /** tg_flows' turnover since the daemon started (kernel-flows.ts); absent in fakes. */
+  readonly flows?: KernelFlowStatus;
 }
 
 export interface KernelPathOptions {
@@ -124,6 +129,8 @@ export interface KernelPathOptions {
   /** Defaults to every interface with an IPv4 address but lo and gwi-/gwo- (uplinks()). */
   readonly uplinks?: readonly Uplink[];
   readonly objectPath?: string;
+  /** The flow counter's object (kernel-flows.ts); defaults to BPF_COUNT_OBJECT_PATH. */
+  readonly countObjectPath?: string;
   readonly logger: DatapathLogger;
 }
 
@@ -221,6 +228,7 @@ export class LoadedKernelPath implements KernelPath {
   private readonly value = Buffer.alloc(FLOW_VALUE_BYTES);
   private readonly perCpu: Buffer;
   private readonly epPerCpu: Buffer;
+  private flowAccounting: KernelFlowAccounting | undefined;
   readonly pinDir: string;
 
   static open(native: NativeAddon, options: KernelPathOptions): LoadedKernelPath {
@@ -264,6 +272,7 @@ export class LoadedKernelPath implements KernelPath {
     this.perCpu = Buffer.alloc(8 * this.cpus);
     this.epPerCpu = Buffer.alloc(24 * this.cpus);
     try {
+      this.flowAccounting = this.openFlowAccounting();
       this.configure(uplinks);
       for (const u of uplinks) {
         const ifindex = native.ifIndex(u.name);
@@ -304,6 +313,24 @@ export class LoadedKernelPath implements KernelPath {
     } finally {
       this.native.closeFd(fd);
     }
+  }
+
+  /** tg_flows' turnover; its baseline is taken before tg_decap starts (configure()). */
+  private openFlowAccounting(): KernelFlowAccounting {
+    const mapId = this.native.bpfMapInfo(this.fds.tg_flows).id;
+    let counter;
+    try {
+      counter = openMapElementCounter(this.native, mapId, this.options.countObjectPath);
+    } catch (err) {
+      const error = `cannot count the flows in tg_flows (needs the kernel's BTF, /sys/kernel/btf/vmlinux, and Linux >= 6.6): ${err instanceof Error ? err.message : String(err)}`;
+      this.options.logger.warn({ mapId }, `${error}; kernel evictions are not counted`);
+      counter = { error };
+    }
+    return new KernelFlowAccounting(
+      mapId,
+      () => this.counter(KernelCounter.FLOWS_CREATED),
+      counter,
+    );
   }
 
   private configure(uplinks: readonly Uplink[]): void {
@@ -402,6 +429,7 @@ export class LoadedKernelPath implements KernelPath {
     c.drops.SEND_ERROR += this.delta(K.REDIRECT_ERRORS);
     this.delta(K.PUNT_DECAP);
     this.delta(K.PUNT_ENCAP);
+    this.flowAccounting?.sync();
     GENEVE_DROP_REASONS.forEach((r: GeneveDropReason, i) => {
       c.drops[r] += this.delta(K.DROP_BASE + i);
     });
@@ -433,6 +461,7 @@ export class LoadedKernelPath implements KernelPath {
       puntedForward: this.last[KernelCounter.PUNT_DECAP]!,
       puntedReturn: this.last[KernelCounter.PUNT_ENCAP]!,
       flowCapacity: this.options.flowEntries,
+      ...(this.flowAccounting ? { flows: this.flowAccounting.status() } : {}),
     };
   }
 
@@ -440,6 +469,8 @@ export class LoadedKernelPath implements KernelPath {
     const n = this.native;
     for (const ep of [...this.endpoints.keys()]) this.removeEndpoint(ep);
     for (const u of this.uplinkLinks.splice(0)) n.closeFd(u.fd);
+    this.flowAccounting?.close();
+    this.flowAccounting = undefined;
     for (const fd of [...Object.values(this.progs), ...Object.values(this.fds)]) n.closeFd(fd);
   }
 }

@@ -15,8 +15,8 @@
  *   at all is fine (GWLB health checks do not go through the data path);
  * - every extra check passes (rule engine, per-endpoint hook and rules, rp_filter keeper).
  *
- * Flow table evictions (the table is full) are reported in the window and the details, not as a
- * failure: the least recently used flows lose their state and their replies are dropped until
+ * Flow table evictions (the daemon's table or, on the kernel path, the kernel's flow map is full)
+ * are reported in the window and the details, not as a failure: the least recently used flows lose their state and their replies are dropped until
  * their next packet from the GWLB, but every other flow crosses, and an unhealthy target would
  * make the GWLB move all of its flows (or, with every target unhealthy, fail open).
  */
@@ -58,8 +58,10 @@ export interface HealthReport {
     readonly returned: number;
     readonly replied: number;
     readonly dropped: number;
-    /** Flows evicted from the full flow table. */
+    /** Flows evicted from the daemon's full flow table. */
     readonly evicted: number;
+    /** Flows the kernel evicted from its full flow map (kernel path, when it counts them). */
+    readonly kernelEvicted?: number;
   };
   readonly checks: readonly HealthCheckResult[];
   readonly status: DatapathStatus;
@@ -88,6 +90,7 @@ interface Sample {
   readonly tunRx: number;
   readonly tx: number;
   readonly evicted: number;
+  readonly kernelEvicted: number | undefined;
   readonly drops: Readonly<Record<string, number>>;
 }
 
@@ -100,6 +103,7 @@ function sample(at: number, s: DatapathStatus): Sample {
     tunRx: c.tunRxPackets,
     tx: c.txDatagrams,
     evicted: s.flowCache?.evicted ?? 0,
+    kernelEvicted: s.kernel?.flows?.evicted,
     drops: { ...c.drops },
   };
 }
@@ -222,6 +226,9 @@ export class HealthEvaluator {
         replied,
         dropped,
         evicted: s.evicted - base.evicted,
+        ...(s.kernelEvicted !== undefined
+          ? { kernelEvicted: s.kernelEvicted - (base.kernelEvicted ?? s.kernelEvicted) }
+          : {}),
       },
       checks: found,
       status,

@@ -70,29 +70,59 @@ export function healthJson(r: HealthReport): string {
   );
 }
 
-/** Flow table fill and evictions, for the text body. */
+/** A flow table's fill and evictions (total, and in the window), for the text body. */
+function fillText(
+  present: number,
+  capacity: number | undefined,
+  total: number,
+  recent: number,
+  seconds: number,
+): string {
+  const fill = capacity === undefined ? `${present}` : `${present} of ${capacity}`;
+  if (total === 0) return fill;
+  const last =
+    recent > 0
+      ? `${recent} evicted in the last ${seconds.toFixed(0)} s (table full: replies of evicted flows are dropped until their next packet; raise flows.maxEntries), `
+      : "";
+  return `${fill}; ${last}${total} evicted in total`;
+}
+
+/** The daemon's flow table, for the text body. */
 function flowsText(r: HealthReport): string {
   const s = r.status;
-  const fill = s.flowCapacity === undefined ? `${s.flows}` : `${s.flows} of ${s.flowCapacity}`;
-  const total = s.flowCache?.evicted ?? 0;
-  if (total === 0) return fill;
-  const recent =
-    r.window.evicted > 0
-      ? `${r.window.evicted} evicted in the last ${r.window.seconds.toFixed(0)} s (table full: replies of evicted flows are dropped until their next packet; raise flows.maxEntries), `
-      : "";
-  return `${fill}; ${recent}${total} evicted in total`;
+  return fillText(
+    s.flows,
+    s.flowCapacity,
+    s.flowCache?.evicted ?? 0,
+    r.window.evicted,
+    r.window.seconds,
+  );
+}
+
+/** The kernel path's flow map (tg_flows), for the text body; undefined on the user path. */
+function kernelFlowsText(r: HealthReport): string | undefined {
+  const k = r.status.kernel;
+  const f = k?.flows;
+  if (k === undefined || f === undefined) return undefined;
+  const what = `kernel flows (tg_flows, map id ${f.mapId}): `;
+  if (f.present === undefined || f.evicted === undefined) {
+    return `${what}${f.created} created; not counted (${f.countError ?? "no count"})`;
+  }
+  return `${what}${fillText(f.present, k.flowCapacity, f.evicted, r.window.kernelEvicted ?? 0, r.window.seconds)}`;
 }
 
 /** Text body of a health report. */
 export function healthText(r: HealthReport): string {
   const s = r.status;
+  const kernelFlows = kernelFlowsText(r);
   const lines = [
     `${r.healthy ? "HEALTHY" : "UNHEALTHY"} (${r.state})`,
     ...r.reasons.map((x) => `  reason: ${x}`),
     ...r.pending.map((x) => `  pending: ${x}`),
     `GENEVE socket: ${s.socketBound ? "bound" : "NOT bound"}${s.listen ? ` on ${s.listen.address}:${s.listen.port}` : ""}; data path ${s.running ? "running" : "NOT running"}${s.datapath ? ` (${s.datapath} path)` : ""}`,
     `last ${r.window.seconds.toFixed(0)} s: received ${r.window.received}, forwarded ${r.window.forwarded}, returned ${r.window.returned}, replied ${r.window.replied}, dropped ${r.window.dropped}`,
-    `idle: ${s.idleMs === undefined ? "no traffic yet" : `${(s.idleMs / 1000).toFixed(1)} s`}; flows: ${flowsText(r)}`,
+    `idle: ${s.idleMs === undefined ? "no traffic yet" : `${(s.idleMs / 1000).toFixed(1)} s`}; flows${s.kernel ? " (daemon's table)" : ""}: ${flowsText(r)}`,
+    ...(kernelFlows !== undefined ? [kernelFlows] : []),
     `totals: rx ${s.counters.rxDatagrams} datagrams / ${s.counters.rxBytes} B, to tun ${s.counters.tunTxPackets}, from tun ${s.counters.tunRxPackets}, tx ${s.counters.txDatagrams} datagrams / ${s.counters.txBytes} B`,
   ];
   const drops = Object.entries(s.counters.drops).filter(([, v]) => v > 0);

@@ -91,13 +91,27 @@ export interface NativeAddon {
   bpfMapLookup(fd: number, key: Buffer, out: Buffer): boolean;
   /** bpf(BPF_MAP_DELETE_ELEM); false when the key was absent. */
   bpfMapDelete(fd: number, key: Buffer): boolean;
-  bpfMapInfo(fd: number): { type: number; keySize: number; valueSize: number; maxEntries: number };
+  bpfMapInfo(fd: number): {
+    type: number;
+    keySize: number;
+    valueSize: number;
+    maxEntries: number;
+    /** The map's id (`bpftool map show id N`). */
+    id: number;
+  };
   /** ifindex a tcx link is attached to; 0 once detached (its interface was removed). */
   bpfLinkIfindex(fd: number): number;
   /** bpf(BPF_OBJ_GET) of a pinned object; throws (code ENOENT) when there is none. */
   bpfObjGet(path: string): number;
   /** if_nametoindex(); 0 when there is no such interface. */
   ifIndex(name: string): number;
+  /** Links a bpf iterator program (BPF_TRACE_ITER, no target); link fd. */
+  bpfIterLink(progFd: number): number;
+  /**
+   * Runs the linked iterator once (a new iterator fd, read to its end) into `out`; bytes written.
+   * Throws (ENOSPC) when it wrote more than `out` holds.
+   */
+  bpfIterRead(linkFd: number, out: Buffer): number;
   /** The field indices the addon uses (its C enums); the same as io/layout's PORT_LAYOUT. */
   readonly layout: PortLayout;
 }

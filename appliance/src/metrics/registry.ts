@@ -163,11 +163,6 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
       "Flows removed after their idle timeout",
       (s) => s.flowCache?.expired,
     ],
-    [
-      "tollgate_flow_evictions_total",
-      "Flows evicted because the flow table was full (LRU)",
-      (s) => s.flowCache?.evicted,
-    ],
   ];
   for (const [name, help, get] of simple) {
     mirroredCounter(registry, name, help, [], (set) => {
@@ -188,21 +183,51 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
     },
   );
 
+  // The flow tables, by `path`: "user" is the daemon's table (on both data paths: on the kernel
+  // path it holds the flows of what the programs send up), "kernel" the kernel path's tg_flows.
+  const tables = (s: ReturnType<typeof status>) => [
+    { path: "user", present: s.flows, capacity: s.flowCapacity, evicted: s.flowCache?.evicted },
+    ...(s.kernel
+      ? [
+          {
+            path: "kernel",
+            present: s.kernel.flows?.present,
+            capacity: s.kernel.flowCapacity,
+            evicted: s.kernel.flows?.evicted,
+          },
+        ]
+      : []),
+  ];
+  mirroredCounter(
+    registry,
+    "tollgate_flow_evictions_total",
+    'Flows evicted because the flow table was full (LRU), by table: path="user" the daemon\'s, path="kernel" the kernel path\'s flow map',
+    ["path"] as const,
+    (set) => {
+      for (const t of tables(status()))
+        if (t.evicted !== undefined) set({ path: t.path }, t.evicted);
+    },
+  );
   new Gauge({
     name: "tollgate_flows",
-    help: "Flows in the flow table",
+    help: 'Flows in the flow table, by table (path="user": the daemon\'s, path="kernel": the kernel path\'s flow map)',
+    labelNames: ["path"] as const,
     registers: [registry],
     collect() {
-      this.set(status().flows);
+      this.reset();
+      for (const t of tables(status()))
+        if (t.present !== undefined) this.set({ path: t.path }, t.present);
     },
   });
   new Gauge({
     name: "tollgate_flows_max",
-    help: "Flow table bound (flows.maxEntries): at it, each new flow evicts the least recently used",
+    help: "Flow table bound (flows.maxEntries), by table: at it, each new flow evicts the least recently used",
+    labelNames: ["path"] as const,
     registers: [registry],
     collect() {
-      const max = status().flowCapacity;
-      if (max !== undefined) this.set(max);
+      this.reset();
+      for (const t of tables(status()))
+        if (t.capacity !== undefined) this.set({ path: t.path }, t.capacity);
     },
   });
   new Gauge({

@@ -1,4 +1,9 @@
-import type { DatapathStatus, EndpointStatus } from "@tollgate/appliance";
+import type {
+  DatapathStatus,
+  EndpointStatus,
+  KernelFlowStatus,
+  KernelPathStatus,
+} from "@tollgate/appliance";
 
 /** A running, bound data path that has seen no traffic yet. */
 export function idleStatus(endpoints: readonly EndpointStatus[] = []): DatapathStatus {
@@ -17,5 +22,18 @@ export function idleStatus(endpoints: readonly EndpointStatus[] = []): DatapathS
       txBytes: 0,
       drops: {},
     },
+  };
+}
+
+/** The kernel path's status (one uplink, a flow map of `flowCapacity`) with these flow figures. */
+export function kernelStatus(flowCapacity: number, flows?: KernelFlowStatus): KernelPathStatus {
+  return {
+    uplinks: ["eth0"],
+    pinDir: "/sys/fs/bpf/tollgate/geneve-6081",
+    detached: [],
+    puntedForward: 0,
+    puntedReturn: 0,
+    flowCapacity,
+    ...(flows ? { flows } : {}),
   };
 }

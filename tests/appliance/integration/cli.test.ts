@@ -12,6 +12,7 @@ import { gwlbEmuEndpointId } from "@tollgate/testbed";
 import { hex17, NATIVE_ADDON_PATH, tunNames } from "@tollgate/appliance";
 import {
   createTestbed,
+  getInNs,
   variantUnavailable,
   DATAPATH_VARIANTS,
   type DatapathVariant,
@@ -41,15 +42,8 @@ function describeVariant(variant: DatapathVariant): void {
     let hookLog: string;
 
     /** GET from inside the appliance namespace. */
-    const get = (urlPath: string): { status: number; body: string } => {
-      const out = bed!.exec(bed!.ap, process.execPath, [
-        "-e",
-        `fetch("http://127.0.0.1:${PORT}${urlPath}").then(async (r) => ` +
-          `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
-          `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
-      ]);
-      return JSON.parse(out) as { status: number; body: string };
-    };
+    const get = (urlPath: string): { status: number; body: string } =>
+      getInNs(bed!, bed!.ap, PORT, urlPath);
 
     before(async function () {
       const why =

@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
+  getInNs,
   DATAPATH_VARIANTS,
   skipUnlessRunnable,
   type DatapathVariant,
@@ -117,13 +118,7 @@ function describeVariant(variant: DatapathVariant): void {
     }
 
     function get(urlPath = "/"): { status: number; body: string } {
-      const out = bed!.exec(bed!.ap, process.execPath, [
-        "-e",
-        `fetch("http://127.0.0.1:${PORT}${urlPath}").then(async (r) => ` +
-          `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
-          `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
-      ]);
-      return JSON.parse(out) as { status: number; body: string };
+      return getInNs(bed!, bed!.ap, PORT, urlPath);
     }
 
     const health = (): Health & { status: number } => {

@@ -132,6 +132,22 @@ export function createTestbed(tag: string, options: { txChecksum?: boolean } = {
   };
 }
 
+/** GET http://127.0.0.1:port/urlPath from inside namespace `ns` (status 0 when unreachable). */
+export function getInNs(
+  bed: Testbed,
+  ns: string,
+  port: number,
+  urlPath: string,
+): { status: number; body: string } {
+  const out = bed.exec(ns, process.execPath, [
+    "-e",
+    `fetch("http://127.0.0.1:${port}${urlPath}").then(async (r) => ` +
+      `console.log(JSON.stringify({ status: r.status, body: await r.text() })))` +
+      `.catch(() => console.log(JSON.stringify({ status: 0, body: "" })))`,
+  ]);
+  return JSON.parse(out) as { status: number; body: string };
+}
+
 /** A child process running inside a namespace, with its output collected. */
 export interface NsChild {
   readonly child: ChildProcess;

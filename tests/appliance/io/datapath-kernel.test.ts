@@ -25,6 +25,7 @@ import { generateFlows, GwlbPeer } from "@tollgate/testbed";
 import { FakePort } from "./fake-port";
 import { icmpError } from "./fixtures/packets";
 import { datapathOptions } from "../helpers/settings";
+import { kernelStatus } from "../helpers/status";
 
 const GWLB = 0x0a000001;
 const ME = 0x0a000002;
@@ -56,14 +57,7 @@ class FakeKernel implements KernelPath {
     c.drops.BAD_VERSION += 1;
   }
   describe(): KernelPathStatus {
-    return {
-      uplinks: ["eth0"],
-      pinDir: "/sys/fs/bpf/tollgate/geneve-6081",
-      detached: [],
-      puntedForward: 0,
-      puntedReturn: 0,
-      flowCapacity: 1,
-    };
+    return kernelStatus(1);
   }
   close(): void {
     this.calls.push("close");

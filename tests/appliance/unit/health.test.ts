@@ -9,7 +9,7 @@ import {
   healthText,
   startHealthServer,
 } from "@tollgate/appliance";
-import { idleStatus } from "../helpers/status";
+import { idleStatus, kernelStatus } from "../helpers/status";
 import { evaluatorOptions, healthServerOptions } from "../helpers/settings";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -85,6 +85,45 @@ describe("health evaluation", () => {
       datapath: { path: string; kernel?: unknown };
     };
     assert.deepEqual([user.datapath.path, user.datapath.kernel], ["user", undefined]);
+  });
+
+  it("reports the kernel flow map's evictions in the window, the details and JSON without failing", () => {
+    const e = new HealthEvaluator(evaluatorOptions({ clock, windowMs: 1000 }));
+    const s = baseStatus();
+    s.flowCapacity = 1024;
+    const kernel = (present: number, created: number, evicted: number) =>
+      kernelStatus(1024, { mapId: 77, present, created, evicted });
+    s.kernel = kernel(1000, 1500, 500);
+    e.evaluate(s);
+    now = 1000;
+    s.kernel = kernel(1020, 4020, 3000);
+    const r = e.evaluate(s);
+    assert.equal(r.healthy, true, "evictions never fail health");
+    assert.equal(r.window.kernelEvicted, 2500);
+    assert.equal(r.window.evicted, 0, "the daemon's table evicted nothing in the window");
+    const text = healthText(r);
+    assert.match(text, /flows \(daemon's table\): 3 of 1024; 4 evicted in total/);
+    assert.match(
+      text,
+      /kernel flows \(tg_flows, map id 77\): 1020 of 1024; 2500 evicted in the last 1 s \(table full: .*raise flows\.maxEntries\), 3000 evicted in total/,
+    );
+    const json = JSON.parse(healthJson(r)) as {
+      window: { kernelEvicted: number };
+      datapath: { kernel: { flows: { mapId: number; evicted: number; present: number } } };
+    };
+    assert.deepEqual(
+      [
+        json.window.kernelEvicted,
+        json.datapath.kernel.flows.mapId,
+        json.datapath.kernel.flows.evicted,
+      ],
+      [2500, 77, 3000],
+    );
+    s.kernel = kernelStatus(1024, { mapId: 77, created: 5, countError: "no BTF" });
+    assert.match(
+      healthText(e.evaluate(s)),
+      /kernel flows \(tg_flows, map id 77\): 5 created; not counted \(no BTF\)/,
+    );
   });
 
   it("fails when the socket is not bound, the loop stopped or an interface is down", () => {
@@ -306,10 +345,15 @@ describe("health and metrics HTTP server", () => {
     line(/^tollgate_drops_total\{reason="TOO_SHORT"\} 7$/m);
     line(/^tollgate_drops_total\{reason="MISSING_AWS_OPTION"\} 0$/m);
     line(/^tollgate_drops_total\{reason="SEND_ERROR"\} 0$/m);
-    line(/^tollgate_flows 3$/m);
-    line(/^tollgate_flows_max 1000$/m);
+    line(/^tollgate_flows\{path="user"\} 3$/m);
+    line(/^tollgate_flows_max\{path="user"\} 1000$/m);
     line(/^tollgate_endpoints 1$/m);
-    line(/^tollgate_flow_evictions_total 4$/m);
+    line(/^tollgate_flow_evictions_total\{path="user"\} 4$/m);
+    assert.doesNotMatch(
+      r.body,
+      /^tollgate_\w+\{path="kernel"\}/m,
+      "no kernel table on the user path",
+    );
     line(/^tollgate_hook_runs_total\{action="create",outcome="failed"\} 1$/m);
     line(/^tollgate_rp_filter_resets_total 3$/m);
     line(/^tollgate_healthy 1$/m);
@@ -318,6 +362,19 @@ describe("health and metrics HTTP server", () => {
     s.counters.rxDatagrams = 50;
     r = await get(server.port, "/metrics");
     line(/^tollgate_geneve_rx_datagrams_total 50$/m);
+    // The kernel path: its flow map by path="kernel", beside the daemon's table.
+    s.kernel = kernelStatus(1000, { mapId: 9, present: 990, created: 2990, evicted: 2000 });
+    r = await get(server.port, "/metrics");
+    line(/^tollgate_flows\{path="kernel"\} 990$/m);
+    line(/^tollgate_flows_max\{path="kernel"\} 1000$/m);
+    line(/^tollgate_flow_evictions_total\{path="kernel"\} 2000$/m);
+    line(/^tollgate_flow_evictions_total\{path="user"\} 4$/m);
+    // Not counted (no BTF): no kernel series rather than a wrong 0.
+    s.kernel = kernelStatus(1000, { mapId: 9, created: 5, countError: "no BTF" });
+    r = await get(server.port, "/metrics");
+    assert.doesNotMatch(r.body, /^tollgate_flows\{path="kernel"\}/m);
+    assert.doesNotMatch(r.body, /^tollgate_flow_evictions_total\{path="kernel"\}/m);
+    line(/^tollgate_flows_max\{path="kernel"\} 1000$/m);
   });
 
   it("returns 404 for /metrics without a registry and fails to start on a busy port", async () => {
