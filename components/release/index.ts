@@ -71,6 +71,8 @@ const DEFAULT_RULES = "examples/rules/default.yaml";
  * same bytes for x86_64 and arm64.
  */
 const BPF_OBJECT = "bpf/build/tollgate.bpf.o";
+/** The kernel path's flow counter (a bpf_map iterator; needs the instance kernel's BTF). */
+const BPF_COUNT_OBJECT = "bpf/build/tollgate-count.bpf.o";
 /** Files of the appliance package shipped besides the loaded dist files. */
 const PACKAGE_FILES = [
   "package.json",
@@ -80,6 +82,7 @@ const PACKAGE_FILES = [
   "systemd/tollgate.logrotate",
   "systemd/tollgate.example.yaml",
   BPF_OBJECT,
+  BPF_COUNT_OBJECT,
 ];
 const ADDON = "native/build/Release/tollgate_native.node";
 const APP = "lib/appliance";
@@ -182,10 +185,12 @@ function collectEntries(
     dependencies?: Record<string, string>;
   };
   checkBuilt(pkgDir);
-  if (!fs.existsSync(path.join(pkgDir, BPF_OBJECT))) {
-    throw new Error(
-      `release: ${pkgDir}/${BPF_OBJECT} (the kernel data path) is not built. Fix: apt-get install clang libbpf-dev (scripts/system-deps.sh --install), then npm run build.`,
-    );
+  for (const object of [BPF_OBJECT, BPF_COUNT_OBJECT]) {
+    if (!fs.existsSync(path.join(pkgDir, object))) {
+      throw new Error(
+        `release: ${pkgDir}/${object} (the kernel data path) is not built. Fix: apt-get install clang libbpf-dev (scripts/system-deps.sh --install), then npm run build.`,
+      );
+    }
   }
   const entries: Entry[] = [];
   const own = new Set([

@@ -159,10 +159,12 @@ describe("release: the built artifact", function () {
         (n) => n.startsWith("./lib/appliance/") && !n.includes("node_modules"),
       );
       assert.ok(own.some((n) => n.endsWith("dist/cli.js")));
-      assert.ok(
-        own.includes("./lib/appliance/bpf/build/tollgate.bpf.o"),
-        "the kernel data path's BPF object is shipped",
-      );
+      for (const object of ["tollgate.bpf.o", "tollgate-count.bpf.o"]) {
+        assert.ok(
+          own.includes(`./lib/appliance/bpf/build/${object}`),
+          `the kernel data path's BPF object ${object} is shipped`,
+        );
+      }
       assert.ok(
         !own.some((n) => /\.test\.js$|\.d\.ts$|\.map$|\/src\//.test(n)),
         "no tests, types, maps or sources shipped",

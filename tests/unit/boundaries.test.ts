@@ -83,6 +83,7 @@ describe("package boundaries", () => {
       "dist/index.js",
       "native/build/Release/tollgate_native.node",
       "bpf/build/tollgate.bpf.o",
+      "bpf/build/tollgate-count.bpf.o",
       "systemd/tollgate.service",
     ]) {
       assert.ok(files.includes(needed), `npm pack of the appliance lacks ${needed}`);

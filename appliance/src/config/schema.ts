@@ -270,7 +270,7 @@ export const SETTINGS = {
       num({ int: true, min: 1, max: FLOW_TABLE_MAX_CAPACITY }),
       {
         default: 1_000_000,
-        doc: `flow table bound (user-space data path): its ${FLOW_TABLE_BYTES_PER_ENTRY + FLOW_RECORD_BYTES_PER_ENTRY}-byte slots are reserved at start and committed as flows arrive (1,000,000 flows: about ${Math.round((1e6 * (FLOW_TABLE_BYTES_PER_ENTRY + FLOW_RECORD_BYTES_PER_ENTRY)) / 2 ** 20)} MiB); when full, the least recently used flow is evicted, counted in \`tollgate_flow_evictions_total\`, shown by health and logged, and its replies are dropped until its next packet from the GWLB`,
+        doc: `bound of each flow table: the daemon's (user-space data path; its ${FLOW_TABLE_BYTES_PER_ENTRY + FLOW_RECORD_BYTES_PER_ENTRY}-byte slots are reserved at start and committed as flows arrive, 1,000,000 flows: about ${Math.round((1e6 * (FLOW_TABLE_BYTES_PER_ENTRY + FLOW_RECORD_BYTES_PER_ENTRY)) / 2 ** 20)} MiB) and, with \`datapath\` kernel, the kernel's flow map \`tg_flows\` (an LRU hash preallocated at start: about 209 bytes per entry, 199 MiB for 1,000,000; it can start evicting up to a few hundred entries before it is full, its free nodes being kept per CPU); when a table is full, the least recently used flow is evicted, counted in \`tollgate_flow_evictions_total\` (label \`path\`: \`user\` the daemon's table, \`kernel\` the kernel's map), shown by health and logged, and its replies are dropped until its next packet from the GWLB`,
       },
     ),
     timeouts: {
