@@ -67,8 +67,8 @@ describe("package boundaries", () => {
       /^(package\.json|README\.md|bin\/tollgate\.js)$/,
       /^dist\/.+\.js$/,
       /^native\/(binding\.gyp|build\.js|src\/[^/]+\.c|build\/Release\/tollgate_native\.node)$/,
-      // The kernel data path: its object (loaded at run time), its source and build script, like the addon's.
-      /^bpf\/(build\.js|tollgate\.bpf\.c|build\/tollgate\.bpf\.o)$/,
+      // The kernel data path: its objects (loaded at run time), their sources and build script, like the addon's.
+      /^bpf\/(build\.js|tollgate(-count)?\.bpf\.c|build\/tollgate(-count)?\.bpf\.o)$/,
       /^systemd\/[^/]+$/,
     ];
     const notRuntime = files.filter(
