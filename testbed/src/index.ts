@@ -13,3 +13,4 @@ export {
   generateSignatures,
   writeBenchFiles,
 } from "./ids-bench";
+export { benchResult, renderBenchReport, type BenchMachine, type BenchRow } from "./bench-report";
