@@ -295,20 +295,19 @@ cpu_run() { # PATH CMD... -> records one cpu result (placement split)
   place split
   start_appl "$PIN" "$@" || { echo "  $path did not start: $(tail -3 "$work/appl.log")" >&2; return 1; }
   warm_up 1 "$FLOWS"
-  local a0 k0 s0 q0 n0 r a1 k1 s1 q1 n1
-  a0=$(tree_ticks "$APPL_PID"); k0=$(ksoftirqd_ticks); s0=$(busy); q0=$(soak_snap); n0=$(net_rx)
+  local a0 k0 q0 n0 r a1 k1 q1 n1
+  a0=$(tree_ticks "$APPL_PID"); k0=$(ksoftirqd_ticks); q0=$(soak_snap); n0=$(net_rx)
   r=$(gen 1 "$FLOWS" "$RATE" "$DUR")
-  q1=$(soak_snap); s1=$(busy); n1=$(net_rx); a1=$(tree_ticks "$APPL_PID"); k1=$(ksoftirqd_ticks)
+  q1=$(soak_snap); n1=$(net_rx); a1=$(tree_ticks "$APPL_PID"); k1=$(ksoftirqd_ticks)
   [ "$path" = kernel ] && kernel_check
   stop_appl
   record "$(node -e '
     const r = JSON.parse(process.argv[1]);
-    const [path, hz, busy, appl, ksoft] = process.argv.slice(2, 7).map((x, i) => (i ? Number(x) : x));
-    const soak = JSON.parse(process.argv[7]), netRx = JSON.parse(process.argv[8]);
+    const [path, hz, appl, ksoft] = process.argv.slice(2, 6).map((x, i) => (i ? Number(x) : x));
+    const soak = JSON.parse(process.argv[6]), netRx = JSON.parse(process.argv[7]);
     console.log(JSON.stringify({ kind: "cpu", path, rate: r.rate, rx: r.rx, loss: r.loss_pct, bad: r.bad,
-      senderS: r.cpu_s, applianceS: appl / hz, ksoftirqdS: ksoft / hz, statBusyS: busy / hz, soak, netRx,
-      load: require("os").loadavg()[0] }));' \
-    "$r" "$path" "$HZ" $((s1 - s0)) $((a1 - a0)) $((k1 - k0)) "$(soak_delta "$q0" "$q1")" "$(counts_delta "$n0" "$n1")")"
+      senderS: r.cpu_s, applianceS: appl / hz, ksoftirqdS: ksoft / hz, soak, netRx, load: require("os").loadavg()[0] }));' \
+    "$r" "$path" "$HZ" $((a1 - a0)) $((k1 - k0)) "$(soak_delta "$q0" "$q1")" "$(counts_delta "$n0" "$n1")")"
   tail -1 "$results"
 }
 

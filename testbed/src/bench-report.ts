@@ -220,6 +220,27 @@ export function renderBenchReport(rows: BenchRow[], machine: BenchMachine): stri
     );
   }
   for (const m of of("missing")) say(`  ${LABEL[m.path] ?? m.path}: not measured (${m.why})`);
+  // what the machine figure must satisfy to be believed (printed, not asserted: a benchmark)
+  const sane = present.flatMap((p) => {
+    const ms = figures(p)
+      .map((f) => f.machineUs)
+      .filter((x): x is number => x !== undefined);
+    const m = cpu(p, "machineUs");
+    const appl = cpu(p, "applianceUs");
+    if (m === undefined || appl === undefined) return [];
+    const spread = ms.length > 1 ? (Math.max(...ms) - Math.min(...ms)) / m : 0;
+    return [
+      `${p} spread ${(100 * spread).toFixed(0)}% of the median, machine >= appl. ${m >= appl ? "yes" : "NO"}`,
+    ];
+  });
+  if (sane.length > 0) {
+    const ru = [cpu("reflect", "machineUs"), cpu("user", "machineUs")];
+    const order =
+      ru[0] !== undefined && ru[1] !== undefined
+        ? `; machine reflect < user ${ru[0] < ru[1] ? "yes" : "NO"}`
+        : "";
+    say(`  machine figure across reps: ${sane.join("; ")}${order}`);
+  }
 
   say("");
   say(
@@ -339,6 +360,16 @@ export function renderBenchReport(rows: BenchRow[], machine: BenchMachine): stri
       `  soak calibration (chunks/s per CPU with the testbed idle): ${perCal.join("; ")}; ` +
         `the machine figure uses their mean`,
     );
+    const idleRate = (s: SoakIdle, c: number) => (s.chunks[c] ?? 0) / s.ns;
+    const moved = Math.max(
+      ...soakIdle.flatMap((s) => rates.map((r, c) => Math.abs(idleRate(s, c) / r - 1))),
+    );
+    if (moved > 0.05) {
+      say(
+        `  NOTE: the idle calibration moved ${(100 * moved).toFixed(0)}% from its mean between before and after: ` +
+          "other work on the machine changed during the run, and the machine figures carry that change",
+      );
+    }
   }
   for (const s of [...of("statIdle"), ...soakIdle]) {
     const n = s.kind === "statIdle" ? s.cpus : s.chunks.length;

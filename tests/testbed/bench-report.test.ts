@@ -117,6 +117,21 @@ describe("npm run bench report", () => {
     );
   });
 
+  it("prints the machine figure's spread across reps and whether it is sane", () => {
+    const lines = renderBenchReport(fullRun(), MACHINE);
+    const line = lines.find((l) => l.startsWith("  machine figure across reps:")) ?? "";
+    assert.match(line, /kernel spread 0% of the median, machine >= appl\. yes/);
+    assert.match(line, /machine reflect < user yes/);
+    const odd = fullRun().map((r) =>
+      r.kind === "cpu" && r.path === "user" ? cpuRun("user", [0, 0.01]) : r,
+    );
+    const oddLine = renderBenchReport(odd, MACHINE).find((l) =>
+      l.startsWith("  machine figure across reps:"),
+    );
+    assert.match(oddLine ?? "", /user spread 0% of the median, machine >= appl\. NO/);
+    assert.match(oddLine ?? "", /machine reflect < user NO/);
+  });
+
   it("takes the median rep and uses the machine figure for the ratios", () => {
     const rows: BenchRow[] = [
       ...calibration,
@@ -150,6 +165,16 @@ describe("npm run bench report", () => {
   it("prints what /proc/stat accounted: 840 of 1000 ticks is 84%", () => {
     const lines = renderBenchReport(fullRun(), MACHINE);
     assert.ok(lines.some((l) => /no soaker: accounts 84% of the elapsed CPU time/.test(l)));
+  });
+
+  it("says so when the idle calibration moved during the run, and not otherwise", () => {
+    const note = (rows: BenchRow[]) =>
+      renderBenchReport(rows, MACHINE).some((l) => l.includes("NOTE: the idle calibration moved"));
+    assert.equal(note(fullRun()), false);
+    const moved = fullRun().map((r) =>
+      r.kind === "soakIdle" && r.when === "after" ? { ...r, chunks: [500_000, 300_000] } : r,
+    );
+    assert.equal(note(moved), true);
   });
 
   it("gives bench:ids the user path's machine figure and one-sender NDR", () => {
