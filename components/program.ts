@@ -5,7 +5,7 @@ import { AwsContext } from "./common";
 import { z } from "zod";
 import { checkConfigNamespaces, rawPulumiConfig, TollgateConfig, TollgateSettings } from "./config";
 import { checkRegion, knownAzs, PROVIDER_REGIONS } from "./regions";
-import { checkRulesFile } from "./rules-check";
+import { checkRulesFile, type DeliveredRules } from "./rules-check";
 import { fromPulumiForms, parseInto, parseWith } from "./schema/parse";
 import {
   DEFAULT_RULES_FILE,
@@ -28,7 +28,7 @@ import {
 } from "./endpoint-service";
 import { collecting, isConfigError, Problems } from "./errors";
 import { resolveFlowLogsArgs, ResolvedFlowLogsArgs } from "./flow-logs";
-import { checkSuricataImage, rulesFileUsesSuricata } from "./suricata";
+import { checkSuricataImage } from "./suricata";
 import { InspectedVpc, resolveInspectedVpcArgs, ResolvedInspectedVpcArgs } from "./inspected-vpc";
 import {
   Inspection,
@@ -88,7 +88,8 @@ const topLevelSchema = tollgateSchema.extend(
 /**
  * Resolves and validates the whole configuration, reporting every problem at once: each section
  * is checked on its own (a broken section does not hide another's problems), and AZ-dependent
- * checks run against the region's AZs when the AZ settings themselves are wrong. Pure; throws one
+ * checks run against the region's AZs when the AZ settings themselves are wrong. The delivered
+ * rules file (relative to `root`) is read and compiled once, by the daemon's compiler. Throws one
  * {@link ConfigError} listing every problem.
  */
 export function resolveTollgate(
@@ -124,7 +125,7 @@ export function resolveTollgate(
       ? p.check(() => resolveEgressArgs(section("egress"), azs))
       : undefined;
     const flowLogs = p.check(() => resolveFlowLogsArgs(section("flowLogs")));
-    const suricata = delivery !== undefined && rulesFileUsesSuricata(delivery.rulesFile, root);
+    const suricata = p.check(() => checkDelivered(cfg, delivery, root))?.suricata ?? false;
     if (fleet !== undefined) p.check(() => checkSuricataImage(fleet.amiFamily, suricata));
     p.throwIfAny();
     return {
@@ -269,23 +270,17 @@ export function declareTollgate(
 }
 
 /**
- * The one validation pass of a stack, before any resource is declared: the resolved plan
- * ({@link resolveTollgate}) and the delivered rules file compiled by the daemon's compiler
- * (components/rules-check.ts, relative to `root`). Throws one {@link ConfigError} listing every
- * problem.
+ * The delivered rules file compiled by the daemon's compiler (components/rules-check.ts, relative
+ * to `root`): the resolved one, or the configured one while tollgate:appliance has other problems.
  */
-export function validateTollgate(
+function checkDelivered(
   cfg: TollgateConfig,
-  facts: RegionFacts,
-  root: string = process.cwd(),
-): ResolvedTollgate {
-  return collecting((p) => {
-    const r = p.check(() => resolveTollgate(cfg, facts, root));
-    const rulesFile = r?.delivery.rulesFile ?? cfg.appliance?.rulesFile ?? DEFAULT_RULES_FILE;
-    if (typeof rulesFile === "string" && rulesFile.trim() !== "")
-      p.check(() => checkRulesFile(rulesFile, root));
-    return r!;
-  });
+  delivery: ResolvedDeliveryArgs | undefined,
+  root: string,
+): DeliveredRules {
+  const file = delivery?.rulesFile ?? cfg.appliance?.rulesFile ?? DEFAULT_RULES_FILE;
+  if (typeof file !== "string" || file.trim() === "") return { suricata: false };
+  return checkRulesFile(file, root);
 }
 
 /** The program for a typed config: look up the region, validate (fail early), declare. */
@@ -294,7 +289,7 @@ export async function tollgate(
   options: ProgramOptions = {},
 ): Promise<TollgateOutputs> {
   const facts = await lookupRegionFacts();
-  return declareTollgate(validateTollgate(config, facts, options.root), facts, options);
+  return declareTollgate(resolveTollgate(config, facts, options.root), facts, options);
 }
 
 /** Where the region comes from when the stack config does not set `aws:region`. */
@@ -339,7 +334,7 @@ export async function main(options: ProgramOptions = {}): Promise<TollgateOutput
   const cfg = p.check(
     () => fromPulumiForms(tollgateSchema, rawPulumiConfig(project), "") as TollgateConfig,
   );
-  const resolved = cfg && p.check(() => validateTollgate(cfg, facts, options.root));
+  const resolved = cfg && p.check(() => resolveTollgate(cfg, facts, options.root));
   p.throwIfAny();
   announce(
     `Tollgate: region ${facts.region}${configured ? ` (from ${configured.source})` : " (from the AWS profile)"}, AZs ${resolved!.availabilityZones.join(", ")}, fleet ${resolved!.fleet.instanceType} (${resolved!.fleet.architecture})`,

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { formatProblem, validateRulesFile } from "@tollgate/appliance";
 import { ConfigError, configError } from "./errors";
+import { deliverableSuricata } from "./suricata";
 
 /**
  * The delivered rules file, checked at plan / preview time with the appliance's own validation
@@ -17,16 +18,30 @@ export function rulesFileProblems(text: string, name: string): string[] {
   return validateRulesFile(text, { file: name }).problems.map(formatProblem);
 }
 
+/** What the stack needs of the delivered rules file, from one read and one parse. */
+export interface DeliveredRules {
+  /** It has a `suricata:` section (checked against tollgate:fleet.amiFamily). */
+  readonly suricata: boolean;
+}
+
 /**
- * Checks the rules file the stack delivers (`file` relative to `root`, the project directory);
- * throws a {@link ConfigError} naming tollgate:appliance.rulesFile for a missing file and for every
- * problem the daemon would refuse it for (each with file:line:col and its fix).
+ * Checks the rules file the stack delivers (`file` relative to `root`, the project directory),
+ * read and parsed once; throws a {@link ConfigError} naming tollgate:appliance.rulesFile for a
+ * missing file, for every problem the daemon would refuse it for (each with file:line:col and its
+ * fix) and for what the stack cannot deliver (suricata.ruleFiles).
  */
-export function checkRulesFile(file: string, root: string): void {
+export function checkRulesFile(file: string, root: string): DeliveredRules {
+  const checked = validateRulesFile(readRulesText(file, root), { file });
+  const problems = checked.problems.map(formatProblem);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${KEY}: ${p}`));
+  return { suricata: deliverableSuricata(file, checked.rules?.file.suricata) };
+}
+
+/** The text of the rules file (`file` relative to `root`); a ConfigError when it cannot be read. */
+function readRulesText(file: string, root: string): string {
   const full = path.resolve(root, file);
-  let text: string;
   try {
-    text = fs.readFileSync(full, "utf8");
+    return fs.readFileSync(full, "utf8");
   } catch (e) {
     const why =
       (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
@@ -36,6 +51,4 @@ export function checkRulesFile(file: string, root: string): void {
       "create it, or remove the key to deliver the default rules (examples/rules/default.yaml)",
     );
   }
-  const problems = rulesFileProblems(text, file);
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${KEY}: ${p}`));
 }

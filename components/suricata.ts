@@ -3,11 +3,11 @@
  * data installs it from there, never from elsewhere), and the check that refuses a rules file with
  * a `suricata:` section on an image without it, at `pulumi preview` / `npm run plan` time.
  */
-import * as fs from "fs";
-import * as path from "path";
-import * as YAML from "yaml";
+import type { LoadedRules } from "@tollgate/appliance";
 import { configError } from "./errors";
 import type { AmiFamily } from "./inspection/fleet-args";
+
+type SuricataSection = NonNullable<LoadedRules["file"]["suricata"]>;
 
 /** Where an image gets Suricata from. */
 export interface SuricataSource {
@@ -57,51 +57,20 @@ export function suricataImages(): string {
     .join(" or ");
 }
 
-/** What the stack needs to know of a rules file's `suricata:` section. */
-export interface RulesSuricata {
-  /** The section is there (the rules file enables Suricata). */
-  readonly enabled: boolean;
-  /** Its `ruleFiles` (files beside the rules file), which the stack does not deliver. */
-  readonly ruleFiles: readonly string[];
-}
-
-const NO_SURICATA: RulesSuricata = { enabled: false, ruleFiles: [] };
-
-/** The `suricata:` section of a rules file's text. */
-export function rulesSuricata(text: string): RulesSuricata {
-  try {
-    const doc: unknown = YAML.parse(text);
-    const section =
-      doc !== null && typeof doc === "object"
-        ? (doc as Record<string, unknown>)["suricata"]
-        : undefined;
-    if (section === undefined || section === null) return NO_SURICATA;
-    const files = (section as { ruleFiles?: unknown }).ruleFiles;
-    return { enabled: true, ruleFiles: Array.isArray(files) ? files.map(String) : [] };
-  } catch {
-    return NO_SURICATA; // an unreadable rules file is reported by the rules check, not here
-  }
-}
-
-/** True when a rules file's text has a `suricata:` section (the rules file enables Suricata). */
-export function rulesUseSuricata(text: string): boolean {
-  return rulesSuricata(text).enabled;
-}
-
 /**
- * {@link rulesSuricata} of the rules file at `file` (relative to `root`), refusing `ruleFiles`:
- * the stack delivers the rules file alone, so the instances would not have them.
+ * Whether a validated rules file's `suricata:` section (`section`, of `file`) enables Suricata,
+ * refusing `ruleFiles`: the stack delivers the rules file alone, so the instances would not have
+ * them.
  */
-export function rulesFileUsesSuricata(file: string, root: string = process.cwd()): boolean {
-  const p = path.resolve(root, file);
-  const s = fs.existsSync(p) ? rulesSuricata(fs.readFileSync(p, "utf8")) : NO_SURICATA;
-  if (s.ruleFiles.length > 0)
+export function deliverableSuricata(file: string, section: SuricataSection | undefined): boolean {
+  const ruleFiles = section?.ruleFiles ?? [];
+  if (ruleFiles.length > 0)
     throw configError(
       "appliance.rulesFile",
-      `${file} names suricata.ruleFiles (${s.ruleFiles.join(", ")}), which the stack does not deliver to the instances (only the rules file itself)`,
+      `${file} names suricata.ruleFiles (${ruleFiles.join(", ")}), which the stack does not deliver to the instances (only the rules file itself)`,
       "put those signatures under suricata.signatures in the rules file",
     );
-  return s.enabled;
+  return section !== undefined;
 }
 
 /** Refuses Suricata on an image without a Suricata package (ConfigError naming the keys and fix). */

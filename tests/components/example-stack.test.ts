@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { exampleKnobs, exampleStackFile, validateTollgate } from "@tollgate/components";
+import { exampleKnobs, exampleStackFile, resolveTollgate } from "@tollgate/components";
 import { readStackConfig } from "../../scripts/plan";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -62,8 +62,8 @@ describe("Pulumi.dev.yaml (safe to copy)", function () {
         const cfg: Record<string, unknown> = {};
         setAt(cfg, k.path, structuredClone(value));
         const needs = NEEDS[name];
-        if (needs) assert.throws(() => validateTollgate(cfg, FACTS, ROOT), needs);
-        else validateTollgate(cfg, FACTS, ROOT);
+        if (needs) assert.throws(() => resolveTollgate(cfg, FACTS, ROOT), needs);
+        else resolveTollgate(cfg, FACTS, ROOT);
       });
     }
   }

@@ -1,15 +1,14 @@
 import * as assert from "assert";
-import * as fs from "fs";
+import fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PassThrough } from "stream";
 import {
+  checkRulesFile,
   checkSuricataImage,
   renderCloudWatchAgentConfig,
   renderUserData,
   resolveTollgate,
-  rulesFileUsesSuricata,
-  rulesUseSuricata,
   SURICATA_SOURCES,
   UserDataInput,
 } from "@tollgate/components";
@@ -50,19 +49,57 @@ describe("Suricata on instances", () => {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it("a rules file enables Suricata with a suricata: section", () => {
-    assert.strictEqual(rulesUseSuricata(SURICATA_RULES), true);
-    assert.strictEqual(rulesUseSuricata("version: 1\nrules: []\n"), false);
-    assert.strictEqual(rulesUseSuricata("suricata:\n"), false);
-    assert.strictEqual(rulesUseSuricata(": not yaml: ["), false);
-    assert.strictEqual(rulesFileUsesSuricata(path.join(tmp, "absent.yaml")), false);
-    assert.strictEqual(rulesFileUsesSuricata("examples/rules/default.yaml", process.cwd()), false);
+    const file = (name: string, text: string) => (
+      fs.writeFileSync(path.join(tmp, name), text),
+      name
+    );
+    assert.strictEqual(checkRulesFile(file("ips.yaml", SURICATA_RULES), tmp).suricata, true);
+    assert.strictEqual(
+      checkRulesFile(file("plain.yaml", "version: 1\nrules: []\n"), tmp).suricata,
+      false,
+    );
+    assert.strictEqual(
+      checkRulesFile("examples/rules/default.yaml", process.cwd()).suricata,
+      false,
+    );
+    assert.throws(
+      () => checkRulesFile(file("null.yaml", "version: 1\nrules: []\nsuricata:\n"), tmp),
+      /suricata: null is not a mapping/,
+    );
+    assert.throws(() => checkRulesFile("absent.yaml", tmp), /absent\.yaml does not exist/);
+  });
+
+  it("a preview reads the rules file once, for the rules check and the Suricata image check", async () => {
+    const rules = path.join(tmp, "once.yaml");
+    fs.writeFileSync(rules, SURICATA_RULES);
+    const read = fs.readFileSync;
+    let reads = 0;
+    fs.readFileSync = ((...args: Parameters<typeof read>) => {
+      if (path.resolve(String(args[0])) === rules) reads++;
+      return read(...args);
+    }) as typeof read;
+    try {
+      for (const ami of ["al2023", "ubuntu-22.04"]) {
+        const stack = path.join(tmp, `Pulumi.${ami}.yaml`);
+        fs.writeFileSync(
+          stack,
+          `config:\n  aws:region: us-east-1\n  tollgate:fleet:\n    amiFamily: ${ami}\n  tollgate:appliance:\n    rulesFile: ${rules}\n`,
+        );
+        reads = 0;
+        const code = await runPlan(["--config", stack], new PassThrough(), new PassThrough());
+        assert.strictEqual(code, ami === "al2023" ? 2 : 0, ami);
+        assert.strictEqual(reads, 1, `${ami}: rules file reads in one plan`);
+      }
+    } finally {
+      fs.readFileSync = read;
+    }
   });
 
   it("refuses suricata.ruleFiles: the stack delivers the rules file alone", () => {
     const rules = path.join(tmp, "with-files.yaml");
     fs.writeFileSync(rules, `${SURICATA_RULES}  ruleFiles: [local.rules]\n`);
     assert.throws(
-      () => rulesFileUsesSuricata(rules),
+      () => checkRulesFile(rules, tmp),
       /^ConfigError: tollgate:appliance\.rulesFile: .*with-files\.yaml names suricata\.ruleFiles \(local\.rules\), which the stack does not deliver .* Fix: put those signatures under suricata\.signatures in the rules file\.$/,
     );
   });
