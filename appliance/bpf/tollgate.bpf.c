@@ -12,14 +12,20 @@
  * it: unknown or not yet ready endpoints (the daemon creates the interfaces, holds the packets,
  * then adds the endpoint to tg_endpoints), sources outside gwlbCidrs, fragments, unknown
  * critical options, IPv6 extension headers, headers longer than FLOW_HDR_MAX, GRO-merged
- * datagrams (gso_segs > 1), anything that looks like the health canary, bad outer checksums
- * (the stack drops and counts them).
+ * datagrams (gso_segs > 1), anything that looks like the health canary (inner UDP to its port)
+ * but the daemon's own, bad outer checksums (the stack drops and counts them).
+ *
+ * The daemon's health canary: the daemon runs tg_decap itself (BPF_PROG_TEST_RUN) on a
+ * GENEVE-wrapped canary with a secret per-daemon skb mark (tg_config.canary_mark). Only that
+ * datagram is decapsulated although it carries the canary port; its flow is stored with
+ * FLOW_CANARY, and tg_encap encapsulates the canary like any reply but hands the result to the
+ * tun (the daemon) instead of the uplink. Neither counts it as traffic (own counter slots).
  *
  * tg_encap, gwi-X/gwo-X egress: a packet of a flow in tg_flows gets the stored outer header
  * pushed back (Ethernet, IPv4 with DF and TTL 64, UDP from the GWLB's source port to 6081 with a
  * full checksum, the GENEVE header byte for byte) and leaves through the uplink the flow came
- * in on. Everything else goes up to the daemon through the tun descriptor (TCX_NEXT): the canary,
- * ICMP errors (matched by the packet they quote), fragments, unknown flows, IPv6 extension
+ * in on (the daemon's canary flow: to the tun, see above). Everything else goes up to the daemon
+ * through the tun descriptor (TCX_NEXT): canary-port packets of other flows, ICMP errors (matched by the packet they quote), fragments, unknown flows, IPv6 extension
  * headers, packets over 8500 bytes.
  *
  * Built with clang -target bpfel from the kernel's uapi headers only (no vmlinux.h, no CO-RE):
@@ -65,6 +71,9 @@ enum {
     C_PUNT_ENCAP,
     C_REDIRECT_ERRORS,
     C_FLOWS_CREATED, /* flows tg_decap inserted into tg_flows (lookup missed, BPF_NOEXIST insert won) */
+    /* the daemon's health canary (never counted as traffic); slots from 15 downwards */
+    C_CANARY_ENCAP = 14,
+    C_CANARY_DECAP = 15,
     /* GENEVE drop reasons, in codec.ts GENEVE_DROP_REASONS order */
     C_DROP_BASE = 16,
     C_TOO_SHORT = C_DROP_BASE,
@@ -84,8 +93,10 @@ enum {
 struct config {
     __u16 port;      /* GENEVE port, network order */
     __u16 restrict_sources; /* 1: only sources in tg_sources */
-    __u32 pad;
+    __u32 canary_mark; /* the daemon's secret skb mark of its canary (test run only); 0: none */
 };
+
+#define FLOW_CANARY 1 /* flow_val.flags: the daemon's canary flow (see tg_encap) */
 
 struct endpoint {
     __u32 gwi_ifindex;
@@ -110,7 +121,7 @@ struct flow_val {
     __u16 hlen;      /* GENEVE header length */
     __u8 mac_gwlb[6];
     __u8 mac_local[6];
-    __u32 pad;
+    __u32 flags;     /* FLOW_CANARY */
     __u64 endpoint;  /* endpoint id (wire order): a stale flow never serves another endpoint */
     __u8 hdr[FLOW_HDR_MAX];
 };
@@ -505,12 +516,21 @@ int tg_decap(struct __sk_buff *skb)
     struct endpoint *ep = bpf_map_lookup_elem(&tg_endpoints, &epid);
     if (!ep || hlen > FLOW_HDR_MAX) goto punt;
     struct inner in;
-    if (parse_inner(skb, g + hlen, plen - hlen, ep->tag, &in) < 0 || in.canary_port) goto punt;
+    if (parse_inner(skb, g + hlen, plen - hlen, ep->tag, &in) < 0) goto punt;
+    /* Inner UDP to the canary port goes up to the daemon (which drops it: CANARY_SPOOFED),
+     * except the daemon's own canary: run through this program by BPF_PROG_TEST_RUN with the
+     * daemon's secret mark (no packet from the wire carries a mark at tcx ingress). */
+    int canary = 0;
+    if (in.canary_port) {
+        if (cfg->canary_mark == 0 || skb->mark != cfg->canary_mark) goto punt;
+        canary = 1;
+    }
 
     /* Built on the stack and written only when it changed (the usual packet writes nothing):
      * one pointer kind per instruction, as the verifier wants without CAP_PERFMON. */
     struct flow_val fresh = {};
     if (fill_flow(skb, &fresh, &eth, &ip, &udp, g, hlen, epid) < 0) goto punt;
+    fresh.flags = canary ? FLOW_CANARY : 0;
     /* A new flow is inserted with BPF_NOEXIST and counted (C_FLOWS_CREATED) only when this CPU's
      * insert won: two CPUs racing on one new flow count it once (the loser gets -EEXIST and goes
      * on with the winner's entry). A known flow whose header changed is replaced (BPF_EXIST), not
@@ -525,14 +545,20 @@ int tg_decap(struct __sk_buff *skb)
         if (bpf_map_update_elem(&tg_flows, &in.key, &fresh, BPF_EXIST) < 0) goto punt;
     }
     __u32 gwi = ep->gwi_ifindex;
-    ep_seen(ep->tag, 0);
-    count(C_RX_DATAGRAMS, 1);
-    count(C_RX_BYTES, plen);
+    if (canary) {
+        count(C_CANARY_DECAP, 1); /* not traffic: no activity, no traffic counters */
+    } else {
+        ep_seen(ep->tag, 0);
+        count(C_RX_DATAGRAMS, 1);
+        count(C_RX_BYTES, plen);
+    }
     if (bpf_skb_adjust_room(skb, -(__s32)(sizeof ip + sizeof udp + hlen), BPF_ADJ_ROOM_MAC,
                             gproto == ETH_P_IP ? ADJ_ROOM_DECAP_L3_IPV4 : ADJ_ROOM_DECAP_L3_IPV6) < 0)
         return drop(C_REDIRECT_ERRORS);
-    count(C_TUN_TX_PACKETS, 1);
-    count(C_TUN_TX_BYTES, plen - hlen);
+    if (!canary) {
+        count(C_TUN_TX_PACKETS, 1);
+        count(C_TUN_TX_BYTES, plen - hlen);
+    }
     return bpf_redirect(gwi, BPF_F_INGRESS);
 punt:
     count(C_PUNT_DECAP, 1);
@@ -550,7 +576,7 @@ int tg_encap(struct __sk_buff *skb)
     __u32 len = skb->len;
     if (len > MAX_PACKET || skb->gso_segs > 1) goto punt;
     struct inner in;
-    if (parse_inner(skb, 0, len, tag, &in) < 0 || in.icmp_error || in.canary_port) goto punt;
+    if (parse_inner(skb, 0, len, tag, &in) < 0 || in.icmp_error) goto punt;
     /* TCP or UDP from a socket (a transparent proxy or a server on the appliance, a kernel RST)
      * may carry a partial checksum that the device's transmit path completes only after this
      * hook: an outer checksum computed now would freeze it wrong. Such a segment does not verify
@@ -560,6 +586,9 @@ int tg_encap(struct __sk_buff *skb)
         goto punt;
     struct flow_val *f = bpf_map_lookup_elem(&tg_flows, &in.key);
     if (!f || f->endpoint != endpoint) goto punt;
+    /* Inner UDP to the canary port is encapsulated only on the daemon's canary flow (which only
+     * a test run with the daemon's mark creates), and that flow never leaves (below). */
+    if (in.canary_port && !(f->flags & FLOW_CANARY)) goto punt;
     struct flow_val v = *f;
     __u32 hlen = v.hlen;
     if (hlen < GENEVE_BASE || hlen > FLOW_HDR_MAX) goto punt;
@@ -600,6 +629,13 @@ int tg_encap(struct __sk_buff *skb)
     if (c == 0) c = 0xffff;
     if (bpf_skb_store_bytes(skb, sizeof h.eth + sizeof h.ip + 6, &c, 2, 0) < 0)
         return drop(C_REDIRECT_ERRORS);
+    if (v.flags & FLOW_CANARY) {
+        /* The daemon's canary, encapsulated like every reply: it goes on to the tun, where the
+         * daemon reads it and checks it byte for byte. Never redirected: it cannot reach the
+         * uplink or come through this program again. */
+        count(C_CANARY_ENCAP, 1);
+        return TCX_NEXT;
+    }
     ep_seen(tag, 1);
     count(C_TUN_RX_PACKETS, 1);
     count(C_TUN_RX_BYTES, len);

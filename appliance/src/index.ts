@@ -116,6 +116,7 @@ export {
   kernelFlowKey,
   LoadedKernelPath,
   discoverUplinks,
+  type KernelCanaryProbe,
   type KernelFlow,
   type KernelPath,
   type KernelPathStatus,
@@ -128,6 +129,13 @@ export {
   type MapElementCounter,
   openMapElementCounter,
 } from "./datapath/kernel-flows";
+export {
+  CANARY_GWLB_MAC,
+  canaryDatagram,
+  encapsulatedCanary,
+  forwardedCanary,
+  type KernelCanarySpec,
+} from "./datapath/kernel-canary";
 export { type EndpointInfo, type EndpointListener } from "./endpoint-lifecycle";
 export {
   type DatapathBuffers,

@@ -1264,6 +1264,42 @@ static napi_value BpfIterRead(napi_env env, napi_callback_info info)
     return num(env, (double)got);
 }
 
+/*
+ * bpfTestRun(progFd, data, mark, ifindex, out) -> { retval, size }: BPF_PROG_TEST_RUN of a tc
+ * program on one Ethernet frame, the skb's device ifindex and mark as given (the kernel path's
+ * health canary through tg_decap). The kernel performs no redirect; `out` receives the frame as
+ * the program left it (size bytes; throws ENOSPC when out is too small).
+ */
+static napi_value BpfTestRun(napi_env env, napi_callback_info info)
+{
+    napi_value a[5], r;
+    uint32_t prog, mark, ifindex;
+    void *data, *out;
+    size_t dlen, olen;
+    if (get_args(env, info, 5, a) || get_u32(env, a[0], &prog) || get_buf(env, a[1], &data, &dlen) ||
+        get_u32(env, a[2], &mark) || get_u32(env, a[3], &ifindex) || get_buf(env, a[4], &out, &olen))
+        return NULL;
+    struct __sk_buff ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.mark = mark;
+    ctx.ifindex = ifindex;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.test.prog_fd = prog;
+    attr.test.data_in = (uint64_t)(uintptr_t)data;
+    attr.test.data_size_in = (uint32_t)dlen;
+    attr.test.data_out = (uint64_t)(uintptr_t)out;
+    attr.test.data_size_out = (uint32_t)olen;
+    attr.test.ctx_in = (uint64_t)(uintptr_t)&ctx;
+    attr.test.ctx_size_in = sizeof ctx;
+    attr.test.repeat = 1;
+    if (sys_bpf(BPF_PROG_TEST_RUN, &attr) < 0) return throw_errno(env, "bpf(BPF_PROG_TEST_RUN)", errno);
+    napi_create_object(env, &r);
+    napi_set_named_property(env, r, "retval", num(env, (double)(int32_t)attr.test.retval));
+    napi_set_named_property(env, r, "size", num(env, attr.test.data_size_out));
+    return r;
+}
+
 /* ---------- module ---------- */
 
 static napi_value Init(napi_env env, napi_value exports)
@@ -1295,6 +1331,7 @@ static napi_value Init(napi_env env, napi_value exports)
         { "bpfIterLink", NULL, BpfIterLink, NULL, NULL, NULL, napi_enumerable, NULL },
         { "bpfIterRead", NULL, BpfIterRead, NULL, NULL, NULL, napi_enumerable, NULL },
         { "layout", NULL, NULL, NULL, NULL, layout_value(env), napi_enumerable, NULL },
+        { "bpfTestRun", NULL, BpfTestRun, NULL, NULL, NULL, napi_enumerable, NULL },
     };
     napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
     return exports;

@@ -7,6 +7,7 @@
 import { randomInt } from "node:crypto";
 import { buildCanary, canaryNonce } from "../canary";
 import type { PacketScratch } from "../packet/parse";
+import type { KernelCanaryProbe } from "./kernel";
 
 /** One endpoint's canary record. */
 export class CanaryState {
@@ -21,6 +22,8 @@ export class CanaryState {
   lastRttMs: number | undefined = undefined;
   /** Clock value when the last probe came back (0: never). */
   lastReturnAt = 0;
+  /** Kernel path: how it carries the probe in flight (KernelPath.canaryProbe). */
+  kernel: KernelCanaryProbe | undefined = undefined;
 }
 
 /** What health and metrics read about one endpoint's canary. */

@@ -53,6 +53,7 @@ import {
   HoldQueue,
 } from "./endpoints";
 import type { KernelPath } from "./kernel";
+import { looksEncapsulatedCanary } from "./kernel-canary";
 import type { DatapathPort } from "./port";
 
 /** Receive slot: larger than any GWLB datagram (8500-byte inner packet + GENEVE + options). */
@@ -583,16 +584,77 @@ export class Datapath {
     for (let i = 0; i < ready.length;) {
       const group = ready.slice(i, i + this.batch);
       i += group.length;
-      group.forEach((ep, w) => {
+      const written: Endpoint[] = [];
+      for (const ep of group) {
         const p = prober.next(ep.canary, now);
+        // Kernel path: the probe first crosses tg_decap (a test run); one it would not deliver
+        // into gwi-X is not written (it stays outstanding: lost at the next probe).
+        const k = this.kernel?.canaryProbe(ep, p);
+        ep.canary.kernel = k;
+        if (k?.via === "lost") {
+          this.logCanaryLoss(ep, k.reason);
+          continue;
+        }
+        const w = written.push(ep) - 1;
         p.copy(buf, w * RX_SLOT);
         this.wFds[w] = ep.gwi.fd;
         this.wOffs[w] = w * RX_SLOT;
         this.wLens[w] = p.length;
-      });
-      this.port.write(group.length);
-      if (this.inlineDrain) for (const ep of group) if (!ep.closed) this.drain(ep, ep.gwo.fd, 1);
+      }
+      if (written.length > 0) this.port.write(written.length);
+      if (this.inlineDrain) for (const ep of written) if (!ep.closed) this.drain(ep, ep.gwo.fd, 1);
     }
+  }
+
+  /** Logs why the kernel path would lose an endpoint's canary, once per run of losses. */
+  private logCanaryLoss(ep: Endpoint, reason: string): void {
+    if (ep.canary.consecutiveLost > 0) return;
+    this.log.warn(
+      { endpoint: ep.info.idHex17, gwi: ep.info.gwi, reason },
+      "kernel path: the canary would not reach gwi-X",
+    );
+  }
+
+  /**
+   * A canary read from ep's tun (located in this.pkt, or, encapsulated, at buf[off, off + len)):
+   * a round trip when it is the probe in flight and came out of gwo-X the way real traffic would
+   * leave. On the kernel path that is tg_encap's encapsulation, byte for byte; or, when tg_encap
+   * sent it up (or tg_decap did, and the daemon carried it), the daemon's own return path: for a
+   * probe tg_decap carried, the flow tg_decap stored must give the header the GWLB sent.
+   */
+  private canaryRead(
+    ep: Endpoint,
+    buf: Buffer,
+    off: number,
+    len: number,
+    encapsulated: boolean,
+    fromGwo: boolean,
+    now: number,
+  ): void {
+    const prober = this.canary;
+    if (prober === undefined) return;
+    const k = ep.canary.kernel;
+    const pkt = this.pkt;
+    let ok = true;
+    if (encapsulated) {
+      // Ethernet + IPv4 + UDP + the GENEVE header, then the canary.
+      const inner = off + 14 + 20 + 8 + (k?.via !== "lost" ? (k?.flow.header.length ?? 0) : 0);
+      ok =
+        k !== undefined &&
+        k.via !== "lost" &&
+        buf.compare(k.expected, 0, k.expected.length, off, off + len) === 0 &&
+        locatePacket(buf, inner, off + len - inner, pkt) === undefined;
+    } else if (k?.via === "kernel") {
+      const f = this.kernel?.lookupFlow(buf, pkt, ep);
+      ok =
+        f !== undefined &&
+        f.header.equals(k.flow.header) &&
+        f.gwlbAddress === k.flow.gwlbAddress &&
+        f.gwlbPort === k.flow.gwlbPort &&
+        f.localAddress === k.flow.localAddress;
+    }
+    if (ok) prober.received(ep.canary, buf, pkt, fromGwo, now);
+    else prober.totals.stray++;
   }
 
   private onTunReadable(ep: Endpoint): void {
@@ -768,6 +830,13 @@ export class Datapath {
           c.drops.RETURN_TOO_BIG++;
           continue;
         }
+        // The kernel path's encapsulated canary (tg_encap hands it to the tun): consumed.
+        if (this.kernel !== undefined && looksEncapsulatedCanary(buf, off, len)) {
+          canaries++;
+          c.tunRxBytes -= len;
+          this.canaryRead(ep, buf, off, len, true, fd === ep.gwo.fd, now);
+          continue;
+        }
         if (locatePacket(buf, off, len, pkt) !== undefined) {
           c.drops.RETURN_UNPARSEABLE++;
           continue;
@@ -776,7 +845,7 @@ export class Datapath {
         if (pkt.dstPort === CANARY_PORT && hasCanarySignature(buf, pkt)) {
           canaries++;
           c.tunRxBytes -= len;
-          this.canary?.received(ep.canary, buf, pkt, fd === ep.gwo.fd, now);
+          this.canaryRead(ep, buf, off, len, false, fd === ep.gwo.fd, now);
           continue;
         }
         const slot = pkt.fragment

@@ -11,6 +11,7 @@
  * byte layouts below mirror the C structs (little-endian hosts: x86_64, arm64).
  */
 import { execFileSync } from "node:child_process";
+import { randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -23,6 +24,13 @@ import { compileSourceAllowList } from "../config/cidr";
 import type { DatapathCounters } from "./counters";
 import type { DatapathLogger, Endpoint } from "./endpoints";
 import { KernelFlowAccounting, type KernelFlowStatus, openMapElementCounter } from "./kernel-flows";
+import {
+  canaryDatagram,
+  encapsulatedCanary,
+  forwardedCanary,
+  type KernelCanarySpec,
+} from "./kernel-canary";
+import { CANARY_PORT } from "../canary";
 
 /** The compiled programs, relative to this file's compiled location (dist/datapath). */
 export const BPF_OBJECT_PATH = path.resolve(
@@ -51,10 +59,17 @@ export const KernelCounter = {
   REDIRECT_ERRORS: 10,
   /** Flows tg_decap inserted into tg_flows (see kernel-flows.ts). */
   FLOWS_CREATED: 11,
+  /** The daemon's canary encapsulated by tg_encap / decapsulated by tg_decap (not traffic). */
+  CANARY_ENCAP: 14,
+  CANARY_DECAP: 15,
   /** GENEVE drop reasons follow, in GENEVE_DROP_REASONS order. */
   DROP_BASE: 16,
   COUNT: 32,
 } as const;
+
+/** tcx verdicts (tollgate.bpf.c). */
+const TCX_NEXT = -1;
+const TCX_REDIRECT = 7;
 
 export const FLOW_KEY_BYTES = 40;
 export const FLOW_VALUE_BYTES = 104;
@@ -81,6 +96,20 @@ export interface KernelFlow {
   localAddress: number;
 }
 
+/**
+ * How the kernel path would carry an endpoint's canary (KernelPath.canaryProbe):
+ * - `kernel`: tg_decap decapsulated it for gwi-X (the daemon writes it there); tg_encap must
+ *   return `expected` from gwo-X;
+ * - `daemon`: the kernel path sends the datagram up (tg_decap punted it, or is not attached to the
+ *   uplink): the daemon's user path carries it, like a real datagram;
+ * - `lost`: the kernel path would not deliver it into gwi-X (reason): not written.
+ * `expected` and `flow`: tg_encap's output for the canary, and the flow tg_decap stores for it
+ * (what the daemon's return path uses when tg_encap sends the canary up unencapsulated).
+ */
+export type KernelCanaryProbe =
+  | { readonly via: "kernel" | "daemon"; readonly expected: Buffer; readonly flow: KernelFlow }
+  | { readonly via: "lost"; readonly reason: string };
+
 /** An interface GENEVE arrives on, with its IPv4 addresses. */
 export interface Uplink {
   readonly name: string;
@@ -102,6 +131,11 @@ export interface KernelPath {
    * endpoints whose kernel traffic moved.
    */
   sync(counters: DatapathCounters, endpoints: readonly Endpoint[], now: number): void;
+  /**
+   * Runs the endpoint's canary (the IPv4 packet `canary`, GENEVE-wrapped) through the loaded
+   * tg_decap (BPF_PROG_TEST_RUN) and says how the kernel path carries it. Never throws.
+   */
+  canaryProbe(ep: Endpoint, canary: Buffer): KernelCanaryProbe;
   /** What the health and status report about the kernel path. */
   describe(): KernelPathStatus;
   /** Detaches every program (closing the links) and closes the maps; tg_flows stays pinned. */
@@ -118,6 +152,9 @@ export interface KernelPathStatus {
   readonly flowCapacity: number;
   /** tg_flows' turnover since the daemon started (kernel-flows.ts); absent in fakes. */
   readonly flows?: KernelFlowStatus;
+  /** The daemon's canaries tg_decap decapsulated and tg_encap encapsulated. */
+  readonly canaryDecapsulated: number;
+  readonly canaryEncapsulated: number;
 }
 
 export interface KernelPathOptions {
@@ -226,9 +263,16 @@ export class LoadedKernelPath implements KernelPath {
   private readonly epLast = new Map<number, number>();
   private readonly key = Buffer.alloc(FLOW_KEY_BYTES);
   private readonly value = Buffer.alloc(FLOW_VALUE_BYTES);
+  private readonly epValue = Buffer.alloc(8);
   private readonly perCpu: Buffer;
   private readonly epPerCpu: Buffer;
   private flowAccounting: KernelFlowAccounting | undefined;
+  /** Secret per-daemon skb mark tg_decap accepts as the daemon's canary (tg_config). */
+  private readonly canaryMark = randomInt(1, 2 ** 32 - 1);
+  /** The canary's uplink (the first one), its tcx link and what the datagram claims. */
+  private canaryUplink:
+    { ifindex: number; link: number; spec: Omit<KernelCanarySpec, "endpointId"> } | undefined;
+  private readonly testOut = Buffer.alloc(2048);
   readonly pinDir: string;
 
   static open(native: NativeAddon, options: KernelPathOptions): LoadedKernelPath {
@@ -286,6 +330,7 @@ export class LoadedKernelPath implements KernelPath {
         }
         this.uplinkLinks.push({ name: u.name, fd });
       }
+      this.canaryUplink = this.canarySetup(uplinks[0]!, this.uplinkLinks[0]!.fd);
     } catch (err) {
       this.close();
       throw err;
@@ -333,12 +378,39 @@ export class LoadedKernelPath implements KernelPath {
     );
   }
 
+  /**
+   * The canary datagram's addresses: to the uplink's MAC and its (first) address in tg_local, from
+   * the first allowed GENEVE source (any address when all are allowed) and the canary port.
+   */
+  private canarySetup(u: Uplink, link: number): LoadedKernelPath["canaryUplink"] {
+    const o = this.options;
+    const [info] = JSON.parse(
+      execFileSync("ip", ["-j", "link", "show", "dev", u.name], { encoding: "utf8" }),
+    ) as { address?: string }[];
+    const mac = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(info?.address ?? "")
+      ? Buffer.from(info!.address!.split(":").map((h) => parseInt(h, 16)))
+      : Buffer.alloc(6); // no hardware address: eth_type_trans compares with zeros
+    const sources = compileSourceAllowList(o.geneveSources);
+    const first = sources.networks[0];
+    const gwlb =
+      first === undefined
+        ? "198.18.0.2"
+        : [24, 16, 8, 0].map((shift) => (first >>> shift) & 0xff).join(".");
+    const local = o.listenAddress === "0.0.0.0" ? u.addresses[0]! : o.listenAddress;
+    return {
+      ifindex: this.native.ifIndex(u.name),
+      link,
+      spec: { uplinkMac: mac, local, gwlb, gwlbPort: CANARY_PORT },
+    };
+  }
+
   private configure(uplinks: readonly Uplink[]): void {
     const n = this.native;
     const o = this.options;
     const config = Buffer.alloc(8);
     config.writeUInt16BE(o.port, 0);
     config.writeUInt16LE(o.geneveSources.length > 0 ? 1 : 0, 2);
+    config.writeUInt32LE(this.canaryMark, 4);
     const locals =
       o.listenAddress === "0.0.0.0" ? uplinks.flatMap((u) => u.addresses) : [o.listenAddress];
     for (const a of locals) n.bpfMapUpdate(this.fds.tg_local, ipv4Bytes(a), Buffer.of(1), 0);
@@ -401,6 +473,48 @@ export class LoadedKernelPath implements KernelPath {
     };
   }
 
+  canaryProbe(ep: Endpoint, canary: Buffer): KernelCanaryProbe {
+    const u = this.canaryUplink;
+    if (u === undefined) return { via: "lost", reason: "the kernel path is closed" };
+    try {
+      const spec: KernelCanarySpec = { ...u.spec, endpointId: ep.info.id };
+      const { frame, header } = canaryDatagram(spec, canary);
+      const expected = encapsulatedCanary(spec, header, forwardedCanary(canary));
+      const flow: KernelFlow = {
+        header,
+        gwlbAddress: ipv4ToNumber(spec.gwlb),
+        gwlbPort: spec.gwlbPort,
+        localAddress: ipv4ToNumber(spec.local),
+      };
+      // Detached, tg_decap sees no datagram: they reach the daemon's socket.
+      if (this.native.bpfLinkIfindex(u.link) === 0) return { via: "daemon", expected, flow };
+      const out = this.testOut;
+      const r = this.native.bpfTestRun(this.progs.tg_decap, frame, this.canaryMark, u.ifindex, out);
+      if (r.retval === TCX_NEXT) return { via: "daemon", expected, flow };
+      if (r.retval !== TCX_REDIRECT) {
+        return { via: "lost", reason: `tg_decap returned ${r.retval}, not a redirect` };
+      }
+      const decapped = out.subarray(0, r.size);
+      if (r.size !== 14 + canary.length || !decapped.subarray(14).equals(canary)) {
+        return { via: "lost", reason: "tg_decap's output is not the canary it carried" };
+      }
+      // A test run does not redirect: check where tg_decap would (tg_endpoints' gwi ifindex).
+      const gwi = this.native.ifIndex(ep.info.gwi);
+      const target = this.native.bpfMapLookup(this.fds.tg_endpoints, endpointKey(ep), this.epValue)
+        ? this.epValue.readUInt32LE(0)
+        : 0;
+      if (target !== gwi) {
+        return {
+          via: "lost",
+          reason: `tg_decap redirects into ifindex ${target}, not ${ep.info.gwi} (${gwi})`,
+        };
+      }
+      return { via: "kernel", expected, flow };
+    } catch (err) {
+      return { via: "lost", reason: `canary test run failed: ${String(err)}` };
+    }
+  }
+
   /** Sum over CPUs of counter slot i. */
   private counter(i: number): number {
     if (!this.native.bpfMapLookup(this.fds.tg_counters, u32(i), this.perCpu)) return 0;
@@ -430,6 +544,8 @@ export class LoadedKernelPath implements KernelPath {
     this.delta(K.PUNT_DECAP);
     this.delta(K.PUNT_ENCAP);
     this.flowAccounting?.sync();
+    this.delta(K.CANARY_DECAP);
+    this.delta(K.CANARY_ENCAP);
     GENEVE_DROP_REASONS.forEach((r: GeneveDropReason, i) => {
       c.drops[r] += this.delta(K.DROP_BASE + i);
     });
@@ -462,6 +578,8 @@ export class LoadedKernelPath implements KernelPath {
       puntedReturn: this.last[KernelCounter.PUNT_ENCAP]!,
       flowCapacity: this.options.flowEntries,
       ...(this.flowAccounting ? { flows: this.flowAccounting.status() } : {}),
+      canaryDecapsulated: this.last[KernelCounter.CANARY_DECAP]!,
+      canaryEncapsulated: this.last[KernelCounter.CANARY_ENCAP]!,
     };
   }
 
@@ -471,6 +589,7 @@ export class LoadedKernelPath implements KernelPath {
     for (const u of this.uplinkLinks.splice(0)) n.closeFd(u.fd);
     this.flowAccounting?.close();
     this.flowAccounting = undefined;
+    this.canaryUplink = undefined;
     for (const fd of [...Object.values(this.progs), ...Object.values(this.fds)]) n.closeFd(fd);
   }
 }

@@ -114,6 +114,18 @@ export interface NativeAddon {
   bpfIterRead(linkFd: number, out: Buffer): number;
   /** The field indices the addon uses (its C enums); the same as io/layout's PORT_LAYOUT. */
   readonly layout: PortLayout;
+  /**
+   * bpf(BPF_PROG_TEST_RUN) of a tc program on one Ethernet frame, the skb's device `ifindex`
+   * and `mark` as given: the program's return value and the frame it left in `out` (its first
+   * `size` bytes). The kernel performs no redirect. Throws with the errno.
+   */
+  bpfTestRun(
+    progFd: number,
+    frame: Buffer,
+    mark: number,
+    ifindex: number,
+    out: Buffer,
+  ): { retval: number; size: number };
 }
 
 /** Opaque bound data path buffers (see NativeAddon.dpBind). */

@@ -34,6 +34,8 @@ export function kernelStatus(flowCapacity: number, flows?: KernelFlowStatus): Ke
     puntedForward: 0,
     puntedReturn: 0,
     flowCapacity,
+    canaryDecapsulated: 0,
+    canaryEncapsulated: 0,
     ...(flows ? { flows } : {}),
   };
 }

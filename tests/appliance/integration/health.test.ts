@@ -127,7 +127,10 @@ function describeVariant(variant: DatapathVariant): void {
     };
 
     /** Sends a little GENEVE traffic so that `endpoints` endpoints exist; returns the summary. */
-    async function traffic(endpoints: number): Promise<{ sent: number; valid: number }> {
+    async function traffic(
+      endpoints: number,
+      set: { proto: "udp" | "tcp"; family: 4 | 6 } = { proto: "udp", family: 4 },
+    ): Promise<{ sent: number; valid: number }> {
       const emu = spawnInNs(bed!.gw, process.execPath, [
         EMULATE,
         JSON.stringify({
@@ -136,7 +139,7 @@ function describeVariant(variant: DatapathVariant): void {
           flowsPerSet: 2,
           rounds: 1,
           warmupRounds: 3,
-          sets: [{ proto: "udp", family: 4 }],
+          sets: [set],
         }),
       ]);
       await emu.exited;
@@ -270,6 +273,170 @@ function describeVariant(variant: DatapathVariant): void {
         `      route removed -> 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
       );
     });
+
+    if (variant.datapath === "kernel") describeKernelCanary();
+
+    /**
+     * Kernel path: the canary crosses tg_decap (a test run of the loaded program) and tg_encap;
+     * faults of the programs' state that drop real traffic fail health, faults that only send
+     * traffic up to the daemon (which carries it) do not. Map and link state is changed with
+     * bpftool, found through the programs attached in this test's namespace.
+     */
+    function describeKernelCanary(): void {
+      const bpftool = (args: string[]): unknown =>
+        JSON.parse(bed!.exec(bed!.ap, "bpftool", ["-j", ...args]));
+      /** The BPF objects the daemon holds, from its descriptors' fdinfo (map_id, link_id...). */
+      const daemonObjects = (): Record<string, string>[] => {
+        const dir = `/proc/${daemon!.child.pid}/fdinfo`;
+        return fs.readdirSync(dir).flatMap((fd) => {
+          try {
+            const text = fs.readFileSync(path.join(dir, fd), "utf8");
+            return [Object.fromEntries(text.split("\n").map((l) => l.split(/:\s*/, 2)))];
+          } catch {
+            return []; // closed meanwhile
+          }
+        });
+      };
+      const progName = (id: string): string =>
+        (bpftool(["prog", "show", "id", id]) as { name: string }).name;
+      /** The daemon's tcx link of tg_decap (on the uplink, the only one here). */
+      const decapLink = (): string => {
+        const l = daemonObjects().find(
+          (o) =>
+            o.link_id !== undefined &&
+            o.prog_id !== undefined &&
+            progName(o.prog_id) === "tg_decap",
+        );
+        assert.ok(l, "the daemon holds a tg_decap link");
+        return l.link_id!;
+      };
+      /** The id of the daemon's map `name`. */
+      const mapId = (name: string): string => {
+        const m = daemonObjects().find(
+          (o) =>
+            o.map_id !== undefined &&
+            (bpftool(["map", "show", "id", o.map_id]) as { name: string }).name === name,
+        );
+        assert.ok(m, `the daemon holds a map ${name}`);
+        return m.map_id!;
+      };
+      /** tg_endpoints' key of an endpoint (its id, 8 bytes big-endian) as bpftool hex words. */
+      const endpointKey = (id: string): string[] => {
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64BE(BigInt(`0x${id}`));
+        return ["hex", ...[...b].map((x) => x.toString(16).padStart(2, "0"))];
+      };
+      const kernelStatus = (): { canaryDecapsulated: number; canaryEncapsulated: number } =>
+        (
+          JSON.parse(get("/?format=json").body) as {
+            datapath: { kernel: { canaryDecapsulated: number; canaryEncapsulated: number } };
+          }
+        ).datapath.kernel;
+
+      before(function () {
+        if (process.env.CI !== "true" && !fs.existsSync("/usr/sbin/bpftool")) {
+          console.log("    skipped: needs bpftool (apt-get install bpftool)");
+          this.skip();
+        }
+      });
+
+      it("kernel path: each canary crosses tg_decap and tg_encap (their canary counters move), 200", async () => {
+        await start("version: 1\ndefaults: { policy: allow }\n");
+        await traffic(1);
+        await healthyWithCanaries(1);
+        const k0 = kernelStatus();
+        const h0 = health();
+        await waitFor(
+          "three more canaries through both programs",
+          () => {
+            const k = kernelStatus();
+            return k.canaryDecapsulated >= k0.canaryDecapsulated + 3 &&
+              k.canaryEncapsulated >= k0.canaryEncapsulated + 3
+              ? true
+              : undefined;
+          },
+          10 * CANARY.interval * 1000,
+        );
+        const h1 = health();
+        assert.equal(h1.status, 200);
+        assert.ok(
+          h1.endpoints[0]!.canary!.returned >= h0.endpoints[0]!.canary!.returned + 3,
+          "and they came back as round trips",
+        );
+      });
+
+      it(`kernel path: tg_endpoints redirecting into a wrong ifindex: 503 naming the endpoint's canary within (failures + 1) x interval`, async () => {
+        await start("version: 1\n", ["--health-verify-interval", "600"]);
+        await traffic(1);
+        const ep = (await healthyWithCanaries(1)).endpoints[0]!;
+        const map = mapId("tg_endpoints");
+        const key = endpointKey(ep.id);
+        const cur = bpftool(["map", "lookup", "id", map, "key", ...key]) as { value: string[] };
+        // ifindex 1 (lo) instead of gwi-X; the endpoint's tag kept.
+        const value = [
+          "01",
+          "00",
+          "00",
+          "00",
+          ...cur.value.slice(4).map((x) => x.replace(/^0x/, "")),
+        ];
+        bed!.exec(bed!.ap, "bpftool", [
+          "map",
+          "update",
+          "id",
+          map,
+          "key",
+          ...key,
+          "value",
+          "hex",
+          ...value,
+        ]);
+        const { ms } = await until503(
+          new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
+          CANARY_BOUND_MS + 1000,
+        );
+        console.log(
+          `      tg_endpoints -> lo: 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
+        );
+      });
+
+      it("kernel path: endpoint removed from tg_endpoints, then tg_decap detached from the uplink (punts only): traffic still crosses through the daemon, health stays 200", async () => {
+        await start("version: 1\ndefaults: { policy: allow }\n");
+        await traffic(1);
+        const ep = (await healthyWithCanaries(1)).endpoints[0]!;
+        // New flows each time (another protocol or family): the emulator's source ports change
+        // with every run, and a flow tg_decap stored earlier would keep the old one.
+        const stays200 = async (
+          what: string,
+          set: { proto: "udp" | "tcp"; family: 4 | 6 },
+        ): Promise<void> => {
+          const s = await traffic(1, set);
+          assert.equal(
+            s.valid,
+            s.sent,
+            `${what}: traffic still crosses: ${JSON.stringify(s)}\n${get("/?format=text").body}`,
+          );
+          const before = health().endpoints[0]!.canary!.returned;
+          for (let i = 0; i < 2 * (CANARY.failures + 1); i++) {
+            await new Promise((r) => setTimeout(r, CANARY.interval * 1000));
+            const h = health();
+            assert.equal(h.status, 200, `${what}: ${h.reasons.join("; ")}`);
+          }
+          assert.ok(health().endpoints[0]!.canary!.returned > before, `${what}: canaries return`);
+        };
+        bed!.exec(bed!.ap, "bpftool", [
+          "map",
+          "delete",
+          "id",
+          mapId("tg_endpoints"),
+          "key",
+          ...endpointKey(ep.id),
+        ]);
+        await stays200("endpoint not in tg_endpoints", { proto: "tcp", family: 4 });
+        bed!.exec(bed!.ap, "bpftool", ["link", "detach", "id", decapLink()]);
+        await stays200("tg_decap detached", { proto: "udp", family: 6 });
+      });
+    }
 
     it("egress-nat: the canary comes back to gwo-X and never leaves through the uplink", async () => {
       bed!.exec(bed!.ap, "ip", ["route", "add", "default", "via", bed!.gwAddress]);

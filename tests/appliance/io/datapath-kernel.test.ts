@@ -13,6 +13,7 @@ import {
   type Endpoint,
   type EndpointInfo,
   FLOW_KEY_BYTES,
+  type KernelCanaryProbe,
   type KernelFlow,
   kernelFlowKey,
   type KernelPath,
@@ -50,6 +51,11 @@ class FakeKernel implements KernelPath {
     const key = Buffer.alloc(FLOW_KEY_BYTES);
     kernelFlowKey(buf, s, ep.tag, key);
     return this.flows.get(key.toString("hex"));
+  }
+  /** What canaryProbe answers (the test sets it). */
+  probe: KernelCanaryProbe = { via: "lost", reason: "fake kernel" };
+  canaryProbe(): KernelCanaryProbe {
+    return this.probe;
   }
   sync(c: DatapathCounters): void {
     c.rxDatagrams += 10;

@@ -20,6 +20,7 @@ const fakeKernel = (): KernelPath & { closed: boolean } => ({
   activateEndpoint() {},
   removeEndpoint() {},
   lookupFlow: () => undefined,
+  canaryProbe: () => ({ via: "lost", reason: "fake kernel" }),
   sync() {},
   describe: () => ({
     uplinks: ["eth0"],
@@ -28,6 +29,8 @@ const fakeKernel = (): KernelPath & { closed: boolean } => ({
     puntedForward: 0,
     puntedReturn: 0,
     flowCapacity: 1,
+    canaryDecapsulated: 0,
+    canaryEncapsulated: 0,
   }),
   close() {
     this.closed = true;

@@ -131,6 +131,7 @@ describe("kernel eviction warnings (fake kernel)", () => {
       activateEndpoint() {},
       removeEndpoint() {},
       lookupFlow: () => undefined,
+      canaryProbe: () => ({ via: "lost", reason: "fake kernel" }),
       sync() {},
       describe: () =>
         kernelStatus(1024, { mapId: 3, present: 1024, created: 1024 + evicted, evicted }),
