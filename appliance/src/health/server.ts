@@ -63,7 +63,6 @@ export function healthJson(r: HealthReport): string {
         idleMs: s.idleMs === undefined ? null : Math.round(s.idleMs),
         counters: s.counters,
         flowCache: s.flowCache,
-        ...(s.kernel !== undefined ? { kernel: s.kernel } : {}),
       },
       endpoints: s.endpoints,
     },
