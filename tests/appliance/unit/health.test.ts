@@ -76,6 +76,8 @@ describe("health evaluation", () => {
       puntedForward: 7,
       puntedReturn: 2,
       flowCapacity: 1000,
+      canaryDecapsulated: 5,
+      canaryEncapsulated: 5,
     };
     const r = e.evaluate({ ...baseStatus(), datapath: "kernel", kernel });
     const json = JSON.parse(healthJson(r)) as { datapath: { path: string; kernel: unknown } };
