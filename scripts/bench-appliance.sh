@@ -278,16 +278,42 @@ b0=$(busy); a0=$(stat_all); t0=$(now_ns); sleep "$BASE_DUR"; b1=$(busy); a1=$(st
 record "{\"kind\":\"statIdle\",\"ns\":$((t1 - t0)),\"cpus\":$(nproc),\"hz\":$HZ,\"statBusyTicks\":$((b1 - b0)),\"statAllTicks\":$((a1 - a0))}"
 echo "bench: ${SIZE}-byte inner packets; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg); /proc/stat with the testbed idle: $(tail -1 "$results")"
 
+bpf_rx_per_cpu() { # PID -> per CPU, tg_decap's datagram counter (slot 0 of the per-CPU tg_counters
+  # map the process holds, found through its fds) as a JSON array; null when it holds none
+  local f id
+  for f in /proc/"$1"/fdinfo/*; do
+    id=$(awk '/^map_id:/ {print $2}' "$f" 2>/dev/null) || continue
+    [ -n "$id" ] || continue
+    bpftool -j map show id "$id" 2>/dev/null | grep -q '"name":"tg_counters"' || continue
+    bpftool -j map lookup id "$id" key 0 0 0 0 2>/dev/null | node -e '
+      const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
+      const le = (bytes) => bytes.reduceRight((n, b) => n * 256 + parseInt(b, 16), 0);
+      const values = j.formatted ? j.formatted.values.map((v) => v.value) : j.values.map((v) => le(v.value));
+      console.log(JSON.stringify(values));' 2>/dev/null || echo null
+    return 0
+  done
+  echo null
+}
+
 where_run() { # PATH PLACEMENT FLOWS -> records on which CPU the appliance-side veth's packets were
-  # received (perf: the net:netif_receive_skb tracepoint, filtered by the device, counted per CPU;
-  # tcx ingress runs inside that receive) in a TRIAL-second run at RATE pps. The appliance runs.
-  local r
-  command -v perf >/dev/null || { record "{\"kind\":\"where\",\"path\":\"$1\",\"placement\":\"$2\",\"rate\":$RATE,\"rxPerCpu\":null}"; return 0; }
-  perf stat -a -A -x, -e net:netif_receive_skb --filter "name == \"$AP\"" -o "$work/where.csv" -- sleep "$((TRIAL + 1))" &
-  local pp=$!
-  r=$(gen "$SENDERS" "$3" "$RATE" "$TRIAL")
-  wait "$pp" || true
-  record "{\"kind\":\"where\",\"path\":\"$1\",\"placement\":\"$2\",\"rate\":$RATE,\"rx\":$(json "$r" rx),\"rxPerCpu\":[$(awk -F, '/^CPU[0-9]+,/ {printf "%s%s", n++ ? "," : "", $2}' "$work/where.csv")]}"
+  # received (perf: the net:netif_receive_skb tracepoint, filtered by the device, counted per CPU)
+  # in a TRIAL-second run at RATE pps, and for the kernel path on which CPU tg_decap (tcx ingress,
+  # after RPS) counted them. The appliance runs.
+  local r b0 b1 per_cpu=null
+  b0=$(bpf_rx_per_cpu "$APPL_PID")
+  if command -v perf >/dev/null; then
+    perf stat -a -A -x, -e net:netif_receive_skb --filter "name == \"$AP\"" -o "$work/where.csv" -- sleep "$((TRIAL + 1))" &
+    local pp=$!
+    r=$(gen "$SENDERS" "$3" "$RATE" "$TRIAL")
+    wait "$pp" || true
+    per_cpu="[$(awk -F, '/^CPU[0-9]+,/ {printf "%s%s", n++ ? "," : "", $2}' "$work/where.csv")]"
+  else
+    r=$(gen "$SENDERS" "$3" "$RATE" "$TRIAL")
+  fi
+  b1=$(bpf_rx_per_cpu "$APPL_PID")
+  local decap=null
+  [ "$b0" != null ] && [ "$b1" != null ] && decap=$(counts_delta "$b0" "$b1")
+  record "{\"kind\":\"where\",\"path\":\"$1\",\"placement\":\"$2\",\"rate\":$RATE,\"rx\":$(json "$r" rx),\"rxPerCpu\":$per_cpu,\"decapPerCpu\":$decap}"
 }
 
 cpu_run() { # PATH CMD... -> records one cpu result (placement split)

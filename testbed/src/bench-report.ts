@@ -85,6 +85,8 @@ export interface Where {
   rx?: number;
   /** null: perf not installed */
   rxPerCpu: number[] | null;
+  /** kernel path: datagrams tg_decap counted per CPU in the same seconds (null: no map found) */
+  decapPerCpu?: number[] | null;
 }
 export interface Missing {
   kind: "missing";
@@ -301,7 +303,8 @@ export function renderBenchReport(rows: BenchRow[], machine: BenchMachine): stri
         `    ${LABEL[p]!.padEnd(18)} ${(PLACEMENT[w.placement] ?? w.placement).padEnd(40)} at ${w.rate} pps: ` +
           (w.rxPerCpu
             ? `the appliance-side veth received ${w.rxPerCpu.map((n) => `${n} (${total ? ((100 * n) / total).toFixed(0) : "-"}%)`).join(" / ")} packets per CPU (perf)`
-            : "per-CPU receive counts not measured (perf not installed)"),
+            : "per-CPU receive counts not measured (perf not installed)") +
+          (w.decapPerCpu ? `; tg_decap counted ${w.decapPerCpu.join(" / ")}` : ""),
       );
     }
     for (const n of of("ndr").filter((x) => x.path === p)) {

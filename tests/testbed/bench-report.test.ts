@@ -69,6 +69,7 @@ function fullRun(): BenchRow[] {
         rate: 20000,
         rx: 100_000,
         rxPerCpu: [0, 100_000],
+        decapPerCpu: p === "kernel" ? [0, 50_000] : null,
       },
     ]),
   ];
@@ -156,7 +157,9 @@ describe("npm run bench report", () => {
     );
     assert.ok(
       lines.some((l) =>
-        /tollgate kernel .* received 0 \(0%\) \/ 100000 \(100%\) packets per CPU/.test(l),
+        /tollgate kernel .* received 0 \(0%\) \/ 100000 \(100%\) packets per CPU \(perf\); tg_decap counted 0 \/ 50000$/.test(
+          l,
+        ),
       ),
     );
     assert.ok(lines.some((l) => /appliance process 0\.90 CPUs, senders 1\.10 CPUs/.test(l)));
