@@ -17,6 +17,12 @@ export interface EndpointInfo {
 export interface EndpointListener {
   created(endpoint: EndpointInfo): Promise<void>;
   destroyed(endpoint: EndpointInfo): Promise<void>;
+  /**
+   * Called instead of created() for an endpoint a restarted daemon took over (its interfaces
+   * and their setup outlived the previous daemon). Listeners whose state is re-applied at every
+   * start (rp_filter, rules) implement it; the CREATE hook does not (it already ran).
+   */
+  adopted?(endpoint: EndpointInfo): Promise<void>;
   /** Stop watching files, release resources. */
   close?(): Promise<void>;
 }

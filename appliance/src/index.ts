@@ -102,6 +102,22 @@ export { buildProgram, runProgram, type RunningDaemon, type StartDaemon } from "
 export { compileSourceAllowList, ipv4CidrProblem, sourceAllowed } from "./config/cidr";
 export { daemonSettings, type DaemonSettings, startDaemon } from "./daemon";
 export { type DaemonOptions, type DaemonStatus, startDatapathDaemon } from "./daemon/daemon";
+export {
+  LISTEN_FDS_START,
+  STATE_FD_NAME,
+  fdName,
+  fdStoreLimit,
+  listenFds,
+  parseFdName,
+  parseState,
+  planAdoption,
+  type Adoption,
+  type AdoptedEndpoint,
+  type FdRole,
+  type FdStore,
+  type HandoverState,
+  type NamedFd,
+} from "./daemon/fdstore";
 export { CanaryProber, CanaryState, canaryStatus } from "./datapath/canary";
 export { DATAPATH_DROP_REASONS, type DatapathCounters, totalDrops } from "./datapath/counters";
 export { type Endpoint } from "./datapath/endpoints";
@@ -115,6 +131,7 @@ export {
   KernelCounter,
   kernelFlowKey,
   LoadedKernelPath,
+  REUSED_MAPS,
   discoverUplinks,
   type KernelCanaryProbe,
   type KernelFlow,

@@ -925,8 +925,9 @@ static napi_value Unwatch(napi_env env, napi_callback_info info)
  * path). Only object loading goes through libbpf (ELF, BTF, map creation and pinning, program
  * load); links and map element access are plain bpf(2) calls.
  *
- *   bpfLoad(objPath, mapNames[], pinPaths[] ("": not pinned), maxEntries[] (0: as compiled), progNames[])
- *                                         -> { maps: fd[], progs: fd[] }
+ *   bpfLoad(objPath, mapNames[], pinPaths[] ("": not pinned), maxEntries[] (0: as compiled), progNames[],
+ *           [reuseFds[] (-1: none; reused only when type, key, value and entries match)])
+ *                                         -> { maps: fd[], progs: fd[], reused: bool[] }
  *   bpfLinkTcx(progFd, ifindex, egress)   -> link fd (tcx, Linux >= 6.6; closing it detaches)
  *   bpfMapUpdate(fd, key, value, flags)   bpfMapLookup(fd, key, out) -> bool   bpfMapDelete(fd, key) -> bool
  *   bpfMapInfo(fd) -> { type, keySize, valueSize, maxEntries }   bpfObjGet(path) -> fd
@@ -954,6 +955,11 @@ static struct {
     int (*set_pin_path)(void *, const char *);
     int (*set_max_entries)(void *, uint32_t);
     void *(*set_print)(void *);
+    int (*reuse_fd)(void *, int);
+    int (*map_type)(const void *);
+    uint32_t (*key_size)(const void *);
+    uint32_t (*value_size)(const void *);
+    uint32_t (*max_entries)(const void *);
 } lb;
 
 static char lb_log[4096];
@@ -1006,6 +1012,11 @@ static const char *libbpf_open(void)
     SYM(set_pin_path, "bpf_map__set_pin_path");
     SYM(set_max_entries, "bpf_map__set_max_entries");
     SYM(set_print, "libbpf_set_print");
+    SYM(reuse_fd, "bpf_map__reuse_fd");
+    SYM(map_type, "bpf_map__type");
+    SYM(key_size, "bpf_map__key_size");
+    SYM(value_size, "bpf_map__value_size");
+    SYM(max_entries, "bpf_map__max_entries");
 #undef SYM
     lb.handle = h;
     lb.set_print((void *)lb_print);
@@ -1042,11 +1053,28 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
     return syscall(__NR_bpf, cmd, attr, sizeof *attr);
 }
 
+static int obj_info(int fd, void *info, uint32_t len);
+
+/* Reuses map fd `fd` for libbpf map `m` when its type, key, value and entries match; 1 reused, 0 not. */
+static int reuse_if_same(void *m, int fd)
+{
+    struct bpf_map_info mi;
+    if (fd < 0 || obj_info(fd, &mi, sizeof mi)) return 0;
+    if (mi.type != (uint32_t)lb.map_type(m) || mi.key_size != lb.key_size(m) ||
+        mi.value_size != lb.value_size(m) || mi.max_entries != lb.max_entries(m))
+        return 0;
+    return lb.reuse_fd(m, fd) == 0;
+}
+
 static napi_value BpfLoad(napi_env env, napi_callback_info info)
 {
-    napi_value a[5];
+    napi_value a[6];
     char path[256], pin[256], name[256];
-    if (get_args(env, info, 5, a) || get_str(env, a[0], path, sizeof path)) return NULL;
+    size_t argc = 6;
+    if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "missing arguments");
+    if (get_str(env, a[0], path, sizeof path)) return NULL;
+    bool has_reuse = false;
+    if (argc >= 6) napi_is_array(env, a[5], &has_reuse);
     const char *why = libbpf_open();
     if (why) return throw_msg(env, "ENOLIBBPF", why);
     uint32_t nmaps = 0, nprogs = 0;
@@ -1060,8 +1088,9 @@ static napi_value BpfLoad(napi_env env, napi_callback_info info)
         snprintf(msg, sizeof msg, "cannot open BPF object %s: %s", path, lb_log);
         return throw_msg(env, "EBPFOPEN", msg);
     }
-    napi_value result, maps, progs, v;
+    napi_value result, maps, progs, reused, v;
     napi_create_object(env, &result);
+    napi_create_array_with_length(env, nmaps, &reused);
     napi_create_array_with_length(env, nmaps, &maps);
     napi_create_array_with_length(env, nprogs, &progs);
     for (uint32_t i = 0; i < nmaps; i++) {
@@ -1078,6 +1107,13 @@ static napi_value BpfLoad(napi_env env, napi_callback_info info)
             snprintf(lb_log, sizeof lb_log, "cannot configure map %s", name);
             goto fail_msg;
         }
+        int32_t reuse = -1;
+        if (has_reuse) {
+            napi_get_element(env, a[5], i, &v);
+            if (get_i32(env, v, &reuse)) goto fail;
+        }
+        napi_get_boolean(env, reuse_if_same(m, reuse) != 0, &v);
+        napi_set_element(env, reused, i, v);
     }
     if (lb.load(obj)) goto fail_msg;
     for (uint32_t i = 0; i < nmaps + nprogs; i++) {
@@ -1094,6 +1130,7 @@ static napi_value BpfLoad(napi_env env, napi_callback_info info)
     lb.close(obj); /* the duplicated descriptors keep maps and programs alive */
     napi_set_named_property(env, result, "maps", maps);
     napi_set_named_property(env, result, "progs", progs);
+    napi_set_named_property(env, result, "reused", reused);
     return result;
 fail_msg: {
         char msg[4400];
@@ -1300,6 +1337,200 @@ static napi_value BpfTestRun(napi_env env, napi_callback_info info)
     return r;
 }
 
+/* ---------- the service manager's file descriptor store (restart) ----------
+ *
+ * A restart keeps the data path's descriptors (tuns, tcx links, BPF maps and programs, a memfd
+ * with the state the kernel cannot give back) in systemd's fd store: sd_notify(3)'s protocol,
+ * one datagram with "FDSTORE=1\nFDNAME=..." and the descriptors as SCM_RIGHTS, to $NOTIFY_SOCKET
+ * (a path, or an abstract name written with a leading "@"). The receiving side is for tests,
+ * which play the service manager.
+ *
+ *   notifySend(socket, message, fds[])    sendmsg(2) with SCM_RIGHTS (fds may be empty)
+ *   notifyBind(socket)                    -> fd        AF_UNIX datagram socket bound there (tests)
+ *   notifyReceive(fd)                     -> { message, fds[] } | null (nothing queued)   (tests)
+ *   memfdCreate(name)                     -> fd        memfd_create(2), MFD_CLOEXEC
+ *   tunName(fd)                           -> name of the tun interface fd is attached to (TUNGETIFF)
+ *   bpfLinkUpdate(linkFd, progFd)         bpf(BPF_LINK_UPDATE): the link runs progFd from now on
+ *   bpfLinkIds(fd)                        -> { id, progId } of a BPF link
+ *   fdCloexec(fd)                         sets FD_CLOEXEC (descriptors inherited through LISTEN_FDS lack it)
+ */
+#include <sys/mman.h>
+#include <sys/un.h>
+
+#define NOTIFY_MAX_FDS 253 /* SCM_MAX_FD */
+
+static int notify_addr(napi_env env, napi_value v, struct sockaddr_un *sa, socklen_t *len)
+{
+    char path[sizeof sa->sun_path + 1];
+    size_t n;
+    if (napi_get_value_string_utf8(env, v, path, sizeof path, &n) != napi_ok || n == 0 ||
+        n >= sizeof sa->sun_path || (path[0] != '/' && path[0] != '@')) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                               "notify socket must be an absolute path or an abstract name starting with @ (at most 107 bytes)");
+        return -1;
+    }
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, path, n);
+    if (path[0] == '@') sa->sun_path[0] = 0;
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '@' ? 0 : 1));
+    return 0;
+}
+
+static napi_value NotifySend(napi_env env, napi_callback_info info)
+{
+    napi_value a[3], v;
+    struct sockaddr_un sa;
+    socklen_t salen;
+    if (get_args(env, info, 3, a) || notify_addr(env, a[0], &sa, &salen)) return NULL;
+    size_t mlen;
+    if (napi_get_value_string_utf8(env, a[1], NULL, 0, &mlen) != napi_ok) return throw_type(env, "expected a message string");
+    char *msg = malloc(mlen + 1);
+    if (!msg) return throw_errno(env, "malloc", ENOMEM);
+    napi_get_value_string_utf8(env, a[1], msg, mlen + 1, &mlen);
+    uint32_t nfds = 0;
+    if (napi_get_array_length(env, a[2], &nfds) != napi_ok || nfds > NOTIFY_MAX_FDS) {
+        free(msg);
+        return throw_type(env, "expected an array of at most 253 descriptors");
+    }
+    int fds[NOTIFY_MAX_FDS];
+    for (uint32_t i = 0; i < nfds; i++) {
+        napi_get_element(env, a[2], i, &v);
+        if (get_i32(env, v, &fds[i])) { free(msg); return NULL; }
+    }
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int) * NOTIFY_MAX_FDS)]; } c;
+    memset(&c, 0, sizeof c);
+    struct iovec iov = { .iov_base = msg, .iov_len = mlen };
+    struct msghdr mh = { .msg_name = &sa, .msg_namelen = salen, .msg_iov = &iov, .msg_iovlen = 1 };
+    if (nfds > 0) {
+        mh.msg_control = c.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+    }
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) { free(msg); return throw_errno(env, "socket(AF_UNIX)", errno); }
+    ssize_t r = sendmsg(s, &mh, MSG_NOSIGNAL);
+    int err = errno;
+    close(s);
+    free(msg);
+    if (r < 0) return throw_errno(env, "sendmsg to the notify socket", err);
+    return NULL;
+}
+
+static napi_value NotifyBind(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    struct sockaddr_un sa;
+    socklen_t salen;
+    if (get_args(env, info, 1, a) || notify_addr(env, a[0], &sa, &salen)) return NULL;
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s < 0) return throw_errno(env, "socket(AF_UNIX)", errno);
+    if (bind(s, (struct sockaddr *)&sa, salen) != 0) {
+        int err = errno;
+        close(s);
+        return throw_errno(env, "bind(notify socket)", err);
+    }
+    return num(env, s);
+}
+
+static napi_value NotifyReceive(napi_env env, napi_callback_info info)
+{
+    napi_value a[1], r, fds, text;
+    int32_t fd;
+    if (get_args(env, info, 1, a) || get_i32(env, a[0], &fd)) return NULL;
+    char buf[4096];
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int) * NOTIFY_MAX_FDS)]; } c;
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+    ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        napi_get_null(env, &r);
+        return r;
+    }
+    if (n < 0) return throw_errno(env, "recvmsg(notify socket)", errno);
+    napi_create_object(env, &r);
+    napi_create_array(env, &fds);
+    uint32_t k = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof got);
+            napi_set_element(env, fds, k++, num(env, got));
+        }
+    }
+    napi_create_string_utf8(env, buf, (size_t)n, &text);
+    napi_set_named_property(env, r, "message", text);
+    napi_set_named_property(env, r, "fds", fds);
+    napi_value trunc;
+    napi_get_boolean(env, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, &trunc);
+    napi_set_named_property(env, r, "truncated", trunc);
+    return r;
+}
+
+static napi_value MemfdCreate(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    char name[256];
+    if (get_args(env, info, 1, a) || get_str(env, a[0], name, sizeof name)) return NULL;
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return throw_errno(env, "memfd_create", errno);
+    return num(env, fd);
+}
+
+static napi_value TunName(napi_env env, napi_callback_info info)
+{
+    napi_value a[1], r;
+    int32_t fd;
+    if (get_args(env, info, 1, a) || get_i32(env, a[0], &fd)) return NULL;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(fd, TUNGETIFF, &ifr) != 0) return throw_errno(env, "ioctl(TUNGETIFF)", errno);
+    napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &r);
+    return r;
+}
+
+static napi_value BpfLinkUpdate(napi_env env, napi_callback_info info)
+{
+    napi_value a[2];
+    uint32_t link, prog;
+    if (get_args(env, info, 2, a) || get_u32(env, a[0], &link) || get_u32(env, a[1], &prog)) return NULL;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.link_update.link_fd = link;
+    attr.link_update.new_prog_fd = prog;
+    if (sys_bpf(BPF_LINK_UPDATE, &attr) != 0) return throw_errno(env, "bpf(BPF_LINK_UPDATE)", errno);
+    return NULL;
+}
+
+static napi_value FdCloexec(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    int32_t fd;
+    if (get_args(env, info, 1, a) || get_i32(env, a[0], &fd)) return NULL;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return throw_errno(env, "fcntl(F_SETFD, FD_CLOEXEC)", errno);
+    return NULL;
+}
+
+static napi_value BpfLinkIds(napi_env env, napi_callback_info info)
+{
+    napi_value a[1], r;
+    uint32_t fd;
+    if (get_args(env, info, 1, a) || get_u32(env, a[0], &fd)) return NULL;
+    uint32_t li[16]; /* struct bpf_link_info: type, id, prog_id, ... */
+    if (obj_info((int)fd, li, sizeof li)) return throw_errno(env, "bpf(BPF_OBJ_GET_INFO_BY_FD, link)", errno);
+    napi_create_object(env, &r);
+    napi_set_named_property(env, r, "id", num(env, li[1]));
+    napi_set_named_property(env, r, "progId", num(env, li[2]));
+    return r;
+}
+
 /* ---------- module ---------- */
 
 static napi_value Init(napi_env env, napi_value exports)
@@ -1332,6 +1563,14 @@ static napi_value Init(napi_env env, napi_value exports)
         { "bpfIterRead", NULL, BpfIterRead, NULL, NULL, NULL, napi_enumerable, NULL },
         { "layout", NULL, NULL, NULL, NULL, layout_value(env), napi_enumerable, NULL },
         { "bpfTestRun", NULL, BpfTestRun, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "notifySend", NULL, NotifySend, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "notifyBind", NULL, NotifyBind, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "notifyReceive", NULL, NotifyReceive, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "memfdCreate", NULL, MemfdCreate, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "tunName", NULL, TunName, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfLinkUpdate", NULL, BpfLinkUpdate, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "bpfLinkIds", NULL, BpfLinkIds, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "fdCloexec", NULL, FdCloexec, NULL, NULL, NULL, napi_enumerable, NULL },
     };
     napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
     return exports;

@@ -2,7 +2,11 @@
  * Assembles the running appliance: GENEVE sockets, data path, endpoint listeners (rp_filter,
  * hooks, rules), whatever else registers a stop step (health server, rp_filter keeper), and a
  * clean shutdown on SIGTERM/SIGINT that runs DESTROY hooks and removes every interface.
+ * Under a systemd unit with a file descriptor store, SIGTERM hands the data path's descriptors
+ * to the service manager instead and exits without tearing down; the next start adopts them
+ * (daemon/fdstore.ts): a restart or an upgrade keeps every flow flowing.
  */
+import * as fs from "node:fs";
 import type { EndpointListener } from "../endpoint-lifecycle";
 import { GeneveSockets } from "../io/udp";
 import { loadNative, type NativeAddon } from "../io/native";
@@ -14,6 +18,24 @@ import type { DatapathStatus, DatapathStatusProvider } from "../health/status";
 import { canaryStatus } from "../datapath/canary";
 import type { DatapathMode } from "../config/schema";
 import { LoadedKernelPath, type KernelPath } from "../datapath/kernel";
+import type { AdoptTuns } from "../datapath/datapath";
+import { TunDevice } from "../io/tun";
+import { endpointInfo } from "../naming";
+import {
+  STATE_FD_NAME,
+  fdStoreLimit,
+  listenFds,
+  notifyFdStore,
+  parseState,
+  planAdoption,
+  stateMemfd,
+  type Adoption,
+  type AdoptedKernel,
+  type FdStore,
+  type HandoverState,
+  type NamedFd,
+  type ReadFd,
+} from "./fdstore";
 
 /** The daemon's settings, resolved from the appliance config (daemon/index.ts, daemonSettings). */
 export interface DaemonSettings {
@@ -40,7 +62,18 @@ export interface DaemonOptions extends DaemonSettings {
   /** The addon (tests may inject one). Defaults to the built tollgate_native. */
   readonly native?: NativeAddon;
   /** Opens the kernel path (tests may inject one). Defaults to loading the compiled programs. */
-  readonly openKernel?: (options: DaemonOptions, native: NativeAddon) => KernelPath;
+  readonly openKernel?: (
+    options: DaemonOptions,
+    native: NativeAddon,
+    adopt?: AdoptedKernel,
+  ) => KernelPath;
+  /**
+   * Where SIGTERM hands the data path over (a restart). Defaults to systemd's fd store when
+   * NOTIFY_SOCKET and FDSTORE say the unit has one; null: always tear down.
+   */
+  readonly fdStore?: FdStore | null;
+  /** Descriptors handed over by the previous daemon. Defaults to LISTEN_FDS (sd_listen_fds). */
+  readonly inherited?: readonly NamedFd[];
 }
 
 /** A point-in-time view of the data path, for health checks and metrics. */
@@ -79,11 +112,14 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
   );
   let datapath: Datapath;
   let kernel: KernelPath | undefined;
+  const adoption = readAdoption(options, native, log);
   try {
-    kernel = chooseDatapath(options, native, log);
+    kernel = chooseDatapath(options, native, log, adoption);
+    const adopt = adoptTuns(adoption, kernel !== undefined, native, log);
     datapath = new Datapath(nativePort(sockets, native), {
       ...options.datapath,
       ...(kernel ? { kernel } : {}),
+      adopt,
       ...(options.onCanaryRoundTrip ? { onCanaryRoundTrip: options.onCanaryRoundTrip } : {}),
       listeners: options.listeners ?? [],
       logger: log,
@@ -104,6 +140,7 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
 
+  const fdStore = options.fdStore === undefined ? fdStoreFromEnv(native, log) : options.fdStore;
   const onSignal = (sig: NodeJS.Signals): void => {
     void daemon.stop(sig);
   };
@@ -152,13 +189,19 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
     stop(reason = "stop") {
       if (stopping) return stopping;
       stopping = (async () => {
-        log.info({ reason }, "shutting down: removing endpoint interfaces");
         process.off("SIGTERM", onSignal);
         process.off("SIGINT", onSignal);
-        try {
-          await datapath.stop();
-        } catch (err) {
-          log.error({ err: String(err) }, "error while stopping the data path");
+        const handedOver =
+          reason === "SIGTERM" &&
+          fdStore !== null &&
+          handOver(datapath, fdStore, listen.port, native, log);
+        if (!handedOver) {
+          log.info({ reason }, "shutting down: removing endpoint interfaces");
+          try {
+            await datapath.stop();
+          } catch (err) {
+            log.error({ err: String(err) }, "error while stopping the data path");
+          }
         }
         sockets.close();
         for (const step of steps.reverse()) {
@@ -186,14 +229,18 @@ function chooseDatapath(
   options: DaemonOptions,
   native: NativeAddon,
   log: DatapathLogger,
+  adoption: Adoption,
 ): KernelPath | undefined {
   const mode = options.datapathMode;
+  const k = adoption.kernel;
+  const adopt = k.maps.size + k.uplinks.size + k.progs.length > 0 ? k : undefined;
   if (mode === "user") {
     log.info({ datapath: "user" }, "data path: user space (--datapath user)");
+    closeKernelFds(adoption.kernel, native);
     return undefined;
   }
   try {
-    const kernel = (options.openKernel ?? openKernelPath)(options, native);
+    const kernel = (options.openKernel ?? openKernelPath)(options, native, adopt);
     log.info(
       { datapath: "kernel", mode, ...kernel.describe() },
       "data path: kernel (eBPF on the uplink and the tun interfaces; the daemon handles what the programs send up)",
@@ -210,12 +257,161 @@ function chooseDatapath(
   }
 }
 
-function openKernelPath(options: DaemonOptions, native: NativeAddon): KernelPath {
+/** The stored maps, uplink links and programs, when the user path runs instead. */
+function closeKernelFds(k: AdoptedKernel, native: NativeAddon): void {
+  for (const fd of [...k.maps.values(), ...k.uplinks.values(), ...k.progs]) native.closeFd(fd);
+}
+
+function openKernelPath(
+  options: DaemonOptions,
+  native: NativeAddon,
+  adopt: AdoptedKernel | undefined,
+): KernelPath {
   return LoadedKernelPath.open(native, {
+    ...(adopt ? { adopt } : {}),
     port: options.port,
     listenAddress: options.listenAddress,
     geneveSources: options.datapath.geneveSources,
     flowEntries: options.datapath.maxFlows,
     logger: options.logger ?? consoleLogger,
   });
+}
+
+/** The service manager's fd store when the environment says there is one; null (logged) when not. */
+function fdStoreFromEnv(native: NativeAddon, log: DatapathLogger): FdStore | null {
+  const limit = fdStoreLimit(process.env);
+  if (typeof limit === "string") {
+    log.info({ reason: limit }, "restart: SIGTERM removes every interface (no fd store)");
+    return null;
+  }
+  log.info(
+    { fdStoreMax: limit },
+    "restart: SIGTERM hands the data path to the service manager's fd store",
+  );
+  return notifyFdStore(process.env.NOTIFY_SOCKET!, limit, native);
+}
+
+/**
+ * SIGTERM under an fd store: stores every descriptor the data path needs plus the state memfd,
+ * and leaves interfaces, links, maps, rules and routes as they are. False (nothing stored, the
+ * caller tears down) when they do not fit the store or the first one cannot be sent.
+ */
+function handOver(
+  datapath: Datapath,
+  store: FdStore,
+  port: number,
+  native: NativeAddon,
+  log: DatapathLogger,
+): boolean {
+  const { fds, endpoints } = datapath.handOver();
+  const state: HandoverState = {
+    version: 1,
+    datapath: datapath.kernel ? "kernel" : "user",
+    port,
+    endpoints,
+  };
+  if (fds.length + 1 > store.limit) {
+    log.error(
+      { needed: fds.length + 1, fdStoreMax: store.limit },
+      "restart: the fd store is too small for the data path (raise FileDescriptorStoreMax= and FDSTORE= in the unit): removing every interface",
+    );
+    return false;
+  }
+  const memfd = stateMemfd(state, native, (fd, text) => fs.writeSync(fd, text, 0));
+  try {
+    store.store([...fds, { name: STATE_FD_NAME, fd: memfd }]);
+  } catch (err) {
+    log.error(
+      { err: String(err) },
+      "restart: cannot store the descriptors: removing every interface",
+    );
+    return false;
+  } finally {
+    native.closeFd(memfd);
+  }
+  log.info(
+    { endpoints: endpoints.length, descriptors: fds.length + 1, datapath: state.datapath },
+    "restart: data path handed to the service manager; interfaces, links and maps stay",
+  );
+  return true;
+}
+
+const readWholeFd: ReadFd = (fd) => {
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(size);
+  let off = 0;
+  while (off < size) {
+    const n = fs.readSync(fd, buf, off, size - off, off);
+    if (n <= 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off).toString("utf8");
+};
+
+/**
+ * The previous daemon's descriptors (LISTEN_FDS) and what to do with them; descriptors not
+ * adopted are closed here (logged). LISTEN_* is removed from the environment (hooks must not see
+ * it).
+ */
+function readAdoption(options: DaemonOptions, native: NativeAddon, log: DatapathLogger): Adoption {
+  const fds = options.inherited ?? listenFds(process.env, process.pid);
+  if (options.inherited === undefined) {
+    delete process.env.LISTEN_FDS;
+    delete process.env.LISTEN_PID;
+    delete process.env.LISTEN_FDNAMES;
+  }
+  if (fds.length === 0) return planAdoption([], undefined, options.port);
+  let state: HandoverState | undefined;
+  const stateFd = fds.find((f) => f.name === STATE_FD_NAME);
+  if (stateFd !== undefined) {
+    const parsed = parseState(readWholeFd(stateFd.fd));
+    if (typeof parsed === "string") log.warn({ reason: parsed }, "restart: stored state ignored");
+    else state = parsed;
+    native.closeFd(stateFd.fd);
+  }
+  const plan = planAdoption(
+    fds.filter((f) => f !== stateFd),
+    state,
+    options.port,
+  );
+  for (const c of plan.close) {
+    log.warn({ name: c.name, reason: c.reason }, "restart: stored descriptor not adopted: closed");
+    native.closeFd(c.fd);
+  }
+  log.info(
+    { endpoints: plan.endpoints.length, previous: state?.datapath, descriptors: fds.length },
+    "restart: taking over the previous daemon's data path",
+  );
+  return plan;
+}
+
+/**
+ * Opens the adopted endpoints' tuns. Without the kernel path their stored links are closed (the
+ * programs detach: the user path serves them); an endpoint whose tun is not what its name says
+ * is dropped (its descriptors closed: its interfaces go, its next datagram recreates them).
+ */
+function adoptTuns(
+  plan: Adoption,
+  kernel: boolean,
+  native: NativeAddon,
+  log: DatapathLogger,
+): AdoptTuns[] {
+  const out: AdoptTuns[] = [];
+  for (const a of plan.endpoints) {
+    const links = kernel ? a.links : {};
+    if (!kernel)
+      for (const fd of [a.links.gwi, a.links.gwo]) if (fd !== undefined) native.closeFd(fd);
+    const id = BigInt(`0x${a.id}`);
+    const info = endpointInfo(id);
+    try {
+      const gwi = TunDevice.adopt(a.gwi, info.gwi, native);
+      const gwo = TunDevice.adopt(a.gwo, info.gwo, native);
+      out.push({ id, tag: a.tag, gwi, gwo, links });
+    } catch (err) {
+      log.warn({ endpoint: a.id, err: String(err) }, "restart: endpoint not adopted: closed");
+      for (const fd of [a.gwi, a.gwo, links.gwi, links.gwo])
+        if (fd !== undefined) native.closeFd(fd);
+    }
+  }
+  return out;
 }

@@ -77,6 +77,8 @@ export interface DatapathCounters {
   /** Endpoints created / removed since start. */
   endpointsCreated: number;
   endpointsRemoved: number;
+  /** Endpoints taken over at start from a previous daemon (a restart through the fd store). */
+  endpointsAdopted: number;
   /** Endpoint listener (hooks, rp_filter, rules) calls that failed. */
   listenerErrors: number;
   /** Exceptions caught in per-packet code (a bug: the batch is lost, the daemon keeps running). */
@@ -109,6 +111,7 @@ export function createCounters(): DatapathCounters {
     rxErrors: 0,
     rxBatches: 0,
     endpointsCreated: 0,
+    endpointsAdopted: 0,
     endpointsRemoved: 0,
     listenerErrors: 0,
     internalErrors: 0,

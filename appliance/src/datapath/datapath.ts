@@ -54,7 +54,8 @@ import {
 } from "./endpoints";
 import type { KernelPath } from "./kernel";
 import { looksEncapsulatedCanary } from "./kernel-canary";
-import type { DatapathPort } from "./port";
+import { fdName, type HandoverState, type NamedFd } from "../daemon/fdstore";
+import type { DatapathPort, TunLike } from "./port";
 
 /** Receive slot: larger than any GWLB datagram (8500-byte inner packet + GENEVE + options). */
 export const RX_SLOT = 9216;
@@ -68,6 +69,16 @@ const TX_STRIDE = TX_HEADROOM + TX_CAP;
  * The data path's settings, resolved: each comes from the appliance config (daemon/index.ts,
  * `datapathSettings`), which owns the defaults and ranges; none has a default here.
  */
+/** A handed-over endpoint (a restart): its id, flow-key tag, opened tuns and stored links. */
+export interface AdoptTuns {
+  readonly id: bigint;
+  readonly tag: number | undefined;
+  readonly gwi: TunLike;
+  readonly gwo: TunLike;
+  /** Kernel path: the stored tcx links of gwi-X / gwo-X (their program is swapped). */
+  readonly links: { readonly gwi?: number; readonly gwo?: number };
+}
+
 export interface DatapathSettings {
   readonly mtu: number;
   readonly maxEndpoints: number;
@@ -126,6 +137,8 @@ export interface DatapathOptions
    * stored are looked up here for those packets (ICMP errors, fragments).
    */
   readonly kernel?: KernelPath;
+  /** Endpoints a previous daemon handed over (a restart): adopted by start(), before receiving. */
+  readonly adopt?: readonly AdoptTuns[];
 }
 
 export const DEFAULT_MAX_FRAGMENTS = 16384;
@@ -144,6 +157,8 @@ export class Datapath {
   readonly canary: CanaryProber | undefined;
   readonly canaryIntervalMs: number;
   readonly kernel: KernelPath | undefined;
+  private readonly toAdopt: AdoptTuns[];
+  private finished = false;
 
   private readonly batch: number;
   private readonly clock: () => number;
@@ -225,6 +240,7 @@ export class Datapath {
     this.canary =
       this.canaryIntervalMs > 0 ? new CanaryProber(options.onCanaryRoundTrip) : undefined;
     this.kernel = options.kernel;
+    this.toAdopt = [...(options.adopt ?? [])];
     const holding = this.holdMs > 0 && (options.listeners?.length ?? 0) > 0;
     this.endpoints = new EndpointTable(
       port,
@@ -262,10 +278,11 @@ export class Datapath {
     });
   }
 
-  /** Starts receiving. */
+  /** Adopts the handed-over endpoints (if any), then starts receiving. */
   start(sweepIntervalMs = 1000): void {
     if (this.running) return;
     this.running = true;
+    for (const a of this.toAdopt.splice(0)) this.adoptEndpoint(a);
     const port = this.port;
     this.socketWatch = port.watchReceive(() => this.onBatch(), this.rxCoalesceUs);
     if (sweepIntervalMs > 0) {
@@ -294,7 +311,37 @@ export class Datapath {
 
   /** Stops receiving, tells listeners (DESTROY hooks) and removes every endpoint's interfaces. */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (this.finished) return;
+    this.finished = true;
+    this.halt();
+    await this.endpoints.closeAll();
+    this.kernel?.close();
+    this.flows.clear();
+    this.fragments.clear();
+  }
+
+  /**
+   * For a restart: stops receiving and watching, and leaves every interface, link and map as it
+   * is (no DESTROY hooks). Returns the descriptors the next daemon needs, named for the fd store,
+   * and the state it cannot read back from the kernel. The data path keeps owning them.
+   */
+  handOver(): { fds: NamedFd[]; endpoints: HandoverState["endpoints"] } {
+    this.halt();
+    this.endpoints.detachAll();
+    const eps = this.endpoints.list();
+    const fds: NamedFd[] = eps.flatMap((ep) => [
+      { name: fdName({ kind: "tun", side: "gwi", endpoint: ep.info.idHex17 }), fd: ep.gwi.fd },
+      { name: fdName({ kind: "tun", side: "gwo", endpoint: ep.info.idHex17 }), fd: ep.gwo.fd },
+    ]);
+    return {
+      fds: [...fds, ...(this.kernel?.handoverFds() ?? [])],
+      endpoints: eps.map((ep) => ({ id: ep.info.idHex17, tag: ep.tag })),
+    };
+  }
+
+  /** Stops receiving and the timers; false when it was not running. */
+  private halt(): boolean {
+    if (!this.running) return false;
     this.running = false;
     this.socketWatch?.stop();
     this.socketWatch = undefined;
@@ -302,10 +349,26 @@ export class Datapath {
     this.sweepTimer = undefined;
     if (this.canaryTimer) clearInterval(this.canaryTimer);
     this.canaryTimer = undefined;
-    await this.endpoints.closeAll();
-    this.kernel?.close();
-    this.flows.clear();
-    this.fragments.clear();
+    return true;
+  }
+
+  /** A handed-over endpoint: tuns as they are, kernel links updated, no hold queue. */
+  private adoptEndpoint(a: AdoptTuns): void {
+    const ep = this.endpoints.adopt(a.id, a.gwi, a.gwo, a.tag, this.clock());
+    const kernel = this.kernel;
+    if (kernel !== undefined) {
+      try {
+        kernel.attachEndpoint(ep, a.links);
+      } catch (err) {
+        this.log.error(
+          { endpoint: ep.info.idHex17, gwi: ep.info.gwi, err: String(err) },
+          "cannot attach the kernel data path to an adopted endpoint: the daemon serves it",
+        );
+        kernel.removeEndpoint(ep);
+        return;
+      }
+    }
+    this.activateKernel(ep);
   }
 
   /** A batch the port received into rxBuf (watchReceive). */

@@ -198,11 +198,56 @@ export class EndpointTable {
     return ep;
   }
 
-  private async runListeners(ep: Endpoint, what: "created" | "destroyed"): Promise<void> {
-    const order = what === "created" ? this.listeners : [...this.listeners].reverse();
+  /**
+   * Takes over an endpoint whose interfaces a previous daemon left open (a restart): the tuns are
+   * used as they are, its flow-key tag kept when given (the kernel's flows carry it), and only
+   * the listeners that re-apply their state at a start run (`adopted`: rp_filter, rules; the
+   * CREATE hook does not run again). No hold queue: its forwarding is already set up.
+   */
+  adopt(id: bigint, gwi: TunLike, gwo: TunLike, tag: number | undefined, now: number): Endpoint {
+    const info = endpointInfo(id);
+    const live = new Set(this.list().map((e) => e.tag));
+    const t = tag !== undefined && !live.has(tag) ? tag : this.allocateTag();
+    const ep = new Endpoint(info, t, this.nextSerial++, gwi, gwo);
+    ep.lastSeen = now;
+    ep.createdAt = now;
+    ep.watches.push(this.port.watch(gwo.fd, () => this.onReadable(ep)));
+    ep.watches.push(this.port.watch(gwi.fd, () => this.onReadable(ep)));
+    const hi = Number(id >> 32n);
+    let m = this.byHi.get(hi);
+    if (m === undefined) this.byHi.set(hi, (m = new Map()));
+    m.set(Number(id & 0xffffffffn), ep);
+    this.count++;
+    this.counters.endpointsAdopted++;
+    this.log.info(
+      { endpoint: info.idHex17, gwi: info.gwi, gwo: info.gwo, tag: t },
+      "endpoint adopted",
+    );
+    ep.ready = this.runListeners(ep, "adopted").then(() => {
+      ep.setupDone = true;
+    });
+    return ep;
+  }
+
+  /** Stops watching every endpoint's tuns and leaves them open (a restart hands them over). */
+  detachAll(): void {
+    for (const ep of this.list()) {
+      for (const w of ep.watches) w.stop();
+      ep.watches = [];
+      if (ep.hold?.timer) clearTimeout(ep.hold.timer);
+    }
+  }
+
+  private async runListeners(
+    ep: Endpoint,
+    what: "created" | "destroyed" | "adopted",
+  ): Promise<void> {
+    const order = what === "destroyed" ? [...this.listeners].reverse() : this.listeners;
     for (const l of order) {
+      const step = l[what];
+      if (step === undefined) continue;
       try {
-        await l[what](ep.info);
+        await step.call(l, ep.info);
       } catch (err) {
         this.counters.listenerErrors++;
         this.log.warn(

@@ -6,9 +6,11 @@
  * what they count (per-CPU counters, per-endpoint activity) and store (flows, for the packets the
  * programs send up to the daemon: ICMP errors, fragments).
  *
- * Only tg_flows is pinned (/sys/fs/bpf/tollgate/geneve-<port>/tg_flows): the flow state, with
- * each flow's endpoint id, survives a daemon restart; everything else is rebuilt at start. The
- * byte layouts below mirror the C structs (little-endian hosts: x86_64, arm64).
+ * Nothing is pinned: across a restart the service manager's file descriptor store keeps the maps
+ * and the tcx links (daemon/fdstore.ts); a start reuses the stored maps whose layout matches the
+ * object (flows, endpoints, counters) and swaps the new programs into the stored links
+ * (BPF_LINK_UPDATE), so traffic never stops. A pin from an older release is removed at start.
+ * The byte layouts below mirror the C structs (little-endian hosts: x86_64, arm64).
  */
 import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -31,6 +33,7 @@ import {
   type KernelCanarySpec,
 } from "./kernel-canary";
 import { CANARY_PORT } from "../canary";
+import { fdName, type AdoptedKernel, type NamedFd } from "../daemon/fdstore";
 
 /** The compiled programs, relative to this file's compiled location (dist/datapath). */
 export const BPF_OBJECT_PATH = path.resolve(
@@ -87,6 +90,18 @@ const MAPS = [
 ] as const;
 type MapName = (typeof MAPS)[number];
 const PROGS = ["tg_decap", "tg_encap"] as const;
+/**
+ * Maps a restart reuses when the stored one has the object's layout: the flows, the endpoints'
+ * entries (the tuns keep their ifindex) and the counters (which go on from the kernel's values).
+ * The others hold configuration and are filled anew from this start's settings.
+ */
+export const REUSED_MAPS: readonly MapName[] = [
+  "tg_flows",
+  "tg_endpoints",
+  "tg_ifaces",
+  "tg_counters",
+  "tg_ep_stats",
+];
 
 /** What a flow stored by tg_decap gives the daemon's return path (see FlowRecord). */
 export interface KernelFlow {
@@ -118,8 +133,11 @@ export interface Uplink {
 
 /** The kernel path as the data path uses it (a seam: tests inject fakes). */
 export interface KernelPath {
-  /** Attaches tg_encap to the endpoint's interfaces (its replies are encapsulated from now on). */
-  attachEndpoint(ep: Endpoint): void;
+  /**
+   * Attaches tg_encap to the endpoint's interfaces (its replies are encapsulated from now on);
+   * with `stored` links (a restart) the new program replaces the old one in them instead.
+   */
+  attachEndpoint(ep: Endpoint, stored?: { readonly gwi?: number; readonly gwo?: number }): void;
   /** Lets tg_decap redirect the endpoint's traffic (after its hold queue was flushed). */
   activateEndpoint(ep: Endpoint): void;
   /** Stops both programs serving the endpoint (before its interfaces are removed). */
@@ -138,8 +156,13 @@ export interface KernelPath {
   canaryProbe(ep: Endpoint, canary: Buffer): KernelCanaryProbe;
   /** What the health and status report about the kernel path. */
   describe(): KernelPathStatus;
-  /** Detaches every program (closing the links) and closes the maps; tg_flows stays pinned. */
+  /** Detaches every program (closing the links) and closes the maps. */
   close(): void;
+  /**
+   * The descriptors a restart must keep (maps, programs, uplink links, the endpoints' links),
+   * named for the fd store. The path keeps owning them.
+   */
+  handoverFds(): NamedFd[];
 }
 
 export interface KernelPathStatus {
@@ -155,6 +178,11 @@ export interface KernelPathStatus {
   /** The daemon's canaries tg_decap decapsulated and tg_encap encapsulated. */
   readonly canaryDecapsulated: number;
   readonly canaryEncapsulated: number;
+  /** Adopted at this start from a restart: maps reused, maps replaced (their content lost). */
+  readonly restart?: {
+    readonly reusedMaps: readonly string[];
+    readonly replacedMaps: readonly string[];
+  };
 }
 
 export interface KernelPathOptions {
@@ -169,6 +197,8 @@ export interface KernelPathOptions {
   /** The flow counter's object (kernel-flows.ts); defaults to BPF_COUNT_OBJECT_PATH. */
   readonly countObjectPath?: string;
   readonly logger: DatapathLogger;
+  /** What the previous daemon stored (a restart): maps to reuse, uplink links to update. */
+  readonly adopt?: AdoptedKernel;
 }
 
 /** Interfaces with IPv4 addresses (`ip -j -4 addr`), minus loopback and the endpoints' tuns. */
@@ -252,6 +282,21 @@ interface EndpointLinks {
   readonly ifindexes: number[];
 }
 
+/** Removes a pin of tg_flows left by an older release (it would hold the map past a stop). */
+function removeStalePin(pinDir: string, log: DatapathLogger): void {
+  const pin = `${pinDir}/tg_flows`;
+  if (!fs.existsSync(pin)) return;
+  fs.unlinkSync(pin);
+  log.info({ pin }, "removed a pinned flow map left by an older release (nothing is pinned now)");
+  for (const dir of [pinDir, BPF_PIN_ROOT]) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      return; // not empty: someone else's pins
+    }
+  }
+}
+
 /** The loaded kernel path. `open` throws (nothing left attached) with the reason when it cannot. */
 export class LoadedKernelPath implements KernelPath {
   private readonly fds: Record<MapName, number>;
@@ -273,6 +318,7 @@ export class LoadedKernelPath implements KernelPath {
   private canaryUplink:
     { ifindex: number; link: number; spec: Omit<KernelCanarySpec, "endpointId"> } | undefined;
   private readonly testOut = Buffer.alloc(2048);
+  private readonly restart: KernelPathStatus["restart"];
   readonly pinDir: string;
 
   static open(native: NativeAddon, options: KernelPathOptions): LoadedKernelPath {
@@ -283,81 +329,106 @@ export class LoadedKernelPath implements KernelPath {
     private readonly native: NativeAddon,
     private readonly options: KernelPathOptions,
   ) {
-    const object = options.objectPath ?? BPF_OBJECT_PATH;
-    if (!fs.existsSync(object)) {
-      throw new Error(
-        `BPF object not built (${object}): build with clang and libbpf-dev installed (npm run build)`,
-      );
-    }
-    const uplinks = options.uplinks ?? discoverUplinks(options.listenAddress);
-    if (uplinks.length === 0) {
-      throw new Error(`no interface holds ${options.listenAddress} (no uplink to attach to)`);
-    }
-    ensureBpffs();
-    this.pinDir = `${BPF_PIN_ROOT}/geneve-${options.port}`;
-    fs.mkdirSync(this.pinDir, { recursive: true });
-    const flowsPin = `${this.pinDir}/tg_flows`;
-    this.dropIncompatiblePin(flowsPin, options.flowEntries);
-    const loaded = native.bpfLoad(
-      object,
-      MAPS,
-      MAPS.map((m) => (m === "tg_flows" ? flowsPin : "")),
-      MAPS.map((m) => (m === "tg_flows" ? options.flowEntries : 0)),
-      PROGS,
-    );
-    this.fds = Object.fromEntries(MAPS.map((m, i) => [m, loaded.maps[i]!])) as Record<
-      MapName,
-      number
-    >;
-    this.progs = Object.fromEntries(PROGS.map((p, i) => [p, loaded.progs[i]!])) as Record<
-      (typeof PROGS)[number],
-      number
-    >;
-    this.perCpu = Buffer.alloc(8 * this.cpus);
-    this.epPerCpu = Buffer.alloc(24 * this.cpus);
+    // Whatever the start adopts and does not keep is closed, also when it fails.
+    const offered = options.adopt?.maps ?? new Map<string, number>();
+    const storedUplinks = new Map(options.adopt?.uplinks ?? []);
     try {
-      this.flowAccounting = this.openFlowAccounting();
-      this.configure(uplinks);
-      for (const u of uplinks) {
-        const ifindex = native.ifIndex(u.name);
-        let fd: number;
-        try {
-          fd = native.bpfLinkTcx(this.progs.tg_decap, ifindex, false);
-        } catch (err) {
-          throw new Error(
-            `cannot attach tg_decap to ${u.name} with a tcx link (needs Linux >= 6.6; this is ${os.release()}): ${String(err)}`,
-          );
-        }
-        this.uplinkLinks.push({ name: u.name, fd });
-      }
-      this.canaryUplink = this.canarySetup(uplinks[0]!, this.uplinkLinks[0]!.fd);
-    } catch (err) {
-      this.close();
-      throw err;
-    }
-    // The counters map is new: its first read is the baseline (zero).
-  }
-
-  /** Removes a pinned flows map of another size or layout (an upgrade): its flows are lost. */
-  private dropIncompatiblePin(pin: string, entries: number): void {
-    if (!fs.existsSync(pin)) return;
-    const fd = this.native.bpfObjGet(pin);
-    try {
-      const info = this.native.bpfMapInfo(fd);
-      if (
-        info.maxEntries !== entries ||
-        info.keySize !== FLOW_KEY_BYTES ||
-        info.valueSize !== FLOW_VALUE_BYTES
-      ) {
-        this.options.logger.warn(
-          { pin, maxEntries: info.maxEntries, want: entries },
-          "pinned flow map has another size or layout: replacing it (its flows are lost)",
+      const object = options.objectPath ?? BPF_OBJECT_PATH;
+      if (!fs.existsSync(object)) {
+        throw new Error(
+          `BPF object not built (${object}): build with clang and libbpf-dev installed (npm run build)`,
         );
-        fs.unlinkSync(pin);
+      }
+      const uplinks = options.uplinks ?? discoverUplinks(options.listenAddress);
+      if (uplinks.length === 0) {
+        throw new Error(`no interface holds ${options.listenAddress} (no uplink to attach to)`);
+      }
+      ensureBpffs();
+      this.pinDir = `${BPF_PIN_ROOT}/geneve-${options.port}`;
+      removeStalePin(this.pinDir, options.logger);
+      const loaded = native.bpfLoad(
+        object,
+        MAPS,
+        MAPS.map(() => ""),
+        MAPS.map((m) => (m === "tg_flows" ? options.flowEntries : 0)),
+        PROGS,
+        MAPS.map((m) => (REUSED_MAPS.includes(m) ? (offered.get(m) ?? -1) : -1)),
+      );
+      this.fds = Object.fromEntries(MAPS.map((m, i) => [m, loaded.maps[i]!])) as Record<
+        MapName,
+        number
+      >;
+      this.progs = Object.fromEntries(PROGS.map((p, i) => [p, loaded.progs[i]!])) as Record<
+        (typeof PROGS)[number],
+        number
+      >;
+      this.restart = options.adopt ? this.reportReuse(offered, loaded.reused) : undefined;
+      this.perCpu = Buffer.alloc(8 * this.cpus);
+      this.epPerCpu = Buffer.alloc(24 * this.cpus);
+      try {
+        this.flowAccounting = this.openFlowAccounting();
+        this.configure(uplinks);
+        for (const u of uplinks) {
+          const ifindex = native.ifIndex(u.name);
+          const stored = storedUplinks.get(ifindex);
+          storedUplinks.delete(ifindex);
+          const fd = this.link(this.progs.tg_decap, ifindex, false, stored);
+          this.uplinkLinks.push({ name: u.name, fd });
+        }
+        this.canaryUplink = this.canarySetup(uplinks[0]!, this.uplinkLinks[0]!.fd);
+      } catch (err) {
+        this.close();
+        throw err;
       }
     } finally {
-      this.native.closeFd(fd);
+      for (const [ifindex, fd] of storedUplinks) {
+        options.logger.info({ ifindex }, "stored uplink link not used by this start: detaching it");
+        native.closeFd(fd);
+      }
+      for (const fd of [...offered.values(), ...(options.adopt?.progs ?? [])]) native.closeFd(fd);
     }
+    // The counters map is new (its first read is the baseline, zero) or reused (the first read
+    // adds what the kernel counted before this start).
+  }
+
+  /**
+   * A tcx link running prog at ifindex: the stored one (a restart) with prog swapped in, when it
+   * is still attached there, else a new one.
+   */
+  private link(prog: number, ifindex: number, egress: boolean, stored: number | undefined): number {
+    const n = this.native;
+    if (stored !== undefined) {
+      if (n.bpfLinkIfindex(stored) === ifindex) {
+        n.bpfLinkUpdate(stored, prog);
+        return stored;
+      }
+      this.options.logger.warn({ ifindex }, "stored tcx link no longer attached: attaching anew");
+      n.closeFd(stored);
+    }
+    try {
+      return n.bpfLinkTcx(prog, ifindex, egress);
+    } catch (err) {
+      throw new Error(
+        `cannot attach ${egress ? "tg_encap" : "tg_decap"} to ifindex ${ifindex} with a tcx link (needs Linux >= 6.6; this is ${os.release()}): ${String(err)}`,
+      );
+    }
+  }
+
+  /** Logs which stored maps were reused and warns about those replaced (their content lost). */
+  private reportReuse(
+    offered: ReadonlyMap<string, number>,
+    reused: readonly boolean[],
+  ): NonNullable<KernelPathStatus["restart"]> {
+    const reusedMaps = MAPS.filter((_, i) => reused[i] === true);
+    const replacedMaps = MAPS.filter((m, i) => offered.has(m) && reused[i] !== true);
+    this.options.logger.info({ reusedMaps }, "restart: reusing the stored BPF maps");
+    if (replacedMaps.length > 0) {
+      this.options.logger.warn(
+        { replacedMaps },
+        "restart: stored BPF maps with another layout or size were replaced (their flows and counts are lost)",
+      );
+    }
+    return { reusedMaps, replacedMaps };
   }
 
   /** tg_flows' turnover; its baseline is taken before tg_decap starts (configure()). */
@@ -425,18 +496,22 @@ export class LoadedKernelPath implements KernelPath {
     n.bpfMapUpdate(this.fds.tg_config, u32(0), config, 0);
   }
 
-  attachEndpoint(ep: Endpoint): void {
+  attachEndpoint(
+    ep: Endpoint,
+    stored: { readonly gwi?: number; readonly gwo?: number } = {},
+  ): void {
     const n = this.native;
     const ifindexes = [n.ifIndex(ep.info.gwi), n.ifIndex(ep.info.gwo)];
+    const storedLinks = [stored.gwi, stored.gwo];
     const value = Buffer.alloc(16);
     value.writeUInt32LE(ep.tag, 0);
     value.writeBigUInt64BE(ep.info.id, 8);
     const links: number[] = [];
     this.endpoints.set(ep, { links, ifindexes });
-    for (const ifindex of ifindexes) {
+    ifindexes.forEach((ifindex, i) => {
       n.bpfMapUpdate(this.fds.tg_ifaces, u32(ifindex), value, 0);
-      links.push(n.bpfLinkTcx(this.progs.tg_encap, ifindex, true));
-    }
+      links.push(this.link(this.progs.tg_encap, ifindex, true, storedLinks[i]));
+    });
   }
 
   activateEndpoint(ep: Endpoint): void {
@@ -580,7 +655,28 @@ export class LoadedKernelPath implements KernelPath {
       ...(this.flowAccounting ? { flows: this.flowAccounting.status() } : {}),
       canaryDecapsulated: this.last[KernelCounter.CANARY_DECAP]!,
       canaryEncapsulated: this.last[KernelCounter.CANARY_ENCAP]!,
+      ...(this.restart ? { restart: this.restart } : {}),
     };
+  }
+
+  handoverFds(): NamedFd[] {
+    const out: NamedFd[] = [];
+    for (const m of MAPS) out.push({ name: fdName({ kind: "map", name: m }), fd: this.fds[m] });
+    for (const p of PROGS) out.push({ name: fdName({ kind: "prog", name: p }), fd: this.progs[p] });
+    for (const u of this.uplinkLinks) {
+      const ifindex = this.native.bpfLinkIfindex(u.fd);
+      if (ifindex > 0) out.push({ name: fdName({ kind: "uplink", ifindex }), fd: u.fd });
+    }
+    for (const [ep, e] of this.endpoints) {
+      const id = ep.info.idHex17;
+      e.links.forEach((fd, i) => {
+        out.push({
+          name: fdName({ kind: "link", side: i === 0 ? "gwi" : "gwo", endpoint: id }),
+          fd,
+        });
+      });
+    }
+    return out;
   }
 
   close(): void {

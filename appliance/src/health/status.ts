@@ -41,6 +41,7 @@ export interface StatusCounters {
   readonly txDatagrams: number;
   readonly txBytes: number;
   readonly endpointsCreated?: number;
+  readonly endpointsAdopted?: number;
   readonly endpointsRemoved?: number;
   /** Endpoint listener (hooks, rp_filter, rules) failures. */
   readonly listenerErrors?: number;

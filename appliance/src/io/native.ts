@@ -82,7 +82,13 @@ export interface NativeAddon {
     pinPaths: readonly string[],
     maxEntries: readonly number[],
     progNames: readonly string[],
-  ): { maps: number[]; progs: number[] };
+    /**
+     * Per map: a descriptor of an existing map to use instead of creating one (a restart), or
+     * -1. Used only when its type, key size, value size and entries match the object's map
+     * (after maxEntries); `reused[i]` says whether it was. The caller still owns it.
+     */
+    reuseFds?: readonly number[],
+  ): { maps: number[]; progs: number[]; reused: boolean[] };
   /** Attaches a program with a tcx link (Linux >= 6.6) at ifindex's ingress or egress; link fd. */
   bpfLinkTcx(progFd: number, ifindex: number, egress: boolean): number;
   /** bpf(BPF_MAP_UPDATE_ELEM) (flags: 0 any, 1 no-exist, 2 exist); throws with the errno. */
@@ -112,6 +118,26 @@ export interface NativeAddon {
    * Throws (ENOSPC) when it wrote more than `out` holds.
    */
   bpfIterRead(linkFd: number, out: Buffer): number;
+  /**
+   * Sends `message` (sd_notify(3) text) with `fds` (SCM_RIGHTS, at most 253) as one datagram to
+   * a unix socket: an absolute path or an abstract name written with a leading "@"
+   * ($NOTIFY_SOCKET's forms).
+   */
+  notifySend(socket: string, message: string, fds: readonly number[]): void;
+  /** A non-blocking AF_UNIX datagram socket bound to `socket` (tests play the service manager). */
+  notifyBind(socket: string): number;
+  /** One queued datagram with the descriptors it carried (close-on-exec), or null when none. */
+  notifyReceive(fd: number): { message: string; fds: number[]; truncated: boolean } | null;
+  /** memfd_create(2) with MFD_CLOEXEC. */
+  memfdCreate(name: string): number;
+  /** Name of the tun interface a tun descriptor is attached to (TUNGETIFF). */
+  tunName(fd: number): string;
+  /** bpf(BPF_LINK_UPDATE): the link runs progFd from now on (atomically; no detach). */
+  bpfLinkUpdate(linkFd: number, progFd: number): void;
+  /** The link's id and the id of the program it runs. */
+  bpfLinkIds(fd: number): { id: number; progId: number };
+  /** Sets FD_CLOEXEC (descriptors inherited through LISTEN_FDS do not have it). */
+  fdCloexec(fd: number): void;
   /** The field indices the addon uses (its C enums); the same as io/layout's PORT_LAYOUT. */
   readonly layout: PortLayout;
   /**

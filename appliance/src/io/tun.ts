@@ -39,6 +39,18 @@ export class TunDevice {
     return new TunDevice(native, actual, fd);
   }
 
+  /**
+   * Takes over a tun descriptor a previous daemon left (a restart through the fd store): the
+   * interface is used as it is (name, MTU, addresses, qdiscs untouched). Throws when fd is not
+   * the tun `expected`.
+   */
+  static adopt(fd: number, expected: string, native = loadNative()): TunDevice {
+    const name = native.tunName(fd);
+    if (name !== expected) throw new Error(`descriptor ${fd} is tun ${name}, not ${expected}`);
+    native.fdCloexec(fd);
+    return new TunDevice(native, name, fd);
+  }
+
   /** True when the interface exists and is administratively up. */
   isUp(): boolean {
     if (this.closed) return false;

@@ -109,6 +109,11 @@ export function createMetrics(sources: MetricsSources): ApplianceMetrics {
       (s) => s.counters.endpointsCreated,
     ],
     [
+      "tollgate_endpoints_adopted_total",
+      "Endpoints (tun pairs) taken over at start from the previous daemon (restart)",
+      (s) => s.counters.endpointsAdopted,
+    ],
+    [
       "tollgate_endpoints_removed_total",
       "Endpoints (tun pairs) removed",
       (s) => s.counters.endpointsRemoved,

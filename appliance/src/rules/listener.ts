@@ -303,6 +303,10 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
         await applyWith(current);
       });
     },
+    /** A restart's adopted endpoint: its rules are applied as at any start (transactionally). */
+    adopted(ep) {
+      return this.created(ep);
+    },
     destroyed(ep) {
       return serial(async () => {
         applied.delete(ep.gwi);

@@ -88,6 +88,11 @@ export class RpFilterKeeper implements EndpointListener {
     await this.check();
   }
 
+  /** A restart's adopted endpoint: its interfaces are kept at 0 like a new one's. */
+  adopted(endpoint: EndpointInfo): Promise<void> {
+    return this.created(endpoint);
+  }
+
   async destroyed(endpoint: EndpointInfo): Promise<void> {
     for (const name of [endpoint.gwi, endpoint.gwo]) {
       this.targets.delete(name);

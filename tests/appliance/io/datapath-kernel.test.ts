@@ -47,6 +47,9 @@ class FakeKernel implements KernelPath {
   removeEndpoint(ep: Endpoint): void {
     this.calls.push(`remove ${ep.info.gwi}`);
   }
+  handoverFds(): [] {
+    return [];
+  }
   lookupFlow(buf: Uint8Array, s: PacketScratch, ep: Endpoint): KernelFlow | undefined {
     const key = Buffer.alloc(FLOW_KEY_BYTES);
     kernelFlowKey(buf, s, ep.tag, key);

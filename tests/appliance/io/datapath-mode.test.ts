@@ -35,6 +35,7 @@ const fakeKernel = (): KernelPath & { closed: boolean } => ({
   close() {
     this.closed = true;
   },
+  handoverFds: () => [],
 });
 
 const unsupported = (): KernelPath => {

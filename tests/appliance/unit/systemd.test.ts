@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { resolveConfig, splitCommand } from "@tollgate/appliance";
+import { DEFAULT_CONFIG, resolveConfig, splitCommand } from "@tollgate/appliance";
 
 const dir = path.resolve(__dirname, "../../../../appliance/systemd");
 
@@ -38,5 +38,14 @@ describe("systemd unit and example configuration", () => {
     assert.equal(c.health.port, 8080);
     assert.deepEqual(c.hooks.create, ["/etc/tollgate/hook.sh"]);
     assert.deepEqual(c.flows.timeouts, { tcp: 350, udp: 120, other: 120 });
+  });
+
+  it("keeps a file descriptor store for restarts, sized for the default endpoint limit", () => {
+    assert.deepEqual(unitValues(unit, "NotifyAccess"), ["main"]);
+    // Four per endpoint (two tuns, two tcx links) plus 64 for maps, programs, uplinks, state.
+    const size = 4 * DEFAULT_CONFIG.maxEndpoints + 64;
+    assert.deepEqual(unitValues(unit, "FileDescriptorStoreMax"), [String(size)]);
+    assert.ok(unitValues(unit, "Environment").includes(`FDSTORE=${size}`));
+    assert.ok(Number(unitValues(unit, "LimitNOFILE")[0]) > size);
   });
 });
