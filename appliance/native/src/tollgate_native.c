@@ -1345,7 +1345,8 @@ static napi_value BpfTestRun(napi_env env, napi_callback_info info)
  * (a path, or an abstract name written with a leading "@"). The receiving side is for tests,
  * which play the service manager.
  *
- *   notifySend(socket, message, fds[])    sendmsg(2) with SCM_RIGHTS (fds may be empty)
+ *   notifySend(socket, message, fds[])    sendmsg(2) with SCM_RIGHTS (fds may be empty); waits up to 10 s
+ *                                         while the receiver's queue is full
  *   notifyBind(socket)                    -> fd        AF_UNIX datagram socket bound there (tests)
  *   notifyReceive(fd)                     -> { message, fds[] } | null (nothing queued)   (tests)
  *   memfdCreate(name)                     -> fd        memfd_create(2), MFD_CLOEXEC
@@ -1413,6 +1414,9 @@ static napi_value NotifySend(napi_env env, napi_callback_info info)
     }
     int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) { free(msg); return throw_errno(env, "socket(AF_UNIX)", errno); }
+    /* a full receive queue blocks (net.unix.max_dgram_qlen); a manager that reads nothing fails */
+    struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     ssize_t r = sendmsg(s, &mh, MSG_NOSIGNAL);
     int err = errno;
     close(s);

@@ -159,9 +159,19 @@ export interface NsChild {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-export function spawnInNs(ns: string, cmd: string, args: string[]): NsChild {
+export function spawnInNs(
+  ns: string,
+  cmd: string,
+  args: string[],
+  options: {
+    env?: NodeJS.ProcessEnv;
+    /** Descriptors the child gets as 3, 4, ... (LISTEN_FDS). */
+    fds?: readonly number[];
+  } = {},
+): NsChild {
   const child = spawn("ip", ["netns", "exec", ns, cmd, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "pipe", ...(options.fds ?? [])],
+    ...(options.env ? { env: options.env } : {}),
   });
   let out = "";
   let err = "";
