@@ -16,6 +16,8 @@ import {
   variantUnavailable,
   DATAPATH_VARIANTS,
   type DatapathVariant,
+  mirredHookLines,
+  writeHook,
   rootTierUnavailable,
   spawnInNs,
   waitFor,
@@ -56,19 +58,7 @@ function describeVariant(variant: DatapathVariant): void {
       }
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2-cli-"));
       hookLog = path.join(dir, "hooks.log");
-      const hook = path.join(dir, "hook.sh");
-      fs.writeFileSync(
-        hook,
-        [
-          "#!/bin/sh",
-          `echo "$*" >> ${hookLog}`,
-          '[ "$1" = CREATE ] || exit 0',
-          'tc qdisc add dev "$2" ingress',
-          'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
-          "",
-        ].join("\n"),
-        { mode: 0o755 },
-      );
+      const hook = writeHook(dir, mirredHookLines(hookLog));
       bed = createTestbed("c" + variant.suffix, { txChecksum: variant.txChecksum });
       daemon = spawnInNs(bed.ap, process.execPath, [
         BIN,

@@ -230,6 +230,19 @@ export function skipUnlessRunnable(
   }
 }
 
+/**
+ * Hook lines that log every call to `log` and, on CREATE, forward gwi-X -> gwo-X with a tc
+ * mirred redirect (what a gwlbtun user's hook does).
+ */
+export function mirredHookLines(log: string): string[] {
+  return [
+    `echo "$*" >> ${log}`,
+    '[ "$1" = CREATE ] || exit 0',
+    'tc qdisc add dev "$2" ingress',
+    'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
+  ];
+}
+
 /** Writes an executable `/bin/sh` hook script made of `lines` into `dir`; returns its path. */
 export function writeHook(dir: string, lines: readonly string[]): string {
   const hook = path.join(dir, "hook.sh");

@@ -25,10 +25,12 @@ import {
 import {
   createTestbed,
   DATAPATH_VARIANTS,
+  mirredHookLines,
   rootTierUnavailable,
   spawnInNs,
   variantUnavailable,
   waitFor,
+  writeHook,
   type DatapathVariant,
   type NsChild,
   type Testbed,
@@ -168,19 +170,7 @@ function describeVariant(variant: DatapathVariant): void {
       native = loadNative();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "tgc2-restart-"));
       hookLog = path.join(dir, "hooks.log");
-      hook = path.join(dir, "hook.sh");
-      fs.writeFileSync(
-        hook,
-        [
-          "#!/bin/sh",
-          `echo "$*" >> ${hookLog}`,
-          '[ "$1" = CREATE ] || exit 0',
-          'tc qdisc add dev "$2" ingress',
-          'exec tc filter add dev "$2" parent ffff: protocol all prio 2 u32 match u32 0 0 action mirred egress redirect dev "$3"',
-          "",
-        ].join("\n"),
-        { mode: 0o755 },
-      );
+      hook = writeHook(dir, mirredHookLines(hookLog));
       // A path, not an abstract name: abstract unix sockets belong to a network namespace.
       socketPath = path.join(dir, "notify.sock");
       socket = native.notifyBind(socketPath);
