@@ -12,8 +12,9 @@
  *   flows stay until evicted, and its id in the value keeps them from serving another endpoint),
  *   so flows leave the map only by LRU eviction. A path that deletes must count it here.
  * - evicted = created - deleted - (present - present at start), since the daemon started: the
- *   map outlives a daemon across a restart (the fd store, daemon/fdstore.ts), so the flows present at start are the baseline (a flow of the
- *   previous daemon that is evicted now counts as an eviction).
+ *   map outlives a daemon across a restart (the fd store, daemon/fdstore.ts), so the flows
+ *   present at start are the baseline (a flow of the previous daemon that is evicted now counts
+ *   as an eviction).
  *
  * Where it can be off, and by how much: the two numbers are read one after the other while the
  * programs run on every CPU. The created counter is read first and the element count second, so a

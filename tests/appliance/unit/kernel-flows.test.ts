@@ -136,6 +136,7 @@ describe("kernel eviction warnings (fake kernel)", () => {
       describe: () =>
         kernelStatus(1024, { mapId: 3, present: 1024, created: 1024 + evicted, evicted }),
       close() {},
+      handoverFds: () => [],
     };
     const dp = new Datapath(
       new FakePort(),
