@@ -61,6 +61,8 @@ export {
   type SuricataRuntimeStatus,
 } from "./suricata/manager";
 export { Supervisor, type ChildLike, type SpawnFn } from "./suricata/supervisor";
+export { sendSignal, stopLeftover, type ProcessTable } from "./suricata/leftover";
+export { registerSuricataMetrics } from "./suricata/metrics";
 export { suricataCommand } from "./suricata/socket";
 export { MINIMAL_CAPABILITIES, type EndpointRef } from "./rules/model";
 export { trafficSchema, type Rule, type TrafficMatch } from "./rules/schema";

@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
+import { Registry } from "prom-client";
 import {
   boundQueues,
   type ChildLike,
@@ -18,6 +19,9 @@ import {
   suricataCommand,
   SuricataManager,
   suricataHealth,
+  registerSuricataMetrics,
+  type ProcessTable,
+  type SuricataManagerOptions,
   type SuricataRuntimeStatus,
 } from "@tollgate/appliance";
 import { rules } from "../rules/load";
@@ -127,7 +131,11 @@ describe("suricata manager", () => {
     `version: 1\ndefaults: { protected: [10.0.0.0/16] }\nsuricata:\n  mode: ips\n  failure: ${failure}\n  signatures: ['${sig}']\n`;
   const SIG = (sid: number) => `alert ip any any -> any any (msg:"t"; sid:${sid}; rev:1;)`;
 
-  function setup(testResult: CommandResult, child = () => new FakeChild()) {
+  function setup(
+    testResult: CommandResult,
+    child = () => new FakeChild(),
+    extra: Partial<SuricataManagerOptions> = {},
+  ) {
     const ran: string[][] = [];
     const sockets: string[] = [];
     const spawned: string[][] = [];
@@ -148,6 +156,7 @@ describe("suricata manager", () => {
       supervisor: sup,
       socketCommand: async (_s, cmd) => (sockets.push(cmd), { return: "OK", message: "done" }),
       readQueues: async () => "    0  12345     0 2 65531     0     0        0  1\n",
+      ...extra,
     });
     return { m, ran, sockets, spawned };
   }
@@ -221,6 +230,7 @@ describe("suricata manager", () => {
       up,
       failOpen: false,
       reloads: { ok: 0, failed: 0, refused: 0 },
+      leftoversStopped: 0,
       process: {
         running,
         pid: running ? 7 : undefined,
@@ -293,6 +303,75 @@ describe("suricata manager", () => {
       );
       assert.deepEqual(suricataHealth(s, st, undefined), { name: "suricata", ...expected }, what);
     }
+  });
+
+  /** A process table holding pid 4242 running `argv` until a signal it obeys (SIGKILL always). */
+  function processTable(argv: string[], obeys: NodeJS.Signals | undefined, events: string[]) {
+    let alive = true;
+    const processes: ProcessTable = {
+      commandLine: async (pid) => (pid === 4242 && alive ? argv : undefined),
+      kill: (pid, signal) => {
+        if (pid !== 4242 || !alive) return false;
+        events.push(signal);
+        alive = signal !== obeys && signal !== "SIGKILL";
+        return true;
+      },
+    };
+    return processes;
+  }
+
+  it("stops a Suricata a killed daemon left running before starting its own, logged and counted", async () => {
+    const cases: [NodeJS.Signals | undefined, string[]][] = [
+      ["SIGTERM", ["SIGTERM", "spawn"]],
+      [undefined, ["SIGTERM", "SIGKILL", "spawn"]],
+    ];
+    for (const [obeys, expected] of cases) {
+      const run = path.join(dir, "run");
+      fs.mkdirSync(run, { recursive: true });
+      fs.writeFileSync(path.join(run, "suricata.pid"), "4242\n");
+      const events: string[] = [];
+      const warned: object[] = [];
+      const ours = ["suricata", "-c", path.join(run, "suricata.yaml"), "-q", "0"];
+      const { m, spawned } = setup(
+        { code: 0, stdout: "", stderr: "" },
+        () => (events.push("spawn"), new FakeChild()),
+        {
+          processes: processTable(ours, obeys, events),
+          leftoverStopTimeoutMs: 200,
+          logger: { ...quiet, warn: (o: object) => warned.push(o) },
+        },
+      );
+      await m.update(rules(YAML(SIG(1))));
+      assert.deepEqual(events, expected);
+      assert.equal(m.status().leftoversStopped, 1);
+      const registry = new Registry();
+      registerSuricataMetrics(registry, m);
+      assert.match(await registry.metrics(), /^tollgate_suricata_leftovers_stopped_total 1$/m);
+      assert.deepEqual(warned, [
+        { pid: 4242, outcome: expected.length === 2 ? "stopped" : "killed" },
+      ]);
+      assert.equal(fs.existsSync(path.join(run, "suricata.pid")), false, "pidfile removed");
+      const argv = spawned[0]!;
+      assert.equal(argv[argv.indexOf("--pidfile") + 1], path.join(run, "suricata.pid"));
+      await m.close();
+    }
+  });
+
+  it("leaves a process the pidfile names alone unless it runs this configuration", async () => {
+    const run = path.join(dir, "run");
+    fs.mkdirSync(run, { recursive: true });
+    fs.writeFileSync(path.join(run, "suricata.pid"), "4242\n");
+    const events: string[] = [];
+    const other = ["suricata", "-c", "/etc/suricata/suricata.yaml"];
+    const { m, spawned } = setup({ code: 0, stdout: "", stderr: "" }, () => new FakeChild(), {
+      processes: processTable(other, "SIGTERM", events),
+    });
+    await m.update(rules(YAML(SIG(1))));
+    assert.deepEqual(events, []);
+    assert.equal(m.status().leftoversStopped, 0);
+    assert.equal(fs.existsSync(path.join(run, "suricata.pid")), false, "stale pidfile removed");
+    assert.equal(spawned.length, 1);
+    await m.close();
   });
 
   it("reads bound queues from /proc/net/netfilter/nfnetlink_queue", () => {

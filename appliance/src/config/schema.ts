@@ -385,7 +385,7 @@ export const SETTINGS = {
     }),
     runDir: setting("suricata.runDir", str("directory"), {
       default: "/run/tollgate/suricata",
-      doc: "where the daemon writes Suricata's generated `suricata.yaml` and `tollgate.rules` and Suricata its unix socket (used when the rules file has a `suricata:` section)",
+      doc: "where the daemon writes Suricata's generated `suricata.yaml` and `tollgate.rules` and Suricata its unix socket and pidfile (used when the rules file has a `suricata:` section)",
     }),
     command: setting("suricata.command", command, {
       default: ["suricata"],

@@ -18,13 +18,16 @@ import type { LoadedRules } from "../rules/parse";
 import { MONITOR_LINK, type SuricataSection } from "./inspect";
 import {
   CONFIG_FILE_NAME,
+  PID_FILE_NAME,
   planSuricata,
   RULES_FILE_NAME,
+  runFile,
   SOCKET_FILE_NAME,
   type RuleFileText,
   type SuricataPaths,
   type SuricataPlan,
 } from "./render";
+import { procProcessTable, stopLeftover, type ProcessTable } from "./leftover";
 import { suricataCommand, type SocketAnswer } from "./socket";
 import { Supervisor, type SupervisorLogger, type SupervisorStatus } from "./supervisor";
 
@@ -40,6 +43,8 @@ export interface SuricataRuntimeStatus {
   readonly failOpen: boolean;
   readonly process: SupervisorStatus;
   readonly reloads: Readonly<Record<ReloadOutcome, number>>;
+  /** Suricatas a previous daemon left running (found by their pidfile), stopped before a start. */
+  readonly leftoversStopped: number;
 }
 
 export interface SuricataManagerOptions extends SuricataPaths {
@@ -54,6 +59,10 @@ export interface SuricataManagerOptions extends SuricataPaths {
   readonly socketCommand?: (socket: string, command: string) => Promise<SocketAnswer>;
   /** /proc/net/netfilter/nfnetlink_queue (tests inject a fake). */
   readonly readQueues?: () => Promise<string>;
+  /** The process table, for a Suricata a previous daemon left running (tests inject a fake). */
+  readonly processes?: ProcessTable;
+  /** Grace after SIGTERM before SIGKILL for such a leftover. Default 10000. */
+  readonly leftoverStopTimeoutMs?: number;
 }
 
 /** Queue numbers someone listens on, from /proc/net/netfilter/nfnetlink_queue. */
@@ -146,6 +155,7 @@ export class SuricataManager {
   private refused: string | undefined;
   private queues = new Set<number>();
   private readonly reloads: Record<ReloadOutcome, number> = { ok: 0, failed: 0, refused: 0 };
+  private leftoversStopped = 0;
   private queue: Promise<void> = Promise.resolve();
   /** Reads the queue table every second while a section is configured (health, metrics). */
   private poller: NodeJS.Timeout | undefined;
@@ -196,6 +206,7 @@ export class SuricataManager {
       failOpen: s?.mode === "ips" && s.failure === "open" && !up,
       process: proc,
       reloads: { ...this.reloads },
+      leftoversStopped: this.leftoversStopped,
     };
   }
 
@@ -270,7 +281,25 @@ export class SuricataManager {
   private async restart(plan: SuricataPlan): Promise<void> {
     if (plan.section.mode === "ids") await this.ensureMonitorLink();
     else await this.removeMonitorLink();
+    if (!this.supervisor.status().running) await this.stopLeftover();
     await this.supervisor.start([...this.o.command, ...plan.args]);
+  }
+
+  /** Stops a Suricata a previous daemon left running (its pidfile names it): logged and counted. */
+  private async stopLeftover(): Promise<void> {
+    const { outcome, pid } = await stopLeftover({
+      pidFile: runFile(this.o, PID_FILE_NAME),
+      configFile: runFile(this.o, CONFIG_FILE_NAME),
+      processes: this.o.processes ?? procProcessTable,
+      stopTimeoutMs: this.o.leftoverStopTimeoutMs ?? 10000,
+    });
+    if (outcome === "stale") this.o.logger.info({ pid }, "suricata: removed a stale pidfile");
+    if (outcome !== "stopped" && outcome !== "killed") return;
+    this.leftoversStopped++;
+    this.o.logger.warn(
+      { pid, outcome },
+      "suricata: stopped a Suricata a previous daemon left running",
+    );
   }
 
   private async reload(): Promise<void> {

@@ -43,6 +43,8 @@ export interface SuricataPlan {
 export const RULES_FILE_NAME = "tollgate.rules";
 export const CONFIG_FILE_NAME = "suricata.yaml";
 export const SOCKET_FILE_NAME = "suricata.socket";
+/** Suricata writes its pid here (`--pidfile`): how a restarted daemon finds a leftover one. */
+export const PID_FILE_NAME = "suricata.pid";
 
 /** HOME_NET: every protected CIDR of the defaults and of the endpoint sections, deduplicated. */
 export function homeNet(loaded: LoadedRules): string[] {
@@ -127,8 +129,20 @@ export function renderConfig(
 export function suricataArgs(s: SuricataSection, p: SuricataPaths): string[] {
   const capture =
     s.mode === "ips" ? ["-q", String(s.queue ?? 0)] : [`--af-packet=${MONITOR_LINK.rx}`];
-  return ["-c", `${p.runDir}/${CONFIG_FILE_NAME}`, "-l", p.logDir, "-k", "none", ...capture];
+  return [...runFileArgs(p), "-l", p.logDir, "-k", "none", ...capture];
 }
+
+/** A file in runDir, as Suricata's command line names it. */
+export const runFile = (p: Pick<SuricataPaths, "runDir">, name: string): string =>
+  `${p.runDir}/${name}`;
+
+/** Suricata's configuration and its pidfile, both in runDir. */
+const runFileArgs = (p: SuricataPaths): string[] => [
+  "-c",
+  runFile(p, CONFIG_FILE_NAME),
+  "--pidfile",
+  runFile(p, PID_FILE_NAME),
+];
 
 /** tollgate.rules: the domain rules, the inline signatures, then each rule file. */
 export function renderRules(s: SuricataSection, files: readonly RuleFileText[]): string {

@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import type { CommandRunner } from "@tollgate/appliance";
+import { sendSignal, type CommandRunner } from "@tollgate/appliance";
 
 /** Sending signals and checking processes; injected so teardown is tested without processes. */
 export interface ProcessControl {
@@ -10,14 +10,7 @@ export interface ProcessControl {
 }
 
 export const realProcessControl: ProcessControl = {
-  kill(pid, signal) {
-    try {
-      process.kill(pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  kill: sendSignal,
   alive(pid) {
     // A zombie (exited, not yet reaped by its parent) counts as gone.
     try {
