@@ -8,7 +8,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DatapathStatus, EndpointStatus, KernelPathStatus } from "@tollgate/appliance";
+import type {
+  DatapathStatus,
+  EndpointStatus,
+  KernelPathStatus,
+  StatusCounters,
+} from "@tollgate/appliance";
 import {
   createTestbed,
   sh,
@@ -43,6 +48,7 @@ export interface HealthAnswer {
   readonly datapath?: {
     readonly path?: DatapathStatus["datapath"];
     readonly kernel?: KernelPathStatus;
+    readonly counters?: StatusCounters;
   };
   readonly endpoints?: readonly EndpointStatus[];
 }
@@ -56,7 +62,18 @@ export interface EmulationResult {
   ttlDecremented: number;
   lost: number;
   warmupSent: number;
+  /** Replies to earlier (warm-up) packets that arrived during the measured phase. */
+  late: number;
   problems: Record<string, number>;
+}
+
+export interface Traffic {
+  /** Settles with the summary once the emulator has exited. */
+  readonly result: Promise<EmulationResult>;
+  /** Whether the emulator has exited (sent everything it was asked to, or failed). */
+  readonly done: () => boolean;
+  /** Ends the measured phase now. */
+  end(): void;
 }
 
 export interface GwlbSide {
@@ -74,6 +91,11 @@ export interface GwlbSide {
   health(port: number, urlPath: string): HealthAnswer;
   /** Sends GENEVE with the project's emulator and returns its summary. */
   emulate(args: Record<string, unknown>, timeoutMs: number): Promise<EmulationResult>;
+  /**
+   * Starts paced GENEVE that runs until `end()` (or `rounds` are sent): the emulator's measured
+   * phase ends, its replies drain and `result` gives the summary.
+   */
+  startTraffic(args: Record<string, unknown>, timeoutMs: number): Traffic;
   stop(): Promise<void>;
 }
 
@@ -162,17 +184,11 @@ export async function startGwlbSide(options: {
         return { status: 0, body: String(err) };
       }
     },
-    async emulate(args, timeoutMs) {
-      const child = spawnInNs(bed.gw, process.execPath, [
-        EMULATE,
-        JSON.stringify({ target: bed.apAddress, ...args }),
-      ]);
-      const timer = setTimeout(() => child.child.kill("SIGKILL"), timeoutMs);
-      const code = await child.exited;
-      clearTimeout(timer);
-      if (code !== 0)
-        throw new Error(`emulator exited ${code} (limit ${timeoutMs} ms): ${child.stderr()}`);
-      return JSON.parse(child.stdout().trim().split("\n").pop()!) as EmulationResult;
+    emulate(args, timeoutMs) {
+      return startEmulator(bed, args, timeoutMs).result;
+    },
+    startTraffic(args, timeoutMs) {
+      return startEmulator(bed, { ...args, untilSigterm: true }, timeoutMs);
     },
     async stop() {
       await standin.stop(2000);
@@ -180,4 +196,22 @@ export async function startGwlbSide(options: {
       destroyBed();
     },
   };
+}
+
+/** Runs the emulator in the GWLB-side namespace, SIGKILLed after `timeoutMs`. */
+function startEmulator(bed: Testbed, args: Record<string, unknown>, timeoutMs: number): Traffic {
+  const child = spawnInNs(bed.gw, process.execPath, [
+    EMULATE,
+    JSON.stringify({ target: bed.apAddress, ...args }),
+  ]);
+  const timer = setTimeout(() => child.child.kill("SIGKILL"), timeoutMs);
+  let exited = false;
+  const result = child.exited.then((code) => {
+    exited = true;
+    clearTimeout(timer);
+    if (code !== 0)
+      throw new Error(`emulator exited ${code} (limit ${timeoutMs} ms): ${child.stderr()}`);
+    return JSON.parse(child.stdout().trim().split("\n").pop()!) as EmulationResult;
+  });
+  return { result, done: () => exited, end: () => child.child.kill("SIGTERM") };
 }

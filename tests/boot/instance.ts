@@ -158,3 +158,14 @@ export function dataPathChoices(c: Container): DataPathChoice[] {
       (r): r is DataPathChoice => r.datapath !== undefined && /^data path: /.test(r.msg ?? ""),
     );
 }
+
+/** The appliance's gwi-/gwo- interfaces inside the container: name -> ifindex. */
+export function tunInterfaces(c: Container): Record<string, number> {
+  const links = JSON.parse(c.run(["ip", "-j", "link", "show"])) as {
+    ifname: string;
+    ifindex: number;
+  }[];
+  return Object.fromEntries(
+    links.filter((l) => /^gw[io]-/.test(l.ifname)).map((l) => [l.ifname, l.ifindex]),
+  );
+}

@@ -30,6 +30,8 @@ export interface EmulationOptions {
    * a late reply to one run match a packet of the next.
    */
   readonly sequenceStart?: number;
+  /** Ends the measured phase early (then drains as usual): `count` is the most it sends. */
+  readonly signal?: AbortSignal;
 }
 
 export interface EmulationSummary {
@@ -105,7 +107,7 @@ export async function runEmulation(options: EmulationOptions): Promise<Emulation
   }
   const start = performance.now();
   const seq0 = options.sequenceStart ?? 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && !options.signal?.aborted; i++) {
     const flow = flows[i % flows.length]!;
     try {
       await peer.send(flow, stampSequence(flow, seq0 + i), flow.index % senders);
