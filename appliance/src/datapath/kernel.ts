@@ -25,7 +25,12 @@ import type { PacketScratch } from "../packet/parse";
 import { compileSourceAllowList } from "../config/cidr";
 import type { DatapathCounters } from "./counters";
 import type { DatapathLogger, Endpoint } from "./endpoints";
-import { KernelFlowAccounting, type KernelFlowStatus, openMapElementCounter } from "./kernel-flows";
+import {
+  KernelFlowAccounting,
+  type KernelFlowStatus,
+  type MapElementCounter,
+  openMapElementCounter,
+} from "./kernel-flows";
 import {
   canaryDatagram,
   encapsulatedCanary,
@@ -173,7 +178,7 @@ export interface KernelPathStatus {
   readonly puntedForward: number;
   readonly puntedReturn: number;
   readonly flowCapacity: number;
-  /** tg_flows' turnover since the daemon started (kernel-flows.ts); absent in fakes. */
+  /** tg_flows' turnover since the daemon started (kernel-flows.ts); always set by LoadedKernelPath. */
   readonly flows?: KernelFlowStatus;
   /** The daemon's canaries tg_decap decapsulated and tg_encap encapsulated. */
   readonly canaryDecapsulated: number;
@@ -434,7 +439,7 @@ export class LoadedKernelPath implements KernelPath {
   /** tg_flows' turnover; its baseline is taken before tg_decap starts (configure()). */
   private openFlowAccounting(): KernelFlowAccounting {
     const mapId = this.native.bpfMapInfo(this.fds.tg_flows).id;
-    let counter;
+    let counter: MapElementCounter | { readonly error: string };
     try {
       counter = openMapElementCounter(this.native, mapId, this.options.countObjectPath);
     } catch (err) {
