@@ -230,7 +230,7 @@ export function renderBenchReport(rows: BenchRow[], machine: BenchMachine): stri
     const m = cpu(p, "machineUs");
     const appl = cpu(p, "applianceUs");
     if (m === undefined || appl === undefined) return [];
-    const spread = ms.length > 1 ? (Math.max(...ms) - Math.min(...ms)) / m : 0;
+    const spread = ms.length > 1 ? (Math.max(...ms) - Math.min(...ms)) / Math.abs(m) : 0;
     return [
       `${p} spread ${(100 * spread).toFixed(0)}% of the median, machine >= appl. ${m >= appl ? "yes" : "NO"}`,
     ];
