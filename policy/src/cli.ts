@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { writeFileSync } from "node:fs";
 import { tollgatePolicies } from "./policies";
 import { PolicyConfigError } from "./runner/config";
-import { stackDiagram } from "./runner/diagram";
+import { modelDiagram } from "./runner/diagram";
 import { formatJson, formatText } from "./runner/format";
 import { InputError, readConfig, readInput } from "./runner/input";
 import { hasMandatory, runPolicies } from "./runner/runner";
@@ -54,7 +54,7 @@ async function check(file: string, opts: CheckOptions, io: Io): Promise<number> 
   const source = file === "-" ? "standard input" : file;
   const report = { source, kind: input.kind, result, policies: tollgatePolicies };
   io.out(opts.format === "json" ? formatJson(report) : formatText(report));
-  if (opts.diagram) writeDiagram(opts.diagram, opts.format, stackDiagram(input.resources), io);
+  if (opts.diagram) writeDiagram(opts.diagram, opts.format, modelDiagram(result.model), io);
   return hasMandatory(result) ? EXIT.violations : EXIT.ok;
 }
 

@@ -17,7 +17,7 @@ export type { Blame } from "./model/blame";
 export type * from "./model/nodes";
 export { formatPacketWalks, walkedPaths } from "./runner/format";
 export type { WalkedPath } from "./runner/format";
-export { stackDiagram, topologyDiagram } from "./runner/diagram";
+export { modelDiagram, stackDiagram, topologyDiagram } from "./runner/diagram";
 export { parseCidr } from "./model/cidr";
 export { T as RESOURCE_TYPES } from "./model/types";
 

@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { stackDiagram } from "@tollgate/policy";
+import type { StackValidationPolicy } from "@pulumi/policy/policy";
+import {
+  modelDiagram,
+  runPolicies,
+  stackDiagram,
+  tollgatePolicies,
+  topologyOf,
+  type Topology,
+} from "@tollgate/policy";
 import { captured, DeploymentV3, res, retarget } from "./helpers";
 
 const GOLDEN = path.resolve(__dirname, "../../../tests/golden/diagram");
@@ -108,4 +116,21 @@ describe("policy: topology diagram (Mermaid)", function () {
       assert.equal(text, fs.readFileSync(file, "utf8"));
     });
   }
+
+  it("check --diagram draws from the policy run's model: no second link, the run's topology", async () => {
+    const d = await captured(CASES[0]!.config, false);
+    const seen: Topology[] = [];
+    const spy: StackValidationPolicy = {
+      name: "spy-topology",
+      description: "records the topology the stack policies see",
+      enforcementLevel: "advisory",
+      validateStack: (args) => void seen.push(topologyOf(args.resources)),
+    };
+    const result = await runPolicies(d.deployment.resources, {
+      policies: [...tollgatePolicies, spy],
+    });
+    assert.equal(seen.length, 1);
+    assert.equal(topologyOf(result.model), seen[0], "the diagram's topology is the run's");
+    assert.equal(modelDiagram(result.model), stackDiagram(d.deployment.resources));
+  });
 });

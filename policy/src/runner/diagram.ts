@@ -21,6 +21,7 @@ import type {
   VpcNode,
 } from "../model/nodes";
 import type { PacketPath } from "../model/walk";
+import type { PolicyResource } from "@pulumi/policy/policy";
 import { linkStack, type StateResource } from "./runner";
 
 /** Where a path ends when it is not delivered (one shared box per outcome). */
@@ -289,6 +290,11 @@ function esc(s: string): string {
 
 /** The diagram of a stack's resources (export, preview or plan), every path followed. */
 export function stackDiagram(resources: readonly StateResource[]): string {
-  const t = topologyOf(linkStack(resources));
+  return modelDiagram(linkStack(resources));
+}
+
+/** The diagram of resources already linked (a policy run's `model`: its topology is reused). */
+export function modelDiagram(model: readonly PolicyResource[]): string {
+  const t = topologyOf(model);
   return topologyDiagram(t, followThePacket(t, { spokes: true }));
 }

@@ -87,6 +87,11 @@ export interface RunResult {
   readonly notApplicable: { policyName: string; reason?: string }[];
   readonly remediations: Remediation[];
   readonly resourceCount: number;
+  /**
+   * The run's model: the live resources linked by URN, as the stack policies saw them (the
+   * topology built from it is cached, so a diagram drawn from it reuses the run's).
+   */
+  readonly model: readonly PolicyResource[];
 }
 
 class NotApplicableError extends Error {
@@ -187,6 +192,7 @@ class PolicyRun {
   private readonly violations: Violation[] = [];
   private readonly notApplicable: RunResult["notApplicable"] = [];
   private readonly remediations: Remediation[] = [];
+  private linked: PolicyResource[] | undefined;
 
   constructor(resources: readonly StateResource[], opts: RunOptions) {
     const policies = opts.policies ?? tollgatePolicies;
@@ -204,7 +210,13 @@ class PolicyRun {
 
   result(): RunResult {
     const { violations, notApplicable, remediations } = this;
-    return { violations, notApplicable, remediations, resourceCount: this.live.length };
+    const model = this.model();
+    return { violations, notApplicable, remediations, resourceCount: this.live.length, model };
+  }
+
+  /** The live resources linked by URN, once per run. */
+  private model(): PolicyResource[] {
+    return (this.linked ??= linkStack(this.live));
   }
 
   /** Resource policies on one resource's inputs: remediations first, then validations. */
@@ -286,7 +298,7 @@ class PolicyRun {
   /** Stack policies on the outputs, resources linked by URN. */
   async stack(): Promise<void> {
     if (this.stackPolicies.length === 0) return;
-    const resources = linkStack(this.live);
+    const resources = this.model();
     for (const p of this.stackPolicies) {
       const level = reportLevel(this.cfgOf(p.name).enforcementLevel);
       if (!level) continue;
