@@ -109,6 +109,7 @@ export {
   STATE_FD_NAME,
   fdName,
   fdStoreLimit,
+  fdStoreMessage,
   listenFds,
   parseFdName,
   parseState,

@@ -451,8 +451,11 @@ function bootSuite(
       `    restart under ${RESTART_RATE} pps: sent ${r.sent} valid ${r.valid} lost ${r.lost}; health 200 again ${(restartMs / 1000).toFixed(1)} s after systemctl restart; ifindexes ${Object.values(before).join(",")} -> ${Object.values(after).join(",")}`,
     );
     if (expected === "kernel" && FD_STORE) {
-      // The programs' counters outlive the daemon only through the fd store.
-      const k1 = kernelTotals(health());
+      // The maps (flows, endpoints, counters) outlive the daemon in systemd's fd store.
+      const h1 = health();
+      const reused = h1.datapath?.kernel?.restart?.reusedMaps ?? [];
+      assert.ok(reused.includes("tg_flows"), `the restart reused the maps ${reused.join(",")}`);
+      const k1 = kernelTotals(h1);
       console.log(
         `    across the restart: tg_decap into gwi- +${k1.toGwi - k0.toGwi}, tg_encap from the tuns +${k1.fromTuns - k0.fromTuns}, sent up forward +${k1.puntedForward - k0.puntedForward}, return +${k1.puntedReturn - k0.puntedReturn}`,
       );

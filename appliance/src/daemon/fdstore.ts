@@ -271,12 +271,22 @@ export interface FdStore {
   store(fds: readonly NamedFd[]): void;
 }
 
+/**
+ * What each descriptor is stored with. FDPOLL=0 (systemd >= 246): systemd otherwise polls every
+ * stored descriptor and drops it at its first EPOLLERR/EPOLLHUP, and a BPF map's descriptor
+ * polls EPOLLERR at once (only ring buffers implement poll): without it every map was gone
+ * before the next start (found by the boot test: tg_flows and the counters started empty).
+ */
+export function fdStoreMessage(name: string): string {
+  return `FDSTORE=1\nFDNAME=${name}\nFDPOLL=0`;
+}
+
 /** The service manager at $NOTIFY_SOCKET: one datagram per descriptor, named. */
 export function notifyFdStore(socket: string, limit: number, native: NativeAddon): FdStore {
   return {
     limit,
     store(fds) {
-      for (const f of fds) native.notifySend(socket, `FDSTORE=1\nFDNAME=${f.name}`, [f.fd]);
+      for (const f of fds) native.notifySend(socket, fdStoreMessage(f.name), [f.fd]);
     },
   };
 }

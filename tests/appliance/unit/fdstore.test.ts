@@ -4,6 +4,7 @@ import {
   STATE_FD_NAME,
   fdName,
   fdStoreLimit,
+  fdStoreMessage,
   listenFds,
   parseFdName,
   parseState,
@@ -163,6 +164,14 @@ describe("restart through the fd store: names, state, adoption plan", () => {
     assert.deepEqual(listenFds({ ...env, LISTEN_FDS: "x" }, 42), []);
     assert.deepEqual(listenFds({ LISTEN_PID: "42", LISTEN_FDS: "1" }, 42), [
       { name: "unknown", fd: 3 },
+    ]);
+  });
+
+  it("stores each descriptor named and unpolled (systemd drops a BPF map fd at its EPOLLERR)", () => {
+    assert.deepEqual(fdStoreMessage(fdName({ kind: "map", name: "tg_flows" })).split("\n"), [
+      "FDSTORE=1",
+      "FDNAME=tg-map-tg_flows",
+      "FDPOLL=0",
     ]);
   });
 
