@@ -24,6 +24,8 @@ export class CanaryState {
   lastReturnAt = 0;
   /** Kernel path: how it carries the probe in flight (KernelPath.canaryProbe). */
   kernel: KernelCanaryProbe | undefined = undefined;
+  /** Why the last probe was lost, when the data path knows (cleared by a round trip). */
+  problem: string | undefined = undefined;
 }
 
 /** What health and metrics read about one endpoint's canary. */
@@ -36,6 +38,8 @@ export interface CanaryStatus {
   readonly lastRttMs?: number;
   /** Milliseconds since the last probe came back; undefined if none has. */
   readonly lastReturnAgoMs?: number;
+  /** Why the last probe was lost, when known (kernel path: which step would fail real traffic). */
+  readonly problem?: string;
 }
 
 /** Totals over every endpoint since start (metrics). */
@@ -91,6 +95,7 @@ export class CanaryProber {
       return;
     }
     state.outstanding = -1;
+    state.problem = undefined;
     state.returned++;
     state.consecutiveLost = 0;
     state.lastRttMs = now - state.sentAt;
@@ -108,5 +113,6 @@ export function canaryStatus(state: CanaryState, now: number): CanaryStatus {
     consecutiveLost: state.consecutiveLost,
     ...(state.lastRttMs !== undefined ? { lastRttMs: state.lastRttMs } : {}),
     ...(state.lastReturnAt > 0 ? { lastReturnAgoMs: now - state.lastReturnAt } : {}),
+    ...(state.problem !== undefined ? { problem: state.problem } : {}),
   };
 }

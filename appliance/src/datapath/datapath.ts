@@ -656,6 +656,7 @@ export class Datapath {
         ep.canary.kernel = k;
         if (k?.via === "lost") {
           this.logCanaryLoss(ep, k.reason);
+          ep.canary.problem = `kernel path: ${k.reason}`;
           continue;
         }
         const w = written.push(ep) - 1;
@@ -698,26 +699,37 @@ export class Datapath {
     if (prober === undefined) return;
     const k = ep.canary.kernel;
     const pkt = this.pkt;
-    let ok = true;
+    let problem: string | undefined;
     if (encapsulated) {
       // Ethernet + IPv4 + UDP + the GENEVE header, then the canary.
       const inner = off + 14 + 20 + 8 + (k?.via !== "lost" ? (k?.flow.header.length ?? 0) : 0);
-      ok =
-        k !== undefined &&
-        k.via !== "lost" &&
-        buf.compare(k.expected, 0, k.expected.length, off, off + len) === 0 &&
-        locatePacket(buf, inner, off + len - inner, pkt) === undefined;
+      if (k === undefined || k.via === "lost") {
+        problem = "kernel path: tg_encap encapsulated a canary tg_decap did not carry";
+      } else if (buf.compare(k.expected, 0, k.expected.length, off, off + len) !== 0) {
+        problem = `kernel path: tg_encap's output (${len} bytes) is not the correct encapsulation (${k.expected.length} bytes)`;
+      } else if (locatePacket(buf, inner, off + len - inner, pkt) !== undefined) {
+        problem = "kernel path: tg_encap's output carries no canary";
+      }
     } else if (k?.via === "kernel") {
+      // tg_encap sent it up: the daemon's return path encapsulates with the flow tg_decap stored.
       const f = this.kernel?.lookupFlow(buf, pkt, ep);
-      ok =
+      const same =
         f !== undefined &&
         f.header.equals(k.flow.header) &&
         f.gwlbAddress === k.flow.gwlbAddress &&
         f.gwlbPort === k.flow.gwlbPort &&
         f.localAddress === k.flow.localAddress;
+      if (!same) {
+        problem =
+          "kernel path: tg_encap sent the canary up and tg_flows has no flow that gives its GENEVE header back";
+      }
     }
-    if (ok) prober.received(ep.canary, buf, pkt, fromGwo, now);
-    else prober.totals.stray++;
+    if (problem === undefined) {
+      prober.received(ep.canary, buf, pkt, fromGwo, now);
+      return;
+    }
+    if (fromGwo) ep.canary.problem = problem;
+    prober.totals.stray++;
   }
 
   private onTunReadable(ep: Endpoint): void {

@@ -247,7 +247,7 @@ export class HealthEvaluator {
       return {
         ...base,
         ok: false,
-        detail: `${c.consecutiveLost} canaries in a row did not come out of ${ep.gwo} (${last})`,
+        detail: `${c.consecutiveLost} canaries in a row did not come out of ${ep.gwo} (${last}${c.problem !== undefined ? `; ${c.problem}` : ""})`,
       };
     }
     if (c.returned > 0) return { ...base, ok: true };

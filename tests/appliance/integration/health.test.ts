@@ -12,7 +12,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
+import { CANARY_PORT, NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
 import {
   createTestbed,
   getInNs,
@@ -397,6 +397,56 @@ function describeVariant(variant: DatapathVariant): void {
         );
         console.log(
           `      tg_endpoints -> lo: 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
+        );
+      });
+
+      it(`kernel path: tg_encap's output wrong (the canary's stored flow with a wrong header length, not refreshed while tg_decap punts the endpoint): 503 within (failures + 1) x interval`, async () => {
+        await start("version: 1\n", ["--health-verify-interval", "600"]);
+        await traffic(1);
+        const ep = (await healthyWithCanaries(1)).endpoints[0]!;
+        const endpoints = mapId("tg_endpoints");
+        const epKey = endpointKey(ep.id);
+        const epValue = bpftool(["map", "lookup", "id", endpoints, "key", ...epKey]) as {
+          value: string[];
+        };
+        const tag = parseInt(epValue.value[4]!, 16) | (parseInt(epValue.value[5]!, 16) << 8);
+        // The canary's tg_flows key (kernelFlowKey): tag, IPv4, UDP, the ports, the two
+        // addresses zero-padded to 16 bytes.
+        const key = Buffer.alloc(40);
+        key.writeUInt16LE(tag, 0);
+        key[2] = 4;
+        key[3] = 17;
+        key.writeUInt16BE(CANARY_PORT, 4);
+        key.writeUInt16BE(CANARY_PORT, 6);
+        Buffer.from([198, 18, 0, 1]).copy(key, 8);
+        Buffer.from([198, 19, 0, 1]).copy(key, 24);
+        const flowKey = ["hex", ...[...key].map((b) => b.toString(16).padStart(2, "0"))];
+        const flows = mapId("tg_flows");
+        const flow = bpftool(["map", "lookup", "id", flows, "key", ...flowKey]) as {
+          value: string[];
+        };
+        // tg_decap punts the endpoint from now on (it does not rewrite the flow); the stored
+        // header length (flow_val.hlen, offset 14) becomes 44 instead of 40.
+        bed!.exec(bed!.ap, "bpftool", ["map", "delete", "id", endpoints, "key", ...epKey]);
+        const value = flow.value.map((x) => x.replace(/^0x/, ""));
+        value[14] = "2c";
+        bed!.exec(bed!.ap, "bpftool", [
+          "map",
+          "update",
+          "id",
+          flows,
+          "key",
+          ...flowKey,
+          "value",
+          "hex",
+          ...value,
+        ]);
+        const { ms } = await until503(
+          new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
+          CANARY_BOUND_MS + 1000,
+        );
+        console.log(
+          `      canary flow header length 40 -> 44: 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
         );
       });
 
