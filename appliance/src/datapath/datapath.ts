@@ -25,7 +25,9 @@
  * - Health canary (`canaryIntervalMs`): every interval, each endpoint whose listeners finished
  *   gets one probe written to gwi-X; read back from gwo-X it is consumed (never sent to the
  *   GWLB, never counted as traffic) and recorded as a round trip (see canary.ts). Inner packets
- *   from the GWLB with the canary's signature are dropped (CANARY_SPOOFED).
+ *   from the GWLB with the canary's signature are dropped (CANARY_SPOOFED). On the kernel path
+ *   each probe first crosses tg_decap (KernelPath.canaryProbe) and comes back from gwo-X as
+ *   tg_encap's encapsulation, checked byte for byte (canaryRead; see kernel-canary.ts).
  */
 import {
   createGeneveScratch,

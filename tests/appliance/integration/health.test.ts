@@ -12,7 +12,15 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CANARY_PORT, NATIVE_ADDON_PATH, stateFileForNetns } from "@tollgate/appliance";
+import {
+  buildCanary,
+  createPacketScratch,
+  FLOW_KEY_BYTES,
+  kernelFlowKey,
+  locatePacket,
+  NATIVE_ADDON_PATH,
+  stateFileForNetns,
+} from "@tollgate/appliance";
 import {
   createTestbed,
   getInNs,
@@ -220,6 +228,13 @@ function describeVariant(variant: DatapathVariant): void {
       assert.ok(returned(m1) - returned(m0) >= 2 * 3, `canaries kept crossing: ${m0}\n${m1}`);
       assert.equal(listener.stdout().trim(), "0", "no datagram reached the GWLB side");
       assert.match(m1, /^tollgate_canary_round_trip_seconds_count [1-9]\d*$/m);
+      const rtt = (name: string) =>
+        Number(
+          new RegExp(`^tollgate_canary_round_trip_seconds_${name} (\\S+)$`, "m").exec(m1)?.[1],
+        );
+      console.log(
+        `      canary round trip (${variant.datapath} path): mean ${((rtt("sum") / rtt("count")) * 1000).toFixed(3)} ms over ${rtt("count")} probes`,
+      );
       assert.match(m1, /^tollgate_health_failing\{stage="canary"\} 0$/m);
     });
 
@@ -333,6 +348,24 @@ function describeVariant(variant: DatapathVariant): void {
           }
         ).datapath.kernel;
 
+      const mapUpdate = (map: string, key: string[], value: string[]): void => {
+        bed!.exec(bed!.ap, "bpftool", [
+          ...["map", "update", "id", map, "key", ...key],
+          ...["value", "hex", ...value],
+        ]);
+      };
+      /** Waits for 503 naming the endpoint's canary within the canary bound; logs the time. */
+      const canaryFails = async (ep: Health["endpoints"][number], fault: string) => {
+        const { ms, h } = await until503(
+          new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
+          CANARY_BOUND_MS + 1000,
+        );
+        console.log(
+          `      ${fault}: 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
+        );
+        return h.reasons.join("\n");
+      };
+
       before(function () {
         if (process.env.CI !== "true" && !fs.existsSync("/usr/sbin/bpftool")) {
           console.log("    skipped: needs bpftool (apt-get install bpftool)");
@@ -357,6 +390,14 @@ function describeVariant(variant: DatapathVariant): void {
           },
           10 * CANARY.interval * 1000,
         );
+        const rtts: number[] = [];
+        for (let i = 0; i < 8; i++) {
+          await new Promise((r) => setTimeout(r, CANARY.interval * 1000));
+          rtts.push((health().endpoints[0]!.canary as { lastRttMs?: number }).lastRttMs ?? NaN);
+        }
+        console.log(
+          `      last canary round trips (kernel path): ${rtts.map((x) => x.toFixed(3)).join(" ")} ms`,
+        );
         const h1 = health();
         assert.equal(h1.status, 200);
         assert.ok(
@@ -380,23 +421,11 @@ function describeVariant(variant: DatapathVariant): void {
           "00",
           ...cur.value.slice(4).map((x) => x.replace(/^0x/, "")),
         ];
-        bed!.exec(bed!.ap, "bpftool", [
-          "map",
-          "update",
-          "id",
-          map,
-          "key",
-          ...key,
-          "value",
-          "hex",
-          ...value,
-        ]);
-        const { ms } = await until503(
-          new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
-          CANARY_BOUND_MS + 1000,
-        );
-        console.log(
-          `      tg_endpoints -> lo: 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
+        mapUpdate(map, key, value);
+        const reasons = await canaryFails(ep, "tg_endpoints -> lo");
+        assert.match(
+          reasons,
+          new RegExp(`kernel path: tg_decap redirects into ifindex 1, not ${ep.gwi}`),
         );
       });
 
@@ -410,16 +439,12 @@ function describeVariant(variant: DatapathVariant): void {
           value: string[];
         };
         const tag = parseInt(epValue.value[4]!, 16) | (parseInt(epValue.value[5]!, 16) << 8);
-        // The canary's tg_flows key (kernelFlowKey): tag, IPv4, UDP, the ports, the two
-        // addresses zero-padded to 16 bytes.
-        const key = Buffer.alloc(40);
-        key.writeUInt16LE(tag, 0);
-        key[2] = 4;
-        key[3] = 17;
-        key.writeUInt16BE(CANARY_PORT, 4);
-        key.writeUInt16BE(CANARY_PORT, 6);
-        Buffer.from([198, 18, 0, 1]).copy(key, 8);
-        Buffer.from([198, 19, 0, 1]).copy(key, 24);
+        // The canary's tg_flows key (the daemon's own layout function).
+        const canary = buildCanary(0, 0);
+        const located = createPacketScratch();
+        locatePacket(canary, 0, canary.length, located);
+        const key = Buffer.alloc(FLOW_KEY_BYTES);
+        kernelFlowKey(canary, located, tag, key);
         const flowKey = ["hex", ...[...key].map((b) => b.toString(16).padStart(2, "0"))];
         const flows = mapId("tg_flows");
         const flow = bpftool(["map", "lookup", "id", flows, "key", ...flowKey]) as {
@@ -430,23 +455,11 @@ function describeVariant(variant: DatapathVariant): void {
         bed!.exec(bed!.ap, "bpftool", ["map", "delete", "id", endpoints, "key", ...epKey]);
         const value = flow.value.map((x) => x.replace(/^0x/, ""));
         value[14] = "2c";
-        bed!.exec(bed!.ap, "bpftool", [
-          "map",
-          "update",
-          "id",
-          flows,
-          "key",
-          ...flowKey,
-          "value",
-          "hex",
-          ...value,
-        ]);
-        const { ms } = await until503(
-          new RegExp(`^endpoint vpce-${ep.id} \\(${ep.gwi}\\) canary: `),
-          CANARY_BOUND_MS + 1000,
-        );
-        console.log(
-          `      canary flow header length 40 -> 44: 503 in ${ms} ms (canary ${CANARY.interval} s x ${CANARY.failures})`,
+        mapUpdate(flows, flowKey, value);
+        const reasons = await canaryFails(ep, "canary flow header length 40 -> 44");
+        assert.match(
+          reasons,
+          /kernel path: tg_encap's output \(138 bytes\) is not the correct encapsulation/,
         );
       });
 
