@@ -68,6 +68,9 @@ class CanaryKernel implements KernelPath {
     return kernelStatus(1);
   }
   close(): void {}
+  handoverFds(): [] {
+    return [];
+  }
 }
 
 async function setup() {
