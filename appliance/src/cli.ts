@@ -12,7 +12,7 @@ import { Command, CommanderError } from "commander";
 import type { ApplianceConfig } from "./config/config";
 import { createLogger, type Logger } from "./config/logger";
 import { addRunOptions, givenOptions, type CliOptions } from "./config/options";
-import { ConfigError, forwardingProblems, resolveWithFile } from "./config/resolve";
+import { ConfigError, forwardingProblems, loadConfig } from "./config/resolve";
 import { registerRulesCommands } from "./rules/cli";
 import { registerAlertsCommand } from "./alerts/cli";
 
@@ -49,8 +49,7 @@ async function loadStartDaemon(): Promise<StartDaemon> {
 export async function runCommand(cli: CliOptions, start?: StartDaemon): Promise<number> {
   let config: ApplianceConfig;
   try {
-    const text = cli.config !== undefined ? readFileSync(cli.config, "utf8") : undefined;
-    config = resolveWithFile(cli, text);
+    config = loadConfig(cli);
     const refused = forwardingProblems(config);
     if (refused.length > 0) throw new ConfigError(refused);
   } catch (err) {

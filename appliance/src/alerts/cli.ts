@@ -10,8 +10,7 @@
 import * as fs from "node:fs";
 import * as readline from "node:readline";
 import type { Command } from "commander";
-import type { ApplianceConfig } from "../config/config";
-import { resolveWithFile } from "../config/resolve";
+import { loadConfig } from "../config/resolve";
 import { endpointOfInterface } from "./endpoint";
 import { decodeEveLine, type Alert } from "./eve";
 import { RecentAlerts } from "./recent";
@@ -62,11 +61,6 @@ export function formatAlert(a: Alert): string {
   ].join("  ");
 }
 
-function configFor(o: AlertsOptions): ApplianceConfig {
-  const text = o.config !== undefined ? fs.readFileSync(o.config, "utf8") : undefined;
-  return resolveWithFile(o.config !== undefined ? { config: o.config } : {}, text);
-}
-
 function lastCount(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
@@ -76,7 +70,7 @@ function lastCount(text: string): number {
 
 export async function alertsCommand(o: AlertsOptions, out: NodeJS.WritableStream): Promise<void> {
   const keep = lastCount(o.last);
-  const config = configFor(o);
+  const config = loadConfig(o.config !== undefined ? { config: o.config } : {});
   const file = o.file ?? (o.eve ? eveFile(config) : config.alerts.log);
   if (!fs.existsSync(file)) {
     const hint = o.eve

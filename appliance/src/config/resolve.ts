@@ -4,6 +4,7 @@
  * Every problem is collected and reported at once as a {@link ConfigError}, YAML problems with
  * `file:line:column`.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseLocatedYaml, type YamlPath } from "../yaml-location";
 import {
@@ -146,6 +147,26 @@ export function resolveConfig(argv: readonly string[], fileText?: string): Appli
   }
   const cli = givenOptions(cmd);
   return resolveWithFile(cli, fileText);
+}
+
+/**
+ * The one configuration loader of the CLI (`tollgate`, `tollgate alerts`): the given options plus
+ * the `--config` file they name, read here; a file that cannot be read is a ConfigError naming it.
+ */
+export function loadConfig(
+  cli: CliOptions,
+  read: (file: string) => string = (file) => readFileSync(file, "utf8"),
+): ApplianceConfig {
+  if (cli.config === undefined) return resolveOptions(cli);
+  let text: string;
+  try {
+    text = read(cli.config);
+  } catch (e) {
+    throw new ConfigError([
+      `--config ${cli.config}: cannot be read (${(e as Error).message}). Fix: give the path of the daemon's configuration file (e.g. /etc/tollgate/tollgate.yaml)`,
+    ]);
+  }
+  return resolveWithFile(cli, text);
 }
 
 /** Resolves given CLI options plus the config file text (required when cli.config is set). */

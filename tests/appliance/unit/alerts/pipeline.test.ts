@@ -12,6 +12,8 @@ import {
   AlertCounts,
   alertsCommand,
   AlertService,
+  ConfigError,
+  loadConfig,
   appendWriter,
   buildUdpPacket,
   decodeEveLine,
@@ -248,6 +250,31 @@ describe("tollgate alerts", () => {
     assert.match(await run({ file: path.join(dir, "none.json"), last: "5" }), /does not exist/);
     assert.equal(await run({ file: path.join(dir, "none.json"), last: "5", json: true }), "[]\n");
     await assert.rejects(run({ file: "x", last: "0" }), /--last 0/);
+  });
+
+  it("reads --config with the daemon's loader: an unreadable or invalid file is a ConfigError naming it", async () => {
+    const missing = path.join(dir, "missing.yaml");
+    assert.throws(() => loadConfig({ config: missing }), ConfigError);
+    await assert.rejects(run({ config: missing, last: "5" }), (e: Error) => {
+      assert.ok(e instanceof ConfigError, `a ConfigError, not ${e.name}`);
+      assert.match(
+        e.message,
+        new RegExp(`^--config ${missing}: cannot be read \\(.*ENOENT.*\\)\\. Fix: `),
+      );
+      return true;
+    });
+    const bad = path.join(dir, "bad.yaml");
+    fs.writeFileSync(bad, "suricata:\n  logDri: /x\n");
+    const daemon = (() => {
+      try {
+        loadConfig({ config: bad });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })();
+    assert.match(daemon, /logDri/);
+    await assert.rejects(run({ config: bad, last: "5" }), (e: Error) => e.message === daemon);
   });
 
   it("formats IPv6 addresses with brackets", () => {
