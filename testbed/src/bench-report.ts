@@ -382,6 +382,14 @@ export function renderBenchReport(rows: BenchRow[], machine: BenchMachine): stri
         `accounts ${(100 * seen).toFixed(0)}% of the elapsed CPU time, ${((s.statBusyTicks / s.hz / s.ns) * 1e9).toFixed(2)} CPUs busy`,
     );
   }
+  const busyIdle = of("statIdle").map((s) => (s.statBusyTicks / s.hz / s.ns) * 1e9);
+  if (busyIdle.some((b) => b > 0.25 * cpus)) {
+    say(
+      `  NOTE: other work kept ${Math.max(...busyIdle).toFixed(2)} of ${cpus} CPUs busy with the testbed idle: the soakers then ` +
+        "compete with it and the testbed displaces it, so the machine figures are not to be trusted (the testbed figures, " +
+        "each process's own CPU time, are the steadier ones); rerun on a quiet machine",
+    );
+  }
   if (cpuRuns.length > 0) {
     say(
       `  load average during the CPU figures: ${fmt(Math.min(...cpuRuns.map((c) => c.load)), 2)}-${fmt(Math.max(...cpuRuns.map((c) => c.load)), 2)}`,

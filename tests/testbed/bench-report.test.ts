@@ -180,6 +180,14 @@ describe("npm run bench report", () => {
     assert.equal(note(moved), true);
   });
 
+  it("warns when other work kept the machine busy with the testbed idle", () => {
+    const warned = (rows: BenchRow[]) =>
+      renderBenchReport(rows, MACHINE).some((l) => l.includes("NOTE: other work kept"));
+    assert.equal(warned(fullRun()), false);
+    const busy = fullRun().map((r) => (r.kind === "statIdle" ? { ...r, statBusyTicks: 990 } : r));
+    assert.equal(warned(busy), true);
+  });
+
   it("gives bench:ids the user path's machine figure and one-sender NDR", () => {
     const r = benchResult(fullRun(), 1.5);
     assert.equal(r.tgNdr, 101_000);
