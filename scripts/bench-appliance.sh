@@ -29,7 +29,9 @@
 #   which put sender + kernel path on one core against sender and daemon on two, are not printed
 #   by default for that reason. Where the receive work really ran is measured and printed: perf
 #   counts the net:netif_receive_skb tracepoint on the appliance-side veth per CPU (TRIAL s at
-#   RATE pps, per placement; "not measured" without perf), with /proc/softirqs NET_RX per CPU.
+#   RATE pps, per placement; "not measured" without perf), for the kernel path the datagrams
+#   tg_decap counted per CPU in the same seconds (its per-CPU counter: tcx ingress runs after RPS),
+#   and /proc/softirqs NET_RX per CPU.
 # Figures, per data path:
 #   CPU/pkt  at RATE pps for DUR s, placement split, median of REPS interleaved runs:
 #            machine - whole-machine CPU by the "cyclesoak" method (testbed/bench/soak.c): one
