@@ -223,7 +223,7 @@ export function declareTollgate(
     tags,
     aws: ctx,
     flowLogs: c.flowLogs,
-    artifacts: delivery.fleetArtifacts(),
+    artifacts: { ...delivery.fleetArtifacts(), rulesUseSuricata: r.suricata },
   });
   const service = new EndpointService(`${n}-endpoint-service`, {
     ...c.endpointService,

@@ -155,6 +155,30 @@ describe("Suricata on instances", () => {
     );
   });
 
+  it("the whole-stack program's instances install Suricata when the rules file has a suricata: section", async () => {
+    const rules = path.join(tmp, "ips-stack.yaml");
+    fs.writeFileSync(rules, SURICATA_RULES);
+    const userData = async (rulesFile: string) => {
+      const stack = path.join(tmp, "Pulumi.ips-stack.yaml");
+      fs.writeFileSync(
+        stack,
+        `config:\n  aws:region: us-east-1\n  tollgate:appliance:\n    rulesFile: ${rulesFile}\n`,
+      );
+      const out = new PassThrough();
+      let json = "";
+      out.on("data", (d: Buffer) => (json += d.toString()));
+      assert.strictEqual(await runPlan(["--config", stack, "--json"], out, new PassThrough()), 0);
+      type Resources = { resources: { type: string; inputs?: { userData?: string } }[] };
+      const d = JSON.parse(json) as Resources & { deployment?: Resources };
+      const lt = (d.deployment ?? d).resources.find(
+        (r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate",
+      );
+      return Buffer.from(lt?.inputs?.userData ?? "", "base64").toString();
+    };
+    assert.match(await userData(rules), /install_suricata/);
+    assert.doesNotMatch(await userData("examples/rules/default.yaml"), /install_suricata/);
+  });
+
   it("installs Suricata from the image's repositories, skipped when present, distro service off", () => {
     const ubuntu = functionBody(renderUserData({ ...base, suricata: true }), "install_suricata");
     assert.match(ubuntu, /if command -v suricata >\/dev\/null; then/);
