@@ -1535,6 +1535,51 @@ static napi_value BpfLinkIds(napi_env env, napi_callback_info info)
     return r;
 }
 
+/*
+ * udpAdopt(fd, address, port, bufBytes) -> { fd, rcvbuf, sndbuf }: takes over a GENEVE socket a
+ * previous daemon stored (restart): checks it is a UDP socket bound to address:port, makes it
+ * non-blocking and close-on-exec, sets IP_PKTINFO and the buffers like udpOpen. Datagrams that
+ * arrived while no daemon ran are still queued in it.
+ */
+static napi_value UdpAdopt(napi_env env, napi_callback_info info)
+{
+    napi_value a[4], obj;
+    char addr[64];
+    size_t alen;
+    int32_t fd, port, bytes;
+    if (get_args(env, info, 4, a) || get_i32(env, a[0], &fd)) return NULL;
+    if (napi_get_value_string_utf8(env, a[1], addr, sizeof addr, &alen) != napi_ok)
+        return throw_type(env, "expected an IPv4 address");
+    if (get_i32(env, a[2], &port) || get_i32(env, a[3], &bytes)) return NULL;
+    struct in_addr want;
+    if (inet_pton(AF_INET, addr, &want) != 1) {
+        napi_throw_range_error(env, "ERR_INVALID_IP_ADDRESS", "invalid IPv4 listen address");
+        return NULL;
+    }
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    if (getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) return throw_errno(env, "getsockname", errno);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0) return throw_errno(env, "getsockopt(SO_TYPE)", errno);
+    if (sa.sin_family != AF_INET || type != SOCK_DGRAM || sa.sin_port != htons((uint16_t)port) ||
+        sa.sin_addr.s_addr != want.s_addr)
+        return throw_msg(env, "EADDRNOTAVAIL", "stored socket is not a UDP socket bound to the listen address and port");
+    int fl = fcntl(fd, F_GETFL);
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+        return throw_errno(env, "fcntl", errno);
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes);
+    set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
+    napi_create_object(env, &obj);
+    napi_set_named_property(env, obj, "fd", num(env, fd));
+    napi_set_named_property(env, obj, "rcvbuf", num(env, get_sockopt_int(fd, SO_RCVBUF)));
+    napi_set_named_property(env, obj, "sndbuf", num(env, get_sockopt_int(fd, SO_SNDBUF)));
+    return obj;
+}
+
 /* ---------- module ---------- */
 
 static napi_value Init(napi_env env, napi_value exports)
@@ -1575,6 +1620,7 @@ static napi_value Init(napi_env env, napi_value exports)
         { "bpfLinkUpdate", NULL, BpfLinkUpdate, NULL, NULL, NULL, napi_enumerable, NULL },
         { "bpfLinkIds", NULL, BpfLinkIds, NULL, NULL, NULL, napi_enumerable, NULL },
         { "fdCloexec", NULL, FdCloexec, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "udpAdopt", NULL, UdpAdopt, NULL, NULL, NULL, napi_enumerable, NULL },
     };
     napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
     return exports;

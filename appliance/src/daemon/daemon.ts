@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import type { EndpointListener } from "../endpoint-lifecycle";
-import { GeneveSockets } from "../io/udp";
+import { GeneveSockets, type GeneveSocketOptions } from "../io/udp";
 import { loadNative, type NativeAddon } from "../io/native";
 import { Datapath, type DatapathSettings } from "../datapath/datapath";
 import { nativePort } from "../datapath/port";
@@ -22,6 +22,7 @@ import type { AdoptTuns } from "../datapath/datapath";
 import { TunDevice } from "../io/tun";
 import { endpointInfo } from "../naming";
 import {
+  SOCKET_FD_NAME,
   STATE_FD_NAME,
   fdStoreLimit,
   listenFds,
@@ -106,13 +107,15 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
   const log = options.logger ?? consoleLogger;
   const native = options.native ?? loadNative();
   const listen = { address: options.listenAddress, port: options.port };
-  const sockets = GeneveSockets.open(
+  const adoption = readAdoption(options, native, log);
+  const sockets = openSockets(
     { address: listen.address, port: listen.port, bufferBytes: options.socketBufferBytes },
+    adoption.socket,
     native,
+    log,
   );
   let datapath: Datapath;
   let kernel: KernelPath | undefined;
-  const adoption = readAdoption(options, native, log);
   try {
     kernel = chooseDatapath(options, native, log, adoption);
     const adopt = adoptTuns(adoption, kernel !== undefined, native, log);
@@ -194,7 +197,7 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
         const handedOver =
           reason === "SIGTERM" &&
           fdStore !== null &&
-          handOver(datapath, fdStore, listen.port, native, log);
+          handOver(datapath, sockets, fdStore, native, log);
         if (!handedOver) {
           log.info({ reason }, "shutting down: removing endpoint interfaces");
           try {
@@ -277,6 +280,27 @@ function openKernelPath(
   });
 }
 
+/**
+ * The GENEVE sockets: the stored receiving socket (a restart) when it is bound where this start
+ * listens, else a new one.
+ */
+function openSockets(
+  options: GeneveSocketOptions,
+  stored: number | undefined,
+  native: NativeAddon,
+  log: DatapathLogger,
+): GeneveSockets {
+  if (stored !== undefined) {
+    try {
+      return GeneveSockets.adopt(stored, options, native);
+    } catch (err) {
+      log.warn({ err: String(err) }, "restart: stored GENEVE socket not adopted: closed");
+      native.closeFd(stored);
+    }
+  }
+  return GeneveSockets.open(options, native);
+}
+
 /** The service manager's fd store when the environment says there is one; null (logged) when not. */
 function fdStoreFromEnv(native: NativeAddon, log: DatapathLogger): FdStore | null {
   const limit = fdStoreLimit(process.env);
@@ -298,16 +322,20 @@ function fdStoreFromEnv(native: NativeAddon, log: DatapathLogger): FdStore | nul
  */
 function handOver(
   datapath: Datapath,
+  sockets: GeneveSockets,
   store: FdStore,
-  port: number,
   native: NativeAddon,
   log: DatapathLogger,
 ): boolean {
-  const { fds, endpoints } = datapath.handOver();
+  const handed = datapath.handOver();
+  const { endpoints } = handed;
+  // The receiving socket too: GENEVE arriving while no daemon runs queues in it.
+  const fds = [...handed.fds, { name: SOCKET_FD_NAME, fd: sockets.rxFd }];
   const state: HandoverState = {
     version: 1,
     datapath: datapath.kernel ? "kernel" : "user",
-    port,
+    address: sockets.address,
+    port: sockets.port,
     endpoints,
   };
   if (fds.length + 1 > store.limit) {
@@ -360,7 +388,8 @@ function readAdoption(options: DaemonOptions, native: NativeAddon, log: Datapath
     delete process.env.LISTEN_PID;
     delete process.env.LISTEN_FDNAMES;
   }
-  if (fds.length === 0) return planAdoption([], undefined, options.port);
+  const listen = { address: options.listenAddress, port: options.port };
+  if (fds.length === 0) return planAdoption([], undefined, listen);
   let state: HandoverState | undefined;
   const stateFd = fds.find((f) => f.name === STATE_FD_NAME);
   if (stateFd !== undefined) {
@@ -372,7 +401,7 @@ function readAdoption(options: DaemonOptions, native: NativeAddon, log: Datapath
   const plan = planAdoption(
     fds.filter((f) => f !== stateFd),
     state,
-    options.port,
+    listen,
   );
   for (const c of plan.close) {
     log.warn({ name: c.name, reason: c.reason }, "restart: stored descriptor not adopted: closed");

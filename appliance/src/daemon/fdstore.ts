@@ -16,6 +16,8 @@ import type { NativeAddon } from "../io/native";
 export const LISTEN_FDS_START = 3;
 /** Name of the memfd holding {@link HandoverState}. */
 export const STATE_FD_NAME = "tg-state";
+/** Name of the GENEVE receive socket (datagrams arriving while no daemon runs queue in it). */
+export const SOCKET_FD_NAME = "tg-geneve-socket";
 
 /** What a stored descriptor is, as its FDNAME says. */
 export type FdRole =
@@ -24,6 +26,7 @@ export type FdRole =
   | { readonly kind: "uplink"; readonly ifindex: number }
   | { readonly kind: "map"; readonly name: string }
   | { readonly kind: "prog"; readonly name: string }
+  | { readonly kind: "socket" }
   | { readonly kind: "state" };
 
 /** A descriptor with its FDNAME. */
@@ -50,6 +53,8 @@ export function fdName(role: FdRole): string {
     case "map":
     case "prog":
       return `tg-${role.kind}-${role.name}`;
+    case "socket":
+      return SOCKET_FD_NAME;
     case "state":
       return STATE_FD_NAME;
   }
@@ -58,6 +63,7 @@ export function fdName(role: FdRole): string {
 /** The role a FDNAME names, or undefined for a name this daemon did not write. */
 export function parseFdName(name: string): FdRole | undefined {
   if (name === STATE_FD_NAME) return { kind: "state" };
+  if (name === SOCKET_FD_NAME) return { kind: "socket" };
   const m = /^tg-(tun|link)-(gwi|gwo)-(.+)$/.exec(name);
   if (m) {
     const [, kind, side, endpoint] = m as unknown as [
@@ -80,7 +86,8 @@ export interface HandoverState {
   readonly version: 1;
   /** The data path that stored the descriptors. */
   readonly datapath: "kernel" | "user";
-  /** GENEVE port (one daemon per port). */
+  /** GENEVE listen address and port (one daemon per port). */
+  readonly address: string;
   readonly port: number;
   /** Each endpoint's flow-key tag: tg_flows' keys and tg_ifaces/tg_endpoints values carry it. */
   readonly endpoints: readonly { readonly id: string; readonly tag: number }[];
@@ -101,6 +108,7 @@ export function parseState(text: string): HandoverState | string {
     s.version !== 1 ||
     (s.datapath !== "kernel" && s.datapath !== "user") ||
     typeof s.port !== "number" ||
+    typeof s.address !== "string" ||
     !Array.isArray(s.endpoints) ||
     !s.endpoints.every(
       (e) =>
@@ -140,6 +148,8 @@ export interface AdoptedKernel {
 /** A start's plan: what to adopt, and what to close (logged with the reason). */
 export interface Adoption {
   readonly state: HandoverState | undefined;
+  /** The GENEVE receive socket, when stored for this start's listen address and port. */
+  readonly socket: number | undefined;
   readonly endpoints: readonly AdoptedEndpoint[];
   readonly kernel: AdoptedKernel;
   readonly close: readonly (NamedFd & { readonly reason: string })[];
@@ -147,6 +157,7 @@ export interface Adoption {
 
 export const NO_ADOPTION: Adoption = {
   state: undefined,
+  socket: undefined,
   endpoints: [],
   kernel: { maps: new Map(), uplinks: new Map(), progs: [] },
   close: [],
@@ -162,18 +173,19 @@ export const NO_ADOPTION: Adoption = {
 export function planAdoption(
   fds: readonly NamedFd[],
   state: HandoverState | undefined,
-  port: number,
+  listen: { readonly address: string; readonly port: number },
 ): Adoption {
   const close: (NamedFd & { reason: string })[] = [];
-  if (state !== undefined && state.port !== port) {
+  if (state !== undefined && state.port !== listen.port) {
     return {
       ...NO_ADOPTION,
       close: fds.map((f) => ({
         ...f,
-        reason: `stored for GENEVE port ${state.port}, not ${port}`,
+        reason: `stored for GENEVE port ${state.port}, not ${listen.port}`,
       })),
     };
   }
+  let socket: number | undefined;
   const seen = new Set<string>();
   const tuns = new Map<string, { gwi?: number; gwo?: number }>();
   const links = new Map<string, { gwi?: number; gwo?: number }>();
@@ -209,6 +221,10 @@ export function planAdoption(
       case "prog":
         progs.push(f.fd);
         break;
+      case "socket":
+        if (state?.address === listen.address) socket = f.fd;
+        else close.push({ ...f, reason: `socket not stored for ${listen.address}` });
+        break;
       case "state":
         break; // read by the caller
     }
@@ -232,7 +248,7 @@ export function planAdoption(
         close.push({ name: id, fd, reason: "link of an endpoint without tuns" });
     }
   }
-  return { state, endpoints, kernel: { maps, uplinks, progs }, close };
+  return { state, socket, endpoints, kernel: { maps, uplinks, progs }, close };
 }
 
 /**

@@ -138,6 +138,16 @@ export interface NativeAddon {
   bpfLinkIds(fd: number): { id: number; progId: number };
   /** Sets FD_CLOEXEC (descriptors inherited through LISTEN_FDS do not have it). */
   fdCloexec(fd: number): void;
+  /**
+   * Takes over a stored GENEVE socket (a restart): checks it is UDP bound to address:port,
+   * makes it non-blocking and close-on-exec, sets IP_PKTINFO and the buffers like udpOpen.
+   */
+  udpAdopt(
+    fd: number,
+    address: string,
+    port: number,
+    bufferBytes: number,
+  ): { fd: number; rcvbuf: number; sndbuf: number };
   /** The field indices the addon uses (its C enums); the same as io/layout's PORT_LAYOUT. */
   readonly layout: PortLayout;
   /**

@@ -45,6 +45,18 @@ export class GeneveSockets {
     return new GeneveSockets(native, rx.fd, tx.fd, rx.rcvbuf, tx.sndbuf, address, port);
   }
 
+  /**
+   * The sockets around a receiving socket a previous daemon stored (a restart): the datagrams
+   * that arrived meanwhile are still queued in it. Throws (fd left to the caller) when it is not
+   * bound where `options` say.
+   */
+  static adopt(rxFd: number, options: GeneveSocketOptions, native = loadNative()): GeneveSockets {
+    const { address, port, bufferBytes: bytes } = options;
+    const rx = native.udpAdopt(rxFd, address, port, bytes);
+    const tx = native.rawOpen(bytes);
+    return new GeneveSockets(native, rx.fd, tx.fd, rx.rcvbuf, tx.sndbuf, address, port);
+  }
+
   get isOpen(): boolean {
     return !this.closed;
   }

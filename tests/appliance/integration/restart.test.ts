@@ -53,8 +53,7 @@ interface Paced {
   valid: number;
   exact: number;
   lost: number;
-  gapMs: number;
-  gapFrom: number;
+  rttMs: { p50?: number; p99?: number };
   answered: number[];
 }
 
@@ -225,6 +224,7 @@ function describeVariant(variant: DatapathVariant): void {
         }
       }
       assert.ok(names.includes("tg-state"));
+      assert.ok(names.includes("tg-geneve-socket"));
       if (variant.datapath === "kernel") {
         for (const m of ["tg_flows", "tg_endpoints", "tg_ifaces", "tg_counters", "tg_config"]) {
           assert.ok(names.includes(`tg-map-${m}`), names.join(" "));
@@ -265,7 +265,8 @@ function describeVariant(variant: DatapathVariant): void {
       const downMs = readyAt - termAt;
       console.log(
         `      ${variant.datapath}: sent ${p.sent}, answered ${p.valid} (exact ${p.exact}), lost ${p.lost}; ` +
-          `no daemon / not yet adopted for ${downMs} ms (SIGTERM to listening); longest answer gap ${Math.round(p.gapMs)} ms`,
+          `no daemon / not yet adopted for ${downMs} ms (SIGTERM to listening); ` +
+          `rtt p50 ${p.rttMs.p50?.toFixed(2)} ms, p99 ${p.rttMs.p99?.toFixed(0)} ms`,
       );
       assert.ok(p.sent > 0);
       assert.equal(p.exact, p.valid, "every answer byte-exact");
@@ -278,13 +279,12 @@ function describeVariant(variant: DatapathVariant): void {
           assert.notEqual(nowIds.progId, ids.progId, `${name}: new program swapped in`);
         }
       } else {
-        // Lost: what arrived while no daemon read the socket (+ 0.5 s of rate as slack).
-        assert.ok(
-          p.lost <= Math.ceil((RATE * (downMs + 500)) / 1000),
-          `lost ${p.lost} in ${downMs} ms`,
-        );
-        assert.ok(p.answered.at(-1)! > readyAt, "answers again after the restart");
-        assert.ok(p.gapFrom >= termAt - 100 && p.gapFrom <= readyAt, "the losses are in the gap");
+        // The stored socket queued what arrived meanwhile: answered late, not lost. What can
+        // be lost: replies already waiting in gwo-X at SIGTERM (their flow records died with
+        // the first daemon): at most a batch, well under 1%.
+        assert.ok(p.lost <= p.sent / 100, `lost ${p.lost} of ${p.sent}`);
+        const inGap = p.answered.filter((t) => t > termAt && t < readyAt).length;
+        assert.ok(inGap > 0, "packets sent while no daemon ran were answered");
       }
       const hooks = fs.readFileSync(hookLog, "utf8").trim().split("\n");
       assert.equal(hooks.filter((l) => l.startsWith("CREATE")).length, ENDPOINTS, hooks.join("\n"));

@@ -20,9 +20,11 @@ const B = "0fedcba9876543210";
 const state = (endpoints: HandoverState["endpoints"], port = 6081): HandoverState => ({
   version: 1,
   datapath: "kernel",
+  address: "0.0.0.0",
   port,
   endpoints,
 });
+const LISTEN = { address: "0.0.0.0", port: 6081 };
 
 /** Names to descriptors numbered from 3, as LISTEN_FDS hands them over. */
 const named = (...names: string[]): NamedFd[] => names.map((name, i) => ({ name, fd: 3 + i }));
@@ -37,6 +39,7 @@ describe("restart through the fd store: names, state, adoption plan", () => {
       { kind: "uplink", ifindex: 2 },
       { kind: "map", name: "tg_flows" },
       { kind: "prog", name: "tg_decap" },
+      { kind: "socket" },
       { kind: "state" },
     ];
     const names = roles.map(fdName);
@@ -48,6 +51,7 @@ describe("restart through the fd store: names, state, adoption plan", () => {
       "tg-uplink-2",
       "tg-map-tg_flows",
       "tg-prog-tg_decap",
+      "tg-geneve-socket",
       STATE_FD_NAME,
     ]);
     for (const n of names) assert.ok(/^[\x21-\x7e]{1,255}$/.test(n) && !n.includes(":"), n);
@@ -77,6 +81,7 @@ describe("restart through the fd store: names, state, adoption plan", () => {
     for (const bad of [
       { ...s, version: 2 },
       { ...s, datapath: "xdp" },
+      { ...s, address: 1 },
       { ...s, endpoints: [{ id: A, tag: 0 }] },
       { ...s, endpoints: [{ id: "vpce-1", tag: 1 }] },
       null,
@@ -96,7 +101,7 @@ describe("restart through the fd store: names, state, adoption plan", () => {
       "tg-prog-tg_decap",
       "tg-uplink-2",
     );
-    const plan = planAdoption(fds, state([{ id: A, tag: 7 }]), 6081);
+    const plan = planAdoption(fds, state([{ id: A, tag: 7 }]), LISTEN);
     assert.deepEqual(plan.endpoints, [
       { id: A, tag: 7, gwi: 3, gwo: 4, links: { gwi: 5, gwo: 6 } },
     ]);
@@ -121,7 +126,7 @@ describe("restart through the fd store: names, state, adoption plan", () => {
       "tg-map-tg_flows", // 7: twice
       "somebody-else", // 8
     );
-    const plan = planAdoption(fds, undefined, 6081);
+    const plan = planAdoption(fds, undefined, LISTEN);
     assert.deepEqual(plan.endpoints, []);
     assert.deepEqual(
       plan.close.map((c) => [c.fd, c.reason]).sort((a, b) => Number(a[0]) - Number(b[0])),
@@ -136,14 +141,25 @@ describe("restart through the fd store: names, state, adoption plan", () => {
     assert.deepEqual([...plan.kernel.maps], [["tg_flows", 6]]);
   });
 
+  it("adopts the GENEVE socket only when stored for this listen address", () => {
+    const fds = named("tg-geneve-socket");
+    assert.equal(planAdoption(fds, state([]), LISTEN).socket, 3);
+    const other = planAdoption(fds, state([]), { address: "10.0.0.1", port: 6081 });
+    assert.equal(other.socket, undefined);
+    assert.deepEqual(other.close, [
+      { name: "tg-geneve-socket", fd: 3, reason: "socket not stored for 10.0.0.1" },
+    ]);
+    assert.equal(planAdoption(fds, undefined, LISTEN).socket, undefined, "no state: not adopted");
+  });
+
   it("an endpoint without a stored tag gets a new one (undefined in the plan)", () => {
-    const plan = planAdoption(named(`tg-tun-gwi-${A}`, `tg-tun-gwo-${A}`), state([]), 6081);
+    const plan = planAdoption(named(`tg-tun-gwi-${A}`, `tg-tun-gwo-${A}`), state([]), LISTEN);
     assert.equal(plan.endpoints[0]!.tag, undefined);
   });
 
   it("descriptors stored for another GENEVE port are all closed", () => {
     const fds = named(`tg-tun-gwi-${A}`, `tg-tun-gwo-${A}`, "tg-map-tg_flows");
-    const plan = planAdoption(fds, state([{ id: A, tag: 1 }], 6082), 6081);
+    const plan = planAdoption(fds, state([{ id: A, tag: 1 }], 6082), LISTEN);
     assert.deepEqual(plan.endpoints, []);
     assert.equal(plan.kernel.maps.size, 0);
     assert.deepEqual(
