@@ -107,7 +107,8 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
   const log = options.logger ?? consoleLogger;
   const native = options.native ?? loadNative();
   const listen = { address: options.listenAddress, port: options.port };
-  const adoption = readAdoption(options, native, log);
+  const inherited = takeInherited(options);
+  const adoption = readAdoption(inherited, options, native, log);
   const sockets = openSockets(
     { address: listen.address, port: listen.port, bufferBytes: options.socketBufferBytes },
     adoption.socket,
@@ -144,6 +145,7 @@ export function startDatapathDaemon(options: DaemonOptions): Daemon {
   const stopped = new Promise<void>((r) => (resolveStopped = r));
 
   const fdStore = options.fdStore === undefined ? fdStoreFromEnv(native, log) : options.fdStore;
+  forgetInherited(inherited, fdStore, log);
   const onSignal = (sig: NodeJS.Signals): void => {
     void daemon.stop(sig);
   };
@@ -381,13 +383,40 @@ const readWholeFd: ReadFd = (fd) => {
  * adopted are closed here (logged). LISTEN_* is removed from the environment (hooks must not see
  * it).
  */
-function readAdoption(options: DaemonOptions, native: NativeAddon, log: DatapathLogger): Adoption {
-  const fds = options.inherited ?? listenFds(process.env, process.pid);
-  if (options.inherited === undefined) {
-    delete process.env.LISTEN_FDS;
-    delete process.env.LISTEN_PID;
-    delete process.env.LISTEN_FDNAMES;
+/** The previous daemon's descriptors; LISTEN_* leaves the environment (hooks must not see it). */
+function takeInherited(options: DaemonOptions): readonly NamedFd[] {
+  if (options.inherited !== undefined) return options.inherited;
+  const fds = listenFds(process.env, process.pid);
+  delete process.env.LISTEN_FDS;
+  delete process.env.LISTEN_PID;
+  delete process.env.LISTEN_FDNAMES;
+  return fds;
+}
+
+/**
+ * Once adopted, the store forgets what it handed over (FDSTOREREMOVE=1): it keeps its copies
+ * until told, so an endpoint this daemon removes later would keep its interfaces alive, and come
+ * back at the next start. The next SIGTERM stores what is live then.
+ */
+function forgetInherited(
+  inherited: readonly NamedFd[],
+  store: FdStore | null,
+  log: DatapathLogger,
+): void {
+  if (store === null || inherited.length === 0) return;
+  try {
+    store.remove([...new Set(inherited.map((f) => f.name))]);
+  } catch (err) {
+    log.warn({ err: String(err) }, "restart: cannot clear the fd store");
   }
+}
+
+function readAdoption(
+  fds: readonly NamedFd[],
+  options: DaemonOptions,
+  native: NativeAddon,
+  log: DatapathLogger,
+): Adoption {
   const listen = { address: options.listenAddress, port: options.port };
   if (fds.length === 0) return planAdoption([], undefined, listen);
   let state: HandoverState | undefined;

@@ -285,6 +285,8 @@ export interface FdStore {
   /** How many descriptors it keeps. */
   readonly limit: number;
   store(fds: readonly NamedFd[]): void;
+  /** Drops every stored descriptor of these names (FDSTOREREMOVE=1). */
+  remove(names: readonly string[]): void;
 }
 
 /**
@@ -303,6 +305,9 @@ export function notifyFdStore(socket: string, limit: number, native: NativeAddon
     limit,
     store(fds) {
       for (const f of fds) native.notifySend(socket, fdStoreMessage(f.name), [f.fd]);
+    },
+    remove(names) {
+      for (const n of names) native.notifySend(socket, `FDSTOREREMOVE=1\nFDNAME=${n}`, []);
     },
   };
 }

@@ -74,6 +74,8 @@ function describeVariant(variant: DatapathVariant): void {
     /** Every descriptor received from the daemons (closed in the last test, or in after()). */
     const received: NamedFd[] = [];
     let stored: NamedFd[] = [];
+    /** Names the daemons asked the store to forget (FDSTOREREMOVE=1). */
+    const removed: string[] = [];
     const ifindexes = (): Map<string, number> => {
       const links = JSON.parse(bed!.exec(bed!.ap, "ip", ["-j", "link"])) as {
         ifname: string;
@@ -128,6 +130,10 @@ function describeVariant(variant: DatapathVariant): void {
       const out: NamedFd[] = [];
       for (let m = native.notifyReceive(socket); m !== null; m = native.notifyReceive(socket)) {
         const lines = m.message.split("\n");
+        if (lines.includes("FDSTOREREMOVE=1")) {
+          removed.push(lines.find((l) => l.startsWith("FDNAME="))!.slice("FDNAME=".length));
+          continue;
+        }
         assert.ok(lines.includes("FDSTORE=1"), m.message);
         assert.equal(m.truncated, false);
         const name = lines.find((l) => l.startsWith("FDNAME="))!.slice("FDNAME=".length);
@@ -139,19 +145,16 @@ function describeVariant(variant: DatapathVariant): void {
       return out;
     };
     /**
-     * Stops the daemon while reading what it stores, as systemd does: a unix datagram queue holds
-     * only net.unix.max_dgram_qlen (10) messages, the daemon's sends wait for room.
+     * What the daemon stores on SIGTERM. The socket is read all along, as systemd does: a unix
+     * datagram queue holds only net.unix.max_dgram_qlen (10) messages, senders wait for room.
      */
+    let inbox: NamedFd[] = [];
+    let reader: NodeJS.Timeout | undefined;
     const stopStoring = async (d: NsChild): Promise<{ code: number | string; fds: NamedFd[] }> => {
-      const fds: NamedFd[] = [];
-      const timer = setInterval(() => fds.push(...drain()), 5);
-      try {
-        const code = await d.stop();
-        fds.push(...drain());
-        return { code, fds };
-      } finally {
-        clearInterval(timer);
-      }
+      inbox = [];
+      const code = await d.stop();
+      inbox.push(...drain());
+      return { code, fds: inbox };
     };
     const closeReceived = (): void => {
       for (const f of received.splice(0)) native.closeFd(f.fd);
@@ -173,6 +176,7 @@ function describeVariant(variant: DatapathVariant): void {
       // A path, not an abstract name: abstract unix sockets belong to a network namespace.
       socketPath = path.join(dir, "notify.sock");
       socket = native.notifyBind(socketPath);
+      reader = setInterval(() => inbox.push(...drain()), 5);
       bed = createTestbed("r" + variant.suffix, { txChecksum: variant.txChecksum });
       daemon = start([]);
       await listening(daemon);
@@ -194,6 +198,7 @@ function describeVariant(variant: DatapathVariant): void {
     });
 
     after(async function () {
+      if (reader) clearInterval(reader);
       await traffic?.stop();
       await daemon?.stop();
       if (native) closeReceived();
@@ -294,6 +299,12 @@ function describeVariant(variant: DatapathVariant): void {
       const second = await stopStoring(daemon!);
       assert.equal(second.code, 0, daemon!.stdout() + daemon!.stderr());
       const again = second.fds;
+      // The second daemon made the store forget what it had adopted, before storing anew.
+      assert.deepEqual(
+        [...new Set(stored.map((f) => f.name))].filter((n) => !removed.includes(n)),
+        [],
+        "every adopted name removed from the store",
+      );
       assert.ok(again.length >= stored.length - 1, "the second daemon stored them again");
       closeReceived();
       await waitFor(
