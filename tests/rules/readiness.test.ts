@@ -189,6 +189,50 @@ describe("rules listener health stages (fake kernel)", () => {
     await l.close?.();
   });
 
+  it("a restart's adoption keeps every adopted endpoint's rules in place through each apply", async () => {
+    // The previous daemon left both endpoints' rules in the kernel.
+    const before = listener();
+    await before.idle();
+    const eps = [endpointInfo(0x0123456789abcdef3n), endpointInfo(0x0123456789abcdef4n)];
+    for (const ep of eps) {
+      k.links.push(ep.gwi, ep.gwo);
+      await before.created(ep);
+    }
+    await before.close?.();
+    // The new daemon adopts both at once (as Datapath.start does); after every command it runs,
+    // the second endpoint's forwarding chain jump must still be there.
+    const forwards = (): string =>
+      JSON.stringify(k.ipt["4"]!.get("filter")?.get("TOLLGATE-FORWARD") ?? []);
+    assert.match(forwards(), new RegExp(`-i ${eps[1]!.gwi} `));
+    const gaps: string[] = [];
+    const l = createRulesListener({
+      file,
+      runner: {
+        run: async (argv, o) => {
+          const r = await k.run(argv, o);
+          if (!forwards().includes(`-i ${eps[1]!.gwi} `)) gaps.push(argv.join(" "));
+          return r;
+        },
+      },
+      capabilities: { ...MINIMAL_CAPABILITIES, ipset: true },
+      stateFile: path.join(dir, "s.json"),
+      watch: false,
+      sighup: false,
+      logger: { info: () => undefined, error: () => undefined },
+    });
+    await Promise.all(eps.map((ep) => l.adopted!(ep)));
+    assert.deepEqual(gaps, [], "commands after which the second endpoint had no rules");
+    assert.deepEqual(
+      l.health().map((h) => [h.name, h.ok]),
+      [
+        ["rules-engine", true],
+        ["rules", true],
+        ["rules", true],
+      ],
+    );
+    await l.close?.();
+  });
+
   it("re-applies when the applied state drifted", async () => {
     const l = listener();
     await l.idle();

@@ -303,8 +303,16 @@ export function createRulesListener(options: RulesListenerOptions): RulesListene
         await applyWith(current);
       });
     },
-    /** A restart's adopted endpoint: its rules are applied as at any start (transactionally). */
+    /**
+     * A restart's adopted endpoint: its rules are applied as at any start (transactionally). It
+     * is registered at once, not in its turn: a start adopts every endpoint before the first
+     * apply runs, so that apply already covers all of them. Registered in turn, the first apply
+     * would hold only the first endpoint and remove the others' rules and routes (kept by the
+     * previous daemon) until their own applies: their traffic, still crossing the kernel path,
+     * would be dropped meanwhile.
+     */
     adopted(ep) {
+      endpoints.set(ep.gwi, refOf(ep));
       return this.created(ep);
     },
     destroyed(ep) {
