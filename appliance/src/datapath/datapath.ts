@@ -707,8 +707,8 @@ export class Datapath {
       const inner = off + 14 + 20 + 8 + (k?.via !== "lost" ? (k?.flow.header.length ?? 0) : 0);
       if (k === undefined || k.via === "lost") {
         problem = "kernel path: tg_encap encapsulated a canary tg_decap did not carry";
-      } else if (buf.compare(k.expected, 0, k.expected.length, off, off + len) !== 0) {
-        problem = `kernel path: tg_encap's output (${len} bytes) is not the correct encapsulation (${k.expected.length} bytes)`;
+      } else if (!k.expected.some((e) => buf.compare(e, 0, e.length, off, off + len) === 0)) {
+        problem = `kernel path: tg_encap's output (${len} bytes) is not the correct encapsulation (${k.expected[0]?.length ?? 0} bytes)`;
       } else if (locatePacket(buf, inner, off + len - inner, pkt) !== undefined) {
         problem = "kernel path: tg_encap's output carries no canary";
       }

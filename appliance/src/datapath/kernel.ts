@@ -119,15 +119,21 @@ export interface KernelFlow {
 /**
  * How the kernel path would carry an endpoint's canary (KernelPath.canaryProbe):
  * - `kernel`: tg_decap decapsulated it for gwi-X (the daemon writes it there); tg_encap must
- *   return `expected` from gwo-X;
+ *   return one of `expected` from gwo-X;
  * - `daemon`: the kernel path sends the datagram up (tg_decap punted it, or is not attached to the
  *   uplink): the daemon's user path carries it, like a real datagram;
  * - `lost`: the kernel path would not deliver it into gwi-X (reason): not written.
- * `expected` and `flow`: tg_encap's output for the canary, and the flow tg_decap stores for it
+ * `expected`: tg_encap's output for the canary after a routed hop (TTL decremented: the default
+ * rules' kernel forwarding) or a hop that does not route (TTL kept: a gwlbtun-style tc mirred
+ * hook), like the GWLB emulator accepts either; `flow`: the flow tg_decap stores for it
  * (what the daemon's return path uses when tg_encap sends the canary up unencapsulated).
  */
 export type KernelCanaryProbe =
-  | { readonly via: "kernel" | "daemon"; readonly expected: Buffer; readonly flow: KernelFlow }
+  | {
+      readonly via: "kernel" | "daemon";
+      readonly expected: readonly Buffer[];
+      readonly flow: KernelFlow;
+    }
   | { readonly via: "lost"; readonly reason: string };
 
 /** An interface GENEVE arrives on, with its IPv4 addresses. */
@@ -559,7 +565,9 @@ export class LoadedKernelPath implements KernelPath {
     try {
       const spec: KernelCanarySpec = { ...u.spec, endpointId: ep.info.id };
       const { frame, header } = canaryDatagram(spec, canary);
-      const expected = encapsulatedCanary(spec, header, forwardedCanary(canary));
+      const expected = [forwardedCanary(canary), canary].map((c) =>
+        encapsulatedCanary(spec, header, c),
+      );
       const flow: KernelFlow = {
         header,
         gwlbAddress: ipv4ToNumber(spec.gwlb),

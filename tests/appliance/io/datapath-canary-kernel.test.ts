@@ -59,7 +59,7 @@ class CanaryKernel implements KernelPath {
     const { header } = canaryDatagram(s, canary);
     return {
       via: this.verdict,
-      expected: encapsulatedCanary(s, header, forwardedCanary(canary)),
+      expected: [forwardedCanary(canary), canary].map((c) => encapsulatedCanary(s, header, c)),
       flow: { header, gwlbAddress: 0x0a4d0001, gwlbPort: 29799, localAddress: 0x0a4d0002 },
     };
   }
@@ -143,6 +143,14 @@ describe("kernel path health canary (fake kernel, in-memory port)", () => {
     await t.dp.stop();
   });
 
+  it("counts the canary of a hop that does not route (tc mirred: TTL kept) as a round trip", async () => {
+    const t = await setup();
+    t.probe((c) => expectedOf(t, c, 1));
+    assert.equal(t.ep.canary.returned, 1);
+    assert.equal(t.ep.canary.lost, 0);
+    await t.dp.stop();
+  });
+
   it("writes nothing for a probe the kernel path would lose, and says why", async () => {
     const t = await setup();
     t.kernel.verdict = "tg_decap redirects into ifindex 1, not gwi-x (7)";
@@ -181,8 +189,9 @@ describe("kernel path health canary (fake kernel, in-memory port)", () => {
   });
 });
 
-function expectedOf(t: Awaited<ReturnType<typeof setup>>, canary: Buffer): Buffer {
+/** tg_encap's output after a routed hop (variant 0: TTL - 1) or a mirred one (1: TTL kept). */
+function expectedOf(t: Awaited<ReturnType<typeof setup>>, canary: Buffer, variant = 0): Buffer {
   const k = t.kernel.canaryProbe(t.ep, canary);
   assert.ok(k.via !== "lost");
-  return k.expected;
+  return k.expected[variant]!;
 }
