@@ -178,7 +178,6 @@ export interface KernelPath {
 
 export interface KernelPathStatus {
   readonly uplinks: readonly string[];
-  readonly pinDir: string;
   /** Uplinks whose tcx link is no longer attached (interface gone, detached by hand). */
   readonly detached: readonly string[];
   readonly puntedForward: number;
@@ -330,7 +329,6 @@ export class LoadedKernelPath implements KernelPath {
     { ifindex: number; link: number; spec: Omit<KernelCanarySpec, "endpointId"> } | undefined;
   private readonly testOut = Buffer.alloc(2048);
   private readonly restart: KernelPathStatus["restart"];
-  readonly pinDir: string;
 
   static open(native: NativeAddon, options: KernelPathOptions): LoadedKernelPath {
     return new LoadedKernelPath(native, options);
@@ -355,8 +353,7 @@ export class LoadedKernelPath implements KernelPath {
         throw new Error(`no interface holds ${options.listenAddress} (no uplink to attach to)`);
       }
       ensureBpffs();
-      this.pinDir = `${BPF_PIN_ROOT}/geneve-${options.port}`;
-      removeStalePin(this.pinDir, options.logger);
+      removeStalePin(`${BPF_PIN_ROOT}/geneve-${options.port}`, options.logger);
       const loaded = native.bpfLoad(
         object,
         MAPS,
@@ -658,7 +655,6 @@ export class LoadedKernelPath implements KernelPath {
   describe(): KernelPathStatus {
     return {
       uplinks: this.uplinkLinks.map((u) => u.name),
-      pinDir: this.pinDir,
       detached: this.uplinkLinks
         .filter((u) => this.native.bpfLinkIfindex(u.fd) === 0)
         .map((u) => u.name),

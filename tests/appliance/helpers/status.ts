@@ -29,7 +29,6 @@ export function idleStatus(endpoints: readonly EndpointStatus[] = []): DatapathS
 export function kernelStatus(flowCapacity: number, flows?: KernelFlowStatus): KernelPathStatus {
   return {
     uplinks: ["eth0"],
-    pinDir: "/sys/fs/bpf/tollgate/geneve-6081",
     detached: [],
     puntedForward: 0,
     puntedReturn: 0,

@@ -24,7 +24,6 @@ const fakeKernel = (): KernelPath & { closed: boolean } => ({
   sync() {},
   describe: () => ({
     uplinks: ["eth0"],
-    pinDir: "/sys/fs/bpf/tollgate/geneve-0",
     detached: [],
     puntedForward: 0,
     puntedReturn: 0,

@@ -71,7 +71,6 @@ describe("health evaluation", () => {
     const e = new HealthEvaluator(evaluatorOptions({ clock }));
     const kernel = {
       uplinks: ["ens5"],
-      pinDir: "/sys/fs/bpf/tollgate/geneve-6081",
       detached: [],
       puntedForward: 7,
       puntedReturn: 2,
