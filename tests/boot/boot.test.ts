@@ -455,6 +455,8 @@ function bootSuite(
       const h1 = health();
       const reused = h1.datapath?.kernel?.restart?.reusedMaps ?? [];
       assert.ok(reused.includes("tg_flows"), `the restart reused the maps ${reused.join(",")}`);
+      const replaced = h1.datapath?.kernel?.restart?.replacedMaps ?? [];
+      assert.deepEqual(replaced, [], "the same release's restart loses no map's content");
       const k1 = kernelTotals(h1);
       console.log(
         `    across the restart: tg_decap into gwi- +${k1.toGwi - k0.toGwi}, tg_encap from the tuns +${k1.fromTuns - k0.fromTuns}, sent up forward +${k1.puntedForward - k0.puntedForward}, return +${k1.puntedReturn - k0.puntedReturn}`,

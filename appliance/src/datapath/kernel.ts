@@ -428,7 +428,11 @@ export class LoadedKernelPath implements KernelPath {
     reused: readonly boolean[],
   ): NonNullable<KernelPathStatus["restart"]> {
     const reusedMaps = MAPS.filter((_, i) => reused[i] === true);
-    const replacedMaps = MAPS.filter((m, i) => offered.has(m) && reused[i] !== true);
+    // Configuration maps are filled anew at every start by design: only a map of REUSED_MAPS the
+    // start could not take over has lost content.
+    const replacedMaps = MAPS.filter(
+      (m, i) => REUSED_MAPS.includes(m) && offered.has(m) && reused[i] !== true,
+    );
     this.options.logger.info({ reusedMaps }, "restart: reusing the stored BPF maps");
     if (replacedMaps.length > 0) {
       this.options.logger.warn(
