@@ -23,13 +23,9 @@ import {
   waitFor,
   type NsChild,
   type Testbed,
+  TOLLGATE_BIN,
 } from "./netns";
 
-const BIN = path.join(
-  path.dirname(require.resolve("@tollgate/appliance/package.json")),
-  "bin",
-  "tollgate.js",
-);
 const FIXTURES = path.join(__dirname, "fixtures");
 const PORT = 18181;
 
@@ -61,7 +57,7 @@ function describeVariant(variant: DatapathVariant): void {
       const hook = writeHook(dir, mirredHookLines(hookLog));
       bed = createTestbed("c" + variant.suffix, { txChecksum: variant.txChecksum });
       daemon = spawnInNs(bed.ap, process.execPath, [
-        BIN,
+        TOLLGATE_BIN,
         "-c",
         hook,
         "-r",

@@ -19,12 +19,12 @@ import {
   waitFor,
   type NsChild,
   type Testbed,
+  TOLLGATE_BIN,
+  EMULATE,
 } from "./netns";
 
 const ROOT = path.resolve(__dirname, "../../../..");
-const BIN = path.join(ROOT, "appliance/bin/tollgate.js");
 const DEFAULT_RULES = path.join(ROOT, "examples/rules/default.yaml");
-const EMULATE = path.join(__dirname, "fixtures", "emulate.js");
 const HEALTH_PORT = 18090;
 const ROGUE = "10.77.0.9";
 
@@ -85,7 +85,7 @@ function describeVariant(variant: DatapathVariant): void {
       stateFile = stateFileForNetns(bed.ap);
       bed.exec(bed.gw, "ip", ["addr", "add", `${ROGUE}/24`, "dev", "gw0"]);
       const d = spawnInNs(bed.ap, process.execPath, [
-        BIN,
+        TOLLGATE_BIN,
         "-p",
         String(HEALTH_PORT),
         "--health-address",

@@ -32,11 +32,10 @@ import {
   waitFor,
   type NsChild,
   type Testbed,
+  TOLLGATE_BIN,
+  EMULATE,
 } from "./netns";
 
-const ROOT = path.resolve(__dirname, "../../../..");
-const BIN = path.join(ROOT, "appliance/bin/tollgate.js");
-const EMULATE = path.join(__dirname, "fixtures", "emulate.js");
 const PORT = 18095;
 /** Canary settings of these tests: 503 within (failures + 1) x interval = 1.6 s of a break. */
 const CANARY = { interval: 0.4, failures: 3 };
@@ -103,7 +102,7 @@ function describeVariant(variant: DatapathVariant): void {
       const d = spawnInNs(bed!.ap, "env", [
         `PATH=${dir}/bin:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`,
         process.execPath,
-        BIN,
+        TOLLGATE_BIN,
         "-p",
         String(PORT),
         "--json",

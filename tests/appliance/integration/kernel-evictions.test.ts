@@ -22,11 +22,11 @@ import {
   waitFor,
   type NsChild,
   type Testbed,
+  TOLLGATE_BIN,
+  EMULATE,
 } from "./netns";
 
 const ROOT = path.resolve(__dirname, "../../../..");
-const BIN = path.join(ROOT, "appliance/bin/tollgate.js");
-const EMULATE = path.join(__dirname, "fixtures", "emulate.js");
 const RULES = path.join(ROOT, "examples/rules/default.yaml");
 const HEALTH_PORT = 18096;
 const MAX_FLOWS = 1024;
@@ -49,7 +49,7 @@ describe("kernel path flow map evictions, counted and shown (root, kernel path)"
     skipUnlessRunnable(this, NATIVE_ADDON_PATH, KERNEL);
     bed = createTestbed("v" + KERNEL.suffix, { txChecksum: KERNEL.txChecksum });
     const d = spawnInNs(bed.ap, process.execPath, [
-      BIN,
+      TOLLGATE_BIN,
       "-p",
       String(HEALTH_PORT),
       "--json",

@@ -307,3 +307,13 @@ export async function startDaemonBed(options: {
     throw err;
   }
 }
+
+/** The appliance's `tollgate` executable, as the package installs it. */
+export const TOLLGATE_BIN = path.join(
+  path.dirname(require.resolve("@tollgate/appliance/package.json")),
+  "bin",
+  "tollgate.js",
+);
+
+/** The GWLB-side traffic fixture (fixtures/emulate.ts), run in a namespace. */
+export const EMULATE = path.join(__dirname, "fixtures", "emulate.js");

@@ -34,13 +34,9 @@ import {
   type DatapathVariant,
   type NsChild,
   type Testbed,
+  TOLLGATE_BIN,
 } from "./netns";
 
-const BIN = path.join(
-  path.dirname(require.resolve("@tollgate/appliance/package.json")),
-  "bin",
-  "tollgate.js",
-);
 const PACED = path.join(__dirname, "fixtures", "paced.js");
 const ENDPOINTS = 2;
 const RATE = 500;
@@ -105,7 +101,7 @@ function describeVariant(variant: DatapathVariant): void {
           "-c",
           'export LISTEN_PID=$$; exec "$0" "$@"',
           process.execPath,
-          BIN,
+          TOLLGATE_BIN,
           "-c",
           hook,
           "-r",
