@@ -13,8 +13,9 @@
 # between the two runs). CPU per packet three ways (bench-appliance.sh's header): the appliance's
 # process tree (tollgate and its Suricata, pinned together to CPU 1; on the user data path it also
 # carries the kernel forwarding and NFQUEUE work done in its system calls), the testbed (plus the
-# load generator and ksoftirqd) and the whole machine (minus an idle baseline: noisy on a shared
-# machine).
+# load generator and ksoftirqd) and the whole machine (the work idle-priority soakers lose on every
+# CPU, calibrated idle in the same run: disturbed by other load on a shared machine). The loss-free
+# rate is taken with the appliance's receive work steered to its CPU ("split" placement).
 #
 # Environment: SIGNATURES (3000) DOMAINS (200) DATAPATH_MODE (user: the tollgate data path, user
 # or kernel), and bench-appliance.sh's (RATE DUR REPS TRIAL LO HI SIZE FLOWS WARMUP_TRIES ...). The inner packets are routed by the kernel (TTL one lower): loadgen -H 1.
