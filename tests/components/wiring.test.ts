@@ -1,12 +1,17 @@
 import * as assert from "assert";
 import { EXAMPLE_CONFIGS } from "../../scripts/capture";
+import * as path from "path";
 import {
+  checkRulesFile,
   fakeArtifactSource,
   DEFAULT_RULES_FILE,
   cloudWatchAgentObject,
   renderUserData,
 } from "@tollgate/components";
 import { capture, example, isMutatingAction, Stack } from "./helpers";
+
+/** The project directory (examples' rulesFile is relative to it). */
+const REPO = path.join(__dirname, "..", "..", "..");
 
 const ROUTE = "aws:ec2/route:Route";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -373,6 +378,8 @@ describe("component wiring under mocks", function () {
             packageSha256: (await fake.release("appliance", "x86_64")).sha256,
             rulesKey: String(rulesObject.inputs.key),
             rulesSha256: fake.rulesFile(rules ?? DEFAULT_RULES_FILE).sha256,
+            // lab.yaml has a suricata: section: the instances install Suricata.
+            suricata: checkRulesFile(rules ?? DEFAULT_RULES_FILE, REPO).suricata,
             healthPort: 8080,
             tcpIdleTimeoutSeconds:
               (EXAMPLE_CONFIGS[name]!.inspection as { tcpIdleTimeoutSeconds?: number } | undefined)
