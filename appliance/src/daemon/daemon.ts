@@ -378,11 +378,6 @@ const readWholeFd: ReadFd = (fd) => {
   return buf.subarray(0, off).toString("utf8");
 };
 
-/**
- * The previous daemon's descriptors (LISTEN_FDS) and what to do with them; descriptors not
- * adopted are closed here (logged). LISTEN_* is removed from the environment (hooks must not see
- * it).
- */
 /** The previous daemon's descriptors; LISTEN_* leaves the environment (hooks must not see it). */
 function takeInherited(options: DaemonOptions): readonly NamedFd[] {
   if (options.inherited !== undefined) return options.inherited;
@@ -411,6 +406,10 @@ function forgetInherited(
   }
 }
 
+/**
+ * What to do with the previous daemon's descriptors (LISTEN_FDS); those not adopted are closed
+ * here (logged).
+ */
 function readAdoption(
   fds: readonly NamedFd[],
   options: DaemonOptions,

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { GENEVE_DROP_REASONS, type GeneveDropReason } from "../geneve/codec";
 import { compareEndpoints } from "../flow/key";
 import type { NativeAddon } from "../io/native";
-import { ipv4ToNumber } from "../io/native";
+import { ipv4ToNumber, numberToIpv4 } from "../io/native";
 import type { PacketScratch } from "../packet/parse";
 import { compileSourceAllowList } from "../config/cidr";
 import type { DatapathCounters } from "./counters";
@@ -475,10 +475,7 @@ export class LoadedKernelPath implements KernelPath {
       : Buffer.alloc(6); // no hardware address: eth_type_trans compares with zeros
     const sources = compileSourceAllowList(o.geneveSources);
     const first = sources.networks[0];
-    const gwlb =
-      first === undefined
-        ? "198.18.0.2"
-        : [24, 16, 8, 0].map((shift) => (first >>> shift) & 0xff).join(".");
+    const gwlb = first === undefined ? "198.18.0.2" : numberToIpv4(first);
     const local = o.listenAddress === "0.0.0.0" ? u.addresses[0]! : o.listenAddress;
     return {
       ifindex: this.native.ifIndex(u.name),

@@ -59,7 +59,16 @@ export function mirroredCounter<L extends string>(
 export function createMetrics(sources: MetricsSources): ApplianceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "tollgate_" });
-  const status = () => sources.datapath.status();
+  // One status per scrape: prom-client runs every metric's collect in one synchronous pass, and
+  // a status syncs the kernel path (a map read per counter, the flow count's iterator).
+  let snapshot: ReturnType<MetricsSources["datapath"]["status"]> | undefined;
+  const status = (): ReturnType<MetricsSources["datapath"]["status"]> => {
+    if (snapshot === undefined) {
+      snapshot = sources.datapath.status();
+      queueMicrotask(() => (snapshot = undefined));
+    }
+    return snapshot;
+  };
   const reasons = [...new Set([...GENEVE_DROP_REASONS, ...(sources.dropReasons ?? [])])];
 
   const simple: [string, string, (s: ReturnType<typeof status>) => number | undefined][] = [
