@@ -10,6 +10,7 @@
  * This file is the data of it (names, the state record, what a start adopts) plus the two
  * effects (sending, receiving), each behind a small interface so tests use fakes.
  */
+import { z } from "zod";
 import type { NativeAddon } from "../io/native";
 
 /** First descriptor passed by the service manager (SD_LISTEN_FDS_START). */
@@ -82,18 +83,21 @@ export function parseFdName(name: string): FdRole | undefined {
 }
 
 /** What cannot be read back from the kernel, kept in a memfd next to the descriptors. */
-export interface HandoverState {
-  readonly version: 1;
+const HANDOVER_STATE = z.object({
+  version: z.literal(1),
   /** The data path that stored the descriptors. */
-  readonly datapath: "kernel" | "user";
+  datapath: z.enum(["kernel", "user"]),
   /** GENEVE listen address and port (one daemon per port). */
-  readonly address: string;
-  readonly port: number;
+  address: z.string(),
+  port: z.number(),
   /** Each endpoint's flow-key tag: tg_flows' keys and tg_ifaces/tg_endpoints values carry it. */
-  readonly endpoints: readonly { readonly id: string; readonly tag: number }[];
-}
+  endpoints: z.array(
+    z.object({ id: z.string().regex(ENDPOINT_ID), tag: z.number().int().min(1).max(65535) }),
+  ),
+});
+export type HandoverState = Readonly<z.infer<typeof HANDOVER_STATE>>;
 
-/** Parses the state memfd's text; undefined (with the reason) when it is not ours or broken. */
+/** Parses the state memfd's text; the reason (a string) when it is not ours or broken. */
 export function parseState(text: string): HandoverState | string {
   let v: unknown;
   try {
@@ -101,29 +105,8 @@ export function parseState(text: string): HandoverState | string {
   } catch (err) {
     return `state is not JSON: ${String(err)}`;
   }
-  const s = v as Partial<HandoverState> | null;
-  if (
-    s === null ||
-    typeof s !== "object" ||
-    s.version !== 1 ||
-    (s.datapath !== "kernel" && s.datapath !== "user") ||
-    typeof s.port !== "number" ||
-    typeof s.address !== "string" ||
-    !Array.isArray(s.endpoints) ||
-    !s.endpoints.every(
-      (e) =>
-        typeof e === "object" &&
-        e !== null &&
-        typeof e.id === "string" &&
-        ENDPOINT_ID.test(e.id) &&
-        Number.isInteger(e.tag) &&
-        e.tag >= 1 &&
-        e.tag <= 65535,
-    )
-  ) {
-    return "state has another version or shape";
-  }
-  return s as HandoverState;
+  const r = HANDOVER_STATE.safeParse(v);
+  return r.success ? r.data : "state has another version or shape";
 }
 
 /** An endpoint a start takes over: its two tun descriptors and, kernel path, its tcx links. */
